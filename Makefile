@@ -1,0 +1,42 @@
+# Two commands from a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+export XDG_RUNTIME_DIR ?= /tmp
+
+APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SWIFT_FLAGS ?=
+
+.PHONY: deps build demo test test-unit test-tsan bench clean
+
+## deps: installs the Vulkan loader, headers, lavapipe, the validation layer and vulkaninfo when missing.
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build: deps
+	swift build $(SWIFT_FLAGS) --product vkmem
+
+demo: build
+	swift run $(SWIFT_FLAGS) vkmem demo
+
+## test: every test with the Khronos validation layer on (a validation message fails the test
+## that caused it), then the thread-safety tests again under the thread sanitizer.
+test: deps test-unit test-tsan
+
+test-unit:
+	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS)
+
+test-tsan:
+	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --sanitize=thread --scratch-path .build-tsan --filter 'Thread'
+
+bench: build
+	swift run -c release vkmem bench virtual
+	swift run -c release vkmem bench resources
+
+clean:
+	rm -rf .build .build-tsan

@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+// swift-vulkan-memory: GPU memory management for Vulkan, in Swift.
+import PackageDescription
+
+let package = Package(
+    name: "swift-vulkan-memory",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "VulkanMemory", targets: ["VulkanMemory"]),
+        .library(name: "Suballocation", targets: ["Suballocation"]),
+        .library(name: "VulkanMemoryWorkloads", targets: ["Workloads"]),
+        .executable(name: "vkmem", targets: ["vkmem"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The Vulkan headers with VK_NO_PROTOTYPES: every entry point is loaded at run time.
+        .target(name: "CVulkan"),
+        // Range suballocation (TLSF, linear); knows nothing of Vulkan.
+        .target(name: "Suballocation"),
+        .target(
+            name: "VulkanMemory",
+            dependencies: [
+                "CVulkan", "Suballocation",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Benchmark workloads shared by `vkmem bench` and the Benchmarks package.
+        .target(name: "Workloads", dependencies: ["Suballocation", "VulkanMemory"]),
+        .executableTarget(
+            name: "vkmem",
+            dependencies: [
+                "VulkanMemory", "Workloads",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SuballocationTests", dependencies: ["Suballocation"]),
+        .testTarget(
+            name: "VulkanMemoryTests",
+            dependencies: [
+                "VulkanMemory", "CVulkan",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
