@@ -1,0 +1,60 @@
+import CVulkan
+
+extension DeviceMemory {
+    /// Exports the memory as an opaque POSIX file descriptor (`vkGetMemoryFdKHR`).
+    ///
+    /// Each call returns a new descriptor; ownership passes to the caller, who closes it
+    /// or hands it to `importFileDescriptor` (which takes ownership on success).
+    /// - Throws: `.capabilityNotEnabled` without `VK_KHR_external_memory_fd`,
+    ///   `.notExportable` unless allocated with `exportHandleTypes: .opaqueFd`,
+    ///   `.alreadyFreed`, or `.vulkan`.
+    public func exportFileDescriptor() throws(MemoryError) -> Int32 {
+        guard let getFd = device.deviceFunctions.getMemoryFd else {
+            throw .capabilityNotEnabled(.externalMemoryFd, operation: "exporting memory")
+        }
+        guard options.exportHandleTypes.contains(.opaqueFd) else {
+            throw .notExportable(requested: .opaqueFd, allocatedWith: options.exportHandleTypes)
+        }
+        if isFreed { throw .alreadyFreed }
+        var info = VkMemoryGetFdInfoKHR()
+        info.sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR
+        info.memory = handle
+        info.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT
+        var fd: Int32 = -1
+        let code = VulkanResult(getFd(device.device, &info, &fd))
+        guard code.isSuccess else {
+            throw .vulkan(.callFailed(function: "vkGetMemoryFdKHR", result: code))
+        }
+        return fd
+    }
+
+    /// Imports memory exported as an opaque file descriptor (`VkImportMemoryFdInfoKHR`).
+    ///
+    /// On success Vulkan owns `fileDescriptor` and the caller must not close it; on failure
+    /// the caller still owns it. `size` and `memoryTypeIndex` must match the exporter's.
+    /// - Throws: as `allocate`, and `.capabilityNotEnabled` without
+    ///   `VK_KHR_external_memory_fd`.
+    public static func importFileDescriptor(
+        _ fileDescriptor: Int32, on device: VulkanDevice, size: UInt64, memoryTypeIndex: Int,
+        options: Options = Options()
+    ) throws(MemoryError) -> DeviceMemory {
+        guard device.capabilities.contains(.externalMemoryFd) else {
+            throw .capabilityNotEnabled(.externalMemoryFd, operation: "importing memory")
+        }
+        let heapIndex = try validate(device: device, size: size, memoryTypeIndex: memoryTypeIndex,
+                                     options: options)
+        var chain = AllocateChain(options: options, capabilities: device.capabilities)
+        defer { chain.release() }
+        var importInfo = VkImportMemoryFdInfoKHR()
+        importInfo.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR
+        importInfo.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT
+        importInfo.fd = fileDescriptor
+        chain.push(importInfo) { $0.pNext = $1 }
+        var info = VkMemoryAllocateInfo()
+        info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
+        info.pNext = chain.head
+        info.allocationSize = size
+        info.memoryTypeIndex = UInt32(memoryTypeIndex)
+        return try allocate(on: device, info: &info, heapIndex: heapIndex, options: options)
+    }
+}

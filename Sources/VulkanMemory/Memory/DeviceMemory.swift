@@ -1,0 +1,228 @@
+import CVulkan
+import Synchronization
+
+/// One `VkDeviceMemory` object: the raw unit the driver hands out.
+///
+/// Every `vkAllocateMemory` is expensive (100 µs to 80 ms on real GPUs) and counted against
+/// `maxMemoryAllocationCount`; most programs should suballocate through the allocator and
+/// use `DeviceMemory` only for pages, dedicated allocations and external memory.
+///
+/// Mapping is counted: Vulkan forbids mapping one `VkDeviceMemory` twice, so the first
+/// `map` maps the whole object and later ones share that mapping; the last `unmap` unmaps.
+///
+/// Thread safety: every method may be called from any thread; map state is locked.
+/// Memory not freed explicitly is freed when the object is deinitialized.
+public final class DeviceMemory: @unchecked Sendable {
+    /// What to dedicate an allocation to (`VkMemoryDedicatedAllocateInfo`).
+    public enum DedicatedTarget: @unchecked Sendable, Hashable {
+        /// The allocation backs exactly this buffer.
+        case buffer(VkBuffer)
+        /// The allocation backs exactly this image.
+        case image(VkImage)
+    }
+
+    /// Options for `allocate`.
+    public struct Options: Sendable, Hashable {
+        /// `VkMemoryDedicatedAllocateInfo`: the one resource this memory is for.
+        public var dedicated: DedicatedTarget?
+        /// `VkMemoryPriorityAllocateInfoEXT::priority` in 0…1; ignored when the device
+        /// does not have `VK_EXT_memory_priority` enabled, as the extension is only a hint.
+        public var priority: Float?
+        /// `VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT`, for buffers used with
+        /// `vkGetBufferDeviceAddress`; needs the `bufferDeviceAddress` capability.
+        public var deviceAddress: Bool
+        /// `VkExportMemoryAllocateInfo::handleTypes`: how the memory may be exported.
+        public var exportHandleTypes: ExternalMemoryHandleTypes
+
+        /// Creates options; every parameter defaults to "not used".
+        public init(dedicated: DedicatedTarget? = nil, priority: Float? = nil,
+                    deviceAddress: Bool = false, exportHandleTypes: ExternalMemoryHandleTypes = []) {
+            self.dedicated = dedicated
+            self.priority = priority
+            self.deviceAddress = deviceAddress
+            self.exportHandleTypes = exportHandleTypes
+        }
+    }
+
+    struct MapState {
+        var freed = false
+        var mapCount = 0
+        var pointer: UnsafeMutableRawPointer?
+    }
+
+    /// The device the memory belongs to.
+    public let device: VulkanDevice
+    /// The `VkDeviceMemory` handle.
+    public let handle: VkDeviceMemory
+    /// `allocationSize` in bytes.
+    public let size: UInt64
+    /// `memoryTypeIndex`.
+    public let memoryTypeIndex: Int
+    /// The heap the type draws from.
+    public let heapIndex: Int
+    /// The type's property flags.
+    public let flags: MemoryPropertyFlags
+    /// The options it was allocated with.
+    public let options: Options
+    let state = Mutex(MapState())
+
+    /// Allocates memory (`vkAllocateMemory`).
+    ///
+    /// - Throws: `MemoryError` for a type index out of range, a size of 0 or beyond the
+    ///   heap, a priority outside 0…1, a capability the device lacks, the device's
+    ///   allocation count limit, or the driver's failure (out of memory).
+    public static func allocate(
+        on device: VulkanDevice, size: UInt64, memoryTypeIndex: Int,
+        options: Options = Options()
+    ) throws(MemoryError) -> DeviceMemory {
+        let heapIndex = try validate(device: device, size: size, memoryTypeIndex: memoryTypeIndex,
+                                     options: options)
+        let chain = AllocateChain(options: options, capabilities: device.capabilities)
+        defer { chain.release() }
+        var info = VkMemoryAllocateInfo()
+        info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
+        info.pNext = chain.head
+        info.allocationSize = size
+        info.memoryTypeIndex = UInt32(memoryTypeIndex)
+        return try allocate(on: device, info: &info, heapIndex: heapIndex, options: options)
+    }
+
+    /// Calls `vkAllocateMemory` with a prepared create-info and wraps the result.
+    static func allocate(on device: VulkanDevice, info: inout VkMemoryAllocateInfo, heapIndex: Int,
+                         options: Options) throws(MemoryError) -> DeviceMemory {
+        var handle: VkDeviceMemory?
+        let result = VulkanResult(device.deviceFunctions.allocateMemory(device.device, &info, nil, &handle))
+        guard result.isSuccess, let handle else {
+            throw .allocationFailed(size: info.allocationSize, typeIndex: Int(info.memoryTypeIndex),
+                                    heapIndex: heapIndex, result: result)
+        }
+        device.accounting.add(heap: heapIndex, bytes: info.allocationSize)
+        return DeviceMemory(device: device, handle: handle, size: info.allocationSize,
+                            memoryTypeIndex: Int(info.memoryTypeIndex), heapIndex: heapIndex,
+                            options: options)
+    }
+
+    /// Checks everything Vulkan's valid usage rules demand of an allocation, so the driver
+    /// and validation layer never see a bad request. Returns the type's heap index.
+    static func validate(device: VulkanDevice, size: UInt64, memoryTypeIndex: Int,
+                         options: Options) throws(MemoryError) -> Int {
+        let properties = device.rawMemoryProperties
+        let typeCount = Int(properties.memoryTypeCount)
+        guard (0..<typeCount).contains(memoryTypeIndex) else {
+            throw .invalidMemoryType(index: memoryTypeIndex, typeCount: typeCount)
+        }
+        guard size > 0 else { throw .zeroSize }
+        let heapIndex = withUnsafeBytes(of: properties.memoryTypes) {
+            Int($0.bindMemory(to: VkMemoryType.self)[memoryTypeIndex].heapIndex)
+        }
+        let heapSize = withUnsafeBytes(of: properties.memoryHeaps) {
+            $0.bindMemory(to: VkMemoryHeap.self)[heapIndex].size
+        }
+        guard size <= heapSize else {
+            throw .sizeExceedsHeap(size: size, heapIndex: heapIndex, heapSize: heapSize)
+        }
+        if let priority = options.priority, !(0...1).contains(priority) {
+            throw .invalidPriority(priority)
+        }
+        if options.deviceAddress, !device.capabilities.contains(.bufferDeviceAddress) {
+            throw .capabilityNotEnabled(.bufferDeviceAddress, operation: "a device-address allocation")
+        }
+        if !options.exportHandleTypes.isEmpty, !device.capabilities.contains(.externalMemoryFd) {
+            throw .capabilityNotEnabled(.externalMemoryFd, operation: "an exportable allocation")
+        }
+        let limit = device.rawLimits.maxMemoryAllocationCount
+        guard device.accounting.snapshot.totalAllocations < limit else {
+            throw .tooManyAllocations(limit: limit)
+        }
+        return heapIndex
+    }
+
+    init(device: VulkanDevice, handle: VkDeviceMemory, size: UInt64, memoryTypeIndex: Int,
+         heapIndex: Int, options: Options) {
+        self.device = device
+        self.handle = handle
+        self.size = size
+        self.memoryTypeIndex = memoryTypeIndex
+        self.heapIndex = heapIndex
+        self.options = options
+        self.flags = withUnsafeBytes(of: device.rawMemoryProperties.memoryTypes) {
+            MemoryPropertyFlags(rawValue: $0.bindMemory(to: VkMemoryType.self)[memoryTypeIndex].propertyFlags)
+        }
+    }
+
+    /// Whether `free()` has been called.
+    public var isFreed: Bool { state.withLock { $0.freed } }
+
+    /// Frees the memory (`vkFreeMemory`), unmapping it if mapped.
+    ///
+    /// The caller must make sure the device no longer uses it, and that no resource bound
+    /// to it is used again.
+    /// - Throws: `MemoryError.alreadyFreed` on a second call.
+    public func free() throws(MemoryError) {
+        let wasFreed = state.withLock { state in
+            defer { state.freed = true; state.pointer = nil; state.mapCount = 0 }
+            return state.freed
+        }
+        if wasFreed { throw .alreadyFreed }
+        release()
+    }
+
+    private func release() {
+        device.deviceFunctions.freeMemory(device.device, handle, nil)
+        device.accounting.remove(heap: heapIndex, bytes: size)
+    }
+
+    deinit {
+        if !state.withLock({ $0.freed }) { release() }
+    }
+}
+
+/// The `pNext` structures of one `vkAllocateMemory` call, in heap storage so their
+/// addresses stay valid while the chain is built and used.
+struct AllocateChain {
+    private(set) var head: UnsafeRawPointer?
+    private var blocks: [UnsafeMutableRawPointer] = []
+
+    init(options: DeviceMemory.Options, capabilities: DeviceCapabilities) {
+        if let dedicated = options.dedicated {
+            var info = VkMemoryDedicatedAllocateInfo()
+            info.sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO
+            switch dedicated {
+            case .buffer(let buffer): info.buffer = buffer
+            case .image(let image): info.image = image
+            }
+            push(info) { $0.pNext = $1 }
+        }
+        if let priority = options.priority, capabilities.contains(.memoryPriority) {
+            var info = VkMemoryPriorityAllocateInfoEXT()
+            info.sType = VK_STRUCTURE_TYPE_MEMORY_PRIORITY_ALLOCATE_INFO_EXT
+            info.priority = priority
+            push(info) { $0.pNext = $1 }
+        }
+        if options.deviceAddress {
+            var info = VkMemoryAllocateFlagsInfo()
+            info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO
+            info.flags = VkMemoryAllocateFlags(VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT.rawValue)
+            push(info) { $0.pNext = $1 }
+        }
+        if !options.exportHandleTypes.isEmpty {
+            var info = VkExportMemoryAllocateInfo()
+            info.sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO
+            info.handleTypes = VkExternalMemoryHandleTypeFlags(options.exportHandleTypes.rawValue)
+            push(info) { $0.pNext = $1 }
+        }
+    }
+
+    /// Prepends a structure to the chain.
+    mutating func push<S>(_ value: S, link: (inout S, UnsafeRawPointer?) -> Void) {
+        var value = value
+        link(&value, head)
+        let pointer = UnsafeMutablePointer<S>.allocate(capacity: 1)
+        pointer.initialize(to: value)
+        blocks.append(UnsafeMutableRawPointer(pointer))
+        head = UnsafeRawPointer(pointer)
+    }
+
+    /// Frees the structures; the chain must not be used afterwards.
+    func release() { blocks.forEach { $0.deallocate() } }
+}

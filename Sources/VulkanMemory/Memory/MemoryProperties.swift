@@ -1,0 +1,134 @@
+import CVulkan
+
+/// A memory heap (`VkMemoryHeap`).
+public struct MemoryHeap: Hashable, Sendable {
+    /// The heap's index in `VkPhysicalDeviceMemoryProperties::memoryHeaps`.
+    public let index: Int
+    /// `size` in bytes.
+    public let size: UInt64
+    /// `flags`.
+    public let flags: MemoryHeapFlags
+
+    /// Creates a heap description.
+    public init(index: Int, size: UInt64, flags: MemoryHeapFlags) {
+        self.index = index
+        self.size = size
+        self.flags = flags
+    }
+
+    /// `VK_MEMORY_HEAP_DEVICE_LOCAL_BIT` is set.
+    public var isDeviceLocal: Bool { flags.contains(.deviceLocal) }
+    /// `VK_MEMORY_HEAP_MULTI_INSTANCE_BIT` is set.
+    public var isMultiInstance: Bool { flags.contains(.multiInstance) }
+}
+
+/// A memory type (`VkMemoryType`).
+public struct MemoryType: Hashable, Sendable {
+    /// The type's index in `VkPhysicalDeviceMemoryProperties::memoryTypes`: the bit of
+    /// `VkMemoryRequirements::memoryTypeBits` and the `memoryTypeIndex` of an allocation.
+    public let index: Int
+    /// `heapIndex`.
+    public let heapIndex: Int
+    /// `propertyFlags`.
+    public let flags: MemoryPropertyFlags
+
+    /// Creates a type description.
+    public init(index: Int, heapIndex: Int, flags: MemoryPropertyFlags) {
+        self.index = index
+        self.heapIndex = heapIndex
+        self.flags = flags
+    }
+
+    /// `DEVICE_LOCAL` is set.
+    public var isDeviceLocal: Bool { flags.contains(.deviceLocal) }
+    /// `HOST_VISIBLE` is set: the memory can be mapped.
+    public var isHostVisible: Bool { flags.contains(.hostVisible) }
+    /// `HOST_COHERENT` is set: writes need no flush, reads no invalidate.
+    public var isHostCoherent: Bool { flags.contains(.hostCoherent) }
+    /// `HOST_CACHED` is set.
+    public var isHostCached: Bool { flags.contains(.hostCached) }
+    /// `LAZILY_ALLOCATED` is set.
+    public var isLazilyAllocated: Bool { flags.contains(.lazilyAllocated) }
+    /// `PROTECTED` is set.
+    public var isProtected: Bool { flags.contains(.protected) }
+    /// `DEVICE_COHERENT_AMD` is set.
+    public var isDeviceCoherentAMD: Bool { flags.contains(.deviceCoherentAMD) }
+    /// `DEVICE_UNCACHED_AMD` is set.
+    public var isDeviceUncachedAMD: Bool { flags.contains(.deviceUncachedAMD) }
+    /// `RDMA_CAPABLE_NV` is set.
+    public var isRDMACapableNV: Bool { flags.contains(.rdmaCapableNV) }
+}
+
+/// The device limits that memory management depends on (`VkPhysicalDeviceLimits`).
+public struct MemoryLimits: Hashable, Sendable {
+    /// `bufferImageGranularity`: linear and optimal resources closer than this share a
+    /// "page" and must not alias it.
+    public var bufferImageGranularity: UInt64
+    /// `nonCoherentAtomSize`: flush and invalidate ranges are multiples of this.
+    public var nonCoherentAtomSize: UInt64
+    /// `maxMemoryAllocationCount`: how many `VkDeviceMemory` objects may exist at once.
+    public var maxMemoryAllocationCount: UInt32
+    /// `minMemoryMapAlignment`: the alignment of pointers `vkMapMemory` returns.
+    public var minMemoryMapAlignment: Int
+
+    /// Creates a set of limits.
+    public init(bufferImageGranularity: UInt64, nonCoherentAtomSize: UInt64,
+                maxMemoryAllocationCount: UInt32, minMemoryMapAlignment: Int) {
+        self.bufferImageGranularity = bufferImageGranularity
+        self.nonCoherentAtomSize = nonCoherentAtomSize
+        self.maxMemoryAllocationCount = maxMemoryAllocationCount
+        self.minMemoryMapAlignment = minMemoryMapAlignment
+    }
+}
+
+/// A device's memory heaps and types in the driver's order, with the limits that matter
+/// for memory management. A pure value: build it from a live device or from a profile.
+public struct MemoryProperties: Hashable, Sendable {
+    /// The heaps, in the driver's order.
+    public let heaps: [MemoryHeap]
+    /// The types, in the driver's order (order matters: among equal choices Vulkan asks
+    /// applications to prefer the lower index).
+    public let types: [MemoryType]
+    /// The memory-related limits.
+    public let limits: MemoryLimits
+
+    /// Creates properties from parts.
+    ///
+    /// - Precondition: every type's `heapIndex` names a heap.
+    public init(heaps: [MemoryHeap], types: [MemoryType], limits: MemoryLimits) {
+        precondition(types.allSatisfy { heaps.indices.contains($0.heapIndex) },
+                     "a memory type refers to a heap that does not exist")
+        self.heaps = heaps
+        self.types = types
+        self.limits = limits
+    }
+
+    /// A live device's properties, as `vkGetPhysicalDeviceMemoryProperties` and
+    /// `vkGetPhysicalDeviceProperties` reported them when the `VulkanDevice` was made.
+    public init(device: VulkanDevice) {
+        let memory = device.rawMemoryProperties
+        let heaps = withUnsafeBytes(of: memory.memoryHeaps) { raw in
+            raw.bindMemory(to: VkMemoryHeap.self).prefix(Int(memory.memoryHeapCount))
+                .enumerated().map {
+                    MemoryHeap(index: $0.offset, size: $0.element.size,
+                               flags: MemoryHeapFlags(rawValue: $0.element.flags))
+                }
+        }
+        let types = withUnsafeBytes(of: memory.memoryTypes) { raw in
+            raw.bindMemory(to: VkMemoryType.self).prefix(Int(memory.memoryTypeCount))
+                .enumerated().map {
+                    MemoryType(index: $0.offset, heapIndex: Int($0.element.heapIndex),
+                               flags: MemoryPropertyFlags(rawValue: $0.element.propertyFlags))
+                }
+        }
+        let l = device.rawLimits
+        self.init(heaps: heaps, types: types, limits: MemoryLimits(
+            bufferImageGranularity: l.bufferImageGranularity,
+            nonCoherentAtomSize: l.nonCoherentAtomSize,
+            maxMemoryAllocationCount: l.maxMemoryAllocationCount,
+            minMemoryMapAlignment: l.minMemoryMapAlignment))
+    }
+
+    /// The heap a type draws from.
+    public func heap(of type: MemoryType) -> MemoryHeap { heaps[type.heapIndex] }
+}

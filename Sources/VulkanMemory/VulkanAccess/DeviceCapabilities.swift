@@ -1,0 +1,33 @@
+/// The memory-related device extensions and features a `VulkanDevice` was created with.
+///
+/// The library uses a capability only when it is listed here: Vulkan forbids chaining an
+/// extension's structures when the extension was not enabled at device creation.
+public struct DeviceCapabilities: OptionSet, Hashable, Sendable, CustomStringConvertible {
+    /// The raw bits.
+    public let rawValue: UInt32
+    /// Wraps raw bits.
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// `VK_EXT_memory_budget`: per-heap budget and usage from the driver.
+    public static let memoryBudget = DeviceCapabilities(rawValue: 1 << 0)
+    /// `VK_EXT_memory_priority` with its `memoryPriority` feature.
+    public static let memoryPriority = DeviceCapabilities(rawValue: 1 << 1)
+    /// The `bufferDeviceAddress` feature (core 1.2 or `VK_KHR_buffer_device_address`).
+    public static let bufferDeviceAddress = DeviceCapabilities(rawValue: 1 << 2)
+    /// `VK_KHR_external_memory_fd`: export and import of memory as POSIX file descriptors.
+    public static let externalMemoryFd = DeviceCapabilities(rawValue: 1 << 3)
+
+    /// Each capability with the extension or feature name that provides it.
+    public static let all: [(capability: DeviceCapabilities, name: String)] = [
+        (.memoryBudget, "VK_EXT_memory_budget"),
+        (.memoryPriority, "VK_EXT_memory_priority"),
+        (.bufferDeviceAddress, "bufferDeviceAddress"),
+        (.externalMemoryFd, "VK_KHR_external_memory_fd"),
+    ]
+
+    /// The names of the capabilities present.
+    public var names: [String] { Self.all.filter { contains($0.capability) }.map(\.name) }
+
+    /// The names, comma-separated.
+    public var description: String { names.isEmpty ? "none" : names.joined(separator: ", ") }
+}
