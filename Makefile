@@ -6,7 +6,7 @@ APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_FLAGS ?=
 
-.PHONY: deps build demo test test-unit test-tsan bench clean
+.PHONY: deps build demo test test-unit test-info test-tsan bench clean
 
 ## deps: installs the Vulkan loader, headers, lavapipe, the validation layer and vulkaninfo when missing.
 deps:
@@ -26,10 +26,15 @@ demo: build
 
 ## test: every test with the Khronos validation layer on (a validation message fails the test
 ## that caused it), then the thread-safety tests again under the thread sanitizer.
-test: deps test-unit test-tsan
+test: deps test-unit test-info test-tsan
 
 test-unit:
 	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS)
+
+## test-info: `vkmem info --json` must agree with vulkaninfo on heaps, types and limits.
+test-info:
+	swift build $(SWIFT_FLAGS) --product vkmem
+	python3 scripts/compare_vulkaninfo.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
 
 test-tsan:
 	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --sanitize=thread --scratch-path .build-tsan --filter 'Thread'

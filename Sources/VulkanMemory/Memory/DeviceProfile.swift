@@ -43,7 +43,8 @@ public struct DeviceProfile: Sendable, Hashable, Decodable {
     let bufferImageGranularity: UInt64
     let nonCoherentAtomSize: UInt64
     let maxMemoryAllocationCount: UInt32
-    let minMemoryMapAlignment: Int
+    /// nil where the source does not record it; Vulkan guarantees at least 64.
+    let minMemoryMapAlignment: Int?
 
     /// Whether the device is a discrete GPU.
     public var isDiscrete: Bool { deviceType == "DISCRETE_GPU" }
@@ -73,7 +74,7 @@ public struct DeviceProfile: Sendable, Hashable, Decodable {
             bufferImageGranularity: bufferImageGranularity,
             nonCoherentAtomSize: nonCoherentAtomSize,
             maxMemoryAllocationCount: maxMemoryAllocationCount,
-            minMemoryMapAlignment: minMemoryMapAlignment))
+            minMemoryMapAlignment: minMemoryMapAlignment ?? 64))
     }
 
     /// Reads every profile of a file.

@@ -1,0 +1,79 @@
+import Testing
+@testable import VulkanMemory
+
+@Suite("Memory properties")
+struct MemoryPropertiesTests {
+    @Test func lavapipeHasOneHeapAndOneType() throws {
+        try withTestDevice { context in
+            let properties = MemoryProperties(device: context.device)
+            #expect(properties.heaps.count >= 1)
+            #expect(properties.types.count >= 1)
+            #expect(properties.types.allSatisfy { properties.heaps.indices.contains($0.heapIndex) })
+            #expect(properties.limits.nonCoherentAtomSize > 0)
+            #expect(properties.limits.bufferImageGranularity > 0)
+            #expect(properties.limits.maxMemoryAllocationCount > 0)
+            if context.device.info.name.contains("llvmpipe") {
+                let type = try #require(properties.types.first)
+                #expect(type.isDeviceLocal && type.isHostVisible && type.isHostCoherent && type.isHostCached)
+                #expect(!type.isLazilyAllocated && !type.isProtected)
+                #expect(properties.heaps[0].isDeviceLocal && !properties.heaps[0].isMultiInstance)
+                #expect(properties.limits.bufferImageGranularity == 64)
+                #expect(properties.limits.nonCoherentAtomSize == 64)
+            }
+        }
+    }
+
+    @Test func flagNamesRoundTrip() {
+        let all = MemoryPropertyFlags.named.reduce(MemoryPropertyFlags()) { $0.union($1.flag) }
+        #expect(MemoryPropertyFlags(names: all.names) == all)
+        #expect(MemoryPropertyFlags(names: ["HOST_VISIBLE", "HOST_COHERENT"]) == [.hostVisible, .hostCoherent])
+        #expect(MemoryPropertyFlags(names: ["NOT_A_FLAG"]) == nil)
+        #expect(MemoryPropertyFlags([.deviceLocal, .deviceUncachedAMD]).description == "DEVICE_LOCAL|DEVICE_UNCACHED_AMD")
+        #expect(MemoryPropertyFlags(rawValue: 0x1001).names == ["DEVICE_LOCAL", "0x1000"])
+        #expect(MemoryPropertyFlags().description == "NONE")
+        #expect(MemoryHeapFlags(names: ["DEVICE_LOCAL", "MULTI_INSTANCE"]) == [.deviceLocal, .multiInstance])
+    }
+
+    @Test func everyRealProfileDecodes() throws {
+        #expect(realProfiles.count == 46)
+        for profile in realProfiles {
+            let properties = try profile.memoryProperties()
+            #expect(!properties.heaps.isEmpty, "\(profile.name)")
+            #expect(!properties.types.isEmpty, "\(profile.name)")
+            #expect(properties.limits.nonCoherentAtomSize.nonzeroBitCount == 1, "\(profile.name)")
+            #expect(properties.limits.bufferImageGranularity.nonzeroBitCount == 1, "\(profile.name)")
+        }
+    }
+
+    @Test func h100ProfileHasTwoHeapsAndFiveTypes() throws {
+        let h100 = try #require(realProfiles.first { $0.name.contains("H100") })
+        let properties = try h100.memoryProperties()
+        #expect(properties.heaps.count == 2)
+        #expect(properties.types.count == 5)
+        #expect(properties.heaps[0].isDeviceLocal)
+        #expect(properties.types[4].flags == [.deviceLocal, .hostVisible, .hostCoherent])
+        #expect(properties.heap(of: properties.types[4]).index == 0)
+        #expect(properties.limits.bufferImageGranularity == 1024)
+        #expect(h100.memoryBudgetExtension == true)
+    }
+
+    @Test func badProfilesAreTypedErrors() {
+        #expect(throws: DeviceProfile.LoadError.self) {
+            _ = try DeviceProfile.load(path: "/nonexistent/devices.json")
+        }
+    }
+
+    @Test func budgetWithoutTheExtensionCountsOurAllocations() throws {
+        try withTestDevice(capabilities: [.externalMemoryFd]) { context in
+            let device = context.device
+            let before = MemoryBudget(device: device)
+            #expect(before.source == .estimated)
+            let heapSize = MemoryProperties(device: device).heaps[0].size
+            #expect(before.heaps[0].budget == UInt64(Double(heapSize) * 0.8))
+            let memory = try DeviceMemory.allocate(on: device, size: 1 << 20, memoryTypeIndex: 0)
+            #expect(MemoryBudget(device: device).heaps[0].usage == before.heaps[0].usage + (1 << 20))
+            try memory.free()
+            #expect(MemoryBudget(device: device).heaps[0].usage == before.heaps[0].usage)
+        }
+    }
+}

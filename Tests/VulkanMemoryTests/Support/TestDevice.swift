@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+@testable import VulkanMemory
+
+/// Creates a device on lavapipe (or `VKMEM_DEVICE`) with the validation layer enabled as
+/// `VKMEM_VALIDATION` says (`make test` requires it), runs `body`, and fails the test on
+/// any validation warning or error the body caused.
+///
+/// Each test gets its own instance and messenger so messages are attributed to the test
+/// that caused them, even when tests run in parallel.
+func withTestDevice<R>(
+    capabilities: DeviceCapabilities = [.memoryBudget, .memoryPriority, .bufferDeviceAddress, .externalMemoryFd],
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: (VulkanContext) throws -> R
+) throws -> R {
+    var options = VulkanContext.Options()
+    options.validation = VulkanContext.Validation.fromEnvironment(default: .ifAvailable)
+    options.capabilities = capabilities
+    options.applicationName = "VulkanMemoryTests"
+    let context = try VulkanContext(options: options)
+    let result = try body(context)
+    let messages = context.validationLog?.drain() ?? []
+    #expect(messages.isEmpty, "validation messages: \(messages)", sourceLocation: sourceLocation)
+    return result
+}
+
+/// The profile file shipped beside the project (`../shared/gpu-profiles/devices.json`).
+let profilePath: String = {
+    let here = URL(fileURLWithPath: #filePath)
+    let root = here.deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    return root.deletingLastPathComponent().appendingPathComponent("shared/gpu-profiles/devices.json").path
+}()
+
+/// Every real device profile, decoded once.
+let realProfiles: [DeviceProfile] = {
+    do { return try DeviceProfile.load(path: profilePath) } catch {
+        fatalError("cannot load \(profilePath): \(error)")
+    }
+}()
