@@ -1,0 +1,110 @@
+/// Chooses memory types: a pure function of the memory properties and a request.
+///
+/// Each candidate type gets a cost: two for each preferred flag it lacks and each
+/// not-preferred flag it has, one for each flag the intent only leans towards (coherence
+/// for readback and dynamic data: automatic invalidate and flush make it a convenience,
+/// while caching decides read-back speed). The lowest cost wins and ties go to the lower index, the order in which
+/// Vulkan asks applications to look. Types that are `LAZILY_ALLOCATED`, `PROTECTED`,
+/// `DEVICE_COHERENT_AMD` or `DEVICE_UNCACHED_AMD` are never candidates unless the request
+/// names those flags: they are slower or unusable for ordinary resources.
+public struct MemoryTypeSelection: Sendable, Hashable {
+    /// The device's memory layout.
+    public let properties: MemoryProperties
+    /// Whether the device is a discrete GPU, where host memory and VRAM are separate.
+    public let isDiscrete: Bool
+
+    /// Flags that exclude a type unless the request asks for them.
+    public static let specialPurposeFlags: MemoryPropertyFlags = [
+        .lazilyAllocated, .protected, .deviceCoherentAMD, .deviceUncachedAMD,
+    ]
+
+    /// Creates a selector for a device.
+    public init(properties: MemoryProperties, isDiscrete: Bool) {
+        self.properties = properties
+        self.isDiscrete = isDiscrete
+    }
+
+    /// The effective flags of a request: required, preferred, not preferred, and leaned
+    /// towards (half the weight of preferred).
+    public func flags(for request: MemoryRequest) -> Weights {
+        var required = request.required
+        var preferred = request.preferred
+        var notPreferred = request.notPreferred
+        var leaning: MemoryPropertyFlags = []
+        switch request.usage {
+        case .gpuOnly?:
+            preferred.insert(.deviceLocal)
+            // Keeps the small host-visible VRAM window free for dynamic data.
+            notPreferred.insert(.hostVisible)
+        case .staging?:
+            required.insert(.hostVisible)
+            preferred.insert(.hostCoherent)
+            // Write-combined memory is fastest for sequential writes; cached memory is not.
+            notPreferred.insert(.hostCached)
+            if isDiscrete { notPreferred.insert(.deviceLocal) }
+        case .dynamic?:
+            required.insert(.hostVisible)
+            preferred.insert(.deviceLocal)
+            leaning.insert(.hostCoherent)
+            notPreferred.insert(.hostCached)
+        case .readback?:
+            required.insert(.hostVisible)
+            preferred.insert(.hostCached)
+            leaning.insert(.hostCoherent)
+        case nil:
+            break
+        }
+        // The caller's explicit not-preferred flags override the intent's preferences.
+        preferred.subtract(request.notPreferred)
+        leaning.subtract(request.notPreferred)
+        return Weights(required: required, preferred: preferred.subtracting(required),
+                       notPreferred: notPreferred.subtracting(required).subtracting(request.preferred),
+                       leaning: leaning.subtracting(required).subtracting(preferred))
+    }
+
+    /// The flags that decide a request's cost.
+    public struct Weights: Sendable, Hashable {
+        /// A type must have all of these.
+        public var required: MemoryPropertyFlags
+        /// Each one missing costs 2.
+        public var preferred: MemoryPropertyFlags
+        /// Each one present costs 2.
+        public var notPreferred: MemoryPropertyFlags
+        /// Each one missing costs 1.
+        public var leaning: MemoryPropertyFlags
+    }
+
+    /// The cost of a type for a request, or nil when it is not a candidate.
+    public func cost(of type: MemoryType, for request: MemoryRequest) -> Int? {
+        cost(of: type, memoryTypeBits: request.memoryTypeBits, weights: flags(for: request))
+    }
+
+    private func cost(of type: MemoryType, memoryTypeBits: UInt32, weights: Weights) -> Int? {
+        guard type.index < 32, memoryTypeBits & (1 << UInt32(type.index)) != 0 else { return nil }
+        guard type.flags.isSuperset(of: weights.required) else { return nil }
+        let asked = weights.required.union(weights.preferred)
+        if !type.flags.intersection(Self.specialPurposeFlags).isSubset(of: asked) { return nil }
+        guard properties.heaps[type.heapIndex].size > 0 else { return nil }
+        return 2 * weights.preferred.subtracting(type.flags).rawValue.nonzeroBitCount
+            + 2 * weights.notPreferred.intersection(type.flags).rawValue.nonzeroBitCount
+            + weights.leaning.subtracting(type.flags).rawValue.nonzeroBitCount
+    }
+
+    /// Every candidate type index, best first.
+    ///
+    /// - Complexity: O(t log t) for t memory types (at most 32).
+    public func rankedTypes(for request: MemoryRequest) -> [Int] {
+        let weights = flags(for: request)
+        return properties.types.compactMap { type in
+            cost(of: type, memoryTypeBits: request.memoryTypeBits, weights: weights)
+                .map { (type.index, $0) }
+        }
+        .sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+        .map(\.0)
+    }
+
+    /// The best type index for a request, or nil when no type qualifies.
+    public func bestType(for request: MemoryRequest) -> Int? {
+        rankedTypes(for: request).first
+    }
+}
