@@ -1,0 +1,57 @@
+/// Identifies one allocation of a ``VirtualBlock``.
+///
+/// A handle is an index into the block's record table plus the generation the
+/// record had when the allocation was made. Freeing an allocation (or resetting the
+/// block) advances the generation, so a handle kept after its allocation was freed
+/// is reported as stale instead of silently naming a newer allocation. Generations
+/// are 32-bit: a handle kept across 2³² reuses of the same record would alias.
+/// A handle is only meaningful to the block that issued it.
+public struct VirtualAllocationHandle: Hashable, Sendable, CustomStringConvertible {
+    /// The index of the allocation's record in its block.
+    public let index: UInt32
+    /// The generation of that record when the allocation was made.
+    public let generation: UInt32
+
+    /// Creates a handle from its parts; blocks hand out handles, users rarely build them.
+    public init(index: UInt32, generation: UInt32) {
+        self.index = index
+        self.generation = generation
+    }
+
+    /// `#index.generation`, as used in error messages.
+    public var description: String { "#\(index).\(generation)" }
+}
+
+/// A placed range: where an allocation lies in its ``VirtualBlock``.
+public struct VirtualAllocation: Hashable, Sendable {
+    /// Names the allocation for ``VirtualBlock/free(_:)`` and the look-ups.
+    public let handle: VirtualAllocationHandle
+    /// The first byte of the allocation, from the start of the block; a multiple of
+    /// the alignment asked for.
+    public let offset: UInt64
+    /// The size asked for, in bytes.
+    public let size: UInt64
+
+    /// Creates a value; blocks create these, users rarely need to.
+    public init(handle: VirtualAllocationHandle, offset: UInt64, size: UInt64) {
+        self.handle = handle
+        self.offset = offset
+        self.size = size
+    }
+}
+
+/// How a TLSF block chooses among the free ranges that can hold a request.
+///
+/// Linear blocks ignore the strategy: they have one place to put each allocation.
+public enum AllocationStrategy: Sendable, Hashable, CaseIterable {
+    /// The smallest size class that holds the request (least memory): a bounded
+    /// number of free ranges in the smallest fitting classes are tried, then the
+    /// untouched tail, then the first class where any range is certain to fit.
+    case bestFit
+    /// The first class where any free range is certain to fit (least time), then the
+    /// untouched tail, then smaller classes.
+    case firstFit
+    /// The fitting free range with the lowest offset. Visits every free range that
+    /// is large enough, so it costs O(free ranges); for packing, not hot paths.
+    case lowestOffset
+}
