@@ -1,0 +1,139 @@
+import CVulkan
+@_exported import Suballocation
+
+/// A range of device memory handed out by an `Allocator`: bind a buffer or image to
+/// `memory` at `offset`.
+///
+/// A plain value with no reference counting, so copies are free; freeing one copy frees
+/// the range, and freeing another copy afterwards is `AllocationError.alreadyFreed`.
+public struct Allocation: Hashable, @unchecked Sendable, CustomStringConvertible {
+    /// Where the allocation lives inside the allocator.
+    enum Location: Hashable {
+        /// A range of a shared page: the page's slot and generation, and the range's
+        /// handle in the page's block.
+        case page(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle)
+        /// A `VkDeviceMemory` of its own.
+        case dedicated(slot: UInt32, generation: UInt32)
+    }
+
+    /// The `VkDeviceMemory` that holds the range.
+    public let memory: VkDeviceMemory
+    /// Where the range starts in `memory`.
+    public let offset: UInt64
+    /// The range's length: the size asked for (rounded up to `nonCoherentAtomSize` on
+    /// non-coherent memory).
+    public let size: UInt64
+    /// The memory type.
+    public let memoryTypeIndex: Int
+    /// The host address of the range's first byte when the allocation was made mapped.
+    public let mappedPointer: UnsafeMutableRawPointer?
+    let location: Location
+
+    /// Whether the allocation has a `VkDeviceMemory` of its own.
+    public var isDedicated: Bool {
+        if case .dedicated = location { return true }
+        return false
+    }
+
+    /// "type T, memory M, offset O, size S".
+    public var description: String {
+        "type \(memoryTypeIndex), \(isDedicated ? "dedicated " : "")memory \(memory), offset \(offset), size \(size)"
+    }
+}
+
+/// What a resource needs of its memory (`VkMemoryRequirements`, with
+/// `VkMemoryDedicatedRequirements` and the resource's kind).
+public struct MemoryRequirements: Hashable, Sendable {
+    /// `size`.
+    public var size: UInt64
+    /// `alignment`, a power of two.
+    public var alignment: UInt64
+    /// `memoryTypeBits`.
+    public var memoryTypeBits: UInt32
+    /// `prefersDedicatedAllocation`.
+    public var prefersDedicated: Bool
+    /// `requiresDedicatedAllocation`.
+    public var requiresDedicated: Bool
+    /// Buffer or linear image (`.linear`), optimal-tiling image (`.optimal`), or unknown:
+    /// decides which neighbours must be `bufferImageGranularity` apart.
+    public var kind: SuballocationKind
+
+    /// Creates requirements.
+    public init(size: UInt64, alignment: UInt64 = 1, memoryTypeBits: UInt32 = .max,
+                prefersDedicated: Bool = false, requiresDedicated: Bool = false,
+                kind: SuballocationKind = .unknown) {
+        self.size = size
+        self.alignment = alignment
+        self.memoryTypeBits = memoryTypeBits
+        self.prefersDedicated = prefersDedicated
+        self.requiresDedicated = requiresDedicated
+        self.kind = kind
+    }
+}
+
+/// Per-allocation choices.
+public struct AllocationOptions: Sendable, Hashable {
+    /// When to give the allocation a `VkDeviceMemory` of its own.
+    public enum DedicatedPolicy: Sendable, Hashable {
+        /// When the driver requires or prefers it, or when larger than half a page.
+        case automatic
+        /// Always.
+        case always
+        /// Only when the driver requires it.
+        case never
+    }
+
+    /// When to use dedicated memory.
+    public var dedicated: DedicatedPolicy
+    /// Map the memory and return `Allocation.mappedPointer` (host-visible types only).
+    public var mapped: Bool
+    /// A name for leak reports and statistics.
+    public var name: String?
+    /// A value kept for the caller.
+    public var userData: UInt64
+    /// `VK_EXT_memory_priority` priority of dedicated memory, 0…1.
+    public var priority: Float?
+    /// How a page's free ranges are searched.
+    public var strategy: AllocationStrategy
+    /// The resource a dedicated allocation backs (`VkMemoryDedicatedAllocateInfo`).
+    public var dedicatedTarget: DeviceMemory.DedicatedTarget?
+
+    /// Creates options; by default automatic dedication, unmapped, unnamed, best fit.
+    public init(dedicated: DedicatedPolicy = .automatic, mapped: Bool = false, name: String? = nil,
+                userData: UInt64 = 0, priority: Float? = nil, strategy: AllocationStrategy = .bestFit,
+                dedicatedTarget: DeviceMemory.DedicatedTarget? = nil) {
+        self.dedicated = dedicated
+        self.mapped = mapped
+        self.name = name
+        self.userData = userData
+        self.priority = priority
+        self.strategy = strategy
+        self.dedicatedTarget = dedicatedTarget
+    }
+}
+
+/// A live allocation as a leak report or `allocations()` lists it.
+public struct AllocationReport: Sendable, Hashable, CustomStringConvertible {
+    /// Its name, if given.
+    public let name: String?
+    /// Its size in bytes.
+    public let size: UInt64
+    /// Its offset in its memory.
+    public let offset: UInt64
+    /// The memory type.
+    public let memoryTypeIndex: Int
+    /// Whether it has its own `VkDeviceMemory`.
+    public let isDedicated: Bool
+    /// The user data given at allocation.
+    public let userData: UInt64
+    /// `#fileID` of the allocating call.
+    public let fileID: String
+    /// `#line` of the allocating call.
+    public let line: Int
+
+    /// "'name' S bytes in type T at file:line".
+    public var description: String {
+        "\(name.map { "'\($0)'" } ?? "unnamed") \(size) bytes in memory type \(memoryTypeIndex)"
+            + (isDedicated ? " (dedicated)" : "") + ", allocated at \(fileID):\(line)"
+    }
+}

@@ -1,0 +1,52 @@
+/// Why an allocator call failed. After any of these the allocator is exactly as before.
+public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A size of 0 bytes was asked for.
+    case zeroSize
+    /// The alignment is not a power of two.
+    case alignmentNotPowerOfTwo(UInt64)
+    /// Size plus alignment overflows 64 bits.
+    case sizeOverflow(size: UInt64, alignment: UInt64)
+    /// No memory type has the required flags among those the resource accepts.
+    case noSuitableMemoryType(required: MemoryPropertyFlags, memoryTypeBits: UInt32, usage: MemoryUsage?)
+    /// A heap cannot hold the request: its size limit, budget, or the driver said no.
+    case outOfMemory(size: UInt64, typeIndex: Int, heapIndex: Int, available: UInt64, reason: String)
+    /// The device already has `maxMemoryAllocationCount` memory objects.
+    case tooManyAllocations(limit: UInt32)
+    /// The allocation was not made by this allocator, or its memory is gone.
+    case unknownAllocation
+    /// The allocation was already freed.
+    case alreadyFreed
+    /// A raw memory operation failed (mapping, flushing…).
+    case memory(MemoryError)
+    /// A Vulkan call failed.
+    case vulkan(VulkanError)
+
+    /// What failed and why.
+    public var description: String {
+        switch self {
+        case .zeroSize:
+            return "a size of 0 bytes was requested; sizes must be at least 1"
+        case .alignmentNotPowerOfTwo(let alignment):
+            return "alignment \(alignment) is not a power of two"
+        case let .sizeOverflow(size, alignment):
+            return "size \(size) with alignment \(alignment) overflows 64 bits"
+        case let .noSuitableMemoryType(required, bits, usage):
+            let bitList = (0..<32).filter { bits & (1 << $0) != 0 }.map(String.init).joined(separator: ",")
+            return "no memory type among those the resource accepts (types \(bitList.isEmpty ? "none" : bitList)) "
+                + "has the required flags \(required)" + (usage.map { " for usage \($0)" } ?? "")
+        case let .outOfMemory(size, type, heap, available, reason):
+            return "out of memory: \(size) bytes from memory type \(type) (heap \(heap)); "
+                + "\(available) bytes available there; \(reason)"
+        case let .tooManyAllocations(limit):
+            return "the device already holds maxMemoryAllocationCount (\(limit)) memory objects"
+        case .unknownAllocation:
+            return "the allocation does not belong to this allocator (or its page was already released)"
+        case .alreadyFreed:
+            return "the allocation was already freed"
+        case .memory(let error):
+            return error.description
+        case .vulkan(let error):
+            return error.description
+        }
+    }
+}

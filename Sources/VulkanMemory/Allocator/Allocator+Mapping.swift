@@ -1,0 +1,44 @@
+extension Allocator {
+    /// A bounds-checked view of exactly an allocation's range, for host access.
+    ///
+    /// Pages are mapped once and stay mapped (Vulkan forbids mapping one `VkDeviceMemory`
+    /// twice); the view is valid until the allocation is freed. On non-coherent memory the
+    /// view's typed writes flush and reads invalidate, and allocations there own whole
+    /// `nonCoherentAtomSize` atoms so this never touches a neighbour.
+    /// - Throws: `.memory(.notHostVisible)` for a type that cannot be mapped,
+    ///   `.alreadyFreed` / `.unknownAllocation` for a stale allocation.
+    public func map(_ allocation: Allocation) throws(AllocationError) -> MappedMemory {
+        guard pools.indices.contains(allocation.memoryTypeIndex) else { throw .unknownAllocation }
+        let pool = pools[allocation.memoryTypeIndex]
+        guard pool.flags.contains(.hostVisible) else {
+            throw .memory(.notHostVisible(typeIndex: pool.typeIndex, flags: pool.flags))
+        }
+        switch allocation.location {
+        case let .page(slot, generation, handle):
+            return try pool.state.withLock { (state: inout MemoryTypePool.State) throws(AllocationError) -> MappedMemory in
+                guard Int(slot) < state.pages.count, state.generations[Int(slot)] == generation,
+                      let page = state.pages[Int(slot)] else { throw .alreadyFreed }
+                guard (try? page.block.allocation(handle)) != nil else { throw .alreadyFreed }
+                let base = try pool.mapPage(slot: slot, state: &state)
+                return MappedMemory(memory: page.memory, baseAddress: base + Int(allocation.offset),
+                                    offset: allocation.offset, size: allocation.size)
+            }
+        case let .dedicated(slot, generation):
+            let memory: DeviceMemory? = dedicated.withLock { registry in
+                guard Int(slot) < registry.entries.count, registry.generations[Int(slot)] == generation else { return nil }
+                return registry.entries[Int(slot)]?.memory
+            }
+            guard let memory else { throw .alreadyFreed }
+            if let base = memory.mappedPointer {
+                return MappedMemory(memory: memory, baseAddress: base, offset: 0, size: allocation.size)
+            }
+            do {
+                // Kept mapped for the allocation's life; freeing it unmaps.
+                let view = try memory.map()
+                return MappedMemory(memory: memory, baseAddress: view.baseAddress, offset: 0, size: allocation.size)
+            } catch {
+                throw .memory(error)
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+extension Allocator {
+    /// Every live allocation with its name, size, type and the source location of the
+    /// call that made it.
+    ///
+    /// - Complexity: O(live allocations + pages); takes each type's lock in turn.
+    public func liveAllocations() -> [AllocationReport] {
+        var reports: [AllocationReport] = []
+        for pool in pools {
+            pool.state.withLock { state in
+                for slot in state.active {
+                    let page = state.pages[Int(slot)]!
+                    page.block.forEachAllocation { offset, size, _, handle, _ in
+                        let record = page.records[Int(handle.index)]
+                        reports.append(AllocationReport(
+                            name: page.names[handle.index], size: size, offset: offset,
+                            memoryTypeIndex: pool.typeIndex, isDedicated: false, userData: record.userData,
+                            fileID: record.fileID.description, line: Int(record.line)))
+                    }
+                }
+            }
+        }
+        dedicated.withLock { registry in
+            for case let entry? in registry.entries {
+                reports.append(AllocationReport(
+                    name: entry.name, size: entry.memory.size, offset: 0, memoryTypeIndex: entry.pool,
+                    isDedicated: true, userData: entry.record.userData,
+                    fileID: entry.record.fileID.description, line: Int(entry.record.line)))
+            }
+        }
+        return reports
+    }
+
+    /// The live allocations, logged as warnings through swift-log, and returned: call it
+    /// at any time to look for leaks. The allocator reports them this way at teardown too.
+    @discardableResult
+    public func leaks() -> [AllocationReport] {
+        let reports = liveAllocations()
+        for report in reports { logger.warning("live allocation: \(report)") }
+        return reports
+    }
+
+    /// Totals across the allocator: memory committed to pages and dedicated allocations,
+    /// bytes in live allocations, and how often `vkAllocateMemory` was called.
+    public var usage: AllocatorUsage {
+        var usage = AllocatorUsage()
+        for pool in pools {
+            pool.state.withLock { state in
+                usage.pageCount += state.active.count
+                usage.emptyPageCount += state.emptyPageCount
+                usage.committedBytes += state.committedBytes
+                usage.liveBytes += state.liveBytes
+                usage.allocationCount += state.liveCount
+            }
+        }
+        dedicated.withLock { registry in
+            for case let entry? in registry.entries {
+                usage.dedicatedCount += 1
+                usage.committedBytes += entry.memory.size
+                usage.liveBytes += entry.memory.size
+                usage.allocationCount += 1
+            }
+        }
+        usage.deviceMemoryAllocations = deviceAllocationCount.load(ordering: .relaxed)
+        return usage
+    }
+}
+
+/// Allocator-wide totals (`Allocator.usage`).
+public struct AllocatorUsage: Sendable, Hashable {
+    /// Shared pages.
+    public var pageCount = 0
+    /// Wholly free pages kept for reuse.
+    public var emptyPageCount = 0
+    /// Dedicated allocations.
+    public var dedicatedCount = 0
+    /// Live allocations, shared and dedicated.
+    public var allocationCount = 0
+    /// Bytes of `VkDeviceMemory` held: pages plus dedicated memory.
+    public var committedBytes: UInt64 = 0
+    /// Bytes in live allocations.
+    public var liveBytes: UInt64 = 0
+    /// `vkAllocateMemory` calls made since the allocator was created.
+    public var deviceMemoryAllocations = 0
+}

@@ -1,0 +1,148 @@
+import CVulkan
+
+/// A buffer with the memory bound to it.
+public struct BoundBuffer: Hashable, @unchecked Sendable {
+    /// The `VkBuffer`.
+    public let buffer: VkBuffer
+    /// Its memory.
+    public let allocation: Allocation
+}
+
+/// An image with the memory bound to it.
+public struct BoundImage: Hashable, @unchecked Sendable {
+    /// The `VkImage`.
+    public let image: VkImage
+    /// Its memory.
+    public let allocation: Allocation
+}
+
+extension Allocator {
+    /// The memory requirements of a buffer, with the driver's dedicated-allocation wishes
+    /// (`vkGetBufferMemoryRequirements2` with `VkMemoryDedicatedRequirements`).
+    public func requirements(of buffer: VkBuffer) -> MemoryRequirements {
+        var dedicated = VkMemoryDedicatedRequirements()
+        dedicated.sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS
+        var requirements = VkMemoryRequirements2()
+        requirements.sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2
+        var info = VkBufferMemoryRequirementsInfo2()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_REQUIREMENTS_INFO_2
+        info.buffer = buffer
+        withUnsafeMutablePointer(to: &dedicated) { pointer in
+            requirements.pNext = UnsafeMutableRawPointer(pointer)
+            device.deviceFunctions.getBufferMemoryRequirements2(device.device, &info, &requirements)
+        }
+        let r = requirements.memoryRequirements
+        return MemoryRequirements(size: r.size, alignment: r.alignment, memoryTypeBits: r.memoryTypeBits,
+                                  prefersDedicated: dedicated.prefersDedicatedAllocation != 0,
+                                  requiresDedicated: dedicated.requiresDedicatedAllocation != 0, kind: .linear)
+    }
+
+    /// The memory requirements of an image (`vkGetImageMemoryRequirements2`); `tiling`
+    /// decides whether it is a linear or an optimal resource for `bufferImageGranularity`.
+    public func requirements(of image: VkImage, tiling: VkImageTiling) -> MemoryRequirements {
+        var dedicated = VkMemoryDedicatedRequirements()
+        dedicated.sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS
+        var requirements = VkMemoryRequirements2()
+        requirements.sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2
+        var info = VkImageMemoryRequirementsInfo2()
+        info.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_REQUIREMENTS_INFO_2
+        info.image = image
+        withUnsafeMutablePointer(to: &dedicated) { pointer in
+            requirements.pNext = UnsafeMutableRawPointer(pointer)
+            device.deviceFunctions.getImageMemoryRequirements2(device.device, &info, &requirements)
+        }
+        let r = requirements.memoryRequirements
+        return MemoryRequirements(size: r.size, alignment: r.alignment, memoryTypeBits: r.memoryTypeBits,
+                                  prefersDedicated: dedicated.prefersDedicatedAllocation != 0,
+                                  requiresDedicated: dedicated.requiresDedicatedAllocation != 0,
+                                  kind: tiling == VK_IMAGE_TILING_OPTIMAL ? .optimal : .linear)
+    }
+
+    /// Creates a buffer (`vkCreateBuffer`), allocates its memory and binds it
+    /// (`vkBindBufferMemory`), in one call.
+    ///
+    /// - Throws: `AllocationError`; on any failure the buffer is destroyed and the memory
+    ///   given back.
+    public func createBuffer(
+        _ createInfo: VkBufferCreateInfo, _ request: MemoryRequest,
+        options allocationOptions: AllocationOptions = AllocationOptions(),
+        fileID: StaticString = #fileID, line: UInt = #line
+    ) throws(AllocationError) -> BoundBuffer {
+        var info = createInfo
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        guard info.size > 0 else { throw .zeroSize }
+        let functions = device.deviceFunctions
+        var created: VkBuffer?
+        let result = VulkanResult(functions.createBuffer(device.device, &info, nil, &created))
+        guard result.isSuccess, let buffer = created else {
+            throw .vulkan(.callFailed(function: "vkCreateBuffer", result: result))
+        }
+        do throws(AllocationError) {
+            var options = allocationOptions
+            options.dedicatedTarget = .buffer(buffer)
+            let allocation = try allocate(requirements(of: buffer), request, options: options,
+                                          fileID: fileID, line: line)
+            let bound = VulkanResult(functions.bindBufferMemory(device.device, buffer, allocation.memory,
+                                                                allocation.offset))
+            guard bound.isSuccess else {
+                try? free(allocation)
+                throw AllocationError.vulkan(.callFailed(function: "vkBindBufferMemory", result: bound))
+            }
+            return BoundBuffer(buffer: buffer, allocation: allocation)
+        } catch {
+            functions.destroyBuffer(device.device, buffer, nil)
+            throw error
+        }
+    }
+
+    /// Destroys a buffer (`vkDestroyBuffer`) and frees its memory.
+    ///
+    /// - Throws: `.alreadyFreed` / `.unknownAllocation` when the memory was freed before;
+    ///   the buffer is then left alone, as it may be destroyed already too.
+    public func destroyBuffer(_ bound: BoundBuffer) throws(AllocationError) {
+        try free(bound.allocation)
+        device.deviceFunctions.destroyBuffer(device.device, bound.buffer, nil)
+    }
+
+    /// Creates an image (`vkCreateImage`), allocates its memory and binds it
+    /// (`vkBindImageMemory`), in one call.
+    ///
+    /// - Throws: `AllocationError`; on any failure the image is destroyed and the memory
+    ///   given back.
+    public func createImage(
+        _ createInfo: VkImageCreateInfo, _ request: MemoryRequest,
+        options allocationOptions: AllocationOptions = AllocationOptions(),
+        fileID: StaticString = #fileID, line: UInt = #line
+    ) throws(AllocationError) -> BoundImage {
+        var info = createInfo
+        info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
+        let functions = device.deviceFunctions
+        var created: VkImage?
+        let result = VulkanResult(functions.createImage(device.device, &info, nil, &created))
+        guard result.isSuccess, let image = created else {
+            throw .vulkan(.callFailed(function: "vkCreateImage", result: result))
+        }
+        do throws(AllocationError) {
+            var options = allocationOptions
+            options.dedicatedTarget = .image(image)
+            let allocation = try allocate(requirements(of: image, tiling: info.tiling), request,
+                                          options: options, fileID: fileID, line: line)
+            let bound = VulkanResult(functions.bindImageMemory(device.device, image, allocation.memory,
+                                                               allocation.offset))
+            guard bound.isSuccess else {
+                try? free(allocation)
+                throw AllocationError.vulkan(.callFailed(function: "vkBindImageMemory", result: bound))
+            }
+            return BoundImage(image: image, allocation: allocation)
+        } catch {
+            functions.destroyImage(device.device, image, nil)
+            throw error
+        }
+    }
+
+    /// Destroys an image (`vkDestroyImage`) and frees its memory.
+    public func destroyImage(_ bound: BoundImage) throws(AllocationError) {
+        try free(bound.allocation)
+        device.deviceFunctions.destroyImage(device.device, bound.image, nil)
+    }
+}

@@ -1,0 +1,203 @@
+import Logging
+import Synchronization
+
+/// Memory for buffers and images, suballocated from pages of `VkDeviceMemory`.
+///
+/// Give it a resource's requirements and an intent; it chooses the memory type
+/// (`MemoryTypeSelection`), places the range in a page of that type (TLSF, keeping
+/// `bufferImageGranularity`), grows pages gradually, falls back to the next type when a
+/// heap is full, and uses dedicated memory where the driver wants it or the resource is
+/// large.
+///
+/// Thread safety: every method may be called from any thread. Each memory type has its
+/// own lock; allocations of different types never wait for each other, and no global lock
+/// is taken on the allocation or free path.
+public final class Allocator: Sendable {
+    /// The device memory comes from.
+    public let device: VulkanDevice
+    /// The device's heaps, types and limits.
+    public let properties: MemoryProperties
+    /// The type choice in use.
+    public let selection: MemoryTypeSelection
+    /// The options given at creation.
+    public let options: AllocatorOptions
+
+    let pools: [MemoryTypePool]
+    /// The ranking of each `MemoryUsage` (in `allCases` order) for any type bits, computed
+    /// once so the allocation path only filters it.
+    let rankedByUsage: [[Int]]
+    let dedicated = Mutex(DedicatedRegistry())
+    /// Bytes committed per heap by this allocator (pages and dedicated memory).
+    let heapCommitted: Mutex<[UInt64]>
+    /// `vkAllocateMemory` calls made so far.
+    let deviceAllocationCount = Atomic<Int>(0)
+    let logger = Logger(label: "VulkanMemory.Allocator")
+
+    /// Creates an allocator for a device.
+    public init(device: VulkanDevice, options: AllocatorOptions = AllocatorOptions()) {
+        self.device = device
+        self.options = options
+        let properties = MemoryProperties(device: device)
+        self.properties = properties
+        let selection = MemoryTypeSelection(properties: properties,
+                                            isDiscrete: device.info.type == .discreteGPU)
+        self.selection = selection
+        pools = properties.types.map {
+            MemoryTypePool(type: $0, heap: properties.heaps[$0.heapIndex], limits: properties.limits,
+                           options: options)
+        }
+        rankedByUsage = MemoryUsage.allCases.map { selection.rankedTypes(for: .usage($0)) }
+        heapCommitted = Mutex([UInt64](repeating: 0, count: properties.heaps.count))
+    }
+
+    /// Allocates memory for a resource with the given requirements and intent.
+    ///
+    /// Tries the best memory type first and the next candidates when a heap is full.
+    /// - Parameters:
+    ///   - fileID, line: where the call is, for leak reports; leave them to their defaults.
+    /// - Throws: `AllocationError`; the allocator is then unchanged.
+    /// - Complexity: O(pages of the chosen type) to find room, O(1) per page (TLSF).
+    public func allocate(
+        _ requirements: MemoryRequirements, _ request: MemoryRequest,
+        options allocationOptions: AllocationOptions = AllocationOptions(),
+        fileID: StaticString = #fileID, line: UInt = #line
+    ) throws(AllocationError) -> Allocation {
+        guard requirements.size > 0 else { throw .zeroSize }
+        let alignment = max(requirements.alignment, 1)
+        guard alignment & (alignment - 1) == 0 else { throw .alignmentNotPowerOfTwo(alignment) }
+        guard requirements.size <= UInt64.max - alignment else {
+            throw .sizeOverflow(size: requirements.size, alignment: alignment)
+        }
+        let bits = requirements.memoryTypeBits & request.memoryTypeBits
+        let ranked: [Int]
+        if request.required.isEmpty, request.preferred.isEmpty, request.notPreferred.isEmpty,
+           let usage = request.usage {
+            ranked = rankedByUsage[usage.ordinal]
+        } else {
+            ranked = selection.rankedTypes(for: request)
+        }
+        let record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line),
+                                      userData: allocationOptions.userData,
+                                      isNamed: allocationOptions.name != nil)
+        var firstError: AllocationError?
+        for typeIndex in ranked where bits & (1 << UInt32(typeIndex)) != 0 {
+            do {
+                return try allocate(requirements, alignment: alignment, in: pools[typeIndex],
+                                    options: allocationOptions, record: record)
+            } catch {
+                switch error {
+                case .outOfMemory, .tooManyAllocations:
+                    if firstError == nil { firstError = error }
+                default:
+                    throw error
+                }
+            }
+        }
+        throw firstError ?? .noSuitableMemoryType(
+            required: selection.flags(for: request).required, memoryTypeBits: bits, usage: request.usage)
+    }
+
+    /// Allocates memory of one intent (`MemoryRequest.usage(_:)`).
+    public func allocate(
+        _ requirements: MemoryRequirements, usage: MemoryUsage,
+        options allocationOptions: AllocationOptions = AllocationOptions(),
+        fileID: StaticString = #fileID, line: UInt = #line
+    ) throws(AllocationError) -> Allocation {
+        try allocate(requirements, .usage(usage), options: allocationOptions, fileID: fileID, line: line)
+    }
+
+    /// Places one request in one memory type: dedicated memory or a page.
+    private func allocate(_ requirements: MemoryRequirements, alignment: UInt64, in pool: MemoryTypePool,
+                          options allocationOptions: AllocationOptions,
+                          record: AllocationRecord) throws(AllocationError) -> Allocation {
+        if allocationOptions.mapped, !pool.flags.contains(.hostVisible) {
+            throw .memory(.notHostVisible(typeIndex: pool.typeIndex, flags: pool.flags))
+        }
+        if useDedicated(requirements, pool: pool, options: allocationOptions) {
+            return try allocateDedicated(size: requirements.size, pool: pool, options: allocationOptions,
+                                         record: record)
+        }
+        return try pool.allocate(size: requirements.size, alignment: alignment, kind: requirements.kind,
+                                 options: allocationOptions, record: record, allocator: self)
+    }
+
+    /// Dedicated when required, asked for, preferred by the driver, or larger than half a
+    /// page; a preference (not a requirement) is ignored once the device holds 3/4 of
+    /// `maxMemoryAllocationCount` objects.
+    private func useDedicated(_ requirements: MemoryRequirements, pool: MemoryTypePool,
+                              options: AllocationOptions) -> Bool {
+        if requirements.requiresDedicated { return true }
+        switch options.dedicated {
+        case .always: return true
+        case .never: return false
+        case .automatic:
+            guard requirements.prefersDedicated || requirements.size > pool.preferredPageSize / 2 else {
+                return false
+            }
+            let limit = UInt64(properties.limits.maxMemoryAllocationCount)
+            return UInt64(device.accounting.snapshot.totalAllocations) * 4 < limit * 3
+        }
+    }
+
+    /// Frees an allocation.
+    ///
+    /// Pages are released to the driver only beyond `maxEmptyPagesPerType` wholly free
+    /// pages; `freeUnusedPages()` releases the rest.
+    /// - Throws: `.alreadyFreed` for a second free of the same allocation,
+    ///   `.unknownAllocation` for one this allocator did not make.
+    /// - Complexity: O(1) (TLSF free and merge).
+    public func free(_ allocation: Allocation) throws(AllocationError) {
+        guard pools.indices.contains(allocation.memoryTypeIndex) else { throw .unknownAllocation }
+        switch allocation.location {
+        case let .page(slot, generation, handle):
+            let released = try pools[allocation.memoryTypeIndex].free(
+                slot: slot, generation: generation, handle: handle, keepEmpty: options.maxEmptyPagesPerType)
+            if let released { release(released, heap: pools[allocation.memoryTypeIndex].heapIndex) }
+        case let .dedicated(slot, generation):
+            try freeDedicated(slot: slot, generation: generation, allocation: allocation)
+        }
+    }
+
+    /// Returns every wholly free page to the driver (nobs-vkmem's `free_unused`).
+    ///
+    /// - Returns: the number of bytes released.
+    @discardableResult
+    public func freeUnusedPages() -> UInt64 {
+        var released: UInt64 = 0
+        for pool in pools {
+            for memory in pool.takeEmptyPages() {
+                released += memory.size
+                release(memory, heap: pool.heapIndex)
+            }
+        }
+        return released
+    }
+
+    /// Frees a page or dedicated memory's `VkDeviceMemory` and its heap accounting.
+    func release(_ memory: DeviceMemory, heap: Int) {
+        try? memory.free()
+        heapCommitted.withLock { $0[heap] -= memory.size }
+    }
+
+    deinit {
+        if options.reportLeaksAtTeardown {
+            let leaks = liveAllocations()
+            if !leaks.isEmpty {
+                logger.warning("Allocator deinitialized with \(leaks.count) live allocation(s); their memory is freed now")
+                for leak in leaks { logger.warning("leak: \(leak)") }
+            }
+        }
+    }
+}
+
+extension MemoryUsage {
+    /// The position in `allCases`.
+    var ordinal: Int {
+        switch self {
+        case .gpuOnly: 0
+        case .staging: 1
+        case .dynamic: 2
+        case .readback: 3
+        }
+    }
+}

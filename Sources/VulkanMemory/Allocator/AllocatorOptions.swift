@@ -1,0 +1,22 @@
+/// How an `Allocator` sizes pages and guards heaps.
+public struct AllocatorOptions: Sendable {
+    /// Page size for device-local types on heaps over 1 GiB (nobs-vkmem's 128 MiB).
+    public var deviceLocalPageSize: UInt64 = 128 << 20
+    /// Page size for other types on heaps over 1 GiB (nobs-vkmem's 8 MiB).
+    public var hostPageSize: UInt64 = 8 << 20
+    /// Page size per memory type index, overriding the rules above.
+    public var pageSizeByType: [Int: UInt64] = [:]
+    /// Page size per heap index, overriding the rules above (but not `pageSizeByType`).
+    public var pageSizeByHeap: [Int: UInt64] = [:]
+    /// Wholly free pages kept per memory type for reuse; more are returned to the driver.
+    public var maxEmptyPagesPerType = 1
+    /// Refuse allocations that would take a heap over its budget (`MemoryBudget`).
+    public var respectBudget = false
+    /// Caps on what the allocator commits per heap index, in bytes.
+    public var heapSizeLimits: [Int: UInt64] = [:]
+    /// Report live allocations through swift-log when the allocator is deinitialized.
+    public var reportLeaksAtTeardown = true
+
+    /// Creates the default options.
+    public init() {}
+}

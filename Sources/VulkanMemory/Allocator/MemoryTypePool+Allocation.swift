@@ -1,0 +1,159 @@
+extension MemoryTypePool {
+    /// Places a range in the first page with room, or in a new page.
+    ///
+    /// - Complexity: O(pages) TLSF attempts, each O(1); a new page costs one
+    ///   `vkAllocateMemory` (made while holding this type's lock only).
+    func allocate(size: UInt64, alignment: UInt64, kind: SuballocationKind, options: AllocationOptions,
+                  record: AllocationRecord, allocator: Allocator) throws(AllocationError) -> Allocation {
+        // On non-coherent memory each allocation owns whole atoms.
+        let alignment = max(alignment, atom)
+        let size = atom > 1 ? (size + atom - 1) / atom * atom : size
+        return try state.withLock { (state: inout State) throws(AllocationError) -> Allocation in
+            for slot in state.active {
+                let wasEmpty = state.pages[Int(slot)]!.block.isEmpty
+                guard let placed = try? state.pages[Int(slot)]!.block.allocate(
+                    size: size, alignment: alignment, kind: kind, strategy: options.strategy) else { continue }
+                if wasEmpty { state.emptyPageCount -= 1 }
+                return try finish(placed, slot: slot, state: &state, options: options, record: record)
+            }
+            let slot = try addPage(state: &state, needed: size + alignment - 1, allocator: allocator)
+            guard let placed = try? state.pages[Int(slot)]!.block.allocate(
+                size: size, alignment: alignment, kind: kind, strategy: options.strategy) else {
+                preconditionFailure("a new page of at least size + alignment - 1 bytes must fit the request")
+            }
+            state.emptyPageCount -= 1
+            return try finish(placed, slot: slot, state: &state, options: options, record: record)
+        }
+    }
+
+    /// Records a placed range and builds its `Allocation`; undoes the placement when the
+    /// page cannot be mapped as asked.
+    private func finish(_ placed: VirtualAllocation, slot: UInt32, state: inout State,
+                        options: AllocationOptions, record: AllocationRecord) throws(AllocationError) -> Allocation {
+        var mapped: UnsafeMutableRawPointer?
+        if options.mapped {
+            do {
+                mapped = try mapPage(slot: slot, state: &state) + Int(placed.offset)
+            } catch {
+                try? state.pages[Int(slot)]!.block.free(placed.handle)
+                if state.pages[Int(slot)]!.block.isEmpty { state.emptyPageCount += 1 }
+                throw error
+            }
+        }
+        state.pages[Int(slot)]!.remember(placed.handle, record, name: options.name)
+        state.liveBytes += placed.size
+        state.liveCount += 1
+        return Allocation(memory: state.pages[Int(slot)]!.memory.handle, offset: placed.offset, size: placed.size,
+                          memoryTypeIndex: typeIndex, mappedPointer: mapped,
+                          location: .page(slot: slot, generation: state.generations[Int(slot)], handle: placed.handle))
+    }
+
+    /// Maps a whole page once, persistently, and returns its base address.
+    func mapPage(slot: UInt32, state: inout State) throws(AllocationError) -> UnsafeMutableRawPointer {
+        if let base = state.pages[Int(slot)]!.mappedBase { return base }
+        do {
+            let base = try state.pages[Int(slot)]!.memory.map().baseAddress
+            state.pages[Int(slot)]!.mappedBase = base
+            return base
+        } catch {
+            throw .memory(error)
+        }
+    }
+
+    /// Creates a page big enough for `needed` bytes, retrying at 1/2, 1/4 and 1/8 of the
+    /// planned size when the driver refuses, and returns its slot. The page counts as empty.
+    private func addPage(state: inout State, needed: UInt64, allocator: Allocator) throws(AllocationError) -> UInt32 {
+        let heapSize = allocator.properties.heaps[heapIndex].size
+        let planned = min(MemoryTypePool.nextPageSize(committed: state.committedBytes,
+                                                      preferred: preferredPageSize, needed: needed), heapSize)
+        guard needed <= planned else {
+            throw .outOfMemory(size: needed, typeIndex: typeIndex, heapIndex: heapIndex, available: heapSize,
+                               reason: "the request is larger than the heap")
+        }
+        var size = planned
+        var lastError: AllocationError?
+        while size >= needed {
+            do {
+                let memory = try allocator.allocateDeviceMemory(size: size, pool: self, options: DeviceMemory.Options())
+                let block: VirtualBlock
+                do {
+                    block = try VirtualBlock(size: size, algorithm: .tlsf, granularity: granularity)
+                } catch {
+                    preconditionFailure("a page block with a power-of-two granularity cannot fail: \(error)")
+                }
+                let page = Page(memory: memory, block: block)
+                let slot: UInt32
+                if let reused = state.freeSlots.popLast() {
+                    slot = reused
+                    state.pages[Int(slot)] = page
+                } else {
+                    slot = UInt32(state.pages.count)
+                    state.pages.append(page)
+                    state.generations.append(0)
+                }
+                state.active.append(slot)
+                state.emptyPageCount += 1
+                state.committedBytes += size
+                return slot
+            } catch {
+                lastError = error
+                // Only a driver refusal is worth retrying smaller.
+                guard case .outOfMemory = error, size / 2 >= needed, size > 1 << 20 else { break }
+                size /= 2
+                if planned / size > 8 { break }
+            }
+        }
+        throw lastError ?? .outOfMemory(size: needed, typeIndex: typeIndex, heapIndex: heapIndex,
+                                         available: 0, reason: "no page could be created")
+    }
+
+    /// Frees a range; returns a page's memory to release when the free left more wholly
+    /// free pages than `keepEmpty`.
+    func free(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle,
+              keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
+        try state.withLock { (state: inout State) throws(AllocationError) -> DeviceMemory? in
+            guard Int(slot) < state.pages.count, state.generations[Int(slot)] == generation,
+                  state.pages[Int(slot)] != nil else {
+                // The page was released: the allocation was freed before, or is not ours.
+                throw Int(slot) < state.generations.count && state.generations[Int(slot)] > generation
+                    ? .alreadyFreed : .unknownAllocation
+            }
+            let size: UInt64
+            do throws(VirtualBlockError) {
+                size = try state.pages[Int(slot)]!.block.allocation(handle).size
+                try state.pages[Int(slot)]!.block.free(handle)
+            } catch {
+                switch error {
+                case .staleHandle: throw .alreadyFreed
+                default: throw .unknownAllocation
+                }
+            }
+            state.pages[Int(slot)]!.forget(handle)
+            state.liveBytes -= size
+            state.liveCount -= 1
+            guard state.pages[Int(slot)]!.block.isEmpty else { return nil }
+            state.emptyPageCount += 1
+            guard state.emptyPageCount > keepEmpty else { return nil }
+            return removePage(slot: slot, state: &state)
+        }
+    }
+
+    /// Removes every wholly free page and returns their memory for release.
+    func takeEmptyPages() -> [DeviceMemory] {
+        state.withLock { state in
+            let empty = state.active.filter { state.pages[Int($0)]!.block.isEmpty }
+            return empty.map { removePage(slot: $0, state: &state) }
+        }
+    }
+
+    private func removePage(slot: UInt32, state: inout State) -> DeviceMemory {
+        let page = state.pages[Int(slot)]!
+        state.pages[Int(slot)] = nil
+        state.generations[Int(slot)] &+= 1
+        state.freeSlots.append(slot)
+        state.active.removeAll { $0 == slot }
+        state.emptyPageCount -= 1
+        state.committedBytes -= page.block.size
+        return page.memory
+    }
+}

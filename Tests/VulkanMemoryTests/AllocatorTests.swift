@@ -1,0 +1,297 @@
+import CVulkan
+import Testing
+@testable import VulkanMemory
+
+@Suite("Allocator on lavapipe")
+struct AllocatorTests {
+    static let mebibyte: UInt64 = 1 << 20
+
+    @Test func allocationsAreAlignedAndDisjoint() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            var generator = SplitMix(seed: 7)
+            var live: [Allocation] = []
+            for _ in 0..<500 {
+                let size = 1 + generator.next() % (300 * 1024)
+                let alignment = UInt64(1) << (generator.next() % 13)
+                let allocation = try allocator.allocate(MemoryRequirements(size: size, alignment: alignment), usage: .gpuOnly)
+                #expect(allocation.offset % alignment == 0)
+                #expect(allocation.size >= size)
+                live.append(allocation)
+            }
+            let byMemory = Dictionary(grouping: live, by: { $0.memory })
+            for (_, group) in byMemory {
+                let sorted = group.sorted { $0.offset < $1.offset }
+                for (a, b) in zip(sorted, sorted.dropFirst()) {
+                    #expect(a.offset + a.size <= b.offset, "\(a) overlaps \(b)")
+                }
+            }
+            #expect(allocator.usage.allocationCount == 500)
+            for allocation in live { try allocator.free(allocation) }
+            #expect(allocator.usage.liveBytes == 0)
+            #expect(allocator.usage.allocationCount == 0)
+        }
+    }
+
+    @Test func badInputAndDoubleFreeAreTypedErrors() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            #expect(throws: AllocationError.zeroSize) {
+                _ = try allocator.allocate(MemoryRequirements(size: 0), usage: .gpuOnly)
+            }
+            #expect(throws: AllocationError.alignmentNotPowerOfTwo(48)) {
+                _ = try allocator.allocate(MemoryRequirements(size: 64, alignment: 48), usage: .gpuOnly)
+            }
+            #expect(throws: AllocationError.sizeOverflow(size: .max - 10, alignment: 256)) {
+                _ = try allocator.allocate(MemoryRequirements(size: .max - 10, alignment: 256), usage: .gpuOnly)
+            }
+            #expect(throws: AllocationError.noSuitableMemoryType(required: [], memoryTypeBits: 0, usage: .gpuOnly)) {
+                _ = try allocator.allocate(MemoryRequirements(size: 64, memoryTypeBits: 0), usage: .gpuOnly)
+            }
+            #expect(throws: AllocationError.self) {
+                _ = try allocator.allocate(MemoryRequirements(size: 64), MemoryRequest(required: .protected))
+            }
+            let allocation = try allocator.allocate(MemoryRequirements(size: 4096), usage: .staging)
+            let keeper = try allocator.allocate(MemoryRequirements(size: 4096), usage: .staging)
+            try allocator.free(allocation)
+            #expect(throws: AllocationError.alreadyFreed) { try allocator.free(allocation) }
+            // A stale handle stays stale after its slot is reused.
+            let reuse = try allocator.allocate(MemoryRequirements(size: 4096), usage: .staging)
+            #expect(throws: AllocationError.alreadyFreed) { try allocator.free(allocation) }
+            try allocator.free(reuse)
+            try allocator.free(keeper)
+            // An allocation from another allocator is not ours.
+            let other = Allocator(device: context.device)
+            let foreign = try other.allocate(MemoryRequirements(size: 4096), usage: .staging)
+            #expect(throws: AllocationError.self) { try allocator.free(foreign) }
+            try other.free(foreign)
+            #expect(allocator.usage.liveBytes == 0)
+        }
+    }
+
+    @Test func heapCapMakesARealOutOfMemoryAndChangesNothing() throws {
+        try withTestDevice { context in
+            var options = AllocatorOptions()
+            options.heapSizeLimits = [0: 40 * Self.mebibyte]
+            let allocator = Allocator(device: context.device, options: options)
+            var live: [Allocation] = []
+            var failure: AllocationError?
+            for _ in 0..<100 {
+                do throws(AllocationError) {
+                    live.append(try allocator.allocate(MemoryRequirements(size: 3 * Self.mebibyte), usage: .gpuOnly))
+                } catch {
+                    failure = error
+                    break
+                }
+            }
+            let error = try #require(failure)
+            guard case let .outOfMemory(size, typeIndex, heapIndex, _, reason) = error else {
+                Issue.record("expected outOfMemory, got \(error)")
+                return
+            }
+            #expect(heapIndex == 0 && typeIndex == 0 && size >= 3 * Self.mebibyte)
+            #expect(reason.contains("capped"))
+            #expect(error.description.contains("heap 0"))
+            let before = allocator.usage
+            #expect(before.committedBytes <= 40 * Self.mebibyte)
+            #expect(throws: AllocationError.self) {
+                _ = try allocator.allocate(MemoryRequirements(size: 3 * Self.mebibyte), usage: .gpuOnly)
+            }
+            #expect(allocator.usage == before)
+            #expect(MemoryBudget(device: context.device).heaps[0].usage == before.committedBytes)
+            for allocation in live { try allocator.free(allocation) }
+        }
+    }
+
+    @Test func dedicatedBySizeAndByRequest() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let page = allocator.pools[0].preferredPageSize
+            let big = try allocator.allocate(MemoryRequirements(size: page / 2 + 1), usage: .gpuOnly)
+            #expect(big.isDedicated && big.offset == 0)
+            let asked = try allocator.allocate(MemoryRequirements(size: 4096), usage: .gpuOnly,
+                                               options: AllocationOptions(dedicated: .always))
+            #expect(asked.isDedicated)
+            let required = try allocator.allocate(MemoryRequirements(size: 4096, requiresDedicated: true), usage: .gpuOnly,
+                                                  options: AllocationOptions(dedicated: .never))
+            #expect(required.isDedicated)
+            let small = try allocator.allocate(MemoryRequirements(size: 4096), usage: .gpuOnly)
+            #expect(!small.isDedicated)
+            #expect(allocator.usage.dedicatedCount == 3)
+            for allocation in [big, asked, required, small] { try allocator.free(allocation) }
+            #expect(throws: AllocationError.alreadyFreed) { try allocator.free(big) }
+            #expect(allocator.usage.dedicatedCount == 0)
+        }
+    }
+
+    @Test func leakReportNamesTheAllocation() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let line = #line + 1
+            let named = try allocator.allocate(MemoryRequirements(size: 12345), usage: .readback,
+                                               options: AllocationOptions(name: "shadow map", userData: 42))
+            let dedicated = try allocator.allocate(MemoryRequirements(size: 4096), usage: .gpuOnly,
+                                                   options: AllocationOptions(dedicated: .always, name: "big"))
+            let leaks = allocator.leaks()
+            #expect(leaks.count == 2)
+            let report = try #require(leaks.first { $0.name == "shadow map" })
+            #expect(report.size == named.size && report.userData == 42)
+            #expect(report.memoryTypeIndex == named.memoryTypeIndex)
+            #expect(report.fileID.hasSuffix("AllocatorTests.swift") && report.line == line)
+            #expect(report.description.contains("shadow map") && report.description.contains("AllocatorTests.swift"))
+            #expect(leaks.contains { $0.name == "big" && $0.isDedicated })
+            try allocator.free(named)
+            try allocator.free(dedicated)
+            #expect(allocator.leaks().isEmpty)
+        }
+    }
+
+    @Test func pagesGrowGraduallyAndEmptyOnesGoBack() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            var live: [Allocation] = []
+            for _ in 0..<200 {
+                live.append(try allocator.allocate(MemoryRequirements(size: Self.mebibyte), usage: .gpuOnly))
+            }
+            let full = allocator.usage
+            #expect(full.liveBytes == 200 * Self.mebibyte)
+            #expect(Double(full.committedBytes) <= Double(full.liveBytes) * 1.25)
+            #expect(full.deviceMemoryAllocations == full.pageCount)
+            for allocation in live { try allocator.free(allocation) }
+            let emptied = allocator.usage
+            #expect(emptied.pageCount == 1 && emptied.emptyPageCount == 1)
+            #expect(allocator.freeUnusedPages() > 0)
+            #expect(allocator.usage.committedBytes == 0)
+            #expect(MemoryBudget(device: context.device).heaps[0].usage == 0)
+        }
+    }
+
+    @Test func pageSizeRules() throws {
+        let h100 = try #require(realProfiles.first { $0.name.contains("H100") })
+        let properties = try h100.memoryProperties()
+        let options = AllocatorOptions()
+        func size(_ type: Int) -> UInt64 {
+            MemoryTypePool.preferredPageSize(type: properties.types[type], heap: properties.heap(of: properties.types[type]),
+                                             options: options)
+        }
+        #expect(size(1) == 128 << 20)   // device-local
+        #expect(size(2) == 8 << 20)     // host-visible system memory
+        var custom = options
+        custom.pageSizeByType = [1: 64 << 20]
+        custom.pageSizeByHeap = [1: 16 << 20]
+        #expect(MemoryTypePool.preferredPageSize(type: properties.types[1], heap: properties.heaps[0], options: custom) == 64 << 20)
+        #expect(MemoryTypePool.preferredPageSize(type: properties.types[2], heap: properties.heaps[1], options: custom) == 16 << 20)
+        // A 256 MiB heap gets pages of heap/8.
+        let small = MemoryHeap(index: 0, size: 256 << 20, flags: .deviceLocal)
+        #expect(MemoryTypePool.preferredPageSize(type: MemoryType(index: 0, heapIndex: 0, flags: .deviceLocal),
+                                                 heap: small, options: options) == 32 << 20)
+        // Growth: an eighth of the preferred size first, then an eighth of what is committed.
+        #expect(MemoryTypePool.nextPageSize(committed: 0, preferred: 128 << 20, needed: 4096) == 16 << 20)
+        #expect(MemoryTypePool.nextPageSize(committed: 512 << 20, preferred: 128 << 20, needed: 4096) == 64 << 20)
+        #expect(MemoryTypePool.nextPageSize(committed: 4 << 30, preferred: 128 << 20, needed: 4096) == 128 << 20)
+        #expect(MemoryTypePool.nextPageSize(committed: 0, preferred: 128 << 20, needed: 50 << 20) == 50 << 20)
+    }
+
+    @Test func nonCoherentTypesRoundToAtoms() throws {
+        let profile = try #require(realProfiles.first { profile in
+            (try? profile.memoryProperties())?.types.contains { $0.isHostVisible && !$0.isHostCoherent } == true
+        })
+        let properties = try profile.memoryProperties()
+        for type in properties.types {
+            let pool = MemoryTypePool(type: type, heap: properties.heap(of: type), limits: properties.limits,
+                                      options: AllocatorOptions())
+            let expected = type.isHostVisible && !type.isHostCoherent ? properties.limits.nonCoherentAtomSize : 1
+            #expect(pool.atom == expected, "\(profile.name) type \(type.index)")
+        }
+    }
+
+    @Test func mappedAllocationsAreBoundsCheckedViews() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let first = try allocator.allocate(MemoryRequirements(size: 256), usage: .staging,
+                                               options: AllocationOptions(mapped: true))
+            let second = try allocator.allocate(MemoryRequirements(size: 256), usage: .staging,
+                                                options: AllocationOptions(mapped: true))
+            #expect(first.memory == second.memory)
+            let pointer = try #require(first.mappedPointer)
+            let view = try allocator.map(first)
+            #expect(view.baseAddress == pointer && view.size == 256)
+            try view.write(contentsOf: [UInt32](repeating: 0xABCD_EF01, count: 64))
+            #expect(throws: AllocationError.self) { _ = try allocator.map(Allocation(
+                memory: first.memory, offset: 0, size: 1, memoryTypeIndex: 99, mappedPointer: nil, location: first.location)) }
+            #expect(throws: MemoryError.rangeOutOfBounds(offset: 256, size: 4, limit: 256)) {
+                try view.write(UInt32(1), at: 256)
+            }
+            #expect(try allocator.map(second).read(UInt32.self, at: 0) == 0)
+            #expect(try view.read(UInt32.self, count: 64) == [UInt32](repeating: 0xABCD_EF01, count: 64))
+            try allocator.free(first)
+            #expect(throws: AllocationError.alreadyFreed) { _ = try allocator.map(first) }
+            try allocator.free(second)
+        }
+    }
+
+    @Test func buffersAndImagesShareAPageUnderGranularity() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            var bufferInfo = VkBufferCreateInfo()
+            bufferInfo.size = 10_000
+            bufferInfo.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
+            bufferInfo.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+            var imageInfo = VkImageCreateInfo()
+            imageInfo.imageType = VK_IMAGE_TYPE_2D
+            imageInfo.format = VK_FORMAT_R8G8B8A8_UNORM
+            imageInfo.extent = VkExtent3D(width: 61, height: 33, depth: 1)
+            imageInfo.mipLevels = 1
+            imageInfo.arrayLayers = 1
+            imageInfo.samples = VK_SAMPLE_COUNT_1_BIT
+            imageInfo.tiling = VK_IMAGE_TILING_OPTIMAL
+            imageInfo.usage = VkImageUsageFlags(VK_IMAGE_USAGE_SAMPLED_BIT.rawValue | VK_IMAGE_USAGE_TRANSFER_DST_BIT.rawValue)
+            imageInfo.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED
+            var buffers: [BoundBuffer] = []
+            var images: [BoundImage] = []
+            for _ in 0..<20 {
+                buffers.append(try allocator.createBuffer(bufferInfo, .usage(.gpuOnly)))
+                images.append(try allocator.createImage(imageInfo, .usage(.gpuOnly)))
+            }
+            let granularity = allocator.properties.limits.bufferImageGranularity
+            let ranges = buffers.map { ($0.allocation, false) } + images.map { ($0.allocation, true) }
+            for (a, aOptimal) in ranges {
+                for (b, bOptimal) in ranges where a.memory == b.memory && aOptimal != bOptimal {
+                    let (low, high) = a.offset < b.offset ? (a, b) : (b, a)
+                    #expect((low.offset + low.size - 1) / granularity < high.offset / granularity)
+                }
+            }
+            for buffer in buffers { try allocator.destroyBuffer(buffer) }
+            for image in images { try allocator.destroyImage(image) }
+            #expect(allocator.usage.allocationCount == 0)
+        }
+    }
+
+    @Test func failedCreationDestroysTheResource() throws {
+        try withTestDevice { context in
+            var options = AllocatorOptions()
+            options.heapSizeLimits = [0: 8 * Self.mebibyte]
+            let allocator = Allocator(device: context.device, options: options)
+            var info = VkBufferCreateInfo()
+            info.size = 16 * Self.mebibyte
+            info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_TRANSFER_SRC_BIT.rawValue)
+            info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+            #expect(throws: AllocationError.self) { _ = try allocator.createBuffer(info, .usage(.staging)) }
+            #expect(allocator.usage == AllocatorUsage())
+            // A leaked VkBuffer would be reported by the validation layer at device teardown.
+        }
+    }
+}
+
+/// A small seeded generator for reproducible test inputs.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
