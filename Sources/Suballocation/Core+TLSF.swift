@@ -178,15 +178,17 @@ extension Core {
 
         switch strategy {
         case .bestFit:
+            // Holes before the tail: the tail is kept whole for large requests.
             if let hit = scanClasses(from: sizeClass, below: sureClass, budget: &budget,
                                      size: size, alignment: alignment, kind: kind) { return hit }
-            if let o = fit(in: tail, size: size, alignment: alignment, kind: kind) { return (tail, o) }
             if let hit = scanClasses(from: sureClass, below: TLSF.classCount, budget: &unlimited,
                                      size: size, alignment: alignment, kind: kind) { return hit }
+            if let o = fit(in: tail, size: size, alignment: alignment, kind: kind) { return (tail, o) }
         case .firstFit:
+            // The tail needs no list update: the cheapest place there is.
+            if let o = fit(in: tail, size: size, alignment: alignment, kind: kind) { return (tail, o) }
             if let hit = scanClasses(from: sureClass, below: TLSF.classCount, budget: &unlimited,
                                      size: size, alignment: alignment, kind: kind) { return hit }
-            if let o = fit(in: tail, size: size, alignment: alignment, kind: kind) { return (tail, o) }
             if let hit = scanClasses(from: sizeClass, below: sureClass, budget: &budget,
                                      size: size, alignment: alignment, kind: kind) { return hit }
         case .lowestOffset:

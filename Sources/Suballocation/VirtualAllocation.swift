@@ -44,12 +44,12 @@ public struct VirtualAllocation: Hashable, Sendable {
 ///
 /// Linear blocks ignore the strategy: they have one place to put each allocation.
 public enum AllocationStrategy: Sendable, Hashable, CaseIterable {
-    /// The smallest size class that holds the request (least memory): a bounded
-    /// number of free ranges in the smallest fitting classes are tried, then the
-    /// untouched tail, then the first class where any range is certain to fit.
+    /// The smallest free range that holds the request, approximately (least
+    /// memory): a bounded number of ranges of the smallest classes that may fit, then
+    /// the first class where every range fits, and the untouched tail last.
     case bestFit
-    /// The first class where any free range is certain to fit (least time), then the
-    /// untouched tail, then smaller classes.
+    /// The untouched tail first (least time: no free list to update), then the first
+    /// class where every range fits, then a bounded number of smaller ranges.
     case firstFit
     /// The fitting free range with the lowest offset. Visits every free range that
     /// is large enough, so it costs O(free ranges); for packing, not hot paths.
