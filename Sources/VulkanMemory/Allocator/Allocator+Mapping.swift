@@ -16,11 +16,12 @@ extension Allocator {
         switch allocation.location {
         case let .page(slot, generation, handle):
             return try pool.state.withLock { (state: inout MemoryTypePool.State) throws(AllocationError) -> MappedMemory in
-                guard Int(slot) < state.pages.count, state.generations[Int(slot)] == generation,
-                      let page = state.pages[Int(slot)] else { throw .alreadyFreed }
-                guard (try? page.block.allocation(handle)) != nil else { throw .alreadyFreed }
-                let base = try pool.mapPage(slot: slot, state: &state)
-                return MappedMemory(memory: page.memory, baseAddress: base + Int(allocation.offset),
+                let index = Int(slot)
+                guard index < state.pages.count, state.generations[index] == generation,
+                      let memory = state.pages[index].memory else { throw .alreadyFreed }
+                guard (try? state.pages[index].block.allocation(handle)) != nil else { throw .alreadyFreed }
+                let base = try pool.mapPage(&state.pages[index])
+                return MappedMemory(memory: memory, baseAddress: base + Int(allocation.offset),
                                     offset: allocation.offset, size: allocation.size)
             }
         case let .dedicated(slot, generation):

@@ -8,7 +8,7 @@ extension Allocator {
         for pool in pools {
             pool.state.withLock { state in
                 for slot in state.active {
-                    let page = state.pages[Int(slot)]!
+                    let page = state.pages[Int(slot)]
                     page.block.forEachAllocation { offset, size, _, handle, _ in
                         let record = page.records[Int(handle.index)]
                         reports.append(AllocationReport(

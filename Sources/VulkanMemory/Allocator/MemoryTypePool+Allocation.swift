@@ -9,15 +9,22 @@ extension MemoryTypePool {
         let alignment = max(alignment, atom)
         let size = atom > 1 ? (size + atom - 1) / atom * atom : size
         return try state.withLock { (state: inout State) throws(AllocationError) -> Allocation in
-            for slot in state.active {
-                let wasEmpty = state.pages[Int(slot)]!.block.isEmpty
-                guard let placed = try? state.pages[Int(slot)]!.block.allocate(
-                    size: size, alignment: alignment, kind: kind, strategy: options.strategy) else { continue }
+            var position = 0
+            while position < state.active.count {
+                let slot = Int(state.active[position])
+                position += 1
+                if size >= state.pages[slot].refusedSize { continue }
+                let wasEmpty = state.pages[slot].block.isEmpty
+                guard let placed = try? state.pages[slot].block.allocate(
+                    size: size, alignment: alignment, kind: kind, strategy: options.strategy) else {
+                    state.pages[slot].refusedSize = size
+                    continue
+                }
                 if wasEmpty { state.emptyPageCount -= 1 }
                 return try finish(placed, slot: slot, state: &state, options: options, record: record)
             }
-            let slot = try addPage(state: &state, needed: size + alignment - 1, allocator: allocator)
-            guard let placed = try? state.pages[Int(slot)]!.block.allocate(
+            let slot = Int(try addPage(state: &state, needed: size + alignment - 1, allocator: allocator))
+            guard let placed = try? state.pages[slot].block.allocate(
                 size: size, alignment: alignment, kind: kind, strategy: options.strategy) else {
                 preconditionFailure("a new page of at least size + alignment - 1 bytes must fit the request")
             }
@@ -28,32 +35,33 @@ extension MemoryTypePool {
 
     /// Records a placed range and builds its `Allocation`; undoes the placement when the
     /// page cannot be mapped as asked.
-    private func finish(_ placed: VirtualAllocation, slot: UInt32, state: inout State,
+    private func finish(_ placed: VirtualAllocation, slot: Int, state: inout State,
                         options: AllocationOptions, record: AllocationRecord) throws(AllocationError) -> Allocation {
         var mapped: UnsafeMutableRawPointer?
         if options.mapped {
             do {
-                mapped = try mapPage(slot: slot, state: &state) + Int(placed.offset)
+                mapped = try mapPage(&state.pages[slot]) + Int(placed.offset)
             } catch {
-                try? state.pages[Int(slot)]!.block.free(placed.handle)
-                if state.pages[Int(slot)]!.block.isEmpty { state.emptyPageCount += 1 }
+                try? state.pages[slot].block.free(placed.handle)
+                if state.pages[slot].block.isEmpty { state.emptyPageCount += 1 }
                 throw error
             }
         }
-        state.pages[Int(slot)]!.remember(placed.handle, record, name: options.name)
+        state.pages[slot].remember(placed.handle, record, name: options.name)
         state.liveBytes += placed.size
         state.liveCount += 1
-        return Allocation(memory: state.pages[Int(slot)]!.memory.handle, offset: placed.offset, size: placed.size,
+        return Allocation(memory: state.pages[slot].handle, offset: placed.offset, size: placed.size,
                           memoryTypeIndex: typeIndex, mappedPointer: mapped,
-                          location: .page(slot: slot, generation: state.generations[Int(slot)], handle: placed.handle))
+                          location: .page(slot: UInt32(slot), generation: state.generations[slot], handle: placed.handle))
     }
 
     /// Maps a whole page once, persistently, and returns its base address.
-    func mapPage(slot: UInt32, state: inout State) throws(AllocationError) -> UnsafeMutableRawPointer {
-        if let base = state.pages[Int(slot)]!.mappedBase { return base }
+    func mapPage(_ page: inout Page) throws(AllocationError) -> UnsafeMutableRawPointer {
+        if let base = page.mappedBase { return base }
+        guard let memory = page.memory else { throw .alreadyFreed }
         do {
-            let base = try state.pages[Int(slot)]!.memory.map().baseAddress
-            state.pages[Int(slot)]!.mappedBase = base
+            let base = try memory.map().baseAddress
+            page.mappedBase = base
             return base
         } catch {
             throw .memory(error)
@@ -112,26 +120,28 @@ extension MemoryTypePool {
     func free(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle,
               keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
         try state.withLock { (state: inout State) throws(AllocationError) -> DeviceMemory? in
-            guard Int(slot) < state.pages.count, state.generations[Int(slot)] == generation,
-                  state.pages[Int(slot)] != nil else {
+            let index = Int(slot)
+            guard index < state.pages.count, state.generations[index] == generation,
+                  state.pages[index].memory != nil else {
                 // The page was released: the allocation was freed before, or is not ours.
                 throw Int(slot) < state.generations.count && state.generations[Int(slot)] > generation
                     ? .alreadyFreed : .unknownAllocation
             }
             let size: UInt64
             do throws(VirtualBlockError) {
-                size = try state.pages[Int(slot)]!.block.allocation(handle).size
-                try state.pages[Int(slot)]!.block.free(handle)
+                size = try state.pages[index].block.allocation(handle).size
+                try state.pages[index].block.free(handle)
             } catch {
                 switch error {
                 case .staleHandle: throw .alreadyFreed
                 default: throw .unknownAllocation
                 }
             }
-            state.pages[Int(slot)]!.forget(handle)
+            state.pages[index].forget(handle)
+            state.pages[index].refusedSize = .max
             state.liveBytes -= size
             state.liveCount -= 1
-            guard state.pages[Int(slot)]!.block.isEmpty else { return nil }
+            guard state.pages[index].block.isEmpty else { return nil }
             state.emptyPageCount += 1
             guard state.emptyPageCount > keepEmpty else { return nil }
             return removePage(slot: slot, state: &state)
@@ -141,19 +151,22 @@ extension MemoryTypePool {
     /// Removes every wholly free page and returns their memory for release.
     func takeEmptyPages() -> [DeviceMemory] {
         state.withLock { state in
-            let empty = state.active.filter { state.pages[Int($0)]!.block.isEmpty }
+            let empty = state.active.filter { state.pages[Int($0)].block.isEmpty }
             return empty.map { removePage(slot: $0, state: &state) }
         }
     }
 
     private func removePage(slot: UInt32, state: inout State) -> DeviceMemory {
-        let page = state.pages[Int(slot)]!
-        state.pages[Int(slot)] = nil
+        let memory = state.pages[Int(slot)].memory!
+        state.pages[Int(slot)].memory = nil
+        state.pages[Int(slot)].mappedBase = nil
+        state.pages[Int(slot)].records = []
+        state.pages[Int(slot)].names = [:]
         state.generations[Int(slot)] &+= 1
         state.freeSlots.append(slot)
         state.active.removeAll { $0 == slot }
         state.emptyPageCount -= 1
-        state.committedBytes -= page.block.size
-        return page.memory
+        state.committedBytes -= state.pages[Int(slot)].block.size
+        return memory
     }
 }

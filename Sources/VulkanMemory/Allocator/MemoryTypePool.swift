@@ -1,3 +1,4 @@
+import CVulkan
 import Synchronization
 
 /// What the allocator remembers about each live suballocation, beside the page's block:
@@ -12,8 +13,14 @@ struct AllocationRecord {
 }
 
 /// One `VkDeviceMemory` shared by many allocations.
+///
+/// A value stored in its pool's array and mutated in place there, so the allocation path
+/// neither copies its tables nor pays for reference counting. Guarded by its pool's lock.
 struct Page {
-    let memory: DeviceMemory
+    /// The page's memory; nil once the page was released and its slot awaits reuse.
+    var memory: DeviceMemory?
+    /// `memory`'s handle, kept apart so building an `Allocation` retains nothing.
+    let handle: VkDeviceMemory
     var block: VirtualBlock
     /// Indexed by the block's handle index.
     var records: [AllocationRecord] = []
@@ -21,6 +28,15 @@ struct Page {
     var names: [UInt32: String] = [:]
     /// Where the whole page is mapped, once something asked for a mapping.
     var mappedBase: UnsafeMutableRawPointer?
+    /// The smallest size the page refused since its last free: larger requests skip it
+    /// without a search, so full pages cost almost nothing to pass over.
+    var refusedSize = UInt64.max
+
+    init(memory: DeviceMemory, block: VirtualBlock) {
+        self.memory = memory
+        self.handle = memory.handle
+        self.block = block
+    }
 
     mutating func remember(_ handle: VirtualAllocationHandle, _ record: AllocationRecord, name: String?) {
         let index = Int(handle.index)
@@ -39,9 +55,10 @@ struct Page {
 /// The pages of one memory type, behind one lock: the allocator's unit of concurrency.
 final class MemoryTypePool: @unchecked Sendable {
     struct State {
-        /// Page slots; nil where a page was released. Slot numbers are reused, the
-        /// generation tells a reused slot from the page an old allocation refers to.
-        var pages: [Page?] = []
+        /// Page slots; a released page keeps its slot with `memory` nil. Slot numbers are
+        /// reused, the generation tells a reused slot from the page an old allocation
+        /// refers to.
+        var pages: [Page] = []
         var generations: [UInt32] = []
         var freeSlots: [UInt32] = []
         /// Slots in use, in the order they are searched (oldest first).

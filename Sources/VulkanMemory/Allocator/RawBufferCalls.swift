@@ -1,0 +1,43 @@
+import CVulkan
+
+/// The bare Vulkan calls of a buffer's life with no allocator: the baseline that
+/// benchmarks subtract to show what the allocator itself costs.
+public struct RawBufferCalls: @unchecked Sendable {
+    let device: VulkanDevice
+
+    /// Uses the device's function tables.
+    public init(device: VulkanDevice) { self.device = device }
+
+    /// `vkCreateBuffer`, `vkGetBufferMemoryRequirements2` (with dedicated requirements, as
+    /// the allocator asks) and `vkBindBufferMemory` at offset 0 of `memory`.
+    public func createAndBind(_ info: inout VkBufferCreateInfo, memory: VkDeviceMemory) throws(AllocationError) -> VkBuffer {
+        let functions = device.deviceFunctions
+        var created: VkBuffer?
+        let result = VulkanResult(functions.createBuffer(device.device, &info, nil, &created))
+        guard result.isSuccess, let buffer = created else {
+            throw .vulkan(.callFailed(function: "vkCreateBuffer", result: result))
+        }
+        var dedicated = VkMemoryDedicatedRequirements()
+        dedicated.sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS
+        var requirements = VkMemoryRequirements2()
+        requirements.sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2
+        var query = VkBufferMemoryRequirementsInfo2()
+        query.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_REQUIREMENTS_INFO_2
+        query.buffer = buffer
+        withUnsafeMutablePointer(to: &dedicated) { pointer in
+            requirements.pNext = UnsafeMutableRawPointer(pointer)
+            functions.getBufferMemoryRequirements2(device.device, &query, &requirements)
+        }
+        let bound = VulkanResult(functions.bindBufferMemory(device.device, buffer, memory, 0))
+        guard bound.isSuccess else {
+            functions.destroyBuffer(device.device, buffer, nil)
+            throw .vulkan(.callFailed(function: "vkBindBufferMemory", result: bound))
+        }
+        return buffer
+    }
+
+    /// `vkDestroyBuffer`.
+    public func destroy(_ buffer: VkBuffer) {
+        device.deviceFunctions.destroyBuffer(device.device, buffer, nil)
+    }
+}

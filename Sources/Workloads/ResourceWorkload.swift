@@ -1,0 +1,150 @@
+import CVulkan
+import VulkanMemory
+
+/// W3: 2,000 live buffers (log-uniform 4 KiB–1 MiB, vertex + transfer-dst usage, GPU-only
+/// intent); each step destroys a random live buffer with its memory, then creates a new
+/// one and binds it. Sizes and victims are drawn before anything is timed.
+public struct ResourceWorkload: Sendable {
+    /// Live buffers.
+    public var live = 2_000
+    /// Destroy-then-create steps.
+    public var steps = 100_000
+    /// The generator's seed.
+    public var seed: UInt64 = 3
+
+    /// Creates the workload with the parameters.
+    public init(live: Int = 2_000, steps: Int = 100_000, seed: UInt64 = 3) {
+        self.live = live
+        self.steps = steps
+        self.seed = seed
+    }
+}
+
+/// What one run of W3 measured.
+public struct ResourceWorkloadResult: Sendable {
+    /// "W3".
+    public var workload = "W3"
+    /// Nanoseconds per destroy+create+bind pair through the allocator.
+    public var pairNanoseconds: Double
+    /// Nanoseconds per pair of the same Vulkan calls with no allocator (all buffers bound
+    /// to one preallocated memory at offset 0).
+    public var rawPairNanoseconds: Double
+    /// `vkAllocateMemory` calls the allocator made during the timed steps.
+    public var allocateCalls: Int
+    /// `VkDeviceMemory` bytes the allocator holds at the end.
+    public var committedBytes: UInt64
+    /// Bytes in live allocations at the end.
+    public var liveBytes: UInt64
+    /// Shared pages at the end.
+    public var pages: Int
+    /// Nanoseconds per free+allocate pair of the same sizes through `Allocator.allocate`
+    /// alone, no Vulkan object involved: the allocator's own share of `pairNanoseconds`.
+    public var allocatorPairNanoseconds: Double = 0
+
+    /// The run with the median `pairNanoseconds`; other fields from that run.
+    public static func median(_ runs: [ResourceWorkloadResult]) -> ResourceWorkloadResult {
+        let sorted = runs.sorted { $0.pairNanoseconds < $1.pairNanoseconds }
+        var result = sorted[sorted.count / 2]
+        result.rawPairNanoseconds = runs.map(\.rawPairNanoseconds).sorted()[runs.count / 2]
+        return result
+    }
+}
+
+extension ResourceWorkload {
+    /// Runs W3 once on a device with a fresh allocator.
+    ///
+    /// - Throws: `AllocationError` if the device runs out of memory.
+    public func run(on device: VulkanDevice, options: AllocatorOptions = AllocatorOptions()) throws(AllocationError) -> ResourceWorkloadResult {
+        var random = WyRand(state: seed)
+        let initialSizes = (0..<live).map { _ in random.logUniform(4 << 10, 1 << 20) }
+        let stepSizes = (0..<steps).map { _ in random.logUniform(4 << 10, 1 << 20) }
+        let victims = (0..<steps).map { _ in random.below(live) }
+        var info = VkBufferCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue
+                                            | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+
+        let raw = try rawPairs(device: device, info: info, initialSizes: initialSizes, stepSizes: stepSizes,
+                               victims: victims)
+
+        let allocator = Allocator(device: device, options: options)
+        var buffers: [BoundBuffer] = []
+        buffers.reserveCapacity(live)
+        for size in initialSizes {
+            info.size = size
+            buffers.append(try allocator.createBuffer(info, .usage(.gpuOnly)))
+        }
+        let callsBefore = allocator.usage.deviceMemoryAllocations
+
+        let start = ContinuousClock.now
+        for step in 0..<steps {
+            let victim = victims[step]
+            try allocator.destroyBuffer(buffers[victim])
+            info.size = stepSizes[step]
+            buffers[victim] = try allocator.createBuffer(info, .usage(.gpuOnly))
+        }
+        let elapsed = nanoseconds(start)
+        let usage = allocator.usage
+        let result = ResourceWorkloadResult(
+            pairNanoseconds: elapsed / Double(steps), rawPairNanoseconds: raw,
+            allocateCalls: usage.deviceMemoryAllocations - callsBefore, committedBytes: usage.committedBytes,
+            liveBytes: usage.liveBytes, pages: usage.pageCount)
+        for buffer in buffers { try allocator.destroyBuffer(buffer) }
+        var measured = result
+        measured.allocatorPairNanoseconds = try allocatorPairs(device: device, options: options,
+                                                               initialSizes: initialSizes, stepSizes: stepSizes,
+                                                               victims: victims)
+        return measured
+    }
+
+    /// Free-then-allocate pairs of the W3 sizes through the allocator only.
+    private func allocatorPairs(device: VulkanDevice, options: AllocatorOptions, initialSizes: [UInt64],
+                                stepSizes: [UInt64], victims: [Int]) throws(AllocationError) -> Double {
+        let allocator = Allocator(device: device, options: options)
+        var live = try initialSizes.map { (size) throws(AllocationError) in
+            try allocator.allocate(MemoryRequirements(size: size, alignment: 64, kind: .linear), usage: .gpuOnly)
+        }
+        let start = ContinuousClock.now
+        for step in 0..<stepSizes.count {
+            try allocator.free(live[victims[step]])
+            live[victims[step]] = try allocator.allocate(
+                MemoryRequirements(size: stepSizes[step], alignment: 64, kind: .linear), usage: .gpuOnly)
+        }
+        let elapsed = nanoseconds(start)
+        for allocation in live { try allocator.free(allocation) }
+        return elapsed / Double(stepSizes.count)
+    }
+
+    /// The same Vulkan calls as a step (create, requirements with dedicated info, bind,
+    /// destroy) with no allocator: every buffer is bound to one memory at offset 0.
+    private func rawPairs(device: VulkanDevice, info: VkBufferCreateInfo, initialSizes: [UInt64],
+                          stepSizes: [UInt64], victims: [Int]) throws(AllocationError) -> Double {
+        let properties = MemoryProperties(device: device)
+        let selection = MemoryTypeSelection(properties: properties, isDiscrete: device.info.type == .discreteGPU)
+        guard let type = selection.bestType(for: .usage(.gpuOnly)) else {
+            throw .noSuitableMemoryType(required: [], memoryTypeBits: .max, usage: .gpuOnly)
+        }
+        let memory: DeviceMemory
+        do { memory = try DeviceMemory.allocate(on: device, size: 2 << 20, memoryTypeIndex: type) } catch {
+            throw .memory(error)
+        }
+        defer { try? memory.free() }
+        let raw = RawBufferCalls(device: device)
+        var info = info
+        var buffers: [VkBuffer] = []
+        for size in initialSizes {
+            info.size = size
+            buffers.append(try raw.createAndBind(&info, memory: memory.handle))
+        }
+        let start = ContinuousClock.now
+        for step in 0..<stepSizes.count {
+            raw.destroy(buffers[victims[step]])
+            info.size = stepSizes[step]
+            buffers[victims[step]] = try raw.createAndBind(&info, memory: memory.handle)
+        }
+        let elapsed = nanoseconds(start)
+        buffers.forEach(raw.destroy)
+        return elapsed / Double(stepSizes.count)
+    }
+}

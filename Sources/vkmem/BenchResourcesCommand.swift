@@ -1,0 +1,73 @@
+import ArgumentParser
+import VulkanMemory
+import Workloads
+
+/// `vkmem bench resources`: W3, buffers created, bound and destroyed through the allocator
+/// on a real device, against the same Vulkan calls with no allocator.
+struct BenchResourcesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resources",
+        abstract: "Time buffer create+bind+destroy through the allocator (W3) against raw Vulkan calls.",
+        discussion: "Each figure is the median of --runs runs; --json prints one JSON object.")
+
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    @Flag(help: "Print a JSON object instead of a table.")
+    var json = false
+
+    @Option(help: "Runs; the median is reported.")
+    var runs = 3
+
+    @Option(help: "Destroy-then-create steps per run.")
+    var steps = 100_000
+
+    @Option(help: "Live buffers.")
+    var live = 2_000
+
+    func validate() throws {
+        guard runs >= 1, steps >= 1, live >= 1 else {
+            throw ValidationError("--runs, --steps and --live must be at least 1")
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let context = try deviceOptions.openContext()
+            let workload = ResourceWorkload(live: live, steps: steps)
+            var results: [ResourceWorkloadResult] = []
+            for _ in 0..<runs { results.append(try workload.run(on: context.device)) }
+            let r = ResourceWorkloadResult.median(results)
+            if json {
+                print("{\"workload\": \"\(r.workload)\", \"pair_ns\": \(oneDecimal(r.pairNanoseconds)), "
+                      + "\"raw_pair_ns\": \(oneDecimal(r.rawPairNanoseconds)), \"allocate_calls\": \(r.allocateCalls), "
+                      + "\"committed_bytes\": \(r.committedBytes), \"live_bytes\": \(r.liveBytes), "
+                      + "\"pages\": \(r.pages), \"allocator_pair_ns\": \(oneDecimal(r.allocatorPairNanoseconds)), \"device\": \"\(context.device.info.name)\", \"runs\": \(runs)}")
+            } else {
+                print("W3 on \(context.device.info.name), median of \(runs) runs, \(steps) steps, \(live) live buffers")
+                print("  pair (destroy + create + bind):  \(oneDecimal(r.pairNanoseconds)) ns")
+                print("  raw Vulkan calls, no allocator:  \(oneDecimal(r.rawPairNanoseconds)) ns")
+                print("  allocator overhead:              \(oneDecimal(r.pairNanoseconds - r.rawPairNanoseconds)) ns")
+                print("  of which Allocator free+allocate: \(oneDecimal(r.allocatorPairNanoseconds)) ns (measured alone)")
+                print("  vkAllocateMemory during steps:   \(r.allocateCalls)")
+                let ratio = r.liveBytes == 0 ? 0 : Double(r.committedBytes) / Double(r.liveBytes) * 100
+                print("  committed / live:                \(formatBytes(r.committedBytes)) / \(formatBytes(r.liveBytes)) (\(oneDecimal(ratio))%) in \(r.pages) pages")
+            }
+        }
+    }
+}
+
+/// `vkmem bench`: the benchmark workloads.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run the benchmark workloads.",
+        subcommands: [BenchVirtualCommand.self, BenchResourcesCommand.self])
+}
+
+/// One decimal place, for benchmark figures.
+func oneDecimal(_ x: Double) -> String {
+    let tenths = (x * 10).rounded()
+    let sign = tenths < 0 ? "-" : ""
+    let magnitude = Int(abs(tenths))
+    return "\(sign)\(magnitude / 10).\(magnitude % 10)"
+}
