@@ -11,6 +11,8 @@ public struct ResourceWorkload: Sendable {
     public var steps = 100_000
     /// The generator's seed.
     public var seed: UInt64 = 3
+    /// How pages are searched.
+    public var strategy: AllocationStrategy = .bestFit
 
     /// Creates the workload with the parameters.
     public init(live: Int = 2_000, steps: Int = 100_000, seed: UInt64 = 3) {
@@ -73,7 +75,7 @@ extension ResourceWorkload {
         buffers.reserveCapacity(live)
         for size in initialSizes {
             info.size = size
-            buffers.append(try allocator.createBuffer(info, .usage(.gpuOnly)))
+            buffers.append(try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy)))
         }
         let callsBefore = allocator.usage.deviceMemoryAllocations
 
@@ -82,7 +84,7 @@ extension ResourceWorkload {
             let victim = victims[step]
             try allocator.destroyBuffer(buffers[victim])
             info.size = stepSizes[step]
-            buffers[victim] = try allocator.createBuffer(info, .usage(.gpuOnly))
+            buffers[victim] = try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy))
         }
         let elapsed = nanoseconds(start)
         let usage = allocator.usage
@@ -103,13 +105,15 @@ extension ResourceWorkload {
                                 stepSizes: [UInt64], victims: [Int]) throws(AllocationError) -> Double {
         let allocator = Allocator(device: device, options: options)
         var live = try initialSizes.map { (size) throws(AllocationError) in
-            try allocator.allocate(MemoryRequirements(size: size, alignment: 64, kind: .linear), usage: .gpuOnly)
+            try allocator.allocate(MemoryRequirements(size: size, alignment: 64, kind: .linear), usage: .gpuOnly,
+                                   options: AllocationOptions(strategy: strategy))
         }
         let start = ContinuousClock.now
         for step in 0..<stepSizes.count {
             try allocator.free(live[victims[step]])
             live[victims[step]] = try allocator.allocate(
-                MemoryRequirements(size: stepSizes[step], alignment: 64, kind: .linear), usage: .gpuOnly)
+                MemoryRequirements(size: stepSizes[step], alignment: 64, kind: .linear), usage: .gpuOnly,
+                options: AllocationOptions(strategy: strategy))
         }
         let elapsed = nanoseconds(start)
         for allocation in live { try allocator.free(allocation) }

@@ -24,6 +24,12 @@ struct BenchResourcesCommand: ParsableCommand {
     @Option(help: "Live buffers.")
     var live = 2_000
 
+    @Option(name: .customLong("page-mib"), help: "Preferred page size for device-local types, in MiB (default 128).")
+    var pageMiB: UInt64?
+
+    @Option(help: "TLSF strategy: best, first or lowest.")
+    var strategy = "best"
+
     func validate() throws {
         guard runs >= 1, steps >= 1, live >= 1 else {
             throw ValidationError("--runs, --steps and --live must be at least 1")
@@ -33,9 +39,12 @@ struct BenchResourcesCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let context = try deviceOptions.openContext()
-            let workload = ResourceWorkload(live: live, steps: steps)
+            var workload = ResourceWorkload(live: live, steps: steps)
+            workload.strategy = VirtualWorkloadStrategy(rawValue: strategy)?.strategy ?? .bestFit
             var results: [ResourceWorkloadResult] = []
-            for _ in 0..<runs { results.append(try workload.run(on: context.device)) }
+            var options = AllocatorOptions()
+            if let pageMiB { options.deviceLocalPageSize = pageMiB << 20 }
+            for _ in 0..<runs { results.append(try workload.run(on: context.device, options: options)) }
             let r = ResourceWorkloadResult.median(results)
             if json {
                 print("{\"workload\": \"\(r.workload)\", \"pair_ns\": \(oneDecimal(r.pairNanoseconds)), "
