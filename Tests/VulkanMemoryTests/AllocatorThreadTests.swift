@@ -13,8 +13,8 @@ struct AllocatorThreadTests {
             let threads = 8
             let operations = 10_000
             // Allocations handed from one thread to another, to be freed there.
-            let handoff = Mutex<[Allocation]>([])
-            let failures = Mutex<[String]>([])
+            let handoff = Locked<[Allocation]>([])
+            let failures = Locked<[String]>([])
             DispatchQueue.concurrentPerform(iterations: threads) { thread in
                 var generator = SplitMix(seed: UInt64(thread) &* 0x1234_5678 &+ 1)
                 var live: [(Allocation, UInt32)] = []

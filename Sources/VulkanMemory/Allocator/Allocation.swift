@@ -14,6 +14,8 @@ public struct Allocation: Hashable, @unchecked Sendable, CustomStringConvertible
         case page(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle)
         /// A `VkDeviceMemory` of its own.
         case dedicated(slot: UInt32, generation: UInt32)
+        /// One resource's part of a range shared by a group bound with `.contiguous`.
+        case member(slot: UInt32, generation: UInt32, index: UInt32)
     }
 
     /// The `VkDeviceMemory` that holds the range.

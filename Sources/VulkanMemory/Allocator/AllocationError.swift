@@ -16,6 +16,10 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     case unknownAllocation
     /// The allocation was already freed.
     case alreadyFreed
+    /// A `.contiguous` group is larger than any page of its memory type can be.
+    case groupTooLarge(size: UInt64, typeIndex: Int, maximum: UInt64)
+    /// The same resource was listed twice in one call.
+    case duplicateResource
     /// A raw memory operation failed (mapping, flushing…).
     case memory(MemoryError)
     /// A Vulkan call failed.
@@ -43,6 +47,11 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
             return "the allocation does not belong to this allocator (or its page was already released)"
         case .alreadyFreed:
             return "the allocation was already freed"
+        case let .groupTooLarge(size, type, maximum):
+            return "a contiguous group of \(size) bytes does not fit one page of memory type \(type) "
+                + "(at most \(maximum) bytes); bind it with .scatter or .dedicated"
+        case .duplicateResource:
+            return "the same resource was listed more than once"
         case .memory(let error):
             return error.description
         case .vulkan(let error):

@@ -24,6 +24,12 @@ extension Allocator {
                 return MappedMemory(memory: memory, baseAddress: base + Int(allocation.offset),
                                     offset: allocation.offset, size: allocation.size)
             }
+        case let .member(slot, generation, index):
+            let base = try groupBase(slot: slot, generation: generation, index: index)
+            let view = try map(base)
+            let start = allocation.offset - base.offset
+            return MappedMemory(memory: view.memory, baseAddress: view.baseAddress + Int(start),
+                                offset: allocation.offset, size: allocation.size)
         case let .dedicated(slot, generation):
             let memory: DeviceMemory? = dedicated.withLock { registry in
                 guard Int(slot) < registry.entries.count, registry.generations[Int(slot)] == generation else { return nil }

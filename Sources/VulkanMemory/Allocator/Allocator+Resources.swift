@@ -68,15 +68,9 @@ extension Allocator {
         options allocationOptions: AllocationOptions = AllocationOptions(),
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> BoundBuffer {
-        var info = createInfo
-        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
-        guard info.size > 0 else { throw .zeroSize }
+        guard createInfo.size > 0 else { throw .zeroSize }
         let functions = device.deviceFunctions
-        var created: VkBuffer?
-        let result = VulkanResult(functions.createBuffer(device.device, &info, nil, &created))
-        guard result.isSuccess, let buffer = created else {
-            throw .vulkan(.callFailed(function: "vkCreateBuffer", result: result))
-        }
+        let buffer = try makeBuffer(createInfo)
         do throws(AllocationError) {
             var options = allocationOptions
             options.dedicatedTarget = .buffer(buffer)
@@ -114,18 +108,12 @@ extension Allocator {
         options allocationOptions: AllocationOptions = AllocationOptions(),
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> BoundImage {
-        var info = createInfo
-        info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
         let functions = device.deviceFunctions
-        var created: VkImage?
-        let result = VulkanResult(functions.createImage(device.device, &info, nil, &created))
-        guard result.isSuccess, let image = created else {
-            throw .vulkan(.callFailed(function: "vkCreateImage", result: result))
-        }
+        let image = try makeImage(createInfo)
         do throws(AllocationError) {
             var options = allocationOptions
             options.dedicatedTarget = .image(image)
-            let allocation = try allocate(requirements(of: image, tiling: info.tiling), request,
+            let allocation = try allocate(requirements(of: image, tiling: createInfo.tiling), request,
                                           options: options, fileID: fileID, line: line)
             let bound = VulkanResult(functions.bindImageMemory(device.device, image, allocation.memory,
                                                                allocation.offset))

@@ -26,9 +26,10 @@ public final class Allocator: Sendable {
     /// The ranking of each `MemoryUsage` (in `allCases` order) for any type bits, computed
     /// once so the allocation path only filters it.
     let rankedByUsage: [[Int]]
-    let dedicated = Mutex(DedicatedRegistry())
+    let dedicated = Locked(DedicatedRegistry())
+    let groups = Locked(GroupRegistry())
     /// Bytes committed per heap by this allocator (pages and dedicated memory).
-    let heapCommitted: Mutex<[UInt64]>
+    let heapCommitted: Locked<[UInt64]>
     /// `vkAllocateMemory` calls made so far.
     let deviceAllocationCount = Atomic<Int>(0)
     let logger = Logger(label: "VulkanMemory.Allocator")
@@ -47,7 +48,7 @@ public final class Allocator: Sendable {
                            options: options)
         }
         rankedByUsage = MemoryUsage.allCases.map { selection.rankedTypes(for: .usage($0)) }
-        heapCommitted = Mutex([UInt64](repeating: 0, count: properties.heaps.count))
+        heapCommitted = Locked([UInt64](repeating: 0, count: properties.heaps.count))
     }
 
     /// Allocates memory for a resource with the given requirements and intent.
@@ -69,13 +70,7 @@ public final class Allocator: Sendable {
             throw .sizeOverflow(size: requirements.size, alignment: alignment)
         }
         let bits = requirements.memoryTypeBits & request.memoryTypeBits
-        let ranked: [Int]
-        if request.required.isEmpty, request.preferred.isEmpty, request.notPreferred.isEmpty,
-           let usage = request.usage {
-            ranked = rankedByUsage[usage.ordinal]
-        } else {
-            ranked = selection.rankedTypes(for: request)
-        }
+        let ranked = rankedTypes(for: request)
         let record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line),
                                       userData: allocationOptions.userData,
                                       isNamed: allocationOptions.name != nil)
@@ -95,6 +90,16 @@ public final class Allocator: Sendable {
         }
         throw firstError ?? .noSuitableMemoryType(
             required: selection.flags(for: request).required, memoryTypeBits: bits, usage: request.usage)
+    }
+
+    /// The candidate types of a request, best first, before filtering by type bits; the
+    /// cached ranking for a plain intent.
+    func rankedTypes(for request: MemoryRequest) -> [Int] {
+        if request.required.isEmpty, request.preferred.isEmpty, request.notPreferred.isEmpty,
+           let usage = request.usage {
+            return rankedByUsage[usage.ordinal]
+        }
+        return selection.rankedTypes(for: request)
     }
 
     /// Allocates memory of one intent (`MemoryRequest.usage(_:)`).
@@ -151,10 +156,13 @@ public final class Allocator: Sendable {
         switch allocation.location {
         case let .page(slot, generation, handle):
             let released = try pools[allocation.memoryTypeIndex].free(
-                slot: slot, generation: generation, handle: handle, keepEmpty: options.maxEmptyPagesPerType)
+                slot: slot, generation: generation, handle: handle, memory: allocation.memory,
+                keepEmpty: options.maxEmptyPagesPerType)
             if let released { release(released, heap: pools[allocation.memoryTypeIndex].heapIndex) }
         case let .dedicated(slot, generation):
             try freeDedicated(slot: slot, generation: generation, allocation: allocation)
+        case let .member(slot, generation, index):
+            try freeMember(slot: slot, generation: generation, index: index)
         }
     }
 

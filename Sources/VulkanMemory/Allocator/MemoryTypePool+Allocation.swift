@@ -1,3 +1,4 @@
+import CVulkan
 extension MemoryTypePool {
     /// Places a range in the first page with room, or in a new page.
     ///
@@ -70,10 +71,11 @@ extension MemoryTypePool {
 
     /// Creates a page big enough for `needed` bytes, retrying at 1/2, 1/4 and 1/8 of the
     /// planned size when the driver refuses, and returns its slot. The page counts as empty.
-    private func addPage(state: inout State, needed: UInt64, allocator: Allocator) throws(AllocationError) -> UInt32 {
+    private func addPage(state: inout State, needed: UInt64, exactSize: UInt64? = nil,
+                         allocator: Allocator) throws(AllocationError) -> UInt32 {
         let heapSize = allocator.properties.heaps[heapIndex].size
-        let planned = min(MemoryTypePool.nextPageSize(committed: state.committedBytes,
-                                                      preferred: preferredPageSize, needed: needed), heapSize)
+        let planned = exactSize ?? min(MemoryTypePool.nextPageSize(committed: state.committedBytes,
+                                                                   preferred: preferredPageSize, needed: needed), heapSize)
         guard needed <= planned else {
             throw .outOfMemory(size: needed, typeIndex: typeIndex, heapIndex: heapIndex, available: heapSize,
                                reason: "the request is larger than the heap")
@@ -106,7 +108,7 @@ extension MemoryTypePool {
             } catch {
                 lastError = error
                 // Only a driver refusal is worth retrying smaller.
-                guard case .outOfMemory = error, size / 2 >= needed, size > 1 << 20 else { break }
+                guard exactSize == nil, case .outOfMemory = error, size / 2 >= needed, size > 1 << 20 else { break }
                 size /= 2
                 if planned / size > 8 { break }
             }
@@ -117,7 +119,7 @@ extension MemoryTypePool {
 
     /// Frees a range; returns a page's memory to release when the free left more wholly
     /// free pages than `keepEmpty`.
-    func free(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle,
+    func free(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle, memory: VkDeviceMemory,
               keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
         try state.withLock { (state: inout State) throws(AllocationError) -> DeviceMemory? in
             let index = Int(slot)
@@ -127,6 +129,7 @@ extension MemoryTypePool {
                 throw Int(slot) < state.generations.count && state.generations[Int(slot)] > generation
                     ? .alreadyFreed : .unknownAllocation
             }
+            guard state.pages[index].handle == memory else { throw .unknownAllocation }
             let size: UInt64
             do throws(VirtualBlockError) {
                 size = try state.pages[index].block.allocation(handle).size
@@ -146,6 +149,44 @@ extension MemoryTypePool {
             guard state.emptyPageCount > keepEmpty else { return nil }
             return removePage(slot: slot, state: &state)
         }
+    }
+
+    /// Creates a page sized to a group and places each member in it, in order; on any
+    /// failure the page is released again and nothing has changed.
+    func allocatePrivatePage(members: [MemoryRequirements], pageSize: UInt64, options: AllocationOptions,
+                             records: [AllocationRecord], names: [String?],
+                             allocator: Allocator) throws(AllocationError) -> [Allocation] {
+        let (placed, released) = try state.withLock {
+            (state: inout State) throws(AllocationError) -> ([Allocation], DeviceMemory?) in
+            let slot = Int(try addPage(state: &state, needed: pageSize, exactSize: pageSize, allocator: allocator))
+            state.emptyPageCount -= 1
+            var placed: [Allocation] = []
+            for (index, member) in members.enumerated() {
+                let alignment = max(member.alignment, atom)
+                let size = atom > 1 ? (member.size + atom - 1) / atom * atom : member.size
+                guard let range = try? state.pages[slot].block.allocate(
+                    size: size, alignment: alignment, kind: member.kind, strategy: .lowestOffset) else {
+                    for allocation in placed {
+                        if case let .page(_, _, handle) = allocation.location {
+                            try? state.pages[slot].block.free(handle)
+                        }
+                    }
+                    state.liveBytes -= placed.reduce(0) { $0 + $1.size }
+                    state.liveCount -= placed.count
+                    state.emptyPageCount += 1
+                    return ([], removePage(slot: UInt32(slot), state: &state))
+                }
+                var memberOptions = options
+                memberOptions.name = names[index]
+                placed.append(try finish(range, slot: slot, state: &state, options: memberOptions, record: records[index]))
+            }
+            return (placed, nil)
+        }
+        if let released {
+            allocator.release(released, heap: heapIndex)
+            throw .groupTooLarge(size: pageSize, typeIndex: typeIndex, maximum: pageSize)
+        }
+        return placed
     }
 
     /// Removes every wholly free page and returns their memory for release.

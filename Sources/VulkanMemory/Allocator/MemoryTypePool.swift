@@ -78,7 +78,7 @@ final class MemoryTypePool: @unchecked Sendable {
     /// one never touches a neighbour's atom. 1 elsewhere.
     let atom: UInt64
     let granularity: UInt64
-    let state = Mutex(State())
+    let state = Locked(State())
 
     init(type: MemoryType, heap: MemoryHeap, limits: MemoryLimits, options: AllocatorOptions) {
         typeIndex = type.index

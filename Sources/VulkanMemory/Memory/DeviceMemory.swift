@@ -64,7 +64,7 @@ public final class DeviceMemory: @unchecked Sendable {
     public let flags: MemoryPropertyFlags
     /// The options it was allocated with.
     public let options: Options
-    let state = Mutex(MapState())
+    let state = Locked(MapState())
 
     /// Allocates memory (`vkAllocateMemory`).
     ///

@@ -36,7 +36,7 @@ public struct ValidationMessage: Sendable, Hashable, CustomStringConvertible {
 ///
 /// Thread safety: locked; the driver may call back from any thread.
 public final class ValidationLog: Sendable {
-    private let storage = Mutex<[ValidationMessage]>([])
+    private let storage = Locked<[ValidationMessage]>([])
 
     /// Creates an empty log.
     public init() {}

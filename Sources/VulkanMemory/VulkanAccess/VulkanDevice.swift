@@ -102,10 +102,10 @@ final class MemoryAccounting: Sendable {
         var allocations: [UInt32]
         var totalAllocations: UInt32 = 0
     }
-    private let counts: Mutex<Counts>
+    private let counts: Locked<Counts>
 
     init(heapCount: Int) {
-        counts = Mutex(Counts(bytes: .init(repeating: 0, count: heapCount),
+        counts = Locked(Counts(bytes: .init(repeating: 0, count: heapCount),
                               allocations: .init(repeating: 0, count: heapCount)))
     }
 

@@ -1,0 +1,227 @@
+import CVulkan
+
+extension ResourceBatch {
+    /// Creates every resource of the batch, finds its memory and binds it (see
+    /// `Allocator.bind(_:strategy:)`).
+    public func bind(_ allocator: Allocator, strategy: BindStrategy = .scatter,
+                     fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> BoundResources {
+        try allocator.bind(self, strategy: strategy, fileID: fileID, line: line)
+    }
+}
+
+extension Allocator {
+    /// A resource created but not yet bound.
+    private struct Pending {
+        enum Object { case buffer(VkBuffer), image(VkImage) }
+        let object: Object
+        let requirements: MemoryRequirements
+        let request: MemoryRequest
+        let name: String?
+
+        var target: DeviceMemory.DedicatedTarget {
+            switch object {
+            case .buffer(let buffer): .buffer(buffer)
+            case .image(let image): .image(image)
+            }
+        }
+    }
+
+    /// Creates every resource of a batch (`vkCreateBuffer`/`vkCreateImage`), finds memory
+    /// for each as `strategy` says, and binds it (`vkBindBufferMemory`/`vkBindImageMemory`).
+    ///
+    /// Resources whose driver requires a dedicated allocation get one whatever the strategy.
+    /// - Throws: `AllocationError`; if anything fails part-way (creation, memory, binding),
+    ///   every resource the call created is destroyed and every range given back, so the
+    ///   allocator is exactly as before.
+    /// - Complexity: O(n) Vulkan calls and allocations for n resources.
+    public func bind(_ batch: ResourceBatch, strategy: BindStrategy = .scatter,
+                     fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> BoundResources {
+        var pending: [Pending] = []
+        var allocations: [Allocation?] = []
+        do throws(AllocationError) {
+            for entry in batch.entries { pending.append(try create(entry)) }
+            allocations = Array(repeating: nil, count: pending.count)
+            let record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line), userData: 0,
+                                          isNamed: false)
+            try place(pending, into: &allocations, strategy: strategy, record: record)
+            var resources: [Resource] = []
+            for (item, allocation) in zip(pending, allocations) {
+                let allocation = allocation!
+                let functions = device.deviceFunctions
+                switch item.object {
+                case .buffer(let buffer):
+                    let result = VulkanResult(functions.bindBufferMemory(device.device, buffer, allocation.memory,
+                                                                         allocation.offset))
+                    guard result.isSuccess else {
+                        throw .vulkan(.callFailed(function: "vkBindBufferMemory", result: result))
+                    }
+                    resources.append(.buffer(BoundBuffer(buffer: buffer, allocation: allocation)))
+                case .image(let image):
+                    let result = VulkanResult(functions.bindImageMemory(device.device, image, allocation.memory,
+                                                                        allocation.offset))
+                    guard result.isSuccess else {
+                        throw .vulkan(.callFailed(function: "vkBindImageMemory", result: result))
+                    }
+                    resources.append(.image(BoundImage(image: image, allocation: allocation)))
+                }
+            }
+            return BoundResources(resources: resources)
+        } catch {
+            for allocation in allocations { if let allocation { try? free(allocation) } }
+            for item in pending { destroyObject(item.object) }
+            throw error
+        }
+    }
+
+    private func create(_ entry: ResourceBatch.Entry) throws(AllocationError) -> Pending {
+        switch entry {
+        case .buffer(let description):
+            let buffer = try makeBuffer(description)
+            return Pending(object: .buffer(buffer), requirements: requirements(of: buffer),
+                           request: description.memory, name: description.name)
+        case .image(let description):
+            let image = try makeImage(description)
+            return Pending(object: .image(image), requirements: requirements(of: image, tiling: description.tiling),
+                           request: description.memory, name: description.name)
+        }
+    }
+
+    private func destroyObject(_ object: Pending.Object) {
+        switch object {
+        case .buffer(let buffer): device.deviceFunctions.destroyBuffer(device.device, buffer, nil)
+        case .image(let image): device.deviceFunctions.destroyImage(device.device, image, nil)
+        }
+    }
+
+    /// Finds memory for every pending resource; on failure the caller frees whatever is in
+    /// `allocations`.
+    private func place(_ pending: [Pending], into allocations: inout [Allocation?], strategy: BindStrategy,
+                       record: AllocationRecord) throws(AllocationError) {
+        switch strategy {
+        case .scatter, .dedicated:
+            for (index, item) in pending.enumerated() {
+                let options = AllocationOptions(dedicated: strategy == .dedicated ? .always : .automatic,
+                                                name: item.name, dedicatedTarget: item.target)
+                allocations[index] = try allocate(item.requirements, item.request, options: options,
+                                                  fileID: record.fileID, line: UInt(record.line))
+            }
+        case .contiguous, .privatePage:
+            // Group by each resource's best memory type, keeping the batch's order.
+            var groups: [(type: Int, members: [Int])] = []
+            for (index, item) in pending.enumerated() {
+                if item.requirements.requiresDedicated {
+                    allocations[index] = try allocate(
+                        item.requirements, item.request,
+                        options: AllocationOptions(name: item.name, dedicatedTarget: item.target),
+                        fileID: record.fileID, line: UInt(record.line))
+                    continue
+                }
+                let bits = item.requirements.memoryTypeBits & item.request.memoryTypeBits
+                guard let type = rankedTypes(for: item.request).first(where: { bits & (1 << UInt32($0)) != 0 }) else {
+                    throw .noSuitableMemoryType(required: selection.flags(for: item.request).required,
+                                                memoryTypeBits: bits, usage: item.request.usage)
+                }
+                if let position = groups.firstIndex(where: { $0.type == type }) {
+                    groups[position].members.append(index)
+                } else {
+                    groups.append((type, [index]))
+                }
+            }
+            for group in groups {
+                let pool = pools[group.type]
+                let members = group.members.map { pending[$0].requirements }
+                let layout = GroupLayout(members, granularity: pool.granularity, atom: pool.atom)
+                let heapSize = properties.heaps[pool.heapIndex].size
+                guard layout.size <= heapSize else {
+                    throw .groupTooLarge(size: layout.size, typeIndex: pool.typeIndex, maximum: heapSize)
+                }
+                if strategy == .contiguous {
+                    let base = try pool.allocate(
+                        size: layout.size, alignment: layout.alignment, kind: layout.kind,
+                        options: AllocationOptions(name: "contiguous group of \(members.count)"),
+                        record: record, allocator: self)
+                    let parts = registerGroup(base: base, members: Array(zip(layout.offsets, layout.sizes)))
+                    for (member, allocation) in zip(group.members, parts) { allocations[member] = allocation }
+                } else {
+                    let records = group.members.map { pending[$0].name == nil ? record : named(record) }
+                    let placed = try pool.allocatePrivatePage(
+                        members: members, pageSize: layout.size, options: AllocationOptions(),
+                        records: records, names: group.members.map { pending[$0].name }, allocator: self)
+                    for (member, allocation) in zip(group.members, placed) { allocations[member] = allocation }
+                }
+            }
+        }
+    }
+
+    private func named(_ record: AllocationRecord) -> AllocationRecord {
+        var record = record
+        record.isNamed = true
+        return record
+    }
+
+    /// `vkCreateBuffer` for a description.
+    func makeBuffer(_ description: BufferDescription) throws(AllocationError) -> VkBuffer {
+        guard description.size > 0 else { throw .zeroSize }
+        var info = VkBufferCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        info.size = description.size
+        info.usage = VkBufferUsageFlags(description.usage.rawValue)
+        let families = description.sharedQueueFamilies
+        info.sharingMode = families.count > 1 ? VK_SHARING_MODE_CONCURRENT : VK_SHARING_MODE_EXCLUSIVE
+        return try families.withUnsafeBufferPointer { (pointer) throws(AllocationError) -> VkBuffer in
+            if families.count > 1 {
+                info.queueFamilyIndexCount = UInt32(families.count)
+                info.pQueueFamilyIndices = pointer.baseAddress
+            }
+            return try makeBuffer(info)
+        }
+    }
+
+    /// `vkCreateBuffer` for a create-info.
+    func makeBuffer(_ info: VkBufferCreateInfo) throws(AllocationError) -> VkBuffer {
+        var info = info
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        var created: VkBuffer?
+        let result = VulkanResult(device.deviceFunctions.createBuffer(device.device, &info, nil, &created))
+        guard result.isSuccess, let buffer = created else {
+            throw .vulkan(.callFailed(function: "vkCreateBuffer", result: result))
+        }
+        return buffer
+    }
+
+    /// `vkCreateImage` for a description.
+    func makeImage(_ description: ImageDescription) throws(AllocationError) -> VkImage {
+        var info = VkImageCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
+        info.imageType = description.type
+        info.format = description.format
+        info.extent = description.extent
+        info.mipLevels = description.mipLevels
+        info.arrayLayers = description.arrayLayers
+        info.samples = description.samples
+        info.tiling = description.tiling
+        info.usage = VkImageUsageFlags(description.usage.rawValue)
+        info.initialLayout = description.initialLayout
+        let families = description.sharedQueueFamilies
+        info.sharingMode = families.count > 1 ? VK_SHARING_MODE_CONCURRENT : VK_SHARING_MODE_EXCLUSIVE
+        return try families.withUnsafeBufferPointer { (pointer) throws(AllocationError) -> VkImage in
+            if families.count > 1 {
+                info.queueFamilyIndexCount = UInt32(families.count)
+                info.pQueueFamilyIndices = pointer.baseAddress
+            }
+            return try makeImage(info)
+        }
+    }
+
+    /// `vkCreateImage` for a create-info.
+    func makeImage(_ info: VkImageCreateInfo) throws(AllocationError) -> VkImage {
+        var info = info
+        info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
+        var created: VkImage?
+        let result = VulkanResult(device.deviceFunctions.createImage(device.device, &info, nil, &created))
+        guard result.isSuccess, let image = created else {
+            throw .vulkan(.callFailed(function: "vkCreateImage", result: result))
+        }
+        return image
+    }
+}

@@ -1,0 +1,34 @@
+extension Allocator {
+    /// Destroys a resource (`vkDestroyBuffer`/`vkDestroyImage`) and gives its range back,
+    /// merged with free neighbours. Pages are released only as the allocator's policy says;
+    /// `freeUnusedPages()` releases the rest.
+    ///
+    /// - Throws: `.alreadyFreed` / `.unknownAllocation` for a resource destroyed before or
+    ///   not made here; nothing is destroyed then.
+    public func destroy(_ resource: Resource) throws(AllocationError) {
+        switch resource {
+        case .buffer(let buffer): try destroyBuffer(buffer)
+        case .image(let image): try destroyImage(image)
+        }
+    }
+
+    /// Destroys many resources (nobs-vkmem's `destroy_many`).
+    ///
+    /// All are checked first: if one is unknown, already destroyed, or listed twice,
+    /// nothing is destroyed.
+    /// - Complexity: O(n).
+    public func destroy(many resources: some Sequence<Resource>) throws(AllocationError) {
+        var seen = Set<Allocation>()
+        let list = Array(resources)
+        for resource in list {
+            guard seen.insert(resource.allocation).inserted else { throw .duplicateResource }
+            guard isLive(resource.allocation) else { throw .alreadyFreed }
+        }
+        for resource in list { try destroy(resource) }
+    }
+
+    /// A bounds-checked view of exactly a resource's memory (see `map(_: Allocation)`).
+    public func map(_ resource: Resource) throws(AllocationError) -> MappedMemory {
+        try map(resource.allocation)
+    }
+}
