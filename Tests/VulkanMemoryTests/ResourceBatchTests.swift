@@ -1,0 +1,147 @@
+import CVulkan
+import Testing
+@testable import VulkanMemory
+
+@Suite("Resource batches")
+struct ResourceBatchTests {
+    /// A uniform buffer, an optimal image and a vertex buffer: the demo's chain.
+    static let scene = ResourceBatch
+        .buffer(size: 256, usage: .uniformBuffer, memory: .usage(.dynamic), name: "camera")
+        .nextImage(width: 64, height: 32, usage: [.sampled, .transferDestination], name: "albedo")
+        .nextBuffer(size: 10_000, usage: [.vertexBuffer, .transferDestination], name: "mesh")
+        .nextBuffer(size: 3_000, usage: [.indexBuffer, .transferDestination], name: "indices")
+
+    @Test(arguments: BindStrategy.allCases)
+    func everyStrategyBindsTheScene(_ strategy: BindStrategy) throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let bound = try Self.scene.bind(allocator, strategy: strategy)
+            #expect(bound.count == 4 && bound.buffers.count == 3 && bound.images.count == 1)
+            let allocations = bound.map(\.allocation)
+            // Ranges in one memory never overlap.
+            for (i, a) in allocations.enumerated() {
+                for b in allocations[(i + 1)...] where a.memory == b.memory {
+                    #expect(a.offset + a.size <= b.offset || b.offset + b.size <= a.offset, "\(a) and \(b)")
+                }
+            }
+            switch strategy {
+            case .dedicated:
+                let allDedicated = allocations.allSatisfy { $0.isDedicated }
+                #expect(allDedicated)
+                #expect(Set(allocations.map(\.memory)).count == 4)
+            case .contiguous:
+                // lavapipe has one memory type: the whole group is one range of one page.
+                #expect(Set(allocations.map(\.memory)).count == 1)
+                let sorted = allocations.sorted { $0.offset < $1.offset }
+                let span = sorted.last!.offset + sorted.last!.size - sorted.first!.offset
+                let granularity = allocator.properties.limits.bufferImageGranularity
+                #expect(span <= allocations.reduce(0) { $0 + $1.size } + 3 * max(granularity, 256))
+                #expect(allocator.liveAllocations().count == 1)
+            case .privatePage:
+                #expect(Set(allocations.map(\.memory)).count == 1)
+                #expect(allocator.usage.pageCount == 1)
+                #expect(allocator.liveAllocations().count == 4)
+            case .scatter:
+                let anyDedicated = allocations.contains { $0.isDedicated }
+                #expect(!anyDedicated)
+            }
+            // Typed access through a buffer's mapping, bounds-checked against the buffer.
+            let camera = try allocator.map(bound[0])
+            #expect(camera.size == bound[0].allocation.size)
+            try camera.write(SIMD4<Float>(1, 2, 3, 4), at: 16)
+            #expect(try camera.read(SIMD4<Float>.self, at: 16) == SIMD4<Float>(1, 2, 3, 4))
+            #expect(throws: MemoryError.self) { try camera.write(UInt8(1), at: camera.size) }
+            try allocator.destroy(many: bound)
+            #expect(allocator.usage.allocationCount == 0 && allocator.usage.liveBytes == 0)
+            #expect(throws: AllocationError.alreadyFreed) { try allocator.destroy(bound[0]) }
+            allocator.freeUnusedPages()
+            #expect(allocator.usage.committedBytes == 0)
+        }
+    }
+
+    @Test(arguments: BindStrategy.allCases)
+    func aFailurePartWayLeavesNothingBehind(_ strategy: BindStrategy) throws {
+        try withTestDevice { context in
+            var options = AllocatorOptions()
+            options.heapSizeLimits = [0: 12 << 20]
+            let allocator = Allocator(device: context.device, options: options)
+            // Something already there, to see that it is untouched.
+            let existing = try allocator.allocate(MemoryRequirements(size: 1 << 20), usage: .gpuOnly)
+            let before = allocator.usage
+            let statsBefore = allocator.liveAllocations()
+            // Five resources; the third cannot fit the heap cap.
+            let batch = ResourceBatch
+                .buffer(size: 64 << 10, usage: .storageBuffer, name: "one")
+                .nextBuffer(size: 64 << 10, usage: .storageBuffer, name: "two")
+                .nextBuffer(size: 64 << 20, usage: .storageBuffer, name: "three, too big")
+                .nextImage(width: 16, height: 16, usage: .sampled, name: "four")
+                .nextBuffer(size: 4096, usage: .uniformBuffer, name: "five")
+            #expect(throws: AllocationError.self) { _ = try batch.bind(allocator, strategy: strategy) }
+            // Everything but the count of vkAllocateMemory calls made along the way.
+            var after = allocator.usage
+            after.deviceMemoryAllocations = before.deviceMemoryAllocations
+            #expect(after == before)
+            #expect(allocator.liveAllocations() == statsBefore)
+            try allocator.free(existing)
+            // Any VkBuffer or VkImage left behind would be reported by the validation layer
+            // when the device is destroyed, failing this test.
+        }
+    }
+
+    @Test func contiguousGroupGoesBackWithItsLastMember() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let bound = try Self.scene.bind(allocator, strategy: .contiguous)
+            try allocator.destroy(bound[1])
+            #expect(allocator.liveAllocations().count == 1)
+            #expect(throws: AllocationError.alreadyFreed) { try allocator.destroy(bound[1]) }
+            #expect(throws: AllocationError.duplicateResource) { try allocator.destroy(many: [bound[0], bound[0]]) }
+            // A list with a destroyed resource destroys nothing.
+            #expect(throws: AllocationError.alreadyFreed) { try allocator.destroy(many: [bound[0], bound[1]]) }
+            #expect(allocator.isLive(bound[0].allocation))
+            try allocator.destroy(many: [bound[0], bound[2], bound[3]])
+            #expect(allocator.liveAllocations().isEmpty)
+        }
+    }
+
+    @Test func privatePageServesOthersAfterwards() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let bound = try Self.scene.bind(allocator, strategy: .privatePage)
+            let pageSize = allocator.usage.committedBytes
+            try allocator.destroy(many: bound)
+            // The emptied page is kept (one empty page per type) and reused.
+            let reuse = try allocator.allocate(MemoryRequirements(size: 1024), usage: .gpuOnly)
+            #expect(reuse.memory == bound[0].allocation.memory)
+            #expect(allocator.usage.committedBytes == pageSize)
+            try allocator.free(reuse)
+            #expect(allocator.freeUnusedPages() == pageSize)
+        }
+    }
+
+    @Test func layoutKeepsAlignmentAndGranularity() {
+        let members = [
+            MemoryRequirements(size: 100, alignment: 16, kind: .linear),
+            MemoryRequirements(size: 5000, alignment: 256, kind: .optimal),
+            MemoryRequirements(size: 10, alignment: 4, kind: .optimal),
+            MemoryRequirements(size: 64, alignment: 64, kind: .linear),
+        ]
+        for granularity in [UInt64(1), 64, 1024, 65536] {
+            let layout = GroupLayout(members, granularity: granularity, atom: 1)
+            for (index, member) in members.enumerated() {
+                #expect(layout.offsets[index] % member.alignment == 0)
+                if index > 0 {
+                    #expect(layout.offsets[index] >= layout.offsets[index - 1] + layout.sizes[index - 1])
+                    if members[index - 1].kind != member.kind {
+                        let previousEnd = layout.offsets[index - 1] + layout.sizes[index - 1] - 1
+                        #expect(previousEnd / granularity < layout.offsets[index] / granularity)
+                    }
+                }
+            }
+            #expect(layout.alignment % granularity == 0 || granularity == 1)
+            #expect(layout.kind == .unknown)
+        }
+        let atoms = GroupLayout([MemoryRequirements(size: 10), MemoryRequirements(size: 70)], granularity: 1, atom: 64)
+        #expect(atoms.offsets == [0, 64] && atoms.sizes == [64, 128] && atoms.size == 192)
+    }
+}
