@@ -27,14 +27,19 @@ extension Statistics {
 
     /// The statistics as YAML, keys in declaration order (device and totals first) so a
     /// person reads the summary before the page maps. Names are quoted wherever YAML would
-    /// otherwise read them as something else, so `YAMLDecoder` reads it back to an equal
-    /// value.
+    /// otherwise read them as something else (`null`, `a: b`, `# c`…), so `YAMLDecoder`
+    /// reads it back to an equal value.
     ///
     /// - Throws: `StatisticsError.encodingFailed` if the encoder refuses the value.
     /// - Complexity: O(allocations + pages).
     public func yaml() throws(StatisticsError) -> String {
+        let encoder = YAMLEncoder()
+        // Names as written, not as \x escapes, and one line each however long, so they
+        // can be searched for in the output.
+        encoder.options.allowUnicode = true
+        encoder.options.width = -1
         do {
-            return try YAMLEncoder().encode(self)
+            return try encoder.encode(self)
         } catch {
             throw .encodingFailed(format: .yaml, message: String(describing: error))
         }
