@@ -26,6 +26,8 @@ let package = Package(
             dependencies: [
                 "CVulkan", "Suballocation",
                 .product(name: "Logging", package: "swift-log"),
+                // Statistics.yaml(): YAML that parses, unlike the seed library's hand-printed one.
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // Benchmark workloads shared by `vkmem bench` and the Benchmarks package.

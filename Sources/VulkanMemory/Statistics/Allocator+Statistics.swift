@@ -1,0 +1,126 @@
+extension Allocator {
+    /// A snapshot of the allocator: totals, heaps with their budget, memory types, every
+    /// page with its allocations and free ranges in address order, and the dedicated
+    /// allocations.
+    ///
+    /// Each memory type's lock and the dedicated registry's lock are taken once, in turn,
+    /// as `usage` does: each type's figures are consistent with its pages, but allocations
+    /// made on other threads during the call may show in one type and not another.
+    /// - Complexity: O(allocations + pages).
+    public func statistics() -> Statistics {
+        // Read before any lock: it may call into the driver.
+        let budget = MemoryBudget(device: device)
+        var types: [TypeTally] = properties.types.map { _ in TypeTally() }
+        var pages: [PageStatistics] = []
+        var emptyPageCount = 0
+        for pool in pools {
+            pool.state.withLock { state in
+                for slot in state.active {
+                    pages.append(PageStatistics(state.pages[Int(slot)], memoryTypeIndex: pool.typeIndex))
+                }
+                types[pool.typeIndex].pageCount = state.active.count
+                types[pool.typeIndex].committedBytes = state.committedBytes
+                types[pool.typeIndex].liveBytes = state.liveBytes
+                types[pool.typeIndex].allocationCount = state.liveCount
+                emptyPageCount += state.emptyPageCount
+            }
+        }
+        let dedicatedAllocations: [DedicatedStatistics] = dedicated.withLock { registry in
+            registry.entries.compactMap { entry in
+                guard let entry else { return nil }
+                types[entry.pool].dedicatedCount += 1
+                types[entry.pool].committedBytes += entry.memory.size
+                types[entry.pool].liveBytes += entry.memory.size
+                types[entry.pool].allocationCount += 1
+                // The memory's own lock inside the registry's: nothing takes them the other way round.
+                return DedicatedStatistics(memoryTypeIndex: entry.pool, size: entry.memory.size, name: entry.name,
+                                           mapped: entry.memory.mappedPointer != nil)
+            }
+        }
+        let typeStatistics = properties.types.map { type in
+            types[type.index].statistics(of: type)
+        }
+        let heapStatistics = properties.heaps.map { heap in
+            let heapBudget = budget.heaps.indices.contains(heap.index) ? budget.heaps[heap.index] : nil
+            return HeapStatistics(
+                index: heap.index, size: heap.size, flags: heap.flags.names,
+                budget: heapBudget?.budget ?? 0, usage: heapBudget?.usage ?? 0, budgetSource: budget.source.rawValue,
+                committedBytes: typeStatistics.lazy.filter { $0.heapIndex == heap.index }
+                    .reduce(0) { $0 + $1.committedBytes })
+        }
+        let totals = TotalStatistics(
+            committedBytes: typeStatistics.reduce(0) { $0 + $1.committedBytes },
+            liveBytes: typeStatistics.reduce(0) { $0 + $1.liveBytes },
+            allocationCount: typeStatistics.reduce(0) { $0 + $1.allocationCount },
+            pageCount: pages.count,
+            emptyPageCount: emptyPageCount,
+            dedicatedCount: dedicatedAllocations.count,
+            freeBytesInPages: pages.reduce(0) { $0 + $1.freeBytes },
+            deviceAllocationCount: deviceAllocationCount.load(ordering: .relaxed))
+        return Statistics(device: device.info.name, totals: totals, heaps: heapStatistics, types: typeStatistics,
+                          pages: pages, dedicated: dedicatedAllocations)
+    }
+}
+
+/// One memory type's figures while `statistics()` gathers them.
+private struct TypeTally {
+    var pageCount = 0
+    var dedicatedCount = 0
+    var committedBytes: UInt64 = 0
+    var liveBytes: UInt64 = 0
+    var allocationCount = 0
+
+    func statistics(of type: MemoryType) -> TypeStatistics {
+        TypeStatistics(index: type.index, heapIndex: type.heapIndex, flags: type.flags.names,
+                       pageCount: pageCount, dedicatedCount: dedicatedCount, committedBytes: committedBytes,
+                       liveBytes: liveBytes, allocationCount: allocationCount)
+    }
+}
+
+extension PageStatistics {
+    /// A page's figures and its ranges in address order. Runs under the page's pool lock.
+    ///
+    /// The counts come from the block's own bookkeeping and the ranges from walking it, so
+    /// a disagreement between the two (which the tests look for) would show an engine bug.
+    /// - Complexity: O(allocations in the page).
+    fileprivate init(_ page: Page, memoryTypeIndex: Int) {
+        let block = page.block
+        let figures = block.statistics
+        var allocations: [RangeStatistics] = []
+        allocations.reserveCapacity(figures.allocationCount)
+        block.forEachAllocation { offset, size, kind, handle, _ in
+            allocations.append(RangeStatistics(offset: offset, size: size, kind: RangeStatistics.Kind(kind),
+                                               name: page.names[handle.index]))
+        }
+        var gaps: [RangeStatistics] = []
+        gaps.reserveCapacity(figures.freeRangeCount)
+        block.forEachFreeRange { offset, size in
+            gaps.append(RangeStatistics(offset: offset, size: size, kind: .free, name: nil))
+        }
+        self.init(memoryTypeIndex: memoryTypeIndex, size: block.size, usedBytes: figures.allocatedBytes,
+                  freeBytes: figures.freeBytes, allocationCount: figures.allocationCount,
+                  freeRangeCount: figures.freeRangeCount, largestFreeRange: figures.largestFreeRange,
+                  mapped: page.mappedBase != nil, ranges: Self.merged(allocations, gaps))
+    }
+
+    /// Two lists each in ascending offset order, merged into one: O(a + b), where sorting
+    /// the concatenation would cost a log factor on the largest pages.
+    private static func merged(_ a: [RangeStatistics], _ b: [RangeStatistics]) -> [RangeStatistics] {
+        var result: [RangeStatistics] = []
+        result.reserveCapacity(a.count + b.count)
+        var i = a.startIndex
+        var j = b.startIndex
+        while i < a.endIndex, j < b.endIndex {
+            if a[i].offset <= b[j].offset {
+                result.append(a[i])
+                i += 1
+            } else {
+                result.append(b[j])
+                j += 1
+            }
+        }
+        result.append(contentsOf: a[i...])
+        result.append(contentsOf: b[j...])
+        return result
+    }
+}

@@ -1,0 +1,60 @@
+/// One page (a `VkDeviceMemory` shared by many allocations) in a `Statistics`.
+///
+/// `ranges` tiles the page: offsets run from 0 to `size` with no gap or overlap, the
+/// allocations' sizes add up to `usedBytes` and the free ranges' to `freeBytes`.
+public struct PageStatistics: Codable, Sendable, Equatable {
+    /// The page's memory type.
+    public let memoryTypeIndex: Int
+    /// The page's size in bytes.
+    public let size: UInt64
+    /// Bytes in live allocations.
+    public let usedBytes: UInt64
+    /// Bytes in no allocation, alignment padding included: `size - usedBytes`.
+    public let freeBytes: UInt64
+    /// Live allocations in the page.
+    public let allocationCount: Int
+    /// Maximal free ranges, the page's ends included.
+    public let freeRangeCount: Int
+    /// The size of the largest free range: the largest allocation the page could still
+    /// take with alignment 1.
+    public let largestFreeRange: UInt64
+    /// Whether the page is mapped into the host's address space. A page is mapped whole
+    /// the first time one of its allocations is, and stays mapped while it lives.
+    public let mapped: Bool
+    /// Every allocation and free range of the page, in address order.
+    public let ranges: [RangeStatistics]
+}
+
+/// One range of a page: an allocation or a maximal free range.
+public struct RangeStatistics: Codable, Sendable, Equatable {
+    /// What a range holds.
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// No allocation: a gap between allocations or at a page's end.
+        case free
+        /// A buffer or a linear-tiling image.
+        case linear
+        /// An optimal-tiling image.
+        case optimal
+        /// An allocation whose content the allocator was not told.
+        case unknown
+
+        /// The kind of an allocation placed as `kind`.
+        init(_ kind: SuballocationKind) {
+            switch kind {
+            case .linear: self = .linear
+            case .optimal: self = .optimal
+            case .unknown: self = .unknown
+            }
+        }
+    }
+
+    /// Where the range starts, in bytes from the start of the page.
+    public let offset: UInt64
+    /// The range's length in bytes.
+    public let size: UInt64
+    /// An allocation's kind, or `free`.
+    public let kind: Kind
+    /// The allocation's name (`AllocationOptions.name`); absent for free ranges and
+    /// unnamed allocations.
+    public let name: String?
+}
