@@ -6,7 +6,7 @@ import VulkanMemory
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Tour the library on a device: memory properties, then a raw allocation mapped, written, read back and freed.")
+        abstract: "Tour the library: memory properties, raw memory, a chain of resources bound in bulk, mapping, statistics, destruction.")
 
     @OptionGroup var deviceOptions: DeviceOptions
 
@@ -23,18 +23,104 @@ struct DemoCommand: ParsableCommand {
     }
 }
 
-/// The demo's steps.
+/// The demo's steps; the README shows the same code.
 struct Demo {
     let context: VulkanContext
 
     func step(_ title: String) { print("\n== \(title)") }
 
+    /// A vertex as a shader would read it.
+    struct Vertex: Equatable {
+        var position: SIMD3<Float>
+        var color: UInt32
+    }
+
+    /// A uniform block: what a frame writes through the mapping.
+    struct Camera: Equatable {
+        var viewProjection: SIMD16<Float>
+        var eye: SIMD4<Float>
+        var frame: UInt32
+    }
+
     func run() throws {
         let device = context.device
-        step("1. The device and its memory")
+        step("1. The device's memory heaps and types")
         print(try InfoReport(context: context).text())
 
-        step("2. A raw allocation: vkAllocateMemory, map, write, read back, free")
+        try rawMemory(device)
+
+        let allocator = Allocator(device: device)
+        step("3. A uniform buffer, an image and a vertex buffer in one chain, bound with .scatter")
+        let scene = try ResourceBatch
+            .buffer(size: UInt64(MemoryLayout<Camera>.stride), usage: .uniformBuffer,
+                    memory: .usage(.dynamic), name: "camera")
+            .nextImage(width: 256, height: 256, usage: [.sampled, .transferDestination], name: "albedo")
+            .nextBuffer(size: 64 * 1024, usage: [.vertexBuffer, .transferDestination], name: "mesh")
+            .bind(allocator, strategy: .scatter)
+        for (resource, name) in zip(scene, ["camera", "albedo", "mesh"]) {
+            let a = resource.allocation
+            print("\(name): memory type \(a.memoryTypeIndex) (\(allocator.properties.types[a.memoryTypeIndex].flags)), offset \(a.offset), \(formatBytes(a.size))")
+        }
+
+        step("4. A struct written through the mapping and read back")
+        let camera = Camera(viewProjection: SIMD16<Float>(repeating: 0.5), eye: SIMD4<Float>(0, 1, 5, 1), frame: 42)
+        let view = try allocator.map(scene[0])
+        try view.write(camera)
+        let back = try view.read(Camera.self)
+        guard back == camera else { throw DemoFailure("the camera read back differs from the one written") }
+        print("wrote a \(MemoryLayout<Camera>.size)-byte Camera through the mapping and read it back equal (frame \(back.frame))")
+        do {
+            try view.write(camera, at: 16)
+            throw DemoFailure("a write past the end of the uniform buffer was not refused")
+        } catch let error as MemoryError {
+            print("a write that would run past the buffer into its neighbour is refused: \(error)")
+        }
+
+        step("5. A .contiguous group and a .privatePage group")
+        let contiguous = try ResourceBatch
+            .buffer(size: 16 * 1024, usage: [.vertexBuffer, .transferDestination], name: "terrain vertices")
+            .nextBuffer(size: 8 * 1024, usage: [.indexBuffer, .transferDestination], name: "terrain indices")
+            .nextImage(width: 128, height: 128, usage: .sampled, name: "terrain height")
+            .bind(allocator, strategy: .contiguous)
+        let start = contiguous.map(\.allocation.offset).min()!
+        let end = contiguous.map { $0.allocation.offset + $0.allocation.size }.max()!
+        print("contiguous: 3 resources in one range of \(formatBytes(end - start)) at offset \(start) of one page")
+        let privatePage = try ResourceBatch
+            .buffer(size: 32 * 1024, usage: .storageBuffer, name: "particles")
+            .nextBuffer(size: 32 * 1024, usage: .storageBuffer, name: "particles, previous frame")
+            .bind(allocator, strategy: .privatePage)
+        print("privatePage: 2 buffers in a page of their own (\(privatePage[0].allocation.memory == privatePage[1].allocation.memory ? "same" : "different") memory)")
+
+        step("6. The statistics, as YAML")
+        let before = allocator.statistics()
+        print(try before.yaml())
+
+        step("7. destroy(many:) of the first chain and the private-page group")
+        try allocator.destroy(many: Array(scene) + Array(privatePage))
+        print("destroyed 5 resources; \(allocator.usage.allocationCount) allocations remain (the contiguous group)")
+
+        step("8. freeUnusedPages()")
+        let released = allocator.freeUnusedPages()
+        print("returned \(formatBytes(released)) of wholly free pages to the driver")
+
+        step("9. The statistics again: what went back")
+        let after = allocator.statistics()
+        print("committed \(formatBytes(before.totals.committedBytes)) -> \(formatBytes(after.totals.committedBytes)), "
+              + "live \(formatBytes(before.totals.liveBytes)) -> \(formatBytes(after.totals.liveBytes)), "
+              + "pages \(before.totals.pageCount) -> \(after.totals.pageCount), "
+              + "allocations \(before.totals.allocationCount) -> \(after.totals.allocationCount)")
+        print(try after.yaml())
+        try allocator.destroy(many: contiguous)
+        allocator.freeUnusedPages()
+        guard allocator.leaks().isEmpty, allocator.usage.committedBytes == 0 else {
+            throw DemoFailure("memory was left behind after destroying everything")
+        }
+        print("\nDemo finished: everything destroyed, nothing leaked.")
+    }
+
+    /// Step 2: one `vkAllocateMemory`, mapped, written, read back, freed.
+    func rawMemory(_ device: VulkanDevice) throws {
+        step("2. Raw device memory: vkAllocateMemory, map, write, read back, free")
         let properties = MemoryProperties(device: device)
         guard let type = properties.types.first(where: { $0.isHostVisible && $0.isHostCoherent })
             ?? properties.types.first(where: \.isHostVisible) else {
@@ -43,27 +129,22 @@ struct Demo {
         }
         let size: UInt64 = 64 * 1024
         let memory = try DeviceMemory.allocate(on: device, size: size, memoryTypeIndex: type.index)
-        print("allocated \(formatBytes(size)) from memory type \(type.index) (\(type.flags)), heap \(type.heapIndex)")
         let view = try memory.map()
-        let pattern = (0..<1024).map { UInt32(truncatingIfNeeded: $0 &* 2_654_435_761) }
-        try view.write(contentsOf: pattern, at: 4096)
-        let back = try view.read(UInt32.self, count: pattern.count, at: 4096)
-        guard back == pattern else {
-            throw DemoFailure("the values read back differ from those written")
+        let vertices = (0..<256).map { Vertex(position: SIMD3(Float($0), 0, 1), color: UInt32($0) &* 0x01010101) }
+        try view.write(contentsOf: vertices, at: 4096)
+        guard try view.read(Vertex.self, count: vertices.count, at: 4096) == vertices else {
+            throw DemoFailure("the vertices read back differ from those written")
         }
-        print("wrote \(pattern.count) UInt32 values at offset 4096 through the mapping and read them back equal")
-        do {
-            try view.write(UInt64(1), at: size - 4)
-            throw DemoFailure("a write past the end of the mapping was not refused")
-        } catch let error as MemoryError {
-            print("a write past the end is refused: \(error)")
-        }
-        let budget = MemoryBudget(device: device)
-        print("heap \(type.heapIndex) usage while allocated: \(formatBytes(budget.heaps[type.heapIndex].usage)) (\(budget.source.rawValue))")
+        print("memory type \(type.index) (\(type.flags)): wrote \(vertices.count) vertices and read them back equal")
         try memory.unmap()
         try memory.free()
-        print("unmapped and freed; heap \(type.heapIndex) usage now \(formatBytes(MemoryBudget(device: device).heaps[type.heapIndex].usage))")
-        print("\nDemo finished.")
+        print("freed; a second free is refused: ", terminator: "")
+        do {
+            try memory.free()
+            throw DemoFailure("a second free was not refused")
+        } catch let error as MemoryError {
+            print(error)
+        }
     }
 }
 
