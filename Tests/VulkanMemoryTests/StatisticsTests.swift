@@ -146,6 +146,8 @@ struct StatisticsTests {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
             #expect(Set(object.keys) == ["device", "totals", "heaps", "types", "pages", "dedicated"])
             #expect(try statistics.text(.json) == json)
+            #expect(StatisticsError.encodingFailed(format: .yaml, message: "no room").description
+                == "cannot encode the statistics as yaml: no room")
             try scene.destroy()
         }
     }
