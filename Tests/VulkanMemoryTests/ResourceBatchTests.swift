@@ -119,6 +119,22 @@ struct ResourceBatchTests {
         }
     }
 
+    @Test func mappingIsBoundedByTheBufferNotItsPadding() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let bound = try ResourceBatch.buffer(size: 100, usage: .uniformBuffer, memory: .usage(.dynamic))
+                .bind(allocator)
+            let view = try allocator.map(bound[0])
+            #expect(view.size == 100)
+            #expect(bound.buffers[0].size == 100 && bound[0].allocation.size >= 100)
+            try view.write(UInt32(7), at: 96)
+            #expect(throws: MemoryError.rangeOutOfBounds(offset: 97, size: 4, limit: 100)) {
+                try view.write(UInt32(7), at: 97)
+            }
+            try allocator.destroy(many: bound)
+        }
+    }
+
     @Test func layoutKeepsAlignmentAndGranularity() {
         let members = [
             MemoryRequirements(size: 100, alignment: 16, kind: .linear),

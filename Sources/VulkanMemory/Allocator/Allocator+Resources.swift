@@ -4,8 +4,10 @@ import CVulkan
 public struct BoundBuffer: Hashable, @unchecked Sendable {
     /// The `VkBuffer`.
     public let buffer: VkBuffer
-    /// Its memory.
+    /// Its memory; `allocation.size` may exceed `size` by the driver's padding.
     public let allocation: Allocation
+    /// The buffer's size as created (`VkBufferCreateInfo::size`): the bound of its mapping.
+    public let size: UInt64
 }
 
 /// An image with the memory bound to it.
@@ -82,7 +84,7 @@ extension Allocator {
                 try? free(allocation)
                 throw AllocationError.vulkan(.callFailed(function: "vkBindBufferMemory", result: bound))
             }
-            return BoundBuffer(buffer: buffer, allocation: allocation)
+            return BoundBuffer(buffer: buffer, allocation: allocation, size: createInfo.size)
         } catch {
             functions.destroyBuffer(device.device, buffer, nil)
             throw error

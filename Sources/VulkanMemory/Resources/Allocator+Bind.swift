@@ -17,6 +17,8 @@ extension Allocator {
         let requirements: MemoryRequirements
         let request: MemoryRequest
         let name: String?
+        /// The size the resource was created with.
+        let size: UInt64
 
         var target: DeviceMemory.DedicatedTarget {
             switch object {
@@ -55,7 +57,7 @@ extension Allocator {
                     guard result.isSuccess else {
                         throw .vulkan(.callFailed(function: "vkBindBufferMemory", result: result))
                     }
-                    resources.append(.buffer(BoundBuffer(buffer: buffer, allocation: allocation)))
+                    resources.append(.buffer(BoundBuffer(buffer: buffer, allocation: allocation, size: item.size)))
                 case .image(let image):
                     let result = VulkanResult(functions.bindImageMemory(device.device, image, allocation.memory,
                                                                         allocation.offset))
@@ -78,11 +80,12 @@ extension Allocator {
         case .buffer(let description):
             let buffer = try makeBuffer(description)
             return Pending(object: .buffer(buffer), requirements: requirements(of: buffer),
-                           request: description.memory, name: description.name)
+                           request: description.memory, name: description.name, size: description.size)
         case .image(let description):
             let image = try makeImage(description)
-            return Pending(object: .image(image), requirements: requirements(of: image, tiling: description.tiling),
-                           request: description.memory, name: description.name)
+            let requirements = requirements(of: image, tiling: description.tiling)
+            return Pending(object: .image(image), requirements: requirements,
+                           request: description.memory, name: description.name, size: requirements.size)
         }
     }
 

@@ -27,8 +27,12 @@ extension Allocator {
         for resource in list { try destroy(resource) }
     }
 
-    /// A bounds-checked view of exactly a resource's memory (see `map(_: Allocation)`).
+    /// A bounds-checked view of exactly a resource (see `map(_: Allocation)`): a buffer's
+    /// view ends at the buffer's size, not at the driver's padded allocation, so a write
+    /// past the buffer is refused even where the padding would have taken it.
     public func map(_ resource: Resource) throws(AllocationError) -> MappedMemory {
-        try map(resource.allocation)
+        let view = try map(resource.allocation)
+        guard case .buffer(let buffer) = resource, buffer.size < view.size else { return view }
+        return MappedMemory(memory: view.memory, baseAddress: view.baseAddress, offset: view.offset, size: buffer.size)
     }
 }
