@@ -157,7 +157,7 @@ public final class Allocator: Sendable {
         case let .page(slot, generation, handle):
             let released = try pools[allocation.memoryTypeIndex].free(
                 slot: slot, generation: generation, handle: handle, memory: allocation.memory,
-                keepEmpty: options.maxEmptyPagesPerType)
+                size: allocation.size, keepEmpty: options.maxEmptyPagesPerType)
             if let released { release(released, heap: pools[allocation.memoryTypeIndex].heapIndex) }
         case let .dedicated(slot, generation):
             try freeDedicated(slot: slot, generation: generation, allocation: allocation)

@@ -120,7 +120,7 @@ extension MemoryTypePool {
     /// Frees a range; returns a page's memory to release when the free left more wholly
     /// free pages than `keepEmpty`.
     func free(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle, memory: VkDeviceMemory,
-              keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
+              size: UInt64, keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
         try state.withLock { (state: inout State) throws(AllocationError) -> DeviceMemory? in
             let index = Int(slot)
             guard index < state.pages.count, state.generations[index] == generation,
@@ -130,9 +130,9 @@ extension MemoryTypePool {
                     ? .alreadyFreed : .unknownAllocation
             }
             guard state.pages[index].handle == memory else { throw .unknownAllocation }
-            let size: UInt64
+            // `size` is the one this pool returned in the Allocation (which users cannot
+            // construct): the handle's generation check below vouches for it.
             do throws(VirtualBlockError) {
-                size = try state.pages[index].block.allocation(handle).size
                 try state.pages[index].block.free(handle)
             } catch {
                 switch error {
