@@ -145,6 +145,18 @@ struct Demo {
         } catch let error as MemoryError {
             print(error)
         }
+        if let deviceOnly = properties.types.first(where: { !$0.isHostVisible && properties.heap(of: $0).size > 0 }) {
+            let hidden = try DeviceMemory.allocate(on: device, size: 4096, memoryTypeIndex: deviceOnly.index)
+            do {
+                _ = try hidden.map()
+                throw DemoFailure("mapping memory that is not host-visible was not refused")
+            } catch let error as MemoryError {
+                print("mapping memory type \(deviceOnly.index) is refused: \(error)")
+            }
+            try hidden.free()
+        } else {
+            print("every memory type of this device is host-visible (a CPU or unified-memory device)")
+        }
     }
 }
 

@@ -22,6 +22,22 @@ struct VulkanAccessTests {
         #expect(VulkanVersion.v1_1 < .v1_2 && VulkanVersion.v1_2 < version)
     }
 
+    @Test func aMissingLoaderIsATypedError() {
+        let result = VulkanLoader.open(libraryNames: ["libvulkan-does-not-exist.so.1"])
+        guard case .failure(.loaderNotFound(let library, let reason)) = result else {
+            Issue.record("expected loaderNotFound, got \(result)")
+            return
+        }
+        #expect(library == "libvulkan-does-not-exist.so.1")
+        #expect(reason.contains("libvulkan-does-not-exist.so.1"))
+        // A library without vkGetInstanceProcAddr is refused too.
+        guard case .failure(.loaderNotFound(_, let other)) = VulkanLoader.open(libraryNames: ["libc.so.6"]) else {
+            Issue.record("libc.so.6 was accepted as a Vulkan loader")
+            return
+        }
+        #expect(other.contains("no vkGetInstanceProcAddr"))
+    }
+
     @Test func missingLoaderIsExplained() {
         let error = VulkanError.loaderNotFound(library: "libvulkan.so.1", reason: "no such file")
         #expect(error.description.contains("libvulkan.so.1"))

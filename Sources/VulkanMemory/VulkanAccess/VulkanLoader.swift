@@ -37,7 +37,10 @@ public struct VulkanLoader: @unchecked Sendable {
         }
     }
 
-    private static let systemLoader: Result<VulkanLoader, VulkanError> = {
+    private static let systemLoader: Result<VulkanLoader, VulkanError> = open(libraryNames: libraryNames)
+
+    /// Opens the first of `libraryNames` that loads and exports `vkGetInstanceProcAddr`.
+    static func open(libraryNames: [String]) -> Result<VulkanLoader, VulkanError> {
         var reasons: [String] = []
         for name in libraryNames {
             guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else {
@@ -55,8 +58,8 @@ public struct VulkanLoader: @unchecked Sendable {
                 getInstanceProcAddr: unsafeBitCast(symbol, to: PFN_vkGetInstanceProcAddr.self)))
         }
         return .failure(.loaderNotFound(
-            library: libraryNames[0], reason: reasons.joined(separator: "; ")))
-    }()
+            library: libraryNames.first ?? "libvulkan.so.1", reason: reasons.joined(separator: "; ")))
+    }
 
     /// Resolves a global or instance-level function; nil when the loader does not know it.
     func load<Function>(_ name: String, instance: VkInstance?, as type: Function.Type) -> Function? {
