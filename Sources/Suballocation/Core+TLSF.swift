@@ -140,9 +140,9 @@ extension Core {
     }
 
     /// Tries at most `budget` ranges of the non-empty classes in `[low, high)`, smallest
-    /// class first.
+    /// class first. `mutating` to pass `self` by reference (see `tlsfFind`).
     @inline(__always)
-    func scanClasses(from low: Int, below high: Int, budget: inout Int,
+    mutating func scanClasses(from low: Int, below high: Int, budget: inout Int,
                      size: UInt64, alignment: UInt64, kind: UInt8) -> (UInt32, UInt64)? {
         var c = firstNonEmptyClass(from: low)
         while c < high && budget > 0 {
