@@ -292,7 +292,12 @@ extension Core {
         var offset = records[a].offset
         var size = records[a].size
         var below = records[a].prevPhysical
-        if below != noRecord && records[below].state == .free {
+        var above = records[a].nextPhysical
+        // Both neighbours are read before either is acted on, so that with a large
+        // table their two cache misses overlap instead of following each other.
+        let belowFree = below != noRecord && records[below].state == .free
+        let aboveFree = records[above].state == .free
+        if belowFree {
             let p = below
             removeFree(p)
             offset = records[p].offset
@@ -300,7 +305,6 @@ extension Core {
             below = records[p].prevPhysical
             releaseSlot(p)
         }
-        var above = records[a].nextPhysical
         if above == tail {
             records[tail].offset = offset
             records[tail].size += size
@@ -309,7 +313,7 @@ extension Core {
             releaseSlot(a)
             return
         }
-        if records[above].state == .free {
+        if aboveFree {
             let n = above
             removeFree(n)
             size += records[n].size
