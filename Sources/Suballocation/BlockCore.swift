@@ -151,11 +151,11 @@ struct Core {
 
     /// The record of a live allocation, or the error that says why the handle is bad.
     @inline(__always)
-    func liveIndex(_ h: VirtualAllocationHandle) -> Result<UInt32, VirtualBlockError> {
-        guard Int(h.index) < recordCount else { return .failure(.unknownHandle(h)) }
+    func liveIndex(_ h: VirtualAllocationHandle) throws(VirtualBlockError) -> UInt32 {
+        guard Int(h.index) < recordCount else { throw .unknownHandle(h) }
         let r = records[h.index]
-        guard r.generation == h.generation, r.state == .allocated else { return .failure(.staleHandle(h)) }
-        return .success(h.index)
+        guard r.generation == h.generation, r.state == .allocated else { throw .staleHandle(h) }
+        return h.index
     }
 
     /// Marks a live record dead: bookkeeping common to every engine.

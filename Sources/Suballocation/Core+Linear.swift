@@ -95,6 +95,7 @@ extension Core {
     }
 
     /// Whether the block's explicit mode lets live allocation `a` be freed now.
+    @inline(__always)
     func linearFreeAllowed(_ a: UInt32) -> Bool {
         let inFirst = records[a].nextPhysical == 0
         let position = Int(records[a].prevFree)

@@ -139,7 +139,7 @@ public struct VirtualBlock: Sendable {
     /// - Throws: ``VirtualBlockError/unknownHandle(_:)`` or ``VirtualBlockError/staleHandle(_:)``.
     /// - Complexity: O(1).
     public func allocation(_ handle: VirtualAllocationHandle) throws(VirtualBlockError) -> VirtualAllocation {
-        let i = try box.core.liveIndex(handle).get()
+        let i = try box.core.liveIndex(handle)
         let r = box.core.records[i]
         return VirtualAllocation(handle: handle, offset: r.offset, size: r.size)
     }
@@ -147,21 +147,21 @@ public struct VirtualBlock: Sendable {
     /// The ``SuballocationKind`` a live allocation was made with.
     /// - Throws: ``VirtualBlockError/unknownHandle(_:)`` or ``VirtualBlockError/staleHandle(_:)``.
     public func kind(of handle: VirtualAllocationHandle) throws(VirtualBlockError) -> SuballocationKind {
-        let i = try box.core.liveIndex(handle).get()
+        let i = try box.core.liveIndex(handle)
         return SuballocationKind(rawValue: box.core.records[i].kind) ?? .unknown
     }
 
     /// The user data of a live allocation.
     /// - Throws: ``VirtualBlockError/unknownHandle(_:)`` or ``VirtualBlockError/staleHandle(_:)``.
     public func userData(of handle: VirtualAllocationHandle) throws(VirtualBlockError) -> UInt64 {
-        let i = try box.core.liveIndex(handle).get()
+        let i = try box.core.liveIndex(handle)
         return box.core.records[i].userData
     }
 
     /// Replaces the user data of a live allocation.
     /// - Throws: ``VirtualBlockError/unknownHandle(_:)`` or ``VirtualBlockError/staleHandle(_:)``.
     public mutating func setUserData(_ userData: UInt64, for handle: VirtualAllocationHandle) throws(VirtualBlockError) {
-        let i = try box.core.liveIndex(handle).get()
+        let i = try box.core.liveIndex(handle)
         makeUnique()
         box.core.records[i].userData = userData
     }
@@ -169,7 +169,7 @@ public struct VirtualBlock: Sendable {
     /// The name of a live allocation, if one was set.
     /// - Throws: ``VirtualBlockError/unknownHandle(_:)`` or ``VirtualBlockError/staleHandle(_:)``.
     public func name(of handle: VirtualAllocationHandle) throws(VirtualBlockError) -> String? {
-        let i = try box.core.liveIndex(handle).get()
+        let i = try box.core.liveIndex(handle)
         return box.core.names[i]
     }
 
@@ -177,7 +177,7 @@ public struct VirtualBlock: Sendable {
     /// Names are kept apart from the allocation records, so unnamed blocks pay nothing.
     /// - Throws: ``VirtualBlockError/unknownHandle(_:)`` or ``VirtualBlockError/staleHandle(_:)``.
     public mutating func setName(_ name: String?, for handle: VirtualAllocationHandle) throws(VirtualBlockError) {
-        let i = try box.core.liveIndex(handle).get()
+        let i = try box.core.liveIndex(handle)
         makeUnique()
         box.core.names[i] = name
     }
@@ -224,7 +224,7 @@ extension Core {
     }
 
     mutating func free(_ handle: VirtualAllocationHandle) throws(VirtualBlockError) {
-        let a = try liveIndex(handle).get()
+        let a = try liveIndex(handle)
         switch algorithm {
         case .tlsf:
             tlsfFree(a)

@@ -167,3 +167,29 @@ import Testing
         block._checkInvariants()
     }
 }
+
+@Suite struct ExtremeSizeTests {
+    @Test(arguments: [VirtualBlock.Algorithm.tlsf, .linear(.automatic)])
+    func aBlockAsLargeAsTheAddressSpaceWorksToItsLastByte(algorithm: VirtualBlock.Algorithm) throws {
+        let top: UInt64 = 1 << 63
+        let page: UInt64 = 1 << 16
+        var block = try VirtualBlock(size: .max, algorithm: algorithm, granularity: page)
+        let half = try block.allocate(size: top, alignment: top, kind: .linear)
+        #expect(half.offset == 0)
+        let rest = try block.allocate(size: top - page, alignment: page, kind: .optimal)
+        #expect(rest.offset == top)
+        let last = try block.allocate(size: page - 1, kind: .optimal)
+        #expect(last.offset + last.size == .max)
+        #expect(throws: VirtualBlockError.outOfRoom(size: 1, alignment: 1, largestFreeRange: 0)) {
+            try block.allocate(size: 1)
+        }
+        block._checkInvariants()
+        try block.free(rest.handle)
+        #expect(block.statistics.largestFreeRange == top - page)
+        #expect(throws: VirtualBlockError.outOfRoom(size: top, alignment: top,
+                                                    largestFreeRange: top - page)) {
+            try block.allocate(size: top, alignment: top)
+        }
+        block._checkInvariants()
+    }
+}
