@@ -24,6 +24,16 @@ let package = Package(
             path: "Benchmarks/VirtualBlockBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "ResourceBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "VulkanMemory", package: "swift-vulkan-memory"),
+                .product(name: "VulkanMemoryWorkloads", package: "swift-vulkan-memory"),
+            ],
+            path: "Benchmarks/ResourceBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

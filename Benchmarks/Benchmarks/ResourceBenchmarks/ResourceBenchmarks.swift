@@ -1,0 +1,35 @@
+import Benchmark
+import VulkanMemory
+import Workloads
+
+/// W3 (`vkmem bench resources`) under package-benchmark, on the default Vulkan device:
+/// buffers created, bound and destroyed through the allocator, against the same Vulkan
+/// calls with no allocator.
+let benchmarks: @Sendable () -> Void = {
+    let perPair: [BenchmarkMetric] = [
+        .custom("pair_ns"), .custom("raw_pair_ns"), .custom("allocator_pair_ns"), .custom("allocate_calls"),
+        .custom("committed_percent_of_live"),
+    ]
+    let configuration = Benchmark.Configuration(
+        metrics: [.wallClock] + perPair,
+        warmupIterations: 0,
+        maxDuration: .seconds(60),
+        maxIterations: 3
+    )
+    Benchmark("W3 buffers through the allocator", configuration: configuration) { benchmark in
+        let context: VulkanContext
+        do { context = try VulkanContext() } catch {
+            fatalError("W3 needs a Vulkan device: \(error)")
+        }
+        let result: ResourceWorkloadResult
+        do { result = try ResourceWorkload().run(on: context.device) } catch {
+            fatalError("W3 failed: \(error)")
+        }
+        benchmark.measurement(.custom("pair_ns"), Int(result.pairNanoseconds.rounded()))
+        benchmark.measurement(.custom("raw_pair_ns"), Int(result.rawPairNanoseconds.rounded()))
+        benchmark.measurement(.custom("allocator_pair_ns"), Int(result.allocatorPairNanoseconds.rounded()))
+        benchmark.measurement(.custom("allocate_calls"), result.allocateCalls)
+        benchmark.measurement(.custom("committed_percent_of_live"),
+                              Int(Double(result.committedBytes) / Double(max(result.liveBytes, 1)) * 100))
+    }
+}
