@@ -103,6 +103,33 @@ struct AllocatorTests {
         }
     }
 
+    @Test func budgetIsRespectedWhenAsked() throws {
+        try withTestDevice { context in
+            var options = AllocatorOptions()
+            options.respectBudget = true
+            let allocator = Allocator(device: context.device, options: options)
+            let budget = MemoryBudget(device: context.device).heaps[0]
+            // Two allocations of 60% of the budget: the second would go over it. Nothing is
+            // touched, so lavapipe commits no host memory for them.
+            let size = budget.budget / 10 * 6
+            let first = try allocator.allocate(MemoryRequirements(size: size), usage: .gpuOnly)
+            #expect(first.isDedicated)
+            #expect {
+                _ = try allocator.allocate(MemoryRequirements(size: size), usage: .gpuOnly)
+            } throws: { error in
+                guard case let AllocationError.outOfMemory(asked, _, heap, available, reason) = error else { return false }
+                return asked == size && heap == 0 && available < size && reason.contains("budget")
+            }
+            try allocator.free(first)
+            // Without the option the same request goes through.
+            let relaxed = Allocator(device: context.device)
+            let a = try relaxed.allocate(MemoryRequirements(size: size), usage: .gpuOnly)
+            let b = try relaxed.allocate(MemoryRequirements(size: size), usage: .gpuOnly)
+            try relaxed.free(a)
+            try relaxed.free(b)
+        }
+    }
+
     @Test func dedicatedBySizeAndByRequest() throws {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)
