@@ -31,10 +31,13 @@ test: deps test-unit test-info test-tsan
 test-unit:
 	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS)
 
-## test-info: `vkmem info --json` must agree with vulkaninfo on heaps, types and limits.
+## test-info: `vkmem info --json` must agree with vulkaninfo on heaps, types and limits;
+## the demo and `vkmem check` must pass under the validation layer.
 test-info:
 	swift build $(SWIFT_FLAGS) --product vkmem
 	python3 scripts/compare_vulkaninfo.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
+	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation > /dev/null
+	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" check --validation
 
 test-tsan:
 	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --sanitize=thread --scratch-path .build-tsan --filter 'Thread'

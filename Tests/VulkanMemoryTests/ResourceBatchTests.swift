@@ -83,6 +83,12 @@ struct ResourceBatchTests {
             #expect(after == before)
             #expect(allocator.liveAllocations() == statsBefore)
             try allocator.free(existing)
+            // On a fresh allocator the failed call must not leave the page it made either.
+            let fresh = Allocator(device: context.device, options: options)
+            #expect(throws: AllocationError.self) { _ = try batch.bind(fresh, strategy: strategy) }
+            var freshAfter = fresh.usage
+            freshAfter.deviceMemoryAllocations = 0
+            #expect(freshAfter == AllocatorUsage())
             // Any VkBuffer or VkImage left behind would be reported by the validation layer
             // when the device is destroyed, failing this test.
         }

@@ -30,6 +30,9 @@ public struct Allocation: Hashable, @unchecked Sendable, CustomStringConvertible
     /// The host address of the range's first byte when the allocation was made mapped.
     public let mappedPointer: UnsafeMutableRawPointer?
     let location: Location
+    /// Whether this allocation made its page: a call that fails after allocating releases
+    /// that page again.
+    var startedPage = false
 
     /// Whether the allocation has a `VkDeviceMemory` of its own.
     public var isDedicated: Bool {

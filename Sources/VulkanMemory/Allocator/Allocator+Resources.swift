@@ -82,6 +82,7 @@ extension Allocator {
                                                                 allocation.offset))
             guard bound.isSuccess else {
                 try? free(allocation)
+                releasePageStarted(by: allocation)
                 throw AllocationError.vulkan(.callFailed(function: "vkBindBufferMemory", result: bound))
             }
             return BoundBuffer(buffer: buffer, allocation: allocation, size: createInfo.size)
@@ -121,6 +122,7 @@ extension Allocator {
                                                                allocation.offset))
             guard bound.isSuccess else {
                 try? free(allocation)
+                releasePageStarted(by: allocation)
                 throw AllocationError.vulkan(.callFailed(function: "vkBindImageMemory", result: bound))
             }
             return BoundImage(image: image, allocation: allocation)

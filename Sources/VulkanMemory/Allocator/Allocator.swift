@@ -181,6 +181,25 @@ public final class Allocator: Sendable {
         return released
     }
 
+    /// The pages alive now in every memory type.
+    func pageSnapshot() -> [Set<UInt32>] { pools.map { $0.activeSlots() } }
+
+    /// Releases the wholly free pages added since `snapshot`: after a failed call has given
+    /// its ranges back, this makes the allocator exactly what it was before the call.
+    func releasePagesAdded(since snapshot: [Set<UInt32>]) {
+        for (pool, kept) in zip(pools, snapshot) {
+            for memory in pool.takeEmptyPages(notIn: kept) { release(memory, heap: pool.heapIndex) }
+        }
+    }
+
+    /// After a failed call freed `allocation`, releases the page the allocation created, if
+    /// it is wholly free, so the failure leaves no page behind.
+    func releasePageStarted(by allocation: Allocation) {
+        guard allocation.startedPage, case let .page(slot, generation, _) = allocation.location else { return }
+        let pool = pools[allocation.memoryTypeIndex]
+        if let memory = pool.takeEmptyPage(slot: slot, generation: generation) { release(memory, heap: pool.heapIndex) }
+    }
+
     /// Frees a page or dedicated memory's `VkDeviceMemory` and its heap accounting.
     func release(_ memory: DeviceMemory, heap: Int) {
         try? memory.free()

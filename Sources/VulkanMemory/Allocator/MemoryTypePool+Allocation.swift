@@ -30,7 +30,9 @@ extension MemoryTypePool {
                 preconditionFailure("a new page of at least size + alignment - 1 bytes must fit the request")
             }
             state.emptyPageCount -= 1
-            return try finish(placed, slot: slot, state: &state, options: options, record: record)
+            var allocation = try finish(placed, slot: slot, state: &state, options: options, record: record)
+            allocation.startedPage = true
+            return allocation
         }
     }
 
@@ -187,6 +189,29 @@ extension MemoryTypePool {
             throw .groupTooLarge(size: pageSize, typeIndex: typeIndex, maximum: pageSize)
         }
         return placed
+    }
+
+    /// Removes one page if it is still the same page and wholly free.
+    func takeEmptyPage(slot: UInt32, generation: UInt32) -> DeviceMemory? {
+        state.withLock { state in
+            guard Int(slot) < state.pages.count, state.generations[Int(slot)] == generation,
+                  state.pages[Int(slot)].memory != nil, state.pages[Int(slot)].block.isEmpty else { return nil }
+            return removePage(slot: slot, state: &state)
+        }
+    }
+
+    /// The slots of the pages alive now, to tell later which pages a call added.
+    func activeSlots() -> Set<UInt32> {
+        state.withLock { Set($0.active) }
+    }
+
+    /// Removes the wholly free pages that are not in `kept` (pages a failed call added)
+    /// and returns their memory for release.
+    func takeEmptyPages(notIn kept: Set<UInt32>) -> [DeviceMemory] {
+        state.withLock { state in
+            let added = state.active.filter { !kept.contains($0) && state.pages[Int($0)].block.isEmpty }
+            return added.map { removePage(slot: $0, state: &state) }
+        }
     }
 
     /// Removes every wholly free page and returns their memory for release.

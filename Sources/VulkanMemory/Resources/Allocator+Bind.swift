@@ -40,6 +40,7 @@ extension Allocator {
                      fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> BoundResources {
         var pending: [Pending] = []
         var allocations: [Allocation?] = []
+        let pagesBefore = pageSnapshot()
         do throws(AllocationError) {
             for entry in batch.entries { pending.append(try create(entry)) }
             allocations = Array(repeating: nil, count: pending.count)
@@ -71,6 +72,7 @@ extension Allocator {
         } catch {
             for allocation in allocations { if let allocation { try? free(allocation) } }
             for item in pending { destroyObject(item.object) }
+            releasePagesAdded(since: pagesBefore)
             throw error
         }
     }
