@@ -10,13 +10,21 @@ extension MemoryTypePool {
         let alignment = max(alignment, atom)
         let size = atom > 1 ? (size + atom - 1) / atom * atom : size
         return try state.withLock { (state: inout State) throws(AllocationError) -> Allocation in
-            var position = 0
+            var position = -1
             while position < state.active.count {
-                let slot = Int(state.active[position])
-                position += 1
+                let slot: Int
+                if position < 0 {
+                    position = 0
+                    guard state.hint >= 0 else { continue }
+                    slot = state.hint
+                } else {
+                    slot = Int(state.active[position])
+                    position += 1
+                    if slot == state.hint { continue }
+                }
                 if size >= state.pages[slot].refusedSize { continue }
                 let wasEmpty = state.pages[slot].block.isEmpty
-                guard let placed = try? state.pages[slot].block.allocate(
+                guard let placed = try? state.pages[slot].block.allocateIfRoom(
                     size: size, alignment: alignment, kind: kind, strategy: options.strategy) else {
                     state.pages[slot].refusedSize = size
                     continue
@@ -144,6 +152,7 @@ extension MemoryTypePool {
             }
             state.pages[index].forget(handle)
             state.pages[index].refusedSize = .max
+            state.hint = index
             state.liveBytes -= size
             state.liveCount -= 1
             guard state.pages[index].block.isEmpty else { return nil }
@@ -223,6 +232,7 @@ extension MemoryTypePool {
     }
 
     private func removePage(slot: UInt32, state: inout State) -> DeviceMemory {
+        if state.hint == Int(slot) { state.hint = -1 }
         let memory = state.pages[Int(slot)].memory!
         state.pages[Int(slot)].memory = nil
         state.pages[Int(slot)].mappedBase = nil

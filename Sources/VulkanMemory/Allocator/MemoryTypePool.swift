@@ -64,6 +64,8 @@ final class MemoryTypePool: @unchecked Sendable {
         /// Slots in use, in the order they are searched (oldest first).
         var active: [UInt32] = []
         var emptyPageCount = 0
+        /// The page of the last free: tried first, as it has a fresh hole.
+        var hint = -1
         var committedBytes: UInt64 = 0
         var liveBytes: UInt64 = 0
         var liveCount = 0
