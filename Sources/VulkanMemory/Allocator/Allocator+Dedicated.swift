@@ -1,15 +1,9 @@
-/// Dedicated allocations: one `VkDeviceMemory` each, in slots with generations so a
-/// stale `Allocation` is recognised.
-struct DedicatedRegistry {
-    struct Entry {
-        let memory: DeviceMemory
-        let record: AllocationRecord
-        let name: String?
-        let pool: Int
-    }
-    var entries: [Entry?] = []
-    var generations: [UInt32] = []
-    var freeSlots: [UInt32] = []
+/// A dedicated allocation: one `VkDeviceMemory` of its own.
+struct DedicatedEntry {
+    let memory: DeviceMemory
+    let record: AllocationRecord
+    let name: String?
+    let pool: Int
 }
 
 extension Allocator {
@@ -27,35 +21,22 @@ extension Allocator {
                 throw .memory(error)
             }
         }
-        let entry = DedicatedRegistry.Entry(memory: memory, record: record, name: allocationOptions.name,
-                                            pool: pool.typeIndex)
-        let (slot, generation) = dedicated.withLock { registry in
-            let slot: UInt32
-            if let reused = registry.freeSlots.popLast() {
-                slot = reused
-                registry.entries[Int(slot)] = entry
-            } else {
-                slot = UInt32(registry.entries.count)
-                registry.entries.append(entry)
-                registry.generations.append(0)
-            }
-            return (slot, registry.generations[Int(slot)])
-        }
+        let entry = DedicatedEntry(memory: memory, record: record, name: allocationOptions.name, pool: pool.typeIndex)
+        let (slot, generation) = dedicated.withLock { $0.insert(entry) }
         return Allocation(memory: memory.handle, offset: 0, size: size, memoryTypeIndex: pool.typeIndex,
                           mappedPointer: mapped, location: .dedicated(slot: slot, generation: generation))
     }
 
     func freeDedicated(slot: UInt32, generation: UInt32, allocation: Allocation) throws(AllocationError) {
-        let result: Result<DeviceMemory, AllocationError> = dedicated.withLock { registry in
-            guard Int(slot) < registry.entries.count else { return .failure(.unknownAllocation) }
-            guard registry.generations[Int(slot)] == generation, let entry = registry.entries[Int(slot)] else {
-                return .failure(registry.generations[Int(slot)] > generation ? .alreadyFreed : .unknownAllocation)
+        let result: Result<DeviceMemory, AllocationError> = dedicated.withLock { table in
+            switch table.lookup(slot: slot, generation: generation) {
+            case .live(let entry):
+                guard entry.memory.handle == allocation.memory else { return .failure(.unknownAllocation) }
+                table.remove(slot: slot)
+                return .success(entry.memory)
+            case .removed: return .failure(.alreadyFreed)
+            case .unknown: return .failure(.unknownAllocation)
             }
-            guard entry.memory.handle == allocation.memory else { return .failure(.unknownAllocation) }
-            registry.entries[Int(slot)] = nil
-            registry.generations[Int(slot)] &+= 1
-            registry.freeSlots.append(slot)
-            return .success(entry.memory)
         }
         release(try result.get(), heap: pools[allocation.memoryTypeIndex].heapIndex)
     }

@@ -1,33 +1,16 @@
-/// Ranges shared by the resources of a `.contiguous` group: the range is freed when the
-/// last of its resources is.
-struct GroupRegistry {
-    struct Entry {
-        let base: Allocation
-        var live: [Bool]
-        var remaining: Int
-    }
-    var entries: [Entry?] = []
-    var generations: [UInt32] = []
-    var freeSlots: [UInt32] = []
+/// A range shared by the resources of a `.contiguous` group: it is freed when the last of
+/// its resources is.
+struct GroupEntry {
+    let base: Allocation
+    var live: [Bool]
+    var remaining: Int
 }
 
 extension Allocator {
     /// Registers a group's range and returns its members' allocations.
     func registerGroup(base: Allocation, members: [(offset: UInt64, size: UInt64)]) -> [Allocation] {
-        let (slot, generation) = groups.withLock { registry in
-            let entry = GroupRegistry.Entry(base: base, live: Array(repeating: true, count: members.count),
-                                            remaining: members.count)
-            let slot: UInt32
-            if let reused = registry.freeSlots.popLast() {
-                slot = reused
-                registry.entries[Int(slot)] = entry
-            } else {
-                slot = UInt32(registry.entries.count)
-                registry.entries.append(entry)
-                registry.generations.append(0)
-            }
-            return (slot, registry.generations[Int(slot)])
-        }
+        let entry = GroupEntry(base: base, live: Array(repeating: true, count: members.count), remaining: members.count)
+        let (slot, generation) = groups.withLock { $0.insert(entry) }
         return members.enumerated().map { index, member in
             Allocation(memory: base.memory, offset: base.offset + member.offset, size: member.size,
                        memoryTypeIndex: base.memoryTypeIndex,
@@ -38,22 +21,20 @@ extension Allocator {
 
     /// Frees one member; the group's range goes back with the last one.
     func freeMember(slot: UInt32, generation: UInt32, index: UInt32) throws(AllocationError) {
-        let result: Result<Allocation?, AllocationError> = groups.withLock { registry in
-            guard Int(slot) < registry.entries.count else { return .failure(.unknownAllocation) }
-            guard registry.generations[Int(slot)] == generation, var entry = registry.entries[Int(slot)] else {
-                return .failure(registry.generations[Int(slot)] > generation ? .alreadyFreed : .unknownAllocation)
+        let result: Result<Allocation?, AllocationError> = groups.withLock { table in
+            guard case .live(var entry) = table.lookup(slot: slot, generation: generation) else {
+                if case .removed = table.lookup(slot: slot, generation: generation) { return .failure(.alreadyFreed) }
+                return .failure(.unknownAllocation)
             }
             guard Int(index) < entry.live.count else { return .failure(.unknownAllocation) }
             guard entry.live[Int(index)] else { return .failure(.alreadyFreed) }
             entry.live[Int(index)] = false
             entry.remaining -= 1
             if entry.remaining > 0 {
-                registry.entries[Int(slot)] = entry
+                table.update(slot: slot, entry)
                 return .success(nil)
             }
-            registry.entries[Int(slot)] = nil
-            registry.generations[Int(slot)] &+= 1
-            registry.freeSlots.append(slot)
+            table.remove(slot: slot)
             return .success(entry.base)
         }
         if let base = try result.get() { try free(base) }
@@ -61,10 +42,9 @@ extension Allocator {
 
     /// The range of a live member's group.
     func groupBase(slot: UInt32, generation: UInt32, index: UInt32) throws(AllocationError) -> Allocation {
-        let base: Allocation? = groups.withLock { registry in
-            guard Int(slot) < registry.entries.count, registry.generations[Int(slot)] == generation,
-                  let entry = registry.entries[Int(slot)], Int(index) < entry.live.count,
-                  entry.live[Int(index)] else { return nil }
+        let base: Allocation? = groups.withLock { table in
+            guard case .live(let entry) = table.lookup(slot: slot, generation: generation),
+                  Int(index) < entry.live.count, entry.live[Int(index)] else { return nil }
             return entry.base
         }
         guard let base else { throw .alreadyFreed }
@@ -82,9 +62,9 @@ extension Allocator {
                     && (try? state.pages[Int(slot)].block.allocation(handle))?.offset == allocation.offset
             }
         case let .dedicated(slot, generation):
-            return dedicated.withLock { registry in
-                Int(slot) < registry.entries.count && registry.generations[Int(slot)] == generation
-                    && registry.entries[Int(slot)]?.memory.handle == allocation.memory
+            return dedicated.withLock { table in
+                guard case .live(let entry) = table.lookup(slot: slot, generation: generation) else { return false }
+                return entry.memory.handle == allocation.memory
             }
         case let .member(slot, generation, index):
             return (try? groupBase(slot: slot, generation: generation, index: index)) != nil

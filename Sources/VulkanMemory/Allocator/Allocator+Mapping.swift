@@ -31,9 +31,9 @@ extension Allocator {
             return MappedMemory(memory: view.memory, baseAddress: view.baseAddress + Int(start),
                                 offset: allocation.offset, size: allocation.size)
         case let .dedicated(slot, generation):
-            let memory: DeviceMemory? = dedicated.withLock { registry in
-                guard Int(slot) < registry.entries.count, registry.generations[Int(slot)] == generation else { return nil }
-                return registry.entries[Int(slot)]?.memory
+            let memory: DeviceMemory? = dedicated.withLock { table in
+                guard case .live(let entry) = table.lookup(slot: slot, generation: generation) else { return nil }
+                return entry.memory
             }
             guard let memory else { throw .alreadyFreed }
             if let base = memory.mappedPointer {

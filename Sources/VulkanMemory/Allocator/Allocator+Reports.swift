@@ -20,7 +20,7 @@ extension Allocator {
             }
         }
         dedicated.withLock { registry in
-            for case let entry? in registry.entries {
+            for entry in registry.live {
                 reports.append(AllocationReport(
                     name: entry.name, size: entry.memory.size, offset: 0, memoryTypeIndex: entry.pool,
                     isDedicated: true, userData: entry.record.userData,
@@ -53,7 +53,7 @@ extension Allocator {
             }
         }
         dedicated.withLock { registry in
-            for case let entry? in registry.entries {
+            for entry in registry.live {
                 usage.dedicatedCount += 1
                 usage.committedBytes += entry.memory.size
                 usage.liveBytes += entry.memory.size

@@ -22,42 +22,23 @@ extension Allocator {
     /// The memory requirements of a buffer, with the driver's dedicated-allocation wishes
     /// (`vkGetBufferMemoryRequirements2` with `VkMemoryDedicatedRequirements`).
     public func requirements(of buffer: VkBuffer) -> MemoryRequirements {
-        var dedicated = VkMemoryDedicatedRequirements()
-        dedicated.sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS
-        var requirements = VkMemoryRequirements2()
-        requirements.sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2
-        var info = VkBufferMemoryRequirementsInfo2()
-        info.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_REQUIREMENTS_INFO_2
-        info.buffer = buffer
-        withUnsafeMutablePointer(to: &dedicated) { pointer in
-            requirements.pNext = UnsafeMutableRawPointer(pointer)
+        device.requirements(kind: .linear) { requirements in
+            var info = VkBufferMemoryRequirementsInfo2()
+            info.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_REQUIREMENTS_INFO_2
+            info.buffer = buffer
             device.deviceFunctions.getBufferMemoryRequirements2(device.device, &info, &requirements)
         }
-        let r = requirements.memoryRequirements
-        return MemoryRequirements(size: r.size, alignment: r.alignment, memoryTypeBits: r.memoryTypeBits,
-                                  prefersDedicated: dedicated.prefersDedicatedAllocation != 0,
-                                  requiresDedicated: dedicated.requiresDedicatedAllocation != 0, kind: .linear)
     }
 
     /// The memory requirements of an image (`vkGetImageMemoryRequirements2`); `tiling`
     /// decides whether it is a linear or an optimal resource for `bufferImageGranularity`.
     public func requirements(of image: VkImage, tiling: VkImageTiling) -> MemoryRequirements {
-        var dedicated = VkMemoryDedicatedRequirements()
-        dedicated.sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS
-        var requirements = VkMemoryRequirements2()
-        requirements.sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2
-        var info = VkImageMemoryRequirementsInfo2()
-        info.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_REQUIREMENTS_INFO_2
-        info.image = image
-        withUnsafeMutablePointer(to: &dedicated) { pointer in
-            requirements.pNext = UnsafeMutableRawPointer(pointer)
+        device.requirements(kind: tiling == VK_IMAGE_TILING_OPTIMAL ? .optimal : .linear) { requirements in
+            var info = VkImageMemoryRequirementsInfo2()
+            info.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_REQUIREMENTS_INFO_2
+            info.image = image
             device.deviceFunctions.getImageMemoryRequirements2(device.device, &info, &requirements)
         }
-        let r = requirements.memoryRequirements
-        return MemoryRequirements(size: r.size, alignment: r.alignment, memoryTypeBits: r.memoryTypeBits,
-                                  prefersDedicated: dedicated.prefersDedicatedAllocation != 0,
-                                  requiresDedicated: dedicated.requiresDedicatedAllocation != 0,
-                                  kind: tiling == VK_IMAGE_TILING_OPTIMAL ? .optimal : .linear)
     }
 
     /// Creates a buffer (`vkCreateBuffer`), allocates its memory and binds it
@@ -136,5 +117,25 @@ extension Allocator {
     public func destroyImage(_ bound: BoundImage) throws(AllocationError) {
         try free(bound.allocation)
         device.deviceFunctions.destroyImage(device.device, bound.image, nil)
+    }
+}
+
+extension VulkanDevice {
+    /// Runs a `vkGet*MemoryRequirements2` query with `VkMemoryDedicatedRequirements` chained
+    /// and converts the answer.
+    func requirements(kind: SuballocationKind,
+                      _ query: (inout VkMemoryRequirements2) -> Void) -> MemoryRequirements {
+        var dedicated = VkMemoryDedicatedRequirements()
+        dedicated.sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS
+        var requirements = VkMemoryRequirements2()
+        requirements.sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2
+        withUnsafeMutablePointer(to: &dedicated) { pointer in
+            requirements.pNext = UnsafeMutableRawPointer(pointer)
+            query(&requirements)
+        }
+        let r = requirements.memoryRequirements
+        return MemoryRequirements(size: r.size, alignment: r.alignment, memoryTypeBits: r.memoryTypeBits,
+                                  prefersDedicated: dedicated.prefersDedicatedAllocation != 0,
+                                  requiresDedicated: dedicated.requiresDedicatedAllocation != 0, kind: kind)
     }
 }

@@ -26,8 +26,8 @@ public final class Allocator: Sendable {
     /// The ranking of each `MemoryUsage` (in `allCases` order) for any type bits, computed
     /// once so the allocation path only filters it.
     let rankedByUsage: [[Int]]
-    let dedicated = Locked(DedicatedRegistry())
-    let groups = Locked(GroupRegistry())
+    let dedicated = Locked(SlotTable<DedicatedEntry>())
+    let groups = Locked(SlotTable<GroupEntry>())
     /// Bytes committed per heap by this allocator (pages and dedicated memory).
     let heapCommitted: Locked<[UInt64]>
     /// `vkAllocateMemory` calls made so far.

@@ -17,15 +17,10 @@ public struct RawBufferCalls: @unchecked Sendable {
         guard result.isSuccess, let buffer = created else {
             throw .vulkan(.callFailed(function: "vkCreateBuffer", result: result))
         }
-        var dedicated = VkMemoryDedicatedRequirements()
-        dedicated.sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS
-        var requirements = VkMemoryRequirements2()
-        requirements.sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2
-        var query = VkBufferMemoryRequirementsInfo2()
-        query.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_REQUIREMENTS_INFO_2
-        query.buffer = buffer
-        withUnsafeMutablePointer(to: &dedicated) { pointer in
-            requirements.pNext = UnsafeMutableRawPointer(pointer)
+        _ = device.requirements(kind: .linear) { requirements in
+            var query = VkBufferMemoryRequirementsInfo2()
+            query.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_REQUIREMENTS_INFO_2
+            query.buffer = buffer
             functions.getBufferMemoryRequirements2(device.device, &query, &requirements)
         }
         let bound = VulkanResult(functions.bindBufferMemory(device.device, buffer, memory, 0))

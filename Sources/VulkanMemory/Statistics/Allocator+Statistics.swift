@@ -26,8 +26,7 @@ extension Allocator {
             }
         }
         let dedicatedAllocations: [DedicatedStatistics] = dedicated.withLock { registry in
-            registry.entries.compactMap { entry in
-                guard let entry else { return nil }
+            registry.live.map { entry in
                 types[entry.pool].dedicatedCount += 1
                 types[entry.pool].committedBytes += entry.memory.size
                 types[entry.pool].liveBytes += entry.memory.size
