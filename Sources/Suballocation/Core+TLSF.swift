@@ -289,66 +289,45 @@ extension Core {
     /// - Complexity: O(1).
     mutating func tlsfFree(_ a: UInt32) {
         retire(a)
-        let below = records[a].prevPhysical
-        let above = records[a].nextPhysical
+        var offset = records[a].offset
+        var size = records[a].size
+        var below = records[a].prevPhysical
+        var above = records[a].nextPhysical
         // Both neighbours are read before either is acted on, so that with a large
         // table their two cache misses overlap instead of following each other.
         let belowFree = below != noRecord && records[below].state == .free
         let aboveFree = records[above].state == .free
-        var start = records[a].offset
-        var newBelow = below
+        if belowFree {
+            let p = below
+            removeFree(p)
+            offset = records[p].offset
+            size += records[p].size
+            below = records[p].prevPhysical
+            releaseSlot(p)
+        }
         if above == tail {
-            if belowFree {
-                removeFree(below)
-                start = records[below].offset
-                newBelow = records[below].prevPhysical
-                releaseSlot(below)
-            }
-            records[tail].size += records[tail].offset - start
-            records[tail].offset = start
-            records[tail].prevPhysical = newBelow
-            linkAbove(newBelow, tail)
+            records[tail].offset = offset
+            records[tail].size += size
+            records[tail].prevPhysical = below
+            linkAbove(below, tail)
             releaseSlot(a)
             return
         }
-        guard belowFree || aboveFree else {
-            records[a].kind = 0
-            insertFree(a)
-            return
-        }
-        // A free neighbour survives as the merged range: when its size class does not
-        // change, it keeps its place on its free list, sparing the list updates (and
-        // their cache misses) of a removal and an insertion.
-        var end = records[a].end
-        var newAbove = above
-        if belowFree {
-            start = records[below].offset
-            newBelow = records[below].prevPhysical
-        }
         if aboveFree {
-            end = records[above].end
-            newAbove = records[above].nextPhysical
+            let n = above
+            removeFree(n)
+            size += records[n].size
+            above = records[n].nextPhysical
+            releaseSlot(n)
         }
-        let keep = belowFree ? below : above
-        if belowFree && aboveFree {
-            removeFree(above)
-            releaseSlot(above)
-        }
-        releaseSlot(a)
-        let size = end - start
-        if TLSF.sizeClass(size) == TLSF.sizeClass(records[keep].size) {
-            records[keep].offset = start
-            records[keep].size = size
-        } else {
-            removeFree(keep)
-            records[keep].offset = start
-            records[keep].size = size
-            insertFree(keep)
-        }
-        records[keep].prevPhysical = newBelow
-        records[keep].nextPhysical = newAbove
-        linkAbove(newBelow, keep)
-        records[newAbove].prevPhysical = keep
+        records[a].offset = offset
+        records[a].size = size
+        records[a].kind = 0
+        records[a].prevPhysical = below
+        records[a].nextPhysical = above
+        linkAbove(below, a)
+        records[above].prevPhysical = a
+        insertFree(a)
     }
 
     /// The largest free range, exactly: the tail or the largest range of the highest
