@@ -84,7 +84,7 @@ struct Core {
         self.granularity = granularity
         self.algorithm = algorithm
         capacity = 64
-        records = .allocate(capacity: capacity)
+        records = Record.allocateTable(capacity: capacity)
         recordCount = 0
         tlsfIndex = .allocate(capacity: TLSF.indexWords)
         tlsfIndex.initialize(repeating: noRecord, count: TLSF.classCount)
@@ -95,7 +95,7 @@ struct Core {
     /// A deep copy, for copy-on-write when a block value is shared.
     func copy() -> Core {
         var c = self
-        c.records = .allocate(capacity: capacity)
+        c.records = Record.allocateTable(capacity: capacity)
         c.records.initialize(from: records, count: recordCount)
         c.tlsfIndex = .allocate(capacity: TLSF.indexWords)
         c.tlsfIndex.initialize(from: tlsfIndex, count: TLSF.indexWords)
@@ -118,7 +118,7 @@ struct Core {
         var newCapacity = capacity * 2
         while newCapacity < minimum { newCapacity *= 2 }
         precondition(newCapacity <= Int(noRecord), "a virtual block holds at most 2^32 - 1 records")
-        let new = UnsafeMutablePointer<Record>.allocate(capacity: newCapacity)
+        let new = Record.allocateTable(capacity: newCapacity)
         new.moveInitialize(from: records, count: recordCount)
         records.deallocate()
         records = new

@@ -193,3 +193,22 @@ import Testing
         block._checkInvariants()
     }
 }
+
+@Suite struct LargeTableTests {
+    /// 100,000 live allocations and their gaps: the record table passes the size where
+    /// it moves to huge-page-aligned storage, and a copy must carry it over.
+    @Test func aTableOfHundredsOfThousandsOfRecordsGrowsAndCopies() throws {
+        var block = try VirtualBlock(size: 1 << 40)
+        var handles: [VirtualAllocationHandle] = []
+        handles.reserveCapacity(100_000)
+        for i in 0..<100_000 {
+            handles.append(try block.allocate(size: 100 + UInt64(i % 7), alignment: 64).handle)
+        }
+        let copy = block
+        for h in handles.enumerated() where h.offset % 2 == 0 { try block.free(h.element) }
+        block._checkInvariants()
+        copy._checkInvariants()
+        #expect(copy.allocationCount == 100_000 && block.allocationCount == 50_000)
+        #expect(block.statistics.freeRangeCount == 50_001)
+    }
+}
