@@ -17,6 +17,11 @@ enum TLSF {
     /// 2 is where W1 measured fastest with almost the fewest W4 failures (8: +30% time,
     /// -0.7% failures).
     static let searchBudget = 2
+    /// Alignment padding below this many bytes stays with the allocation above it
+    /// (its record's `padding`) rather than becoming a free range: such a range could
+    /// only hold a few tiny requests, yet cost a record, a free-list insertion and a
+    /// merge when its neighbour is freed, on most aligned allocations.
+    static let keptPadding: UInt64 = 256
 
     /// The class of ranges of this size (size ≥ 1).
     @inline(__always)
@@ -232,15 +237,18 @@ extension Core {
                              kind: UInt8, userData: UInt64) -> UInt32 {
         let r = records[i]
         let end = o + size
+        let pad = o - r.offset
+        let keep = pad < TLSF.keptPadding
         if r.state == .tail {
             var below = r.prevPhysical
-            if o > r.offset {
-                let p = newRange(offset: r.offset, size: o - r.offset, below: below)
+            if !keep {
+                let p = newRange(offset: r.offset, size: pad, below: below)
                 insertFree(p)
                 below = p
             }
             let a = takeSlot()
             makeLive(a, offset: o, size: size, alignment: alignment, kind: kind, userData: userData)
+            if keep { records[a].padding = UInt16(pad) }
             records[a].prevPhysical = below
             records[a].nextPhysical = tail
             linkAbove(below, a)
@@ -250,25 +258,22 @@ extension Core {
             return a
         }
         removeFree(i)
-        if o > r.offset {
-            let p = newRange(offset: r.offset, size: o - r.offset, below: r.prevPhysical)
+        if !keep {
+            let p = newRange(offset: r.offset, size: pad, below: r.prevPhysical)
             records[p].nextPhysical = i
             records[i].prevPhysical = p
             insertFree(p)
         }
         makeLive(i, offset: o, size: size, alignment: alignment, kind: kind, userData: userData)
+        if keep { records[i].padding = UInt16(pad) }
         let remainder = r.end - end
         if remainder > 0 {
+            // Free ranges never touch the tail (they merge into it), so the range above is live.
             let above = r.nextPhysical
-            if above == tail {
-                records[tail].offset = end
-                records[tail].size += remainder
-            } else {
-                let q = newRange(offset: end, size: remainder, below: i)
-                records[q].nextPhysical = above
-                records[above].prevPhysical = q
-                insertFree(q)
-            }
+            let q = newRange(offset: end, size: remainder, below: i)
+            records[q].nextPhysical = above
+            records[above].prevPhysical = q
+            insertFree(q)
         }
         return i
     }
@@ -289,8 +294,9 @@ extension Core {
     /// - Complexity: O(1).
     mutating func tlsfFree(_ a: UInt32) {
         retire(a)
-        var offset = records[a].offset
-        var size = records[a].size
+        var offset = records[a].start
+        var size = records[a].end - offset
+        records[a].padding = 0
         var below = records[a].prevPhysical
         var above = records[a].nextPhysical
         // Both neighbours are read before either is acted on, so that with a large
