@@ -32,10 +32,24 @@ struct Record {
     /// Advanced when the allocation is freed, so stale handles are caught.
     var generation: UInt32
     var state: RecordState
-    var kind: UInt8
-    var alignmentLog2: UInt8
+    /// The allocation's kind (low 2 bits) and log2 of its alignment (high 6 bits),
+    /// packed so that `padding` fits in 48 bytes.
+    var kindAndAlignment: UInt8
+    /// TLSF: alignment padding below `offset` kept with the allocation instead of
+    /// becoming a free range of its own (see `TLSF.keptPadding`). 0 otherwise.
+    var padding: UInt16
 
     @inline(__always) var end: UInt64 { offset &+ size }
+
+    /// Where the record's range starts in the block: `offset` less its padding.
+    @inline(__always) var start: UInt64 { offset &- UInt64(padding) }
+
+    @inline(__always) var kind: UInt8 {
+        get { kindAndAlignment & 3 }
+        set { kindAndAlignment = kindAndAlignment & ~3 | newValue }
+    }
+
+    @inline(__always) var alignmentLog2: UInt8 { kindAndAlignment >> 2 }
 }
 
 extension UnsafeMutablePointer where Pointee == Record {
@@ -84,7 +98,7 @@ struct Core {
         self.granularity = granularity
         self.algorithm = algorithm
         capacity = 64
-        records = .allocate(capacity: capacity)
+        records = Record.allocateTable(capacity: capacity)
         recordCount = 0
         tlsfIndex = .allocate(capacity: TLSF.indexWords)
         tlsfIndex.initialize(repeating: noRecord, count: TLSF.classCount)
@@ -95,7 +109,7 @@ struct Core {
     /// A deep copy, for copy-on-write when a block value is shared.
     func copy() -> Core {
         var c = self
-        c.records = .allocate(capacity: capacity)
+        c.records = Record.allocateTable(capacity: capacity)
         c.records.initialize(from: records, count: recordCount)
         c.tlsfIndex = .allocate(capacity: TLSF.indexWords)
         c.tlsfIndex.initialize(from: tlsfIndex, count: TLSF.indexWords)
@@ -118,7 +132,7 @@ struct Core {
         var newCapacity = capacity * 2
         while newCapacity < minimum { newCapacity *= 2 }
         precondition(newCapacity <= Int(noRecord), "a virtual block holds at most 2^32 - 1 records")
-        let new = UnsafeMutablePointer<Record>.allocate(capacity: newCapacity)
+        let new = Record.allocateTable(capacity: newCapacity)
         new.moveInitialize(from: records, count: recordCount)
         records.deallocate()
         records = new
@@ -138,7 +152,7 @@ struct Core {
         recordCount += 1
         (records + Int(i)).initialize(to: Record(
             offset: 0, size: 0, userData: 0, prevPhysical: noRecord, nextPhysical: noRecord,
-            prevFree: noRecord, nextFree: noRecord, generation: 0, state: .unused, kind: 0, alignmentLog2: 0))
+            prevFree: noRecord, nextFree: noRecord, generation: 0, state: .unused, kindAndAlignment: 0, padding: 0))
         return i
     }
 
@@ -174,8 +188,8 @@ struct Core {
         records[i].size = size
         records[i].userData = userData
         records[i].state = .allocated
-        records[i].kind = kind
-        records[i].alignmentLog2 = UInt8(alignment.trailingZeroBitCount)
+        records[i].kindAndAlignment = UInt8(alignment.trailingZeroBitCount) << 2 | kind
+        records[i].padding = 0
         allocationCount += 1
         allocatedBytes += size
     }

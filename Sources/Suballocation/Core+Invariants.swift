@@ -84,7 +84,10 @@ extension Core {
             steps += 1
             guard steps <= recordCount else { fail("physical list loops") }
             guard r.prevPhysical == previous else { fail("range \(i) links back to \(r.prevPhysical), not \(previous)") }
-            guard r.offset == cursor else { fail("range \(i) starts at \(r.offset), expected \(cursor)") }
+            guard r.start == cursor else { fail("range \(i) starts at \(r.start), expected \(cursor)") }
+            guard UInt64(r.padding) < TLSF.keptPadding, r.padding == 0 || r.state == .allocated else {
+                fail("range \(i) keeps \(r.padding) bytes of padding")
+            }
             switch r.state {
             case .unused: fail("released slot \(i) is on the physical list")
             case .free:

@@ -17,6 +17,11 @@ enum TLSF {
     /// 2 is where W1 measured fastest with almost the fewest W4 failures (8: +30% time,
     /// -0.7% failures).
     static let searchBudget = 2
+    /// Alignment padding below this many bytes stays with the allocation above it
+    /// (its record's `padding`) rather than becoming a free range: such a range could
+    /// only hold a few tiny requests, yet cost a record, a free-list insertion and a
+    /// merge when its neighbour is freed, on most aligned allocations.
+    static let keptPadding: UInt64 = 256
 
     /// The class of ranges of this size (size ≥ 1).
     @inline(__always)
@@ -232,15 +237,18 @@ extension Core {
                              kind: UInt8, userData: UInt64) -> UInt32 {
         let r = records[i]
         let end = o + size
+        let pad = o - r.offset
+        let keep = pad < TLSF.keptPadding
         if r.state == .tail {
             var below = r.prevPhysical
-            if o > r.offset {
-                let p = newRange(offset: r.offset, size: o - r.offset, below: below)
+            if !keep {
+                let p = newRange(offset: r.offset, size: pad, below: below)
                 insertFree(p)
                 below = p
             }
             let a = takeSlot()
             makeLive(a, offset: o, size: size, alignment: alignment, kind: kind, userData: userData)
+            if keep { records[a].padding = UInt16(pad) }
             records[a].prevPhysical = below
             records[a].nextPhysical = tail
             linkAbove(below, a)
@@ -250,25 +258,22 @@ extension Core {
             return a
         }
         removeFree(i)
-        if o > r.offset {
-            let p = newRange(offset: r.offset, size: o - r.offset, below: r.prevPhysical)
+        if !keep {
+            let p = newRange(offset: r.offset, size: pad, below: r.prevPhysical)
             records[p].nextPhysical = i
             records[i].prevPhysical = p
             insertFree(p)
         }
         makeLive(i, offset: o, size: size, alignment: alignment, kind: kind, userData: userData)
+        if keep { records[i].padding = UInt16(pad) }
         let remainder = r.end - end
         if remainder > 0 {
+            // Free ranges never touch the tail (they merge into it), so the range above is live.
             let above = r.nextPhysical
-            if above == tail {
-                records[tail].offset = end
-                records[tail].size += remainder
-            } else {
-                let q = newRange(offset: end, size: remainder, below: i)
-                records[q].nextPhysical = above
-                records[above].prevPhysical = q
-                insertFree(q)
-            }
+            let q = newRange(offset: end, size: remainder, below: i)
+            records[q].nextPhysical = above
+            records[above].prevPhysical = q
+            insertFree(q)
         }
         return i
     }
@@ -289,66 +294,46 @@ extension Core {
     /// - Complexity: O(1).
     mutating func tlsfFree(_ a: UInt32) {
         retire(a)
-        let below = records[a].prevPhysical
-        let above = records[a].nextPhysical
+        var offset = records[a].start
+        var size = records[a].end - offset
+        records[a].padding = 0
+        var below = records[a].prevPhysical
+        var above = records[a].nextPhysical
         // Both neighbours are read before either is acted on, so that with a large
         // table their two cache misses overlap instead of following each other.
         let belowFree = below != noRecord && records[below].state == .free
         let aboveFree = records[above].state == .free
-        var start = records[a].offset
-        var newBelow = below
+        if belowFree {
+            let p = below
+            removeFree(p)
+            offset = records[p].offset
+            size += records[p].size
+            below = records[p].prevPhysical
+            releaseSlot(p)
+        }
         if above == tail {
-            if belowFree {
-                removeFree(below)
-                start = records[below].offset
-                newBelow = records[below].prevPhysical
-                releaseSlot(below)
-            }
-            records[tail].size += records[tail].offset - start
-            records[tail].offset = start
-            records[tail].prevPhysical = newBelow
-            linkAbove(newBelow, tail)
+            records[tail].offset = offset
+            records[tail].size += size
+            records[tail].prevPhysical = below
+            linkAbove(below, tail)
             releaseSlot(a)
             return
         }
-        guard belowFree || aboveFree else {
-            records[a].kind = 0
-            insertFree(a)
-            return
-        }
-        // A free neighbour survives as the merged range: when its size class does not
-        // change, it keeps its place on its free list, sparing the list updates (and
-        // their cache misses) of a removal and an insertion.
-        var end = records[a].end
-        var newAbove = above
-        if belowFree {
-            start = records[below].offset
-            newBelow = records[below].prevPhysical
-        }
         if aboveFree {
-            end = records[above].end
-            newAbove = records[above].nextPhysical
+            let n = above
+            removeFree(n)
+            size += records[n].size
+            above = records[n].nextPhysical
+            releaseSlot(n)
         }
-        let keep = belowFree ? below : above
-        if belowFree && aboveFree {
-            removeFree(above)
-            releaseSlot(above)
-        }
-        releaseSlot(a)
-        let size = end - start
-        if TLSF.sizeClass(size) == TLSF.sizeClass(records[keep].size) {
-            records[keep].offset = start
-            records[keep].size = size
-        } else {
-            removeFree(keep)
-            records[keep].offset = start
-            records[keep].size = size
-            insertFree(keep)
-        }
-        records[keep].prevPhysical = newBelow
-        records[keep].nextPhysical = newAbove
-        linkAbove(newBelow, keep)
-        records[newAbove].prevPhysical = keep
+        records[a].offset = offset
+        records[a].size = size
+        records[a].kind = 0
+        records[a].prevPhysical = below
+        records[a].nextPhysical = above
+        linkAbove(below, a)
+        records[above].prevPhysical = a
+        insertFree(a)
     }
 
     /// The largest free range, exactly: the tail or the largest range of the highest

@@ -13,11 +13,20 @@ extension VirtualBlock {
         }
     }
 
-    /// Calls `body` for each maximal free range (the gaps between allocations, the
-    /// block's ends included), in ascending offset order.
+    /// Calls `body` for each free range, in ascending offset order: for a linear
+    /// block the gaps between allocations (the block's ends included); for a TLSF
+    /// block the same except for alignment padding under 256 bytes, which stays with
+    /// the allocation above it until that allocation is freed.
     /// - Complexity: O(records).
     public func forEachFreeRange<E: Error>(_ body: (_ offset: UInt64, _ size: UInt64) throws(E) -> Void) throws(E) {
-        try box.core.forEachGap(body)
+        let core = box.core
+        guard case .tlsf = core.algorithm else { return try core.forEachGap(body) }
+        var i = core.firstPhysical
+        while i != noRecord {
+            let r = core.records[i]
+            if r.state != .allocated && r.size > 0 { try body(r.offset, r.size) }
+            i = r.nextPhysical
+        }
     }
 
     /// The live allocations in ascending offset order.
@@ -47,8 +56,7 @@ extension Core {
         }
     }
 
-    /// The gaps between live allocations. TLSF coalesces free neighbours, so each gap
-    /// is exactly one of its free ranges (or the tail); linear holes are gaps too.
+    /// The gaps between live allocations; linear holes are gaps too.
     func forEachGap<E: Error>(_ body: (_ offset: UInt64, _ size: UInt64) throws(E) -> Void) throws(E) {
         var cursor: UInt64 = 0
         try forEachLive { (i: UInt32) throws(E) in

@@ -4,9 +4,10 @@ public struct VirtualBlockStatistics: Hashable, Sendable, CustomStringConvertibl
     public var allocationCount: Int
     /// Bytes of live allocations (sizes as asked, alignment padding excluded).
     public var allocatedBytes: UInt64
-    /// Bytes not in any live allocation: `size - allocatedBytes`.
+    /// Bytes not in any live allocation: `size - allocatedBytes` (TLSF alignment
+    /// padding kept with allocations included).
     public var freeBytes: UInt64
-    /// Maximal free ranges (gaps between allocations, the block's ends included).
+    /// Free ranges, as ``VirtualBlock/forEachFreeRange(_:)`` lists them.
     public var freeRangeCount: Int
     /// The size of the largest free range, exactly.
     public var largestFreeRange: UInt64

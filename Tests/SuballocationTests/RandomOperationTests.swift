@@ -82,7 +82,7 @@ import Testing
                 } catch .outOfRoom(let s, let al, let largest) {
                     failures += 1
                     #expect(s == size && al == alignment)
-                    #expect(largest == model.gaps.map(\.size).max() ?? 0)
+                    #expect(largest == freeRanges(block).map(\.size).max() ?? 0)
                     #expect(!mustFit, "seed \(seed) step \(step): \(size) B aligned \(alignment) refused, \(config)")
                 } catch .upperAddressUnavailable {
                     // An automatic linear block currently wrapped as a ring.
@@ -102,14 +102,13 @@ import Testing
             #expect(block.allocationCount == model.count)
             if step % 97 == 0 {
                 let stats = block.statistics
+                let ranges = freeRanges(block)
                 #expect(stats.allocatedBytes == model.allocatedBytes)
                 #expect(stats.freeBytes == config.blockSize - model.allocatedBytes)
-                #expect(stats.freeRangeCount == model.gaps.count)
-                #expect(stats.largestFreeRange == model.gaps.map(\.size).max() ?? 0)
+                #expect(stats.freeRangeCount == ranges.count)
+                #expect(stats.largestFreeRange == ranges.map(\.size).max() ?? 0)
                 #expect(block.allocations.map(\.offset) == model.byOffset.map(\.offset))
-                var freeRanges: [UInt64] = []
-                block.forEachFreeRange { offset, size in freeRanges += [offset, size] }
-                #expect(freeRanges == model.gaps.flatMap { [$0.offset, $0.size] })
+                model.checkFreeRanges(ranges, tlsf: linearMode == nil)
             }
         }
         #expect(sequence > 100, "seed \(seed) placed only \(sequence) allocations (\(failures) refused)")
@@ -120,6 +119,12 @@ import Testing
         for h in survivors {
             #expect(throws: VirtualBlockError.staleHandle(h)) { try block.allocation(h) }
         }
+    }
+
+    func freeRanges(_ block: VirtualBlock) -> [(offset: UInt64, size: UInt64)] {
+        var ranges: [(offset: UInt64, size: UInt64)] = []
+        block.forEachFreeRange { offset, size in ranges.append((offset, size)) }
+        return ranges
     }
 
     /// The allocation to free next, in an order the block's mode accepts.

@@ -98,19 +98,51 @@ struct ReferenceModel {
         size + max(alignment, granularity) - 1 + (granularity - 1)
     }
 
-    /// Whether the engine must succeed: for TLSF whenever some gap is `need` bytes;
-    /// for linear blocks when the block is empty, or when allocations were made in
-    /// address order (no wrap, no upper stack) and the room above the last one is
-    /// `need` bytes.
+    /// TLSF keeps alignment padding below this with the allocation above it.
+    static let keptPadding: UInt64 = 256
+
+    /// Whether the engine must succeed: for TLSF whenever some gap is `need` bytes
+    /// plus the padding the allocation above it may keep; for linear blocks when the
+    /// block is empty, or when allocations were made in address order (no wrap, no
+    /// upper stack) and the room above the last one is `need` bytes.
     func mustFit(size: UInt64, alignment: UInt64, linear: Bool, upper: Bool) -> Bool {
         let need = worstCaseNeed(size: size, alignment: alignment)
         if byOffset.isEmpty { return blockSize >= need }
-        if !linear { return gaps.contains { $0.size >= need } }
+        if !linear { return gaps.contains { $0.size >= need + Self.keptPadding - 1 } }
         if upper { return false }
         for (a, b) in zip(byOffset, byOffset.dropFirst()) where a.sequence > b.sequence || a.upper || b.upper {
             return false
         }
         if byOffset[byOffset.count - 1].upper { return false }
         return blockSize - byOffset[byOffset.count - 1].end >= need
+    }
+
+    /// Checks the engine's free ranges against the gaps: a linear block lists exactly
+    /// the gaps; a TLSF block lists each gap less the padding (under `keptPadding`) that
+    /// the allocation above it keeps, so a gap holds at most one range, starting at
+    /// the gap, and a gap at the end of the block is listed whole.
+    func checkFreeRanges(_ ranges: [(offset: UInt64, size: UInt64)], tlsf: Bool,
+                         sourceLocation: SourceLocation = #_sourceLocation) {
+        guard tlsf else {
+            #expect(ranges.map { [$0.offset, $0.size] } == gaps.map { [$0.offset, $0.size] },
+                    sourceLocation: sourceLocation)
+            return
+        }
+        var next = 0
+        for gap in gaps {
+            let gapEnd = gap.offset + gap.size
+            var kept = gap.size
+            if next < ranges.count, ranges[next].offset == gap.offset {
+                #expect(ranges[next].size <= gap.size, "free range larger than its gap", sourceLocation: sourceLocation)
+                kept = gap.size - min(gap.size, ranges[next].size)
+                next += 1
+            }
+            if gapEnd == blockSize {
+                #expect(kept == 0, "the end of the block is not free", sourceLocation: sourceLocation)
+            } else {
+                #expect(kept < Self.keptPadding, "\(kept) bytes of a gap neither free nor kept", sourceLocation: sourceLocation)
+            }
+        }
+        #expect(next == ranges.count, "free ranges outside the gaps", sourceLocation: sourceLocation)
     }
 }
