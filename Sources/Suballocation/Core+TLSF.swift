@@ -62,6 +62,7 @@ extension Core {
         records[t].prevPhysical = noRecord
         records[t].nextPhysical = noRecord
         records[t].kind = 0
+        records[t].padding = 0
         tail = t
         firstPhysical = t
     }
@@ -290,6 +291,8 @@ extension Core {
         records[p].size = size
         records[p].prevPhysical = below
         records[p].kind = 0
+        // The slot may have been a live allocation released by `reset()`.
+        records[p].padding = 0
         linkAbove(below, p)
         return p
     }
