@@ -41,6 +41,14 @@ struct Record {
 
     @inline(__always) var end: UInt64 { offset &+ size }
 
+    /// TLSF, live allocations only: whether the range just below is free. Kept in the
+    /// free-list link that allocations do not use, so that freeing need not read the
+    /// range below (a cache miss in large blocks) to know whether to merge.
+    @inline(__always) var belowIsFree: Bool {
+        get { prevFree == 1 }
+        set { prevFree = newValue ? 1 : 0 }
+    }
+
     /// Where the record's range starts in the block: `offset` less its padding.
     @inline(__always) var start: UInt64 { offset &- UInt64(padding) }
 

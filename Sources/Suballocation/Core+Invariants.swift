@@ -99,7 +99,9 @@ extension Core {
                 if r.size > 0, previous != noRecord, records[previous].state == .free {
                     fail("free range \(previous) not merged into the tail")
                 }
-            case .allocated: break
+            case .allocated:
+                let freeBelow = previous != noRecord && records[previous].state == .free
+                guard r.belowIsFree == freeBelow else { fail("allocation \(i) believes the range below free: \(!freeBelow)") }
             }
             cursor = r.end
             previous = i

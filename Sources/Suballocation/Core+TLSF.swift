@@ -62,6 +62,7 @@ extension Core {
         records[t].prevPhysical = noRecord
         records[t].nextPhysical = noRecord
         records[t].kind = 0
+        records[t].padding = 0
         tail = t
         firstPhysical = t
     }
@@ -249,6 +250,7 @@ extension Core {
             let a = takeSlot()
             makeLive(a, offset: o, size: size, alignment: alignment, kind: kind, userData: userData)
             if keep { records[a].padding = UInt16(pad) }
+            records[a].belowIsFree = !keep
             records[a].prevPhysical = below
             records[a].nextPhysical = tail
             linkAbove(below, a)
@@ -266,14 +268,17 @@ extension Core {
         }
         makeLive(i, offset: o, size: size, alignment: alignment, kind: kind, userData: userData)
         if keep { records[i].padding = UInt16(pad) }
+        records[i].belowIsFree = !keep
+        // Free ranges never touch the tail (they merge into it), so the range above is live.
+        let above = r.nextPhysical
         let remainder = r.end - end
         if remainder > 0 {
-            // Free ranges never touch the tail (they merge into it), so the range above is live.
-            let above = r.nextPhysical
             let q = newRange(offset: end, size: remainder, below: i)
             records[q].nextPhysical = above
             records[above].prevPhysical = q
             insertFree(q)
+        } else {
+            records[above].belowIsFree = false
         }
         return i
     }
@@ -286,6 +291,8 @@ extension Core {
         records[p].size = size
         records[p].prevPhysical = below
         records[p].kind = 0
+        // The slot may have been a live allocation released by `reset()`.
+        records[p].padding = 0
         linkAbove(below, p)
         return p
     }
@@ -299,9 +306,7 @@ extension Core {
         records[a].padding = 0
         var below = records[a].prevPhysical
         var above = records[a].nextPhysical
-        // Both neighbours are read before either is acted on, so that with a large
-        // table their two cache misses overlap instead of following each other.
-        let belowFree = below != noRecord && records[below].state == .free
+        let belowFree = records[a].belowIsFree
         let aboveFree = records[above].state == .free
         if belowFree {
             let p = below
@@ -332,7 +337,9 @@ extension Core {
         records[a].prevPhysical = below
         records[a].nextPhysical = above
         linkAbove(below, a)
+        // Not the tail and not free (merged above), so a live allocation.
         records[above].prevPhysical = a
+        records[above].belowIsFree = true
         insertFree(a)
     }
 

@@ -55,7 +55,11 @@ import Testing
 
         for step in 0..<10_000 {
             let wantsAllocation = model.count == 0 || (model.count < config.targetLive ? rng.chance(65) : rng.chance(35))
-            if linearMode == .freeAtOnce && !wantsAllocation {
+            if rng.below(2000) == 0 {
+                // Every mode may be reset; the records are then recycled.
+                block.reset()
+                model.removeAll()
+            } else if linearMode == .freeAtOnce && !wantsAllocation {
                 // The only way this mode releases anything.
                 if rng.chance(10) {
                     block.reset()

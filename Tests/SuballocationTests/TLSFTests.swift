@@ -214,3 +214,20 @@ import Testing
         #expect(block.statistics.freeRangeCount == 50_001)
     }
 }
+
+@Suite struct ResetTests {
+    /// Records of allocations that kept alignment padding are recycled as free ranges
+    /// after a reset; none may carry the padding over.
+    @Test func recordsReusedAfterResetStartClean() throws {
+        var block = try VirtualBlock(size: 1 << 24)
+        for _ in 0..<50 { _ = try block.allocate(size: 100, alignment: 64) }
+        block.reset()
+        block._checkInvariants()
+        var live: [VirtualAllocation] = []
+        for i in 0..<50 { live.append(try block.allocate(size: 1000 + UInt64(i), alignment: 4096)) }
+        block._checkInvariants()
+        for a in live.reversed() where a.offset % 8192 == 0 { try block.free(a.handle) }
+        block._checkInvariants()
+        #expect(block.allocationCount == 25)
+    }
+}
