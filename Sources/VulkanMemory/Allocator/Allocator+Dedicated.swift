@@ -9,7 +9,8 @@ struct DedicatedEntry {
 extension Allocator {
     func allocateDedicated(size: UInt64, pool: MemoryTypePool, options allocationOptions: AllocationOptions,
                            record: AllocationRecord) throws(AllocationError) -> Allocation {
-        let size = pool.atom > 1 ? (size + pool.atom - 1) / pool.atom * pool.atom : size
+        // Not rounded to atoms: the memory is the allocation's alone (flushes clamp to its
+        // end), and Vulkan requires a dedicated allocation's size to equal the resource's.
         let memory = try allocateDeviceMemory(
             size: size, pool: pool,
             options: DeviceMemory.Options(dedicated: allocationOptions.dedicatedTarget,

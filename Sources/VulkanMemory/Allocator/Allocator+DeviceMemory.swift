@@ -17,11 +17,11 @@ extension Allocator {
                                    reason: "heap \(heap) is capped at \(limit) bytes and \(committed) are committed")
             }
         } else {
-            heapCommitted.withLock { $0[heap] += size }
+            heapCommitted.withLock { $0[heap] &+= size }
         }
         if options.respectBudget {
             let budget = MemoryBudget(device: device).heaps[heap]
-            if budget.usage + size > budget.budget {
+            if size > budget.available {
                 heapCommitted.withLock { $0[heap] -= size }
                 throw .outOfMemory(size: size, typeIndex: pool.typeIndex, heapIndex: heap,
                                    available: budget.available,
@@ -37,10 +37,14 @@ extension Allocator {
         } catch {
             heapCommitted.withLock { $0[heap] -= size }
             switch error {
-            case .allocationFailed(_, _, _, let result):
+            case .allocationFailed(_, _, _, let result)
+                where result == .errorOutOfDeviceMemory || result == .errorOutOfHostMemory:
                 throw .outOfMemory(size: size, typeIndex: pool.typeIndex, heapIndex: heap,
                                    available: MemoryBudget(device: device).heaps[heap].available,
                                    reason: "vkAllocateMemory failed with \(result.name)")
+            case .allocationFailed(_, _, _, let result):
+                // Device lost and the like: not a reason to try another type or size.
+                throw .vulkan(.callFailed(function: "vkAllocateMemory", result: result))
             case .tooManyAllocations(let limit):
                 throw .tooManyAllocations(limit: limit)
             case .sizeExceedsHeap(_, _, let heapSize):

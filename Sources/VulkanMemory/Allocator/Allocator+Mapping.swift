@@ -19,13 +19,18 @@ extension Allocator {
                 let index = Int(slot)
                 guard index < state.pages.count, state.generations[index] == generation,
                       let memory = state.pages[index].memory else { throw .alreadyFreed }
-                guard (try? state.pages[index].block.allocation(handle)) != nil else { throw .alreadyFreed }
+                // The same slot numbers in another allocator must not open this page.
+                guard state.pages[index].handle == allocation.memory else { throw .unknownAllocation }
+                guard let placed = try? state.pages[index].block.allocation(handle) else { throw .alreadyFreed }
+                guard placed.offset == allocation.offset, placed.size == allocation.size else {
+                    throw .unknownAllocation
+                }
                 let base = try pool.mapPage(&state.pages[index])
                 return MappedMemory(memory: memory, baseAddress: base + Int(allocation.offset),
                                     offset: allocation.offset, size: allocation.size)
             }
         case let .member(slot, generation, index):
-            let base = try groupBase(slot: slot, generation: generation, index: index)
+            let base = try groupBase(of: allocation, slot: slot, generation: generation, index: index)
             let view = try map(base)
             let start = allocation.offset - base.offset
             return MappedMemory(memory: view.memory, baseAddress: view.baseAddress + Int(start),
@@ -36,6 +41,7 @@ extension Allocator {
                 return entry.memory
             }
             guard let memory else { throw .alreadyFreed }
+            guard memory.handle == allocation.memory, allocation.size <= memory.size else { throw .unknownAllocation }
             if let base = memory.mappedPointer {
                 return MappedMemory(memory: memory, baseAddress: base, offset: 0, size: allocation.size)
             }

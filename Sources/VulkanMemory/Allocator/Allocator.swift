@@ -95,7 +95,9 @@ public final class Allocator: Sendable {
                 return try attempt.get()
             } catch {
                 switch error {
-                case .outOfMemory, .tooManyAllocations:
+                case .outOfMemory, .tooManyAllocations, .memory(.notHostVisible):
+                    // A full heap, or a type that cannot be mapped when a mapping was asked
+                    // for: the next candidate may do.
                     if firstError == nil { firstError = error }
                 default:
                     throw error
@@ -131,6 +133,13 @@ public final class Allocator: Sendable {
                           record: AllocationRecord) throws(AllocationError) -> Allocation {
         if allocationOptions.mapped, !pool.flags.contains(.hostVisible) {
             throw .memory(.notHostVisible(typeIndex: pool.typeIndex, flags: pool.flags))
+        }
+        // Every later sum (atom rounding, page sizes, heap accounting) stays far from
+        // overflow once the size is no larger than the heap.
+        let heapSize = properties.heaps[pool.heapIndex].size
+        guard requirements.size <= heapSize, alignment <= heapSize else {
+            throw .outOfMemory(size: requirements.size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
+                               available: heapSize, reason: "the request is larger than heap \(pool.heapIndex)")
         }
         if useDedicated(requirements, pool: pool, options: allocationOptions) {
             return try allocateDedicated(size: requirements.size, pool: pool, options: allocationOptions,
@@ -180,7 +189,7 @@ public final class Allocator: Sendable {
         case let .dedicated(slot, generation):
             try freeDedicated(slot: slot, generation: generation, allocation: allocation)
         case let .member(slot, generation, index):
-            try freeMember(slot: slot, generation: generation, index: index)
+            try freeMember(allocation, slot: slot, generation: generation, index: index)
         }
     }
 
@@ -200,11 +209,11 @@ public final class Allocator: Sendable {
     }
 
     /// The pages alive now in every memory type.
-    func pageSnapshot() -> [Set<UInt32>] { pools.map { $0.activeSlots() } }
+    func pageSnapshot() -> [Set<UInt64>] { pools.map { $0.activePages() } }
 
     /// Releases the wholly free pages added since `snapshot`: after a failed call has given
     /// its ranges back, this makes the allocator exactly what it was before the call.
-    func releasePagesAdded(since snapshot: [Set<UInt32>]) {
+    func releasePagesAdded(since snapshot: [Set<UInt64>]) {
         for (pool, kept) in zip(pools, snapshot) {
             for memory in pool.takeEmptyPages(notIn: kept) { release(memory, heap: pool.heapIndex) }
         }

@@ -9,7 +9,7 @@ extension MemoryTypePool {
         // On non-coherent memory each allocation owns whole atoms.
         let alignment = max(alignment, atom)
         let size = atom > 1 ? (size + atom - 1) / atom * atom : size
-        return try state.withLock { (state: inout State) throws(AllocationError) -> Allocation in
+        let outcome = state.withLock { (state: inout State) -> (Result<Allocation, AllocationError>, DeviceMemory?) in
             var position = -1
             while position < state.active.count {
                 let slot: Int
@@ -22,26 +22,43 @@ extension MemoryTypePool {
                     position += 1
                     if slot == state.hint { continue }
                 }
-                if size >= state.pages[slot].refusedSize { continue }
+                if size >= state.pages[slot].refusedSize, alignment >= state.pages[slot].refusedAlignment,
+                   kind == state.pages[slot].refusedKind { continue }
                 let wasEmpty = state.pages[slot].block.isEmpty
                 guard let placed = try? state.pages[slot].block.allocateIfRoom(
                     size: size, alignment: alignment, kind: kind, strategy: options.strategy) else {
                     state.pages[slot].refusedSize = size
+                    state.pages[slot].refusedAlignment = alignment
+                    state.pages[slot].refusedKind = kind
                     continue
                 }
                 if wasEmpty { state.emptyPageCount -= 1 }
-                return try finish(placed, slot: slot, state: &state, options: options, record: record)
+                return (Result { () throws(AllocationError) in
+                    try finish(placed, slot: slot, state: &state, options: options, record: record)
+                }, nil)
             }
-            let slot = Int(try addPage(state: &state, needed: size + alignment - 1, allocator: allocator))
+            let slot: Int
+            do throws(AllocationError) {
+                slot = Int(try addPage(state: &state, needed: size + alignment - 1, allocator: allocator))
+            } catch {
+                return (.failure(error), nil)
+            }
             guard let placed = try? state.pages[slot].block.allocate(
                 size: size, alignment: alignment, kind: kind, strategy: options.strategy) else {
                 preconditionFailure("a new page of at least size + alignment - 1 bytes must fit the request")
             }
             state.emptyPageCount -= 1
-            var allocation = try finish(placed, slot: slot, state: &state, options: options, record: record)
-            allocation.startedPage = true
-            return allocation
+            do throws(AllocationError) {
+                var allocation = try finish(placed, slot: slot, state: &state, options: options, record: record)
+                allocation.startedPage = true
+                return (.success(allocation), nil)
+            } catch {
+                // The page was made for this request alone: it goes back with the failure.
+                return (.failure(error), removePage(slot: UInt32(slot), state: &state))
+            }
         }
+        if let released = outcome.1 { allocator.release(released, heap: heapIndex) }
+        return try outcome.0.get()
     }
 
     /// Records a placed range and builds its `Allocation`; undoes the placement when the
@@ -209,16 +226,20 @@ extension MemoryTypePool {
         }
     }
 
-    /// The slots of the pages alive now, to tell later which pages a call added.
-    func activeSlots() -> Set<UInt32> {
-        state.withLock { Set($0.active) }
+    /// The pages alive now, as slot and generation (a slot alone may be reused by another
+    /// thread meanwhile), to tell later which pages a call added.
+    func activePages() -> Set<UInt64> {
+        state.withLock { state in Set(state.active.map { UInt64($0) << 32 | UInt64(state.generations[Int($0)]) }) }
     }
 
     /// Removes the wholly free pages that are not in `kept` (pages a failed call added)
     /// and returns their memory for release.
-    func takeEmptyPages(notIn kept: Set<UInt32>) -> [DeviceMemory] {
+    func takeEmptyPages(notIn kept: Set<UInt64>) -> [DeviceMemory] {
         state.withLock { state in
-            let added = state.active.filter { !kept.contains($0) && state.pages[Int($0)].block.isEmpty }
+            let added = state.active.filter {
+                !kept.contains(UInt64($0) << 32 | UInt64(state.generations[Int($0)]))
+                    && state.pages[Int($0)].block.isEmpty
+            }
             return added.map { removePage(slot: $0, state: &state) }
         }
     }

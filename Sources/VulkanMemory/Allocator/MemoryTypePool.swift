@@ -31,6 +31,10 @@ struct Page {
     /// The smallest size the page refused since its last free: larger requests skip it
     /// without a search, so full pages cost almost nothing to pass over.
     var refusedSize = UInt64.max
+    /// The alignment and kind of that refused request: a request needing less (smaller
+    /// alignment, another kind) may still fit and is not skipped.
+    var refusedAlignment: UInt64 = 0
+    var refusedKind = SuballocationKind.unknown
 
     init(memory: DeviceMemory, block: VirtualBlock) {
         self.memory = memory
@@ -44,6 +48,9 @@ struct Page {
             records.append(contentsOf: repeatElement(.empty, count: index + 1 - records.count))
         }
         records[index] = record
+        // The record says whether a name was kept, whatever the caller's record claimed,
+        // so `forget` always removes it.
+        records[index].isNamed = name != nil
         if let name { names[handle.index] = name }
     }
 

@@ -84,12 +84,14 @@ extension DeviceMemory {
     public static func atomAlignedRange(offset: UInt64, size: UInt64, atom: UInt64,
                                         memorySize: UInt64) -> (offset: UInt64, size: UInt64) {
         let atom = max(atom, 1)
-        let start = offset / atom * atom
-        let requestedEnd = offset + size
+        // Clamped so that a range past the end gives an empty range at the end, not a trap.
+        let start = min(offset / atom * atom, memorySize)
+        let (sum, overflow) = offset.addingReportingOverflow(size)
+        let requestedEnd = overflow ? UInt64.max : sum
         let roundedEnd = requestedEnd % atom == 0 ? requestedEnd
             : (requestedEnd / atom + 1).multipliedReportingOverflow(by: atom).partialValue
         let end = roundedEnd > memorySize || roundedEnd < requestedEnd ? memorySize : roundedEnd
-        return (start, end - start)
+        return (start, max(end, start) - start)
     }
 
     private func syncRange(offset: UInt64, size: UInt64?, flush: Bool) throws(MemoryError) {

@@ -6,11 +6,13 @@
 /// These are nobs-vkmem's `host_to_device` / `device_to_host`, by their Swift names.
 ///
 /// Thread safety: a view may be used from any thread; concurrent writes to overlapping
-/// bytes are the caller's race, as with any memory. The view is valid until the matching
-/// `DeviceMemory.unmap()` or `free()`.
+/// bytes are the caller's race, as with any memory. A view of a `DeviceMemory` is valid
+/// until the matching `unmap()` or `free()`; a view from an `Allocator` until the
+/// allocation is freed.
 public struct MappedMemory: @unchecked Sendable {
-    /// The memory this view belongs to.
-    public let memory: DeviceMemory
+    /// The memory this view belongs to. Not public: for an allocator's view it is a page
+    /// shared with other allocations, which a caller must not unmap or free.
+    let memory: DeviceMemory
     /// The host address of the view's first byte.
     public let baseAddress: UnsafeMutableRawPointer
     /// Where the view starts within `memory`.

@@ -220,6 +220,8 @@ extension Allocator {
 
     /// `vkCreateImage` for a create-info.
     func makeImage(_ info: VkImageCreateInfo) throws(AllocationError) -> VkImage {
+        guard info.extent.width > 0, info.extent.height > 0, info.extent.depth > 0,
+              info.mipLevels > 0, info.arrayLayers > 0 else { throw .zeroSize }
         var info = info
         info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
         var created: VkImage?
