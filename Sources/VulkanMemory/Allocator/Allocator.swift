@@ -136,10 +136,9 @@ public final class Allocator: Sendable {
         }
         // Every later sum (atom rounding, page sizes, heap accounting) stays far from
         // overflow once the size is no larger than the heap.
-        let heapSize = properties.heaps[pool.heapIndex].size
-        guard requirements.size <= heapSize, alignment <= heapSize else {
+        guard requirements.size <= pool.heapSize, alignment <= pool.heapSize else {
             throw .outOfMemory(size: requirements.size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
-                               available: heapSize, reason: "the request is larger than heap \(pool.heapIndex)")
+                               available: pool.heapSize, reason: "the request is larger than heap \(pool.heapIndex)")
         }
         if useDedicated(requirements, pool: pool, options: allocationOptions) {
             return try allocateDedicated(size: requirements.size, pool: pool, options: allocationOptions,

@@ -9,7 +9,11 @@ extension MemoryTypePool {
         // On non-coherent memory each allocation owns whole atoms.
         let alignment = max(alignment, atom)
         let size = atom > 1 ? (size + atom - 1) / atom * atom : size
-        let outcome = state.withLock { (state: inout State) -> (Result<Allocation, AllocationError>, DeviceMemory?) in
+        // A page made for this request alone goes back if the request then fails; it is
+        // released after the lock, like every page.
+        var released: DeviceMemory?
+        defer { if let released { allocator.release(released, heap: heapIndex) } }
+        return try state.withLock { (state: inout State) throws(AllocationError) -> Allocation in
             var position = -1
             while position < state.active.count {
                 let slot: Int
@@ -33,16 +37,9 @@ extension MemoryTypePool {
                     continue
                 }
                 if wasEmpty { state.emptyPageCount -= 1 }
-                return (Result { () throws(AllocationError) in
-                    try finish(placed, slot: slot, state: &state, options: options, record: record)
-                }, nil)
+                return try finish(placed, slot: slot, state: &state, options: options, record: record)
             }
-            let slot: Int
-            do throws(AllocationError) {
-                slot = Int(try addPage(state: &state, needed: size + alignment - 1, allocator: allocator))
-            } catch {
-                return (.failure(error), nil)
-            }
+            let slot = Int(try addPage(state: &state, needed: size + alignment - 1, allocator: allocator))
             guard let placed = try? state.pages[slot].block.allocate(
                 size: size, alignment: alignment, kind: kind, strategy: options.strategy) else {
                 preconditionFailure("a new page of at least size + alignment - 1 bytes must fit the request")
@@ -51,14 +48,12 @@ extension MemoryTypePool {
             do throws(AllocationError) {
                 var allocation = try finish(placed, slot: slot, state: &state, options: options, record: record)
                 allocation.startedPage = true
-                return (.success(allocation), nil)
+                return allocation
             } catch {
-                // The page was made for this request alone: it goes back with the failure.
-                return (.failure(error), removePage(slot: UInt32(slot), state: &state))
+                released = removePage(slot: UInt32(slot), state: &state)
+                throw error
             }
         }
-        if let released = outcome.1 { allocator.release(released, heap: heapIndex) }
-        return try outcome.0.get()
     }
 
     /// Records a placed range and builds its `Allocation`; undoes the placement when the

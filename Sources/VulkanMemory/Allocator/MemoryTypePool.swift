@@ -80,6 +80,8 @@ final class MemoryTypePool: @unchecked Sendable {
 
     let typeIndex: Int
     let heapIndex: Int
+    /// The heap's size: no request larger than this can be placed in this type.
+    let heapSize: UInt64
     let flags: MemoryPropertyFlags
     /// The page size this type grows towards; also the dedicated threshold's base.
     let preferredPageSize: UInt64
@@ -92,6 +94,7 @@ final class MemoryTypePool: @unchecked Sendable {
     init(type: MemoryType, heap: MemoryHeap, limits: MemoryLimits, options: AllocatorOptions) {
         typeIndex = type.index
         heapIndex = type.heapIndex
+        heapSize = heap.size
         flags = type.flags
         preferredPageSize = MemoryTypePool.preferredPageSize(type: type, heap: heap, options: options)
         atom = type.isHostVisible && !type.isHostCoherent ? max(limits.nonCoherentAtomSize, 1) : 1
