@@ -25,7 +25,8 @@ struct Record {
     var prevPhysical: UInt32
     /// TLSF: the range just above. Linear: which vector holds the allocation (0 or 1).
     var nextPhysical: UInt32
-    /// TLSF: previous range of the same free list. Linear: position in its vector.
+    /// TLSF free ranges: previous range of the same free list; TLSF allocations: the
+    /// `belowIsFree` flag. Linear: position in its vector.
     var prevFree: UInt32
     /// TLSF: next range of the same free list. Unused slots: next recycled slot.
     var nextFree: UInt32
