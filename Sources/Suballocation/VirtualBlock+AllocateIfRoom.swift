@@ -38,25 +38,3 @@ extension Core {
                                  offset: o, size: size)
     }
 }
-
-extension VirtualBlock {
-    /// A bound on the largest free range, read from the TLSF bitmaps: no allocation
-    /// larger than this fits. It exceeds the true largest range by less than 1/32 (a
-    /// size class), so a caller skips blocks that cannot serve a request without searching
-    /// them. Linear blocks report their size.
-    /// - Complexity: O(1).
-    public var largestFreeRangeBound: UInt64 { box.core.freeRangeBound() }
-}
-
-extension Core {
-    func freeRangeBound() -> UInt64 {
-        guard case .tlsf = algorithm else { return blockSize }
-        let tailSize = records[tail].size
-        guard firstLevelBitmap != 0 else { return tailSize }
-        let first = 63 - firstLevelBitmap.leadingZeroBitCount
-        let second = 31 - secondLevel[first].leadingZeroBitCount
-        let top = first << TLSF.secondLevelBits | second
-        let bound = top + 1 < TLSF.classCount ? TLSF.classMinimum(top + 1) - 1 : UInt64.max
-        return max(tailSize, bound)
-    }
-}
