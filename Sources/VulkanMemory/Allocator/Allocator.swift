@@ -23,9 +23,6 @@ public final class Allocator: Sendable {
     public let options: AllocatorOptions
 
     let pools: [MemoryTypePool]
-    /// `pools` again, unretained: the hot paths call through these so that fetching a pool
-    /// costs no reference counting (`pools` keeps them alive).
-    let poolReferences: [Unmanaged<MemoryTypePool>]
     /// The ranking of each `MemoryUsage` (in `allCases` order) for any type bits, computed
     /// once so the allocation path only filters it.
     let rankedByUsage: [[Int]]
@@ -50,7 +47,6 @@ public final class Allocator: Sendable {
             MemoryTypePool(type: $0, heap: properties.heaps[$0.heapIndex], limits: properties.limits,
                            options: options)
         }
-        poolReferences = pools.map { Unmanaged.passUnretained($0) }
         rankedByUsage = MemoryUsage.allCases.map { selection.rankedTypes(for: .usage($0)) }
         heapCommitted = Locked([UInt64](repeating: 0, count: properties.heaps.count))
     }
@@ -86,13 +82,9 @@ public final class Allocator: Sendable {
         for position in 0..<candidateCount {
             let typeIndex = usageOrdinal.map { rankedByUsage[$0][position] } ?? computed[position]
             guard bits & (1 << UInt32(typeIndex)) != 0 else { continue }
-            let attempt = poolReferences[typeIndex]._withUnsafeGuaranteedRef { pool in
-                Result { () throws(AllocationError) in
-                    try allocate(requirements, alignment: alignment, in: pool, options: allocationOptions, record: record)
-                }
-            }
             do throws(AllocationError) {
-                return try attempt.get()
+                return try allocate(requirements, alignment: alignment, in: pools[typeIndex],
+                                    options: allocationOptions, record: record)
             } catch {
                 switch error {
                 case .outOfMemory, .tooManyAllocations, .memory(.notHostVisible):
@@ -178,12 +170,9 @@ public final class Allocator: Sendable {
         switch allocation.location {
         case let .page(slot, generation, handle):
             let keepEmpty = options.maxEmptyPagesPerType
-            let released = try poolReferences[allocation.memoryTypeIndex]._withUnsafeGuaranteedRef { pool in
-                Result { () throws(AllocationError) in
-                    try pool.free(slot: slot, generation: generation, handle: handle, memory: allocation.memory,
-                                  size: allocation.size, keepEmpty: keepEmpty)
-                }
-            }.get()
+            let released = try pools[allocation.memoryTypeIndex].free(
+                slot: slot, generation: generation, handle: handle, memory: allocation.memory,
+                size: allocation.size, keepEmpty: keepEmpty)
             if let released { release(released, heap: pools[allocation.memoryTypeIndex].heapIndex) }
         case let .dedicated(slot, generation):
             try freeDedicated(slot: slot, generation: generation, allocation: allocation)
