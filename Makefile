@@ -38,6 +38,11 @@ test-info:
 	python3 scripts/compare_vulkaninfo.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation > /dev/null
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" check --validation
+	@# An unknown device is a clear error with a non-zero exit, not a crash.
+	@out=$$("$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" info --device no-such-gpu 2>&1); rc=$$?; \
+	  if [ $$rc -ne 1 ] || ! echo "$$out" | grep -q "No Vulkan device matches 'no-such-gpu'"; then \
+	    echo "vkmem info --device no-such-gpu: exit $$rc, output: $$out"; exit 1; fi; \
+	  echo "vkmem info --device no-such-gpu: exit 1 with \"$$out\""
 
 test-tsan:
 	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --sanitize=thread --scratch-path .build-tsan --filter 'Thread'
