@@ -38,6 +38,7 @@ test-info:
 	python3 scripts/compare_vulkaninfo.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation > /dev/null
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" check --validation
+	python3 scripts/check_types_json.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" ../shared/gpu-profiles/devices.json
 	@# An unknown device is a clear error with a non-zero exit, not a crash.
 	@out=$$("$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" info --device no-such-gpu 2>&1); rc=$$?; \
 	  if [ $$rc -ne 1 ] || ! echo "$$out" | grep -q "No Vulkan device matches 'no-such-gpu'"; then \
