@@ -159,7 +159,7 @@ extension Core {
             for (p, i) in items.enumerated() where i != noRecord {
                 if vector == 0 && p < l.firstHead { fail("entry before the first vector's head") }
                 guard records[i].state == .allocated, records[i].nextPhysical == vector,
-                      records[i].prevFree == UInt32(p) else { fail("record \(i) has a wrong vector position") }
+                      records[i].prevPhysical == UInt32(p) else { fail("record \(i) has a wrong vector position") }
                 held += 1
             }
         }

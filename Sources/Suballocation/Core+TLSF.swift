@@ -58,11 +58,9 @@ extension Core {
         let t = takeSlot()
         records[t].offset = 0
         records[t].size = blockSize
-        records[t].state = .tail
+        records[t].prevFree = Tag.of(.tail)
         records[t].prevPhysical = noRecord
         records[t].nextPhysical = noRecord
-        records[t].kind = 0
-        records[t].padding = 0
         tail = t
         firstPhysical = t
     }
@@ -82,7 +80,7 @@ extension Core {
     mutating func insertFree(_ i: UInt32) {
         let c = TLSF.sizeClass(records[i].size)
         let head = tlsfIndex[c]
-        records[i].state = .free
+        // A free-list link in `prevFree` is what makes the record free (see `Tag`).
         records[i].prevFree = noRecord
         records[i].nextFree = head
         if head != noRecord { records[head].prevFree = i }
@@ -141,7 +139,7 @@ extension Core {
         let r = records[i]
         // Coalescing keeps free ranges between live allocations (or the block's ends).
         return placeAscending(start: r.offset, end: r.end, below: r.prevPhysical,
-                              above: r.state == .tail ? noRecord : r.nextPhysical,
+                              above: i == tail ? noRecord : r.nextPhysical,
                               size: size, alignment: alignment, kind: kind)
     }
 
@@ -240,7 +238,7 @@ extension Core {
         let end = o + size
         let pad = o - r.offset
         let keep = pad < TLSF.keptPadding
-        if r.state == .tail {
+        if i == tail {
             var below = r.prevPhysical
             if !keep {
                 let p = newRange(offset: r.offset, size: pad, below: below)
@@ -248,9 +246,8 @@ extension Core {
                 below = p
             }
             let a = takeSlot()
-            makeLive(a, offset: o, size: size, alignment: alignment, kind: kind, userData: userData)
-            if keep { records[a].padding = UInt16(pad) }
-            records[a].belowIsFree = !keep
+            makeLive(a, offset: o, size: size, alignment: alignment, kind: kind, userData: userData,
+                     padding: keep ? pad : 0, belowIsFree: !keep)
             records[a].prevPhysical = below
             records[a].nextPhysical = tail
             linkAbove(below, a)
@@ -266,9 +263,9 @@ extension Core {
             records[i].prevPhysical = p
             insertFree(p)
         }
-        makeLive(i, offset: o, size: size, alignment: alignment, kind: kind, userData: userData)
-        if keep { records[i].padding = UInt16(pad) }
-        records[i].belowIsFree = !keep
+        // After `removeFree`, which reads the free-list links that the tag replaces.
+        makeLive(i, offset: o, size: size, alignment: alignment, kind: kind, userData: userData,
+                 padding: keep ? pad : 0, belowIsFree: !keep)
         // Free ranges never touch the tail (they merge into it), so the range above is live.
         let above = r.nextPhysical
         let remainder = r.end - end
@@ -283,16 +280,14 @@ extension Core {
         return i
     }
 
-    /// A new range record linked above `below`; the caller links the range above it.
+    /// A new range record linked above `below`; the caller links the range above it
+    /// and makes it free (`insertFree`).
     @inline(__always)
     mutating func newRange(offset: UInt64, size: UInt64, below: UInt32) -> UInt32 {
         let p = takeSlot()
         records[p].offset = offset
         records[p].size = size
         records[p].prevPhysical = below
-        records[p].kind = 0
-        // The slot may have been a live allocation released by `reset()`.
-        records[p].padding = 0
         linkAbove(below, p)
         return p
     }
@@ -301,13 +296,13 @@ extension Core {
     /// - Complexity: O(1).
     mutating func tlsfFree(_ a: UInt32) {
         retire(a)
-        var offset = records[a].start
-        var size = records[a].end - offset
-        records[a].padding = 0
-        var below = records[a].prevPhysical
-        var above = records[a].nextPhysical
-        let belowFree = records[a].belowIsFree
-        let aboveFree = records[above].state == .free
+        let r = records[a]
+        var offset = r.start
+        var size = r.end - offset
+        var below = r.prevPhysical
+        var above = r.nextPhysical
+        let belowFree = r.belowIsFree
+        let aboveFree = records[above].isFree
         if belowFree {
             let p = below
             removeFree(p)
@@ -333,13 +328,17 @@ extension Core {
         }
         records[a].offset = offset
         records[a].size = size
-        records[a].kind = 0
-        records[a].prevPhysical = below
+        if belowFree {
+            records[a].prevPhysical = below
+            linkAbove(below, a)
+        }
+        // Else the range below still links to `a`: not writing it again spares a store
+        // to a record that is, in a large block, rarely in cache.
         records[a].nextPhysical = above
-        linkAbove(below, a)
         // Not the tail and not free (merged above), so a live allocation.
         records[above].prevPhysical = a
         records[above].belowIsFree = true
+        // Replaces the allocation's tag (padding, kind) with free-list links.
         insertFree(a)
     }
 

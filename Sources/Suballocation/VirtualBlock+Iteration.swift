@@ -9,7 +9,7 @@ extension VirtualBlock {
         try core.forEachLive { (i: UInt32) throws(E) in
             let r = core.records[i]
             try body(r.offset, r.size, SuballocationKind(rawValue: r.kind) ?? .unknown,
-                     VirtualAllocationHandle(index: i, generation: r.generation), r.userData)
+                     VirtualAllocationHandle(index: i, generation: r.generation), core.userData(of: i))
         }
     }
 
