@@ -26,9 +26,12 @@ enum RecordState: UInt8 {
 struct Record {
     var offset: UInt64
     var size: UInt64
-    /// TLSF: the range just below. Linear: position in its vector.
+    /// TLSF: the range just below; for a live allocation whose range below is free,
+    /// with `freeNeighbourFlag` set (see `belowIsFree`). Linear: position in its vector.
     var prevPhysical: UInt32
-    /// TLSF: the range just above. Linear: which vector holds the allocation (0 or 1).
+    /// TLSF: the range just above; for a live allocation whose range above is a free
+    /// range, with `freeNeighbourFlag` set (see `aboveIsFree`). Linear: which vector holds
+    /// the allocation (0 or 1).
     var nextPhysical: UInt32
     /// TLSF free ranges: previous range of the same free list (an index or `noRecord`).
     /// Every other record: its ``Tag``.
@@ -56,13 +59,31 @@ struct Record {
     /// The generation of a live allocation (the one its handle carries).
     @inline(__always) var generation: UInt32 { nextFree }
 
+    /// Set in a live TLSF allocation's `prevPhysical` when the range below is free, and
+    /// in its `nextPhysical` when the range above is a free range.
+    static let freeNeighbourFlag: UInt32 = 1 << 31
+
     /// TLSF, live allocations only: whether the range just below is free. Kept with the
     /// allocation so that freeing need not read the range below (a cache miss in large
-    /// blocks) to know whether to merge.
-    @inline(__always) var belowIsFree: Bool {
-        get { prevFree & Tag.belowIsFree != 0 }
-        set { prevFree = newValue ? prevFree | Tag.belowIsFree : prevFree & ~Tag.belowIsFree }
-    }
+    /// blocks) to know whether to merge. Kept in `prevPhysical` rather than the tag so
+    /// that whoever relinks the range below sets it with a plain store: a read-modify-
+    /// write of the tag was a load miss when free merged with the range above.
+    /// Indices stay below 2³¹ - 1, so a flagged index is never `noRecord`, and the
+    /// wrapping add takes `noRecord` (no range below) to 0.
+    @inline(__always) var belowIsFree: Bool { prevPhysical &+ 1 > Record.freeNeighbourFlag }
+
+    /// The range just below, without the `freeNeighbourFlag` of live TLSF allocations.
+    @inline(__always) var below: UInt32 { belowIsFree ? prevPhysical & ~Record.freeNeighbourFlag : prevPhysical }
+
+    /// TLSF, live allocations only: whether the range just above is a free range (the
+    /// tail is told by its index). Kept for the same reason as `belowIsFree`: freeing
+    /// an allocation whose neighbour above is live then only stores to that neighbour
+    /// (its back link) instead of first waiting for a load that, with 100,000 live
+    /// allocations, mostly misses the cache.
+    @inline(__always) var aboveIsFree: Bool { nextPhysical &+ 1 > Record.freeNeighbourFlag }
+
+    /// The range just above, without the flag of live TLSF allocations.
+    @inline(__always) var above: UInt32 { aboveIsFree ? nextPhysical & ~Record.freeNeighbourFlag : nextPhysical }
 
     /// Live allocations only: whether user data other than 0 was set, so that the user
     /// data table is not touched by allocations made without any.
@@ -97,7 +118,6 @@ enum Tag {
     static let stateShift: UInt32 = 28
     /// `prevFree >> stateShift` of a live allocation: the marker and `.allocated`.
     static let allocatedTop: UInt32 = (marker >> stateShift) | UInt32(RecordState.allocated.rawValue)
-    static let belowIsFree: UInt32 = 1
     static let hasUserData: UInt32 = 1 << 1
     /// Bits 2-3: the kind.
     static let kindShift: UInt32 = 2
@@ -201,8 +221,9 @@ struct Core {
     mutating func grow(minimum: Int) {
         var newCapacity = capacity * 2
         while newCapacity < minimum { newCapacity *= 2 }
-        // Free-list links must stay below 2^31 to be told apart from tags (see `Tag`).
-        precondition(newCapacity <= 1 << 31, "a virtual block holds at most 2^31 records")
+        // Indices must stay below 2^31 - 1 to be told apart from tags (see `Tag`) and,
+        // flagged, from `noRecord` (see `Record.belowIsFree`).
+        precondition(newCapacity <= (1 << 31) - 1, "a virtual block holds at most 2^31 - 1 records")
         let new = Record.allocateTable(capacity: newCapacity)
         new.moveInitialize(from: records, count: recordCount)
         records.deallocate()
@@ -270,15 +291,14 @@ struct Core {
     }
 
     /// Fills a slot with a new live allocation under the next generation; the
-    /// caller sets the links (and, TLSF, `belowIsFree` unless it passes it here).
+    /// caller sets the links (and with them, TLSF, `belowIsFree`).
     @inline(__always)
     mutating func makeLive(_ i: UInt32, offset: UInt64, size: UInt64, alignment: UInt64, kind: UInt8,
-                           userData: UInt64, padding: UInt64 = 0, belowIsFree: Bool = false) {
+                           userData: UInt64, padding: UInt64 = 0) {
         records[i].offset = offset
         records[i].size = size
         var tag = Tag.of(.allocated) | UInt32(alignment.trailingZeroBitCount) << Tag.alignmentShift
             | UInt32(kind) << Tag.kindShift | UInt32(truncatingIfNeeded: padding) << Tag.paddingShift
-        if belowIsFree { tag |= Tag.belowIsFree }
         if userData != 0 {
             tag |= Tag.hasUserData
             userDataTable[Int(i)] = userData

@@ -126,9 +126,16 @@ extension Core {
         return first << TLSF.secondLevelBits | map.trailingZeroBitCount
     }
 
+    /// Makes live allocation or tail `i` the range above `below`.
     @inline(__always)
     mutating func linkAbove(_ below: UInt32, _ i: UInt32) {
         if below == noRecord { firstPhysical = i } else { records[below].nextPhysical = i }
+    }
+
+    /// Makes free range `i` the range above `below`, which is live (free ranges merge).
+    @inline(__always)
+    mutating func linkFreeAbove(_ below: UInt32, _ i: UInt32) {
+        if below == noRecord { firstPhysical = i } else { records[below].nextPhysical = i | Record.freeNeighbourFlag }
     }
 
     // MARK: Search (pure: nothing changes until `tlsfCommit`)
@@ -247,8 +254,8 @@ extension Core {
             }
             let a = takeSlot()
             makeLive(a, offset: o, size: size, alignment: alignment, kind: kind, userData: userData,
-                     padding: keep ? pad : 0, belowIsFree: !keep)
-            records[a].prevPhysical = below
+                     padding: keep ? pad : 0)
+            records[a].prevPhysical = keep ? below : below | Record.freeNeighbourFlag
             records[a].nextPhysical = tail
             linkAbove(below, a)
             records[tail].prevPhysical = a
@@ -260,22 +267,25 @@ extension Core {
         if !keep {
             let p = newRange(offset: r.offset, size: pad, below: r.prevPhysical)
             records[p].nextPhysical = i
-            records[i].prevPhysical = p
+            records[i].prevPhysical = p | Record.freeNeighbourFlag
             insertFree(p)
+        } else {
+            // The allocation below no longer has a free range above.
+            linkAbove(r.prevPhysical, i)
         }
         // After `removeFree`, which reads the free-list links that the tag replaces.
         makeLive(i, offset: o, size: size, alignment: alignment, kind: kind, userData: userData,
-                 padding: keep ? pad : 0, belowIsFree: !keep)
+                 padding: keep ? pad : 0)
         // Free ranges never touch the tail (they merge into it), so the range above is live.
         let above = r.nextPhysical
         let remainder = r.end - end
         if remainder > 0 {
             let q = newRange(offset: end, size: remainder, below: i)
             records[q].nextPhysical = above
-            records[above].prevPhysical = q
+            records[above].prevPhysical = q | Record.freeNeighbourFlag
             insertFree(q)
         } else {
-            records[above].belowIsFree = false
+            records[above].prevPhysical = i
         }
         return i
     }
@@ -288,7 +298,7 @@ extension Core {
         records[p].offset = offset
         records[p].size = size
         records[p].prevPhysical = below
-        linkAbove(below, p)
+        linkFreeAbove(below, p)
         return p
     }
 
@@ -299,10 +309,10 @@ extension Core {
         let r = records[a]
         var offset = r.start
         var size = r.end - offset
-        var below = r.prevPhysical
-        var above = r.nextPhysical
+        var below = r.below
+        var above = r.above
         let belowFree = r.belowIsFree
-        let aboveFree = records[above].isFree
+        let aboveFree = r.aboveIsFree
         if belowFree {
             let p = below
             removeFree(p)
@@ -328,16 +338,12 @@ extension Core {
         }
         records[a].offset = offset
         records[a].size = size
-        if belowFree {
-            records[a].prevPhysical = below
-            linkAbove(below, a)
-        }
-        // Else the range below still links to `a`: not writing it again spares a store
-        // to a record that is, in a large block, rarely in cache.
+        records[a].prevPhysical = below
+        // Sets the live range below's `aboveIsFree`.
+        linkFreeAbove(below, a)
         records[a].nextPhysical = above
         // Not the tail and not free (merged above), so a live allocation.
-        records[above].prevPhysical = a
-        records[above].belowIsFree = true
+        records[above].prevPhysical = a | Record.freeNeighbourFlag
         // Replaces the allocation's tag (padding, kind) with free-list links.
         insertFree(a)
     }
