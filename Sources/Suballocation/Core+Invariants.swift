@@ -83,7 +83,7 @@ extension Core {
             let r = records[i]
             steps += 1
             guard steps <= recordCount else { fail("physical list loops") }
-            guard r.prevPhysical == previous else { fail("range \(i) links back to \(r.prevPhysical), not \(previous)") }
+            guard r.below == previous else { fail("range \(i) links back to \(r.below), not \(previous)") }
             guard r.start == cursor else { fail("range \(i) starts at \(r.start), expected \(cursor)") }
             guard UInt64(r.padding) < TLSF.keptPadding, r.padding == 0 || r.state == .allocated else {
                 fail("range \(i) keeps \(r.padding) bytes of padding")
@@ -102,10 +102,12 @@ extension Core {
             case .allocated:
                 let freeBelow = previous != noRecord && records[previous].state == .free
                 guard r.belowIsFree == freeBelow else { fail("allocation \(i) believes the range below free: \(!freeBelow)") }
+                let freeAbove = r.above != tail && records[r.above].state == .free
+                guard r.aboveIsFree == freeAbove else { fail("allocation \(i) believes the range above free: \(!freeAbove)") }
             }
             cursor = r.end
             previous = i
-            i = r.nextPhysical
+            i = r.above
         }
         guard previous == tail, cursor == blockSize else { fail("ranges end at \(cursor), block size \(blockSize)") }
         guard free == freeRangeCount else { fail("\(free) free ranges, freeRangeCount \(freeRangeCount)") }
@@ -159,7 +161,7 @@ extension Core {
             for (p, i) in items.enumerated() where i != noRecord {
                 if vector == 0 && p < l.firstHead { fail("entry before the first vector's head") }
                 guard records[i].state == .allocated, records[i].nextPhysical == vector,
-                      records[i].prevFree == UInt32(p) else { fail("record \(i) has a wrong vector position") }
+                      records[i].prevPhysical == UInt32(p) else { fail("record \(i) has a wrong vector position") }
                 held += 1
             }
         }

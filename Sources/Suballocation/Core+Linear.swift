@@ -84,10 +84,10 @@ extension Core {
         makeLive(a, offset: offset, size: size, alignment: alignment, kind: kind, userData: userData)
         records[a].nextPhysical = vector
         if vector == 0 {
-            records[a].prevFree = UInt32(linear.first.count)
+            records[a].prevPhysical = UInt32(linear.first.count)
             linear.first.append(a)
         } else {
-            records[a].prevFree = UInt32(linear.second.count)
+            records[a].prevPhysical = UInt32(linear.second.count)
             linear.second.append(a)
             linear.secondUse = upperAddress ? .upperStack : .ring
         }
@@ -98,7 +98,7 @@ extension Core {
     @inline(__always)
     func linearFreeAllowed(_ a: UInt32) -> Bool {
         let inFirst = records[a].nextPhysical == 0
-        let position = Int(records[a].prevFree)
+        let position = Int(records[a].prevPhysical)
         switch linearMode {
         case .automatic: return true
         case .freeAtOnce: return false
@@ -112,7 +112,7 @@ extension Core {
     /// - Complexity: O(1) amortised; a vector is compacted or swapped now and then.
     mutating func linearFree(_ a: UInt32) {
         let inFirst = records[a].nextPhysical == 0
-        let position = Int(records[a].prevFree)
+        let position = Int(records[a].prevPhysical)
         retire(a)
         releaseSlot(a)
         if inFirst {
@@ -156,7 +156,7 @@ extension Core {
         for p in start..<linear.first.count where linear.first[p] != noRecord {
             let i = linear.first[p]
             records[i].nextPhysical = 0
-            records[i].prevFree = UInt32(p)
+            records[i].prevPhysical = UInt32(p)
         }
     }
 

@@ -58,11 +58,9 @@ extension Core {
         let t = takeSlot()
         records[t].offset = 0
         records[t].size = blockSize
-        records[t].state = .tail
+        records[t].prevFree = Tag.of(.tail)
         records[t].prevPhysical = noRecord
         records[t].nextPhysical = noRecord
-        records[t].kind = 0
-        records[t].padding = 0
         tail = t
         firstPhysical = t
     }
@@ -82,7 +80,7 @@ extension Core {
     mutating func insertFree(_ i: UInt32) {
         let c = TLSF.sizeClass(records[i].size)
         let head = tlsfIndex[c]
-        records[i].state = .free
+        // A free-list link in `prevFree` is what makes the record free (see `Tag`).
         records[i].prevFree = noRecord
         records[i].nextFree = head
         if head != noRecord { records[head].prevFree = i }
@@ -128,9 +126,16 @@ extension Core {
         return first << TLSF.secondLevelBits | map.trailingZeroBitCount
     }
 
+    /// Makes live allocation or tail `i` the range above `below`.
     @inline(__always)
     mutating func linkAbove(_ below: UInt32, _ i: UInt32) {
         if below == noRecord { firstPhysical = i } else { records[below].nextPhysical = i }
+    }
+
+    /// Makes free range `i` the range above `below`, which is live (free ranges merge).
+    @inline(__always)
+    mutating func linkFreeAbove(_ below: UInt32, _ i: UInt32) {
+        if below == noRecord { firstPhysical = i } else { records[below].nextPhysical = i | Record.freeNeighbourFlag }
     }
 
     // MARK: Search (pure: nothing changes until `tlsfCommit`)
@@ -141,7 +146,7 @@ extension Core {
         let r = records[i]
         // Coalescing keeps free ranges between live allocations (or the block's ends).
         return placeAscending(start: r.offset, end: r.end, below: r.prevPhysical,
-                              above: r.state == .tail ? noRecord : r.nextPhysical,
+                              above: i == tail ? noRecord : r.nextPhysical,
                               size: size, alignment: alignment, kind: kind)
     }
 
@@ -240,7 +245,7 @@ extension Core {
         let end = o + size
         let pad = o - r.offset
         let keep = pad < TLSF.keptPadding
-        if r.state == .tail {
+        if i == tail {
             var below = r.prevPhysical
             if !keep {
                 let p = newRange(offset: r.offset, size: pad, below: below)
@@ -248,10 +253,9 @@ extension Core {
                 below = p
             }
             let a = takeSlot()
-            makeLive(a, offset: o, size: size, alignment: alignment, kind: kind, userData: userData)
-            if keep { records[a].padding = UInt16(pad) }
-            records[a].belowIsFree = !keep
-            records[a].prevPhysical = below
+            makeLive(a, offset: o, size: size, alignment: alignment, kind: kind, userData: userData,
+                     padding: keep ? pad : 0)
+            records[a].prevPhysical = keep ? below : below | Record.freeNeighbourFlag
             records[a].nextPhysical = tail
             linkAbove(below, a)
             records[tail].prevPhysical = a
@@ -263,37 +267,38 @@ extension Core {
         if !keep {
             let p = newRange(offset: r.offset, size: pad, below: r.prevPhysical)
             records[p].nextPhysical = i
-            records[i].prevPhysical = p
+            records[i].prevPhysical = p | Record.freeNeighbourFlag
             insertFree(p)
+        } else {
+            // The allocation below no longer has a free range above.
+            linkAbove(r.prevPhysical, i)
         }
-        makeLive(i, offset: o, size: size, alignment: alignment, kind: kind, userData: userData)
-        if keep { records[i].padding = UInt16(pad) }
-        records[i].belowIsFree = !keep
+        // After `removeFree`, which reads the free-list links that the tag replaces.
+        makeLive(i, offset: o, size: size, alignment: alignment, kind: kind, userData: userData,
+                 padding: keep ? pad : 0)
         // Free ranges never touch the tail (they merge into it), so the range above is live.
         let above = r.nextPhysical
         let remainder = r.end - end
         if remainder > 0 {
             let q = newRange(offset: end, size: remainder, below: i)
             records[q].nextPhysical = above
-            records[above].prevPhysical = q
+            records[above].prevPhysical = q | Record.freeNeighbourFlag
             insertFree(q)
         } else {
-            records[above].belowIsFree = false
+            records[above].prevPhysical = i
         }
         return i
     }
 
-    /// A new range record linked above `below`; the caller links the range above it.
+    /// A new range record linked above `below`; the caller links the range above it
+    /// and makes it free (`insertFree`).
     @inline(__always)
     mutating func newRange(offset: UInt64, size: UInt64, below: UInt32) -> UInt32 {
         let p = takeSlot()
         records[p].offset = offset
         records[p].size = size
         records[p].prevPhysical = below
-        records[p].kind = 0
-        // The slot may have been a live allocation released by `reset()`.
-        records[p].padding = 0
-        linkAbove(below, p)
+        linkFreeAbove(below, p)
         return p
     }
 
@@ -301,13 +306,13 @@ extension Core {
     /// - Complexity: O(1).
     mutating func tlsfFree(_ a: UInt32) {
         retire(a)
-        var offset = records[a].start
-        var size = records[a].end - offset
-        records[a].padding = 0
-        var below = records[a].prevPhysical
-        var above = records[a].nextPhysical
-        let belowFree = records[a].belowIsFree
-        let aboveFree = records[above].state == .free
+        let r = records[a]
+        var offset = r.start
+        var size = r.end - offset
+        var below = r.below
+        var above = r.above
+        let belowFree = r.belowIsFree
+        let aboveFree = r.aboveIsFree
         if belowFree {
             let p = below
             removeFree(p)
@@ -333,13 +338,13 @@ extension Core {
         }
         records[a].offset = offset
         records[a].size = size
-        records[a].kind = 0
         records[a].prevPhysical = below
+        // Sets the live range below's `aboveIsFree`.
+        linkFreeAbove(below, a)
         records[a].nextPhysical = above
-        linkAbove(below, a)
         // Not the tail and not free (merged above), so a live allocation.
-        records[above].prevPhysical = a
-        records[above].belowIsFree = true
+        records[above].prevPhysical = a | Record.freeNeighbourFlag
+        // Replaces the allocation's tag (padding, kind) with free-list links.
         insertFree(a)
     }
 

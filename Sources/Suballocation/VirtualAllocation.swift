@@ -1,15 +1,16 @@
 /// Identifies one allocation of a ``VirtualBlock``.
 ///
-/// A handle is an index into the block's record table plus the generation the
-/// record had when the allocation was made. Freeing an allocation (or resetting the
-/// block) advances the generation, so a handle kept after its allocation was freed
-/// is reported as stale instead of silently naming a newer allocation. Generations
-/// are 32-bit: a handle kept across 2³² reuses of the same record would alias.
+/// A handle is an index into the block's record table plus the generation of the
+/// allocation. Every allocation of a block gets the next generation of a counter of
+/// the block, so a handle kept after its allocation was freed (or the block reset) is
+/// reported as stale instead of silently naming a newer allocation in the same record.
+/// Generations are 32-bit: a handle kept across 2³² allocations of its block could
+/// alias.
 /// A handle is only meaningful to the block that issued it.
 public struct VirtualAllocationHandle: Hashable, Sendable, CustomStringConvertible {
     /// The index of the allocation's record in its block.
     public let index: UInt32
-    /// The generation of that record when the allocation was made.
+    /// The allocation's generation.
     public let generation: UInt32
 
     /// Creates a handle from its parts; blocks hand out handles, users rarely build them.

@@ -9,7 +9,7 @@ extension VirtualBlock {
         try core.forEachLive { (i: UInt32) throws(E) in
             let r = core.records[i]
             try body(r.offset, r.size, SuballocationKind(rawValue: r.kind) ?? .unknown,
-                     VirtualAllocationHandle(index: i, generation: r.generation), r.userData)
+                     VirtualAllocationHandle(index: i, generation: r.generation), core.userData(of: i))
         }
     }
 
@@ -25,7 +25,7 @@ extension VirtualBlock {
         while i != noRecord {
             let r = core.records[i]
             if r.state != .allocated && r.size > 0 { try body(r.offset, r.size) }
-            i = r.nextPhysical
+            i = r.above
         }
     }
 
@@ -49,7 +49,7 @@ extension Core {
             var i = firstPhysical
             while i != noRecord {
                 if records[i].state == .allocated { try body(i) }
-                i = records[i].nextPhysical
+                i = records[i].above
             }
         case .linear:
             try linearForEachLive(body)

@@ -155,7 +155,7 @@ public struct VirtualBlock: Sendable {
     /// - Throws: ``VirtualBlockError/unknownHandle(_:)`` or ``VirtualBlockError/staleHandle(_:)``.
     public func userData(of handle: VirtualAllocationHandle) throws(VirtualBlockError) -> UInt64 {
         let i = try box.core.liveIndex(handle)
-        return box.core.records[i].userData
+        return box.core.userData(of: i)
     }
 
     /// Replaces the user data of a live allocation.
@@ -163,7 +163,7 @@ public struct VirtualBlock: Sendable {
     public mutating func setUserData(_ userData: UInt64, for handle: VirtualAllocationHandle) throws(VirtualBlockError) {
         let i = try box.core.liveIndex(handle)
         makeUnique()
-        box.core.records[i].userData = userData
+        box.core.setUserData(userData, of: i)
     }
 
     /// The name of a live allocation, if one was set.

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct TLSFTests {
     @Test func recordStaysSmall() {
-        #expect(MemoryLayout<Record>.stride <= 48)
+        #expect(MemoryLayout<Record>.stride <= 32)
     }
 
     @Test func sizeClassesPartitionSizes() {
