@@ -54,23 +54,12 @@ extension Allocator {
         guard createInfo.size > 0 else { throw .zeroSize }
         let functions = device.deviceFunctions
         let buffer = try makeBuffer(createInfo)
-        do throws(AllocationError) {
-            var options = allocationOptions
-            options.dedicatedTarget = .buffer(buffer)
-            let allocation = try allocate(requirements(of: buffer), request, options: options,
-                                          fileID: fileID, line: line)
-            let bound = VulkanResult(functions.bindBufferMemory(device.device, buffer, allocation.memory,
-                                                                allocation.offset))
-            guard bound.isSuccess else {
-                try? free(allocation)
-                releasePageStarted(by: allocation)
-                throw AllocationError.vulkan(.callFailed(function: "vkBindBufferMemory", result: bound))
-            }
-            return BoundBuffer(buffer: buffer, allocation: allocation, size: createInfo.size)
-        } catch {
-            functions.destroyBuffer(device.device, buffer, nil)
-            throw error
-        }
+        let allocation = try allocateAndBind(
+            .buffer(buffer), requirements(of: buffer), request, options: allocationOptions,
+            fileID: fileID, line: line, bindFunction: "vkBindBufferMemory",
+            bind: { functions.bindBufferMemory(device.device, buffer, $0.memory, $0.offset) },
+            destroy: { functions.destroyBuffer(device.device, buffer, nil) })
+        return BoundBuffer(buffer: buffer, allocation: allocation, size: createInfo.size)
     }
 
     /// Destroys a buffer (`vkDestroyBuffer`) and frees its memory.
@@ -94,21 +83,35 @@ extension Allocator {
     ) throws(AllocationError) -> BoundImage {
         let functions = device.deviceFunctions
         let image = try makeImage(createInfo)
+        let allocation = try allocateAndBind(
+            .image(image), requirements(of: image, tiling: createInfo.tiling), request, options: allocationOptions,
+            fileID: fileID, line: line, bindFunction: "vkBindImageMemory",
+            bind: { functions.bindImageMemory(device.device, image, $0.memory, $0.offset) },
+            destroy: { functions.destroyImage(device.device, image, nil) })
+        return BoundImage(image: image, allocation: allocation)
+    }
+
+    /// The part of `createBuffer`/`createImage` after the object exists: allocate for it and
+    /// bind; on any failure give the memory back (with a page made for it) and destroy the
+    /// object.
+    private func allocateAndBind(
+        _ target: DeviceMemory.DedicatedTarget, _ requirements: MemoryRequirements, _ request: MemoryRequest,
+        options allocationOptions: AllocationOptions, fileID: StaticString, line: UInt, bindFunction: String,
+        bind: (Allocation) -> VkResult, destroy: () -> Void
+    ) throws(AllocationError) -> Allocation {
         do throws(AllocationError) {
             var options = allocationOptions
-            options.dedicatedTarget = .image(image)
-            let allocation = try allocate(requirements(of: image, tiling: createInfo.tiling), request,
-                                          options: options, fileID: fileID, line: line)
-            let bound = VulkanResult(functions.bindImageMemory(device.device, image, allocation.memory,
-                                                               allocation.offset))
+            options.dedicatedTarget = target
+            let allocation = try allocate(requirements, request, options: options, fileID: fileID, line: line)
+            let bound = VulkanResult(bind(allocation))
             guard bound.isSuccess else {
                 try? free(allocation)
                 releasePageStarted(by: allocation)
-                throw AllocationError.vulkan(.callFailed(function: "vkBindImageMemory", result: bound))
+                throw AllocationError.vulkan(.callFailed(function: bindFunction, result: bound))
             }
-            return BoundImage(image: image, allocation: allocation)
+            return allocation
         } catch {
-            functions.destroyImage(device.device, image, nil)
+            destroy()
             throw error
         }
     }

@@ -71,8 +71,7 @@ public final class Allocator: Sendable {
         }
         let bits = requirements.memoryTypeBits & request.memoryTypeBits
         let record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line),
-                                      userData: allocationOptions.userData,
-                                      isNamed: allocationOptions.name != nil)
+                                      userData: allocationOptions.userData)
         // A plain intent reads its cached ranking in place, with no array to retain.
         let usageOrdinal = request.required.isEmpty && request.preferred.isEmpty && request.notPreferred.isEmpty
             ? request.usage?.ordinal : nil

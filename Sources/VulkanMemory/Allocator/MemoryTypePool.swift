@@ -7,9 +7,10 @@ struct AllocationRecord {
     var fileID: StaticString
     var line: UInt32
     var userData: UInt64
-    var isNamed: Bool
+    /// Set by `Page.remember`, from whether a name was given.
+    var isNamed = false
 
-    static let empty = AllocationRecord(fileID: "", line: 0, userData: 0, isNamed: false)
+    static let empty = AllocationRecord(fileID: "", line: 0, userData: 0)
 }
 
 /// One `VkDeviceMemory` shared by many allocations.
@@ -48,8 +49,6 @@ struct Page {
             records.append(contentsOf: repeatElement(.empty, count: index + 1 - records.count))
         }
         records[index] = record
-        // The record says whether a name was kept, whatever the caller's record claimed,
-        // so `forget` always removes it.
         records[index].isNamed = name != nil
         if let name { names[handle.index] = name }
     }

@@ -41,20 +41,12 @@ extension DeviceMemory {
         guard device.capabilities.contains(.externalMemoryFd) else {
             throw .capabilityNotEnabled(.externalMemoryFd, operation: "importing memory")
         }
-        let heapIndex = try validate(device: device, size: size, memoryTypeIndex: memoryTypeIndex,
-                                     options: options)
-        var chain = AllocateChain(options: options, capabilities: device.capabilities)
-        defer { chain.release() }
-        var importInfo = VkImportMemoryFdInfoKHR()
-        importInfo.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR
-        importInfo.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT
-        importInfo.fd = fileDescriptor
-        chain.push(importInfo) { $0.pNext = $1 }
-        var info = VkMemoryAllocateInfo()
-        info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
-        info.pNext = chain.head
-        info.allocationSize = size
-        info.memoryTypeIndex = UInt32(memoryTypeIndex)
-        return try allocate(on: device, info: &info, heapIndex: heapIndex, options: options)
+        return try allocate(on: device, size: size, memoryTypeIndex: memoryTypeIndex, options: options) { chain in
+            var importInfo = VkImportMemoryFdInfoKHR()
+            importInfo.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR
+            importInfo.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT
+            importInfo.fd = fileDescriptor
+            chain.push(importInfo) { $0.pNext = $1 }
+        }
     }
 }

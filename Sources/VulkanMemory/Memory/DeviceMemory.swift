@@ -75,21 +75,23 @@ public final class DeviceMemory: @unchecked Sendable {
         on device: VulkanDevice, size: UInt64, memoryTypeIndex: Int,
         options: Options = Options()
     ) throws(MemoryError) -> DeviceMemory {
+        try allocate(on: device, size: size, memoryTypeIndex: memoryTypeIndex, options: options) { _ in }
+    }
+
+    /// Validates, builds the `pNext` chain of `options` plus whatever `extend` adds (an
+    /// import), calls `vkAllocateMemory` and wraps the result.
+    static func allocate(on device: VulkanDevice, size: UInt64, memoryTypeIndex: Int, options: Options,
+                         extend: (inout AllocateChain) -> Void) throws(MemoryError) -> DeviceMemory {
         let heapIndex = try validate(device: device, size: size, memoryTypeIndex: memoryTypeIndex,
                                      options: options)
-        let chain = AllocateChain(options: options, capabilities: device.capabilities)
+        var chain = AllocateChain(options: options, capabilities: device.capabilities)
         defer { chain.release() }
+        extend(&chain)
         var info = VkMemoryAllocateInfo()
         info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
         info.pNext = chain.head
         info.allocationSize = size
         info.memoryTypeIndex = UInt32(memoryTypeIndex)
-        return try allocate(on: device, info: &info, heapIndex: heapIndex, options: options)
-    }
-
-    /// Calls `vkAllocateMemory` with a prepared create-info and wraps the result.
-    static func allocate(on device: VulkanDevice, info: inout VkMemoryAllocateInfo, heapIndex: Int,
-                         options: Options) throws(MemoryError) -> DeviceMemory {
         var handle: VkDeviceMemory?
         let result = VulkanResult(device.deviceFunctions.allocateMemory(device.device, &info, nil, &handle))
         guard result.isSuccess, let handle else {

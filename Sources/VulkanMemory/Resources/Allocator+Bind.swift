@@ -44,8 +44,7 @@ extension Allocator {
         do throws(AllocationError) {
             for entry in batch.entries { pending.append(try create(entry)) }
             allocations = Array(repeating: nil, count: pending.count)
-            let record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line), userData: 0,
-                                          isNamed: false)
+            let record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line), userData: 0)
             try place(pending, into: &allocations, strategy: strategy, record: record)
             var resources: [Resource] = []
             for (item, allocation) in zip(pending, allocations) {
@@ -148,7 +147,7 @@ extension Allocator {
                     let parts = registerGroup(base: base, members: Array(zip(layout.offsets, layout.sizes)))
                     for (member, allocation) in zip(group.members, parts) { allocations[member] = allocation }
                 } else {
-                    let records = group.members.map { pending[$0].name == nil ? record : named(record) }
+                    let records = Array(repeating: record, count: group.members.count)
                     let placed = try pool.allocatePrivatePage(
                         members: members, pageSize: layout.size, options: AllocationOptions(),
                         records: records, names: group.members.map { pending[$0].name }, allocator: self)
@@ -156,12 +155,6 @@ extension Allocator {
                 }
             }
         }
-    }
-
-    private func named(_ record: AllocationRecord) -> AllocationRecord {
-        var record = record
-        record.isNamed = true
-        return record
     }
 
     /// `vkCreateBuffer` for a description.
