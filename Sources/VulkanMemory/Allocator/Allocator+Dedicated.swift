@@ -8,12 +8,12 @@ struct DedicatedEntry {
 
 extension Allocator {
     func allocateDedicated(size: UInt64, pool: MemoryTypePool, options allocationOptions: AllocationOptions,
-                           record: AllocationRecord) throws(AllocationError) -> Allocation {
+                           target: DeviceMemory.DedicatedTarget?, record: AllocationRecord) throws(AllocationError) -> Allocation {
         // Not rounded to atoms: the memory is the allocation's alone (flushes clamp to its
         // end), and Vulkan requires a dedicated allocation's size to equal the resource's.
         let memory = try allocateDeviceMemory(
             size: size, pool: pool,
-            options: DeviceMemory.Options(dedicated: allocationOptions.dedicatedTarget,
+            options: DeviceMemory.Options(dedicated: target,
                                           priority: allocationOptions.priority))
         var mapped: UnsafeMutableRawPointer?
         if allocationOptions.mapped {

@@ -100,9 +100,8 @@ extension Allocator {
         bind: (Allocation) -> VkResult, destroy: () -> Void
     ) throws(AllocationError) -> Allocation {
         do throws(AllocationError) {
-            var options = allocationOptions
-            options.dedicatedTarget = target
-            let allocation = try allocate(requirements, request, options: options, fileID: fileID, line: line)
+            let allocation = try allocate(requirements, request, options: allocationOptions, dedicatedTarget: target,
+                                          fileID: fileID, line: line)
             let bound = VulkanResult(bind(allocation))
             guard bound.isSuccess else {
                 try? free(allocation)

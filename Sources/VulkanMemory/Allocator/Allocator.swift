@@ -63,6 +63,16 @@ public final class Allocator: Sendable {
         options allocationOptions: AllocationOptions = AllocationOptions(),
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> Allocation {
+        try allocate(requirements, request, options: allocationOptions, dedicatedTarget: nil, fileID: fileID,
+                     line: line)
+    }
+
+    /// `allocate(_:_:options:fileID:line:)` with the resource a dedicated allocation would
+    /// be made for, given apart so the options need not be copied to carry it.
+    func allocate(
+        _ requirements: MemoryRequirements, _ request: MemoryRequest, options allocationOptions: AllocationOptions,
+        dedicatedTarget: DeviceMemory.DedicatedTarget?, fileID: StaticString, line: UInt
+    ) throws(AllocationError) -> Allocation {
         guard requirements.size > 0 else { throw .zeroSize }
         let alignment = max(requirements.alignment, 1)
         guard alignment & (alignment - 1) == 0 else { throw .alignmentNotPowerOfTwo(alignment) }
@@ -82,8 +92,11 @@ public final class Allocator: Sendable {
             let typeIndex = usageOrdinal.map { rankedByUsage[$0][position] } ?? computed[position]
             guard bits & (1 << UInt32(typeIndex)) != 0 else { continue }
             do throws(AllocationError) {
-                return try allocate(requirements, alignment: alignment, in: pools[typeIndex],
-                                    options: allocationOptions, record: record)
+                // `pools` keeps every pool alive as long as the allocator: borrow it
+                // without a retain and a release per call.
+                unowned(unsafe) let pool = pools[typeIndex]
+                return try allocate(requirements, alignment: alignment, in: pool, options: allocationOptions,
+                                    dedicatedTarget: dedicatedTarget, record: record)
             } catch {
                 switch error {
                 case .outOfMemory, .tooManyAllocations, .memory(.notHostVisible):
@@ -120,7 +133,7 @@ public final class Allocator: Sendable {
 
     /// Places one request in one memory type: dedicated memory or a page.
     private func allocate(_ requirements: MemoryRequirements, alignment: UInt64, in pool: MemoryTypePool,
-                          options allocationOptions: AllocationOptions,
+                          options allocationOptions: AllocationOptions, dedicatedTarget: DeviceMemory.DedicatedTarget?,
                           record: AllocationRecord) throws(AllocationError) -> Allocation {
         if allocationOptions.mapped, !pool.flags.contains(.hostVisible) {
             throw .memory(.notHostVisible(typeIndex: pool.typeIndex, flags: pool.flags))
@@ -133,7 +146,7 @@ public final class Allocator: Sendable {
         }
         if useDedicated(requirements, pool: pool, options: allocationOptions) {
             return try allocateDedicated(size: requirements.size, pool: pool, options: allocationOptions,
-                                         record: record)
+                                         target: dedicatedTarget ?? allocationOptions.dedicatedTarget, record: record)
         }
         return try pool.allocate(size: requirements.size, alignment: alignment, kind: requirements.kind,
                                  options: allocationOptions, record: record, allocator: self)
@@ -169,10 +182,11 @@ public final class Allocator: Sendable {
         switch allocation.location {
         case let .page(slot, generation, handle):
             let keepEmpty = options.maxEmptyPagesPerType
-            let released = try pools[allocation.memoryTypeIndex].free(
-                slot: slot, generation: generation, handle: handle, memory: allocation.memory,
-                size: allocation.size, keepEmpty: keepEmpty)
-            if let released { release(released, heap: pools[allocation.memoryTypeIndex].heapIndex) }
+            unowned(unsafe) let pool = pools[allocation.memoryTypeIndex]
+            if let released = try pool.free(slot: slot, generation: generation, handle: handle,
+                                            memory: allocation.memory, size: allocation.size, keepEmpty: keepEmpty) {
+                release(released, heap: pool.heapIndex)
+            }
         case let .dedicated(slot, generation):
             try freeDedicated(slot: slot, generation: generation, allocation: allocation)
         case let .member(slot, generation, index):

@@ -54,7 +54,8 @@ struct Page {
     }
 
     mutating func forget(_ handle: VirtualAllocationHandle) {
-        if records[Int(handle.index)].isNamed { names[handle.index] = nil }
+        // Most pages hold no names: skip the record's cache line then.
+        if !names.isEmpty, records[Int(handle.index)].isNamed { names[handle.index] = nil }
     }
 }
 
