@@ -40,6 +40,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SuballocationTests", dependencies: ["Suballocation"]),
+        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads"]),
         .testTarget(
             name: "VulkanMemoryTests",
             dependencies: [

@@ -29,7 +29,8 @@ public struct ResourceWorkloadResult: Sendable {
     /// Nanoseconds per destroy+create+bind pair through the allocator.
     public var pairNanoseconds: Double
     /// Nanoseconds per pair of the same Vulkan calls with no allocator (all buffers bound
-    /// to one preallocated memory at offset 0).
+    /// to one preallocated memory at offset 0), timed in chunks alternating with the
+    /// allocator's.
     public var rawPairNanoseconds: Double
     /// `vkAllocateMemory` calls the allocator made during the timed steps.
     public var allocateCalls: Int
@@ -42,19 +43,32 @@ public struct ResourceWorkloadResult: Sendable {
     /// Nanoseconds per free+allocate pair of the same sizes through `Allocator.allocate`
     /// alone, no Vulkan object involved: the allocator's own share of `pairNanoseconds`.
     public var allocatorPairNanoseconds: Double = 0
+    /// The reference for `committedBytes`: the highest address that exact best fit
+    /// reaches on the same sizes and victims in one unbounded range
+    /// (`BestFitReference`). No allocator that never moves what it placed and uses best
+    /// fit needs less; pages only add their boundaries and growth steps to it.
+    public var bestFitPeakBytes: UInt64 = 0
 
     /// The run with the median `pairNanoseconds`; other fields from that run.
     public static func median(_ runs: [ResourceWorkloadResult]) -> ResourceWorkloadResult {
         let sorted = runs.sorted { $0.pairNanoseconds < $1.pairNanoseconds }
         var result = sorted[sorted.count / 2]
         result.rawPairNanoseconds = runs.map(\.rawPairNanoseconds).sorted()[runs.count / 2]
+        result.allocatorPairNanoseconds = runs.map(\.allocatorPairNanoseconds).sorted()[runs.count / 2]
         return result
     }
 }
 
 extension ResourceWorkload {
+    /// Steps timed in one go before the harness switches between the raw calls and the
+    /// allocator: alternating keeps a host whose speed drifts (a shared GPU machine)
+    /// from favouring whichever loop ran in its quiet moment.
+    static let chunk = 5_000
+
     /// Runs W3 once on a device with a fresh allocator.
     ///
+    /// The raw Vulkan calls and the allocator's steps run in alternating chunks of
+    /// `chunk` steps, each side keeping its own live buffers.
     /// - Throws: `AllocationError` if the device runs out of memory.
     public func run(on device: VulkanDevice, options: AllocatorOptions = AllocatorOptions()) throws(AllocationError) -> ResourceWorkloadResult {
         var random = WyRand(state: seed)
@@ -67,8 +81,8 @@ extension ResourceWorkload {
                                             | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
         info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
 
-        let raw = try rawPairs(device: device, info: info, initialSizes: initialSizes, stepSizes: stepSizes,
-                               victims: victims)
+        var raw = try RawSide(device: device, info: info, initialSizes: initialSizes)
+        defer { raw.tearDown() }
 
         let allocator = Allocator(device: device, options: options)
         var buffers: [BoundBuffer] = []
@@ -77,27 +91,41 @@ extension ResourceWorkload {
             info.size = size
             buffers.append(try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy)))
         }
+        // The sizes the allocator placed (the driver's requirements), for the best-fit
+        // reference below; written outside the timed loops.
+        var placedSizes = buffers.map(\.allocation.size)
+        placedSizes.reserveCapacity(live + steps)
         let callsBefore = allocator.usage.deviceMemoryAllocations
 
-        let start = ContinuousClock.now
-        for step in 0..<steps {
-            let victim = victims[step]
-            try allocator.destroyBuffer(buffers[victim])
-            info.size = stepSizes[step]
-            buffers[victim] = try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy))
+        var rawTime = 0.0
+        var allocatorTime = 0.0
+        var first = 0
+        while first < steps {
+            let range = first..<min(first + ResourceWorkload.chunk, steps)
+            rawTime += try raw.steps(range, stepSizes: stepSizes, victims: victims)
+            let start = ContinuousClock.now
+            for step in range {
+                let victim = victims[step]
+                try allocator.destroyBuffer(buffers[victim])
+                info.size = stepSizes[step]
+                buffers[victim] = try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy))
+            }
+            allocatorTime += nanoseconds(start)
+            for step in range { placedSizes.append(buffers[victims[step]].allocation.size) }
+            first = range.upperBound
         }
-        let elapsed = nanoseconds(start)
         let usage = allocator.usage
-        let result = ResourceWorkloadResult(
-            pairNanoseconds: elapsed / Double(steps), rawPairNanoseconds: raw,
+        var result = ResourceWorkloadResult(
+            pairNanoseconds: allocatorTime / Double(steps), rawPairNanoseconds: rawTime / Double(steps),
             allocateCalls: usage.deviceMemoryAllocations - callsBefore, committedBytes: usage.committedBytes,
             liveBytes: usage.liveBytes, pages: usage.pageCount)
         for buffer in buffers { try allocator.destroyBuffer(buffer) }
-        var measured = result
-        measured.allocatorPairNanoseconds = try allocatorPairs(device: device, options: options,
-                                                               initialSizes: initialSizes, stepSizes: stepSizes,
-                                                               victims: victims)
-        return measured
+        result.allocatorPairNanoseconds = try allocatorPairs(device: device, options: options,
+                                                             initialSizes: initialSizes, stepSizes: stepSizes,
+                                                             victims: victims)
+        result.bestFitPeakBytes = BestFitReference.peakExtent(initialSizes: placedSizes[..<live],
+                                                              stepSizes: placedSizes[live...], victims: victims)
+        return result
     }
 
     /// Free-then-allocate pairs of the W3 sizes through the allocator only.
@@ -119,36 +147,50 @@ extension ResourceWorkload {
         for allocation in live { try allocator.free(allocation) }
         return elapsed / Double(stepSizes.count)
     }
+}
 
-    /// The same Vulkan calls as a step (create, requirements with dedicated info, bind,
-    /// destroy) with no allocator: every buffer is bound to one memory at offset 0.
-    private func rawPairs(device: VulkanDevice, info: VkBufferCreateInfo, initialSizes: [UInt64],
-                          stepSizes: [UInt64], victims: [Int]) throws(AllocationError) -> Double {
+/// The same Vulkan calls as a W3 step (create, requirements with the dedicated chain,
+/// bind, destroy) with no allocator: every buffer is bound to one memory at offset 0.
+private struct RawSide {
+    let calls: RawBufferCalls
+    let memory: DeviceMemory
+    var info: VkBufferCreateInfo
+    var buffers: [VkBuffer] = []
+
+    init(device: VulkanDevice, info: VkBufferCreateInfo, initialSizes: [UInt64]) throws(AllocationError) {
         let properties = MemoryProperties(device: device)
         let selection = MemoryTypeSelection(properties: properties, isDiscrete: device.info.type == .discreteGPU)
         guard let type = selection.bestType(for: .usage(.gpuOnly)) else {
             throw .noSuitableMemoryType(required: [], memoryTypeBits: .max, usage: .gpuOnly)
         }
-        let memory: DeviceMemory
         do { memory = try DeviceMemory.allocate(on: device, size: 2 << 20, memoryTypeIndex: type) } catch {
             throw .memory(error)
         }
-        defer { try? memory.free() }
-        let raw = RawBufferCalls(device: device)
-        var info = info
-        var buffers: [VkBuffer] = []
+        calls = RawBufferCalls(device: device)
+        self.info = info
         for size in initialSizes {
-            info.size = size
-            buffers.append(try raw.createAndBind(&info, memory: memory.handle))
+            self.info.size = size
+            do { buffers.append(try calls.createAndBind(&self.info, memory: memory.handle)) } catch {
+                tearDown()
+                throw error
+            }
         }
+    }
+
+    /// Runs the steps in `range`; returns the nanoseconds they took.
+    mutating func steps(_ range: Range<Int>, stepSizes: [UInt64], victims: [Int]) throws(AllocationError) -> Double {
         let start = ContinuousClock.now
-        for step in 0..<stepSizes.count {
-            raw.destroy(buffers[victims[step]])
+        for step in range {
+            calls.destroy(buffers[victims[step]])
             info.size = stepSizes[step]
-            buffers[victims[step]] = try raw.createAndBind(&info, memory: memory.handle)
+            buffers[victims[step]] = try calls.createAndBind(&info, memory: memory.handle)
         }
-        let elapsed = nanoseconds(start)
-        buffers.forEach(raw.destroy)
-        return elapsed / Double(stepSizes.count)
+        return nanoseconds(start)
+    }
+
+    mutating func tearDown() {
+        buffers.forEach(calls.destroy)
+        buffers = []
+        try? memory.free()
     }
 }

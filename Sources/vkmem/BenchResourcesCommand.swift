@@ -50,7 +50,8 @@ struct BenchResourcesCommand: ParsableCommand {
                 print("{\"workload\": \"\(r.workload)\", \"pair_ns\": \(oneDecimal(r.pairNanoseconds)), "
                       + "\"raw_pair_ns\": \(oneDecimal(r.rawPairNanoseconds)), \"allocate_calls\": \(r.allocateCalls), "
                       + "\"committed_bytes\": \(r.committedBytes), \"live_bytes\": \(r.liveBytes), "
-                      + "\"pages\": \(r.pages), \"allocator_pair_ns\": \(oneDecimal(r.allocatorPairNanoseconds)), \"device\": \"\(context.device.info.name)\", \"runs\": \(runs)}")
+                      + "\"pages\": \(r.pages), \"allocator_pair_ns\": \(oneDecimal(r.allocatorPairNanoseconds)), "
+                      + "\"best_fit_peak_bytes\": \(r.bestFitPeakBytes), \"device\": \"\(context.device.info.name)\", \"runs\": \(runs)}")
             } else {
                 print("W3 on \(context.device.info.name), median of \(runs) runs, \(steps) steps, \(live) live buffers")
                 print("  pair (destroy + create + bind):  \(oneDecimal(r.pairNanoseconds)) ns")
@@ -60,6 +61,8 @@ struct BenchResourcesCommand: ParsableCommand {
                 print("  vkAllocateMemory during steps:   \(r.allocateCalls)")
                 let ratio = r.liveBytes == 0 ? 0 : Double(r.committedBytes) / Double(r.liveBytes) * 100
                 print("  committed / live:                \(formatBytes(r.committedBytes)) / \(formatBytes(r.liveBytes)) (\(oneDecimal(ratio))%) in \(r.pages) pages")
+                let bound = r.liveBytes == 0 ? 0 : Double(r.bestFitPeakBytes) / Double(r.liveBytes) * 100
+                print("  exact best fit, one range, peak: \(formatBytes(r.bestFitPeakBytes)) (\(oneDecimal(bound))% of live)")
             }
         }
     }
