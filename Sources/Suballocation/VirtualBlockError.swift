@@ -26,6 +26,12 @@ public enum VirtualBlockError: Error, Equatable, Sendable, CustomStringConvertib
     /// `upperAddress: true` needs a linear block in `.automatic` or `.doubleStack`
     /// mode that is not currently wrapped as a ring buffer.
     case upperAddressUnavailable(VirtualBlock.Algorithm)
+    /// `allocate(at:size:)` places allocations in TLSF blocks only.
+    case placementUnavailable(VirtualBlock.Algorithm)
+    /// `allocate(at:size:)` was asked for a range that is not wholly inside one free
+    /// range of the block (or that would share a granularity page with an allocation
+    /// of a conflicting kind).
+    case rangeNotFree(offset: UInt64, size: UInt64)
 
     /// A message that says what was wrong and what to do about it.
     public var description: String {
@@ -62,6 +68,11 @@ public enum VirtualBlockError: Error, Equatable, Sendable, CustomStringConvertib
             }
         case .upperAddressUnavailable(let algorithm):
             return "upper-address allocations need a linear block in .automatic or .doubleStack mode that is not wrapped as a ring buffer (this block: \(algorithm))"
+        case .placementUnavailable(let algorithm):
+            return "allocations at a chosen offset need a TLSF block (this block: \(algorithm))"
+        case .rangeNotFree(let offset, let size):
+            return "\(size) bytes at offset \(offset) are not inside one free range of the block "
+                + "(or would share a granularity page with an allocation of a conflicting kind)"
         }
     }
 }

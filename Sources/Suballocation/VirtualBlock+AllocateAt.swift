@@ -1,0 +1,61 @@
+extension VirtualBlock {
+    /// Places an allocation at exactly `offset`, inside one free range.
+    ///
+    /// For callers that decide the layout themselves: reserving a range that nothing
+    /// else may use (an allocator's fences between its pages), or rebuilding a recorded
+    /// layout. The granularity rule holds as for `allocate`: a range that would share a
+    /// granularity page with an allocation of a conflicting kind is refused.
+    /// - Parameters:
+    ///   - offset: Where the allocation starts; no alignment is imposed.
+    ///   - size: Bytes to place; at least 1.
+    ///   - kind: What the allocation holds, for the granularity rule.
+    ///   - userData: A value kept with the allocation for the caller.
+    /// - Throws: ``VirtualBlockError/zeroSize``,
+    ///   ``VirtualBlockError/sizeOverflow(size:alignment:)`` (the range passes the end of
+    ///   the address space), ``VirtualBlockError/placementUnavailable(_:)`` for a linear
+    ///   block, or ``VirtualBlockError/rangeNotFree(offset:size:)``; the block is then
+    ///   unchanged.
+    /// - Complexity: O(records): the ranges are walked in address order to find the one
+    ///   holding `offset`.
+    public mutating func allocate(at offset: UInt64, size: UInt64, kind: SuballocationKind = .unknown,
+                                  userData: UInt64 = 0) throws(VirtualBlockError) -> VirtualAllocation {
+        guard size > 0 else { throw .zeroSize }
+        guard offset <= UInt64.max - size else { throw .sizeOverflow(size: size, alignment: 1) }
+        guard case .tlsf = algorithm else { throw .placementUnavailable(algorithm) }
+        guard offset + size <= self.size else { throw .rangeNotFree(offset: offset, size: size) }
+        makeUnique()
+        guard let placed = box.core.tlsfAllocate(at: offset, size: size, kind: kind.rawValue, userData: userData) else {
+            throw .rangeNotFree(offset: offset, size: size)
+        }
+        return placed
+    }
+}
+
+extension Core {
+    /// The TLSF placement of `VirtualBlock.allocate(at:size:kind:userData:)`; nil when the
+    /// range is not free.
+    mutating func tlsfAllocate(at offset: UInt64, size: UInt64, kind: UInt8, userData: UInt64) -> VirtualAllocation? {
+        var i = firstPhysical
+        while i != noRecord {
+            let r = records[i]
+            // Live records start at `start` (their kept padding below the offset).
+            if r.state == .allocated {
+                if r.start > offset { return nil }
+            } else if r.offset <= offset, offset < r.end {
+                guard size <= r.end - offset,
+                      let o = placeAscending(start: offset, end: r.end, below: r.prevPhysical,
+                                             above: i == tail ? noRecord : r.nextPhysical,
+                                             size: size, alignment: 1, kind: kind),
+                      o == offset else { return nil }
+                reserveSlots(2)
+                let a = tlsfCommit(range: i, at: offset, size: size, alignment: 1, kind: kind, userData: userData)
+                return VirtualAllocation(handle: VirtualAllocationHandle(index: a, generation: records[a].generation),
+                                         offset: offset, size: size)
+            } else if r.offset > offset {
+                return nil
+            }
+            i = r.above
+        }
+        return nil
+    }
+}
