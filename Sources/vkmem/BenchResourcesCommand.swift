@@ -24,6 +24,9 @@ struct BenchResourcesCommand: ParsableCommand {
     @Option(help: "Live buffers.")
     var live = 2_000
 
+    @Option(help: "The generator's seed (sizes and victims).")
+    var seed: UInt64 = 3
+
     @Option(name: .customLong("page-mib"), help: "Preferred page size for device-local types, in MiB (default 128).")
     var pageMiB: UInt64?
 
@@ -39,7 +42,7 @@ struct BenchResourcesCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let context = try deviceOptions.openContext()
-            var workload = ResourceWorkload(live: live, steps: steps)
+            var workload = ResourceWorkload(live: live, steps: steps, seed: seed)
             workload.strategy = VirtualWorkloadStrategy(rawValue: strategy)?.strategy ?? .bestFit
             var results: [ResourceWorkloadResult] = []
             var options = AllocatorOptions()

@@ -212,11 +212,19 @@ struct AllocatorTests {
         let small = MemoryHeap(index: 0, size: 256 << 20, flags: .deviceLocal)
         #expect(MemoryTypePool.preferredPageSize(type: MemoryType(index: 0, heapIndex: 0, flags: .deviceLocal),
                                                  heap: small, options: options) == 32 << 20)
-        // Growth: an eighth of the preferred size first, then an eighth of what is committed.
-        #expect(MemoryTypePool.nextPageSize(committed: 0, preferred: 128 << 20, needed: 4096) == 16 << 20)
-        #expect(MemoryTypePool.nextPageSize(committed: 512 << 20, preferred: 128 << 20, needed: 4096) == 64 << 20)
-        #expect(MemoryTypePool.nextPageSize(committed: 4 << 30, preferred: 128 << 20, needed: 4096) == 128 << 20)
-        #expect(MemoryTypePool.nextPageSize(committed: 0, preferred: 128 << 20, needed: 50 << 20) == 50 << 20)
+        // Growth: an eighth of the preferred size first; then, while pages are full, a
+        // sixteenth of what is committed; when the free bytes are scattered (more than four
+        // times the request free, yet it failed), a quarter; never past the preferred size.
+        #expect(MemoryTypePool.nextPageSize(committed: 0, live: 0, preferred: 128 << 20, needed: 4096) == 16 << 20)
+        #expect(MemoryTypePool.nextPageSize(committed: 1 << 30, live: 1 << 30, preferred: 128 << 20,
+                                            needed: 4096) == 64 << 20)
+        #expect(MemoryTypePool.nextPageSize(committed: 512 << 20, live: 400 << 20, preferred: 128 << 20,
+                                            needed: 1 << 20) == 128 << 20)
+        #expect(MemoryTypePool.nextPageSize(committed: 256 << 20, live: 250 << 20, preferred: 128 << 20,
+                                            needed: 1 << 20) == 64 << 20)
+        #expect(MemoryTypePool.nextPageSize(committed: 4 << 30, live: 4 << 30, preferred: 128 << 20,
+                                            needed: 4096) == 128 << 20)
+        #expect(MemoryTypePool.nextPageSize(committed: 0, live: 0, preferred: 128 << 20, needed: 50 << 20) == 50 << 20)
     }
 
     @Test func nonCoherentTypesRoundToAtoms() throws {

@@ -67,10 +67,10 @@ extension Allocator {
         guard pools.indices.contains(allocation.memoryTypeIndex) else { return false }
         switch allocation.location {
         case let .page(slot, generation, handle):
-            return pools[allocation.memoryTypeIndex].state.withLock { state in
-                Int(slot) < state.pages.count && state.generations[Int(slot)] == generation
-                    && state.pages[Int(slot)].memory != nil && state.pages[Int(slot)].handle == allocation.memory
-                    && (try? state.pages[Int(slot)].block.allocation(handle))?.offset == allocation.offset
+            let pool = pools[allocation.memoryTypeIndex]
+            return pool.state.withLock { state in
+                (try? pool.pageOffset(of: handle, slot: slot, generation: generation, memory: allocation.memory,
+                                      state: state).get())?.offset == allocation.offset
             }
         case let .dedicated(slot, generation):
             return dedicated.withLock { table in

@@ -17,12 +17,10 @@ extension Allocator {
         case let .page(slot, generation, handle):
             return try pool.state.withLock { (state: inout MemoryTypePool.State) throws(AllocationError) -> MappedMemory in
                 let index = Int(slot)
-                guard index < state.pages.count, state.generations[index] == generation,
-                      let memory = state.pages[index].memory else { throw .alreadyFreed }
-                // The same slot numbers in another allocator must not open this page.
-                guard state.pages[index].handle == allocation.memory else { throw .unknownAllocation }
-                guard let placed = try? state.pages[index].block.allocation(handle) else { throw .alreadyFreed }
-                guard placed.offset == allocation.offset, placed.size == allocation.size else {
+                let placed = try pool.pageOffset(of: handle, slot: slot, generation: generation,
+                                                 memory: allocation.memory, state: state).get()
+                guard placed.offset == allocation.offset, placed.size == allocation.size,
+                      let memory = state.pages[index].memory else {
                     throw .unknownAllocation
                 }
                 let base = try pool.mapPage(&state.pages[index])

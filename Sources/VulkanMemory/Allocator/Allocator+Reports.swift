@@ -7,15 +7,12 @@ extension Allocator {
         var reports: [AllocationReport] = []
         for pool in pools {
             pool.state.withLock { state in
-                for slot in state.active {
-                    let page = state.pages[Int(slot)]
-                    page.block.forEachAllocation { offset, size, _, handle, _ in
-                        let record = page.records[Int(handle.index)]
-                        reports.append(AllocationReport(
-                            name: page.names[handle.index], size: size, offset: offset,
-                            memoryTypeIndex: pool.typeIndex, isDedicated: false, userData: record.userData,
-                            fileID: record.fileID.description, line: Int(record.line)))
-                    }
+                pool.forEachPageAllocation(state) { slot, offset, size, _, handle in
+                    let record = state.records[Int(handle.index)]
+                    reports.append(AllocationReport(
+                        name: state.names[handle.index], size: size, offset: offset,
+                        memoryTypeIndex: pool.typeIndex, isDedicated: false, userData: record.userData,
+                        fileID: record.fileID.description, line: Int(record.line)))
                 }
             }
         }

@@ -1,9 +1,11 @@
 import CVulkan
+
 extension MemoryTypePool {
-    /// Places a range in the first page with room, or in a new page.
+    /// Places a range in the best-fitting free range of any page, or in a new page.
     ///
-    /// - Complexity: O(pages) TLSF attempts, each O(1); a new page costs one
-    ///   `vkAllocateMemory` (made while holding this type's lock only).
+    /// - Complexity: O(1): one TLSF search of the arena covers every page; a new page
+    ///   costs one `vkAllocateMemory` (made while holding this type's lock only) and
+    ///   O(arena ranges) to move its fences.
     func allocate(size: UInt64, alignment: UInt64, kind: SuballocationKind, options: AllocationOptions,
                   record: AllocationRecord, allocator: Allocator) throws(AllocationError) -> Allocation {
         // On non-coherent memory each allocation owns whole atoms.
@@ -14,39 +16,21 @@ extension MemoryTypePool {
         var released: DeviceMemory?
         defer { if let released { allocator.release(released, heap: heapIndex) } }
         return try state.withLock { (state: inout State) throws(AllocationError) -> Allocation in
-            var position = -1
-            while position < state.active.count {
-                let slot: Int
-                if position < 0 {
-                    position = 0
-                    guard state.hint >= 0 else { continue }
-                    slot = state.hint
-                } else {
-                    slot = Int(state.active[position])
-                    position += 1
-                    if slot == state.hint { continue }
-                }
-                if size >= state.pages[slot].refusedSize, alignment >= state.pages[slot].refusedAlignment,
-                   kind == state.pages[slot].refusedKind { continue }
-                let wasEmpty = state.pages[slot].block.isEmpty
-                guard let placed = try? state.pages[slot].block.allocateIfRoom(
-                    size: size, alignment: alignment, kind: kind, strategy: options.strategy) else {
-                    state.pages[slot].refusedSize = size
-                    state.pages[slot].refusedAlignment = alignment
-                    state.pages[slot].refusedKind = kind
-                    continue
-                }
-                if wasEmpty { state.emptyPageCount -= 1 }
-                return try finish(placed, slot: slot, state: &state, options: options, record: record)
+            if let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
+                                                            strategy: options.strategy) {
+                return try finish(placed, state: &state, options: options, record: record)
             }
-            let slot = Int(try addPage(state: &state, needed: size + alignment - 1, allocator: allocator))
-            guard let placed = try? state.pages[slot].block.allocate(
-                size: size, alignment: alignment, kind: kind, strategy: options.strategy) else {
-                preconditionFailure("a new page of at least size + alignment - 1 bytes must fit the request")
+            // The most a request can need in a fresh region: its alignment's and the
+            // granularity's worst cases, as the arena's own search counts them.
+            let needed = size + max(alignment, granularity) - 1 + (granularity - 1)
+            let slot = Int(try addPage(state: &state, needed: needed, allocator: allocator))
+            guard let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
+                                                               strategy: options.strategy),
+                  self.slot(of: placed.offset) == slot else {
+                preconditionFailure("a new page of at least \(needed) bytes must take a request of \(size) bytes")
             }
-            state.emptyPageCount -= 1
             do throws(AllocationError) {
-                var allocation = try finish(placed, slot: slot, state: &state, options: options, record: record)
+                var allocation = try finish(placed, state: &state, options: options, record: record)
                 allocation.startedPage = true
                 return allocation
             } catch {
@@ -58,22 +42,25 @@ extension MemoryTypePool {
 
     /// Records a placed range and builds its `Allocation`; undoes the placement when the
     /// page cannot be mapped as asked.
-    private func finish(_ placed: VirtualAllocation, slot: Int, state: inout State,
+    private func finish(_ placed: VirtualAllocation, state: inout State,
                         options: AllocationOptions, record: AllocationRecord) throws(AllocationError) -> Allocation {
+        let slot = self.slot(of: placed.offset)
+        let offset = placed.offset - base(of: slot)
         var mapped: UnsafeMutableRawPointer?
         if options.mapped {
             do {
-                mapped = try mapPage(&state.pages[slot]) + Int(placed.offset)
+                mapped = try mapPage(&state.pages[slot]) + Int(offset)
             } catch {
-                try? state.pages[slot].block.free(placed.handle)
-                if state.pages[slot].block.isEmpty { state.emptyPageCount += 1 }
+                try? state.arena.free(placed.handle)
                 throw error
             }
         }
-        state.pages[slot].remember(placed.handle, record, name: options.name)
+        if state.pages[slot].liveCount == 0 { state.emptyPageCount -= 1 }
+        state.pages[slot].liveCount += 1
+        state.remember(placed.handle, record, name: options.name)
         state.liveBytes += placed.size
         state.liveCount += 1
-        return Allocation(memory: state.pages[slot].handle, offset: placed.offset, size: placed.size,
+        return Allocation(memory: state.pages[slot].handle, offset: offset, size: placed.size,
                           memoryTypeIndex: typeIndex, mappedPointer: mapped,
                           location: .page(slot: UInt32(slot), generation: state.generations[slot], handle: placed.handle))
     }
@@ -91,12 +78,42 @@ extension MemoryTypePool {
         }
     }
 
+    /// The page-relative offset of a live allocation of page `slot` (generation
+    /// `generation`, memory `memory`), or the reason it is not one.
+    func pageOffset(of handle: VirtualAllocationHandle, slot: UInt32, generation: UInt32, memory: VkDeviceMemory,
+                    state: State) -> Result<(offset: UInt64, size: UInt64), AllocationError> {
+        let index = Int(slot)
+        guard index < state.pages.count, state.generations[index] == generation, state.pages[index].memory != nil else {
+            // The page was released: the allocation was freed before, or is not ours.
+            return .failure(index < state.generations.count && state.generations[index] > generation
+                ? .alreadyFreed : .unknownAllocation)
+        }
+        // The same slot numbers in another allocator must not reach this page.
+        guard state.pages[index].handle == memory else { return .failure(.unknownAllocation) }
+        let placed: VirtualAllocation
+        do throws(VirtualBlockError) {
+            placed = try state.arena.allocation(handle)
+        } catch {
+            if case .staleHandle = error { return .failure(.alreadyFreed) }
+            return .failure(.unknownAllocation)
+        }
+        // A handle of another page, or a fence, is not this page's allocation.
+        let base = base(of: index)
+        guard self.slot(of: placed.offset) == index, placed.offset - base < state.pages[index].region else {
+            return .failure(.unknownAllocation)
+        }
+        return .success((placed.offset - base, placed.size))
+    }
+
     /// Creates a page big enough for `needed` bytes, retrying at 1/2, 1/4 and 1/8 of the
-    /// planned size when the driver refuses, and returns its slot. The page counts as empty.
+    /// planned size when the driver refuses, moves the arena's fences to open its
+    /// region, and returns its slot. The page counts as empty.
     private func addPage(state: inout State, needed: UInt64, exactSize: UInt64? = nil,
                          allocator: Allocator) throws(AllocationError) -> UInt32 {
-        let heapSize = allocator.properties.heaps[heapIndex].size
-        let planned = exactSize ?? min(MemoryTypePool.nextPageSize(committed: state.committedBytes,
+        guard !state.freeSlots.isEmpty || state.pages.count < slotCount else {
+            throw .tooManyAllocations(limit: UInt32(slotCount))
+        }
+        let planned = exactSize ?? min(MemoryTypePool.nextPageSize(committed: state.committedBytes, live: state.liveBytes,
                                                                    preferred: preferredPageSize, needed: needed), heapSize)
         guard needed <= planned else {
             throw .outOfMemory(size: needed, typeIndex: typeIndex, heapIndex: heapIndex, available: heapSize,
@@ -107,21 +124,17 @@ extension MemoryTypePool {
         while size >= needed {
             do {
                 let memory = try allocator.allocateDeviceMemory(size: size, pool: self, options: DeviceMemory.Options())
-                let block: VirtualBlock
-                do {
-                    block = try VirtualBlock(size: size, algorithm: .tlsf, granularity: granularity)
-                } catch {
-                    preconditionFailure("a page block with a power-of-two granularity cannot fail: \(error)")
-                }
-                let page = Page(memory: memory, block: block)
+                let page = Page(memory: memory, region: size / granularity * granularity)
                 let slot: UInt32
                 if let reused = state.freeSlots.popLast() {
                     slot = reused
                     state.pages[Int(slot)] = page
+                    openSlot(Int(slot), region: page.region, state: &state)
                 } else {
                     slot = UInt32(state.pages.count)
                     state.pages.append(page)
                     state.generations.append(0)
+                    openNewSlot(Int(slot), region: page.region, state: &state)
                 }
                 state.active.append(slot)
                 state.emptyPageCount += 1
@@ -139,69 +152,112 @@ extension MemoryTypePool {
                                          available: 0, reason: "no page could be created")
     }
 
+    /// Opens slot `pages.count - 1`, which the rest fence covered: the fence moves above
+    /// the slot and a new fence covers the slot beyond the page's region.
+    private func openNewSlot(_ slot: Int, region: UInt64, state: inout State) {
+        let base = base(of: slot)
+        let arenaSize = state.arena.size
+        place { () throws(VirtualBlockError) in
+            if let rest = state.restFence { try state.arena.free(rest) }
+            state.restFence = nil
+            let next = base + (UInt64(1) << strideShift)
+            if next < arenaSize { state.restFence = try state.arena.allocate(at: next, size: arenaSize - next).handle }
+            state.fences.append(try state.arena.allocate(at: base + region, size: next - base - region).handle)
+        }
+    }
+
+    /// Opens a released slot, whose fence covered all of it, for a page's region.
+    private func openSlot(_ slot: Int, region: UInt64, state: inout State) {
+        let base = base(of: slot)
+        place { () throws(VirtualBlockError) in
+            try state.arena.free(state.fences[slot])
+            let next = base + (UInt64(1) << strideShift)
+            state.fences[slot] = try state.arena.allocate(at: base + region, size: next - base - region).handle
+        }
+    }
+
+    /// Closes an empty page's slot: one fence covers all of it again.
+    private func closeSlot(_ slot: Int, state: inout State) {
+        let base = base(of: slot)
+        place { () throws(VirtualBlockError) in
+            try state.arena.free(state.fences[slot])
+            state.fences[slot] = try state.arena.allocate(at: base, size: UInt64(1) << strideShift).handle
+        }
+    }
+
+    /// Runs fence moves, which cannot fail while the arena keeps its layout: every page
+    /// region and slot is where the fences say, so a failure here is a bug.
+    private func place(_ moves: () throws(VirtualBlockError) -> Void) {
+        do { try moves() } catch {
+            preconditionFailure("memory type \(typeIndex): the arena's fences are out of place: \(error)")
+        }
+    }
+
     /// Frees a range; returns a page's memory to release when the free left more wholly
     /// free pages than `keepEmpty`.
     func free(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle, memory: VkDeviceMemory,
               size: UInt64, keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
         try state.withLock { (state: inout State) throws(AllocationError) -> DeviceMemory? in
-            let index = Int(slot)
-            guard index < state.pages.count, state.generations[index] == generation,
-                  state.pages[index].memory != nil else {
-                // The page was released: the allocation was freed before, or is not ours.
-                throw Int(slot) < state.generations.count && state.generations[Int(slot)] > generation
-                    ? .alreadyFreed : .unknownAllocation
-            }
-            guard state.pages[index].handle == memory else { throw .unknownAllocation }
             // `size` is the one this pool returned in the Allocation (which users cannot
-            // construct): the handle's generation check below vouches for it.
+            // construct): the checks below vouch for it.
+            _ = try pageOffset(of: handle, slot: slot, generation: generation, memory: memory, state: state).get()
+            let index = Int(slot)
             do throws(VirtualBlockError) {
-                try state.pages[index].block.free(handle)
+                try state.arena.free(handle)
             } catch {
-                switch error {
-                case .staleHandle: throw .alreadyFreed
-                default: throw .unknownAllocation
-                }
+                preconditionFailure("a checked live allocation must free: \(error)")
             }
-            state.pages[index].forget(handle)
-            state.pages[index].refusedSize = .max
-            state.hint = index
+            state.forget(handle)
             state.liveBytes -= size
             state.liveCount -= 1
-            guard state.pages[index].block.isEmpty else { return nil }
+            state.pages[index].liveCount -= 1
+            guard state.pages[index].liveCount == 0 else { return nil }
             state.emptyPageCount += 1
             guard state.emptyPageCount > keepEmpty else { return nil }
             return removePage(slot: slot, state: &state)
         }
     }
 
-    /// Creates a page sized to a group and places each member in it, in order; on any
-    /// failure the page is released again and nothing has changed.
-    func allocatePrivatePage(members: [MemoryRequirements], pageSize: UInt64, options: AllocationOptions,
+    /// Creates a page sized to a group and places each member at its layout offset; on
+    /// any failure the page is released again and nothing has changed.
+    func allocatePrivatePage(layout: GroupLayout, kinds: [SuballocationKind], options: AllocationOptions,
                              records: [AllocationRecord], names: [String?],
                              allocator: Allocator) throws(AllocationError) -> [Allocation] {
+        // Whole granularity pages, so the fence above the region is never a neighbour
+        // in the granularity sense.
+        let pageSize = (layout.size + granularity - 1) / granularity * granularity
         let (placed, released) = try state.withLock {
             (state: inout State) throws(AllocationError) -> ([Allocation], DeviceMemory?) in
             let slot = Int(try addPage(state: &state, needed: pageSize, exactSize: pageSize, allocator: allocator))
-            state.emptyPageCount -= 1
+            let base = base(of: slot)
             var placed: [Allocation] = []
-            for (index, member) in members.enumerated() {
-                let alignment = max(member.alignment, atom)
-                let size = atom > 1 ? (member.size + atom - 1) / atom * atom : member.size
-                guard let range = try? state.pages[slot].block.allocate(
-                    size: size, alignment: alignment, kind: member.kind, strategy: .lowestOffset) else {
+            for index in layout.offsets.indices {
+                var memberOptions = options
+                memberOptions.name = names[index]
+                do throws(AllocationError) {
+                    let range: VirtualAllocation
+                    do throws(VirtualBlockError) {
+                        range = try state.arena.allocate(at: base + layout.offsets[index], size: layout.sizes[index],
+                                                         kind: kinds[index])
+                    } catch {
+                        throw AllocationError.groupTooLarge(size: layout.size, typeIndex: typeIndex, maximum: pageSize)
+                    }
+                    placed.append(try finish(range, state: &state, options: memberOptions, record: records[index]))
+                } catch {
                     for allocation in placed {
                         if case let .page(_, _, handle) = allocation.location {
-                            try? state.pages[slot].block.free(handle)
+                            try? state.arena.free(handle)
+                            state.forget(handle)
                         }
                     }
                     state.liveBytes -= placed.reduce(0) { $0 + $1.size }
                     state.liveCount -= placed.count
-                    state.emptyPageCount += 1
+                    if !placed.isEmpty {
+                        state.pages[slot].liveCount = 0
+                        state.emptyPageCount += 1
+                    }
                     return ([], removePage(slot: UInt32(slot), state: &state))
                 }
-                var memberOptions = options
-                memberOptions.name = names[index]
-                placed.append(try finish(range, slot: slot, state: &state, options: memberOptions, record: records[index]))
             }
             return (placed, nil)
         }
@@ -216,7 +272,7 @@ extension MemoryTypePool {
     func takeEmptyPage(slot: UInt32, generation: UInt32) -> DeviceMemory? {
         state.withLock { state in
             guard Int(slot) < state.pages.count, state.generations[Int(slot)] == generation,
-                  state.pages[Int(slot)].memory != nil, state.pages[Int(slot)].block.isEmpty else { return nil }
+                  state.pages[Int(slot)].memory != nil, state.pages[Int(slot)].liveCount == 0 else { return nil }
             return removePage(slot: slot, state: &state)
         }
     }
@@ -233,7 +289,7 @@ extension MemoryTypePool {
         state.withLock { state in
             let added = state.active.filter {
                 !kept.contains(UInt64($0) << 32 | UInt64(state.generations[Int($0)]))
-                    && state.pages[Int($0)].block.isEmpty
+                    && state.pages[Int($0)].liveCount == 0
             }
             return added.map { removePage(slot: $0, state: &state) }
         }
@@ -242,23 +298,23 @@ extension MemoryTypePool {
     /// Removes every wholly free page and returns their memory for release.
     func takeEmptyPages() -> [DeviceMemory] {
         state.withLock { state in
-            let empty = state.active.filter { state.pages[Int($0)].block.isEmpty }
+            let empty = state.active.filter { state.pages[Int($0)].liveCount == 0 }
             return empty.map { removePage(slot: $0, state: &state) }
         }
     }
 
+    /// Closes an empty page's slot and returns its memory for release.
     private func removePage(slot: UInt32, state: inout State) -> DeviceMemory {
-        if state.hint == Int(slot) { state.hint = -1 }
-        let memory = state.pages[Int(slot)].memory!
-        state.pages[Int(slot)].memory = nil
-        state.pages[Int(slot)].mappedBase = nil
-        state.pages[Int(slot)].records = []
-        state.pages[Int(slot)].names = [:]
-        state.generations[Int(slot)] &+= 1
+        let index = Int(slot)
+        let memory = state.pages[index].memory!
+        closeSlot(index, state: &state)
+        state.pages[index].memory = nil
+        state.pages[index].mappedBase = nil
+        state.generations[index] &+= 1
         state.freeSlots.append(slot)
         state.active.removeAll { $0 == slot }
         state.emptyPageCount -= 1
-        state.committedBytes -= state.pages[Int(slot)].block.size
+        state.committedBytes -= memory.size
         return memory
     }
 }

@@ -15,9 +15,7 @@ extension Allocator {
         var emptyPageCount = 0
         for pool in pools {
             pool.state.withLock { state in
-                for slot in state.active {
-                    pages.append(PageStatistics(state.pages[Int(slot)], memoryTypeIndex: pool.typeIndex))
-                }
+                pages += PageStatistics.pages(of: pool, state)
                 types[pool.typeIndex].pageCount = state.active.count
                 types[pool.typeIndex].committedBytes = state.committedBytes
                 types[pool.typeIndex].liveBytes = state.liveBytes
@@ -77,33 +75,34 @@ private struct TypeTally {
 }
 
 extension PageStatistics {
-    /// A page's figures and its ranges in address order. Runs under the page's pool lock.
+    /// The figures and ranges (page-relative, in address order) of every page of a pool,
+    /// in slot order, from one walk of its arena. Runs under the pool's lock.
     ///
-    /// The counts come from the block's own bookkeeping and the ranges from walking it, so
-    /// a disagreement between the two (which the tests look for) would show an engine bug.
-    /// - Complexity: O(allocations in the page).
-    fileprivate init(_ page: Page, memoryTypeIndex: Int) {
-        let block = page.block
-        let figures = block.statistics
-        var allocations: [RangeStatistics] = []
-        allocations.reserveCapacity(figures.allocationCount)
-        block.forEachAllocation { offset, size, kind, handle, _ in
-            allocations.append(RangeStatistics(offset: offset, size: size, kind: RangeStatistics.Kind(kind),
-                                               name: page.names[handle.index]))
+    /// Bytes of a page beyond its arena region (the granularity's remainder) count as
+    /// free bytes but belong to no free range.
+    fileprivate static func pages(of pool: MemoryTypePool, _ state: MemoryTypePool.State) -> [PageStatistics] {
+        var allocations = [[RangeStatistics]](repeating: [], count: state.pages.count)
+        var gaps = [[RangeStatistics]](repeating: [], count: state.pages.count)
+        pool.forEachPageAllocation(state) { slot, offset, size, kind, handle in
+            allocations[slot].append(RangeStatistics(offset: offset, size: size, kind: RangeStatistics.Kind(kind),
+                                                     name: state.names[handle.index]))
         }
-        var gaps: [RangeStatistics] = []
-        gaps.reserveCapacity(figures.freeRangeCount)
-        block.forEachFreeRange { offset, size in
-            gaps.append(RangeStatistics(offset: offset, size: size, kind: .free, name: nil))
+        pool.forEachPageFreeRange(state) { slot, offset, size in
+            gaps[slot].append(RangeStatistics(offset: offset, size: size, kind: .free, name: nil))
         }
-        self.init(memoryTypeIndex: memoryTypeIndex, size: block.size, usedBytes: figures.allocatedBytes,
-                  freeBytes: figures.freeBytes, allocationCount: figures.allocationCount,
-                  freeRangeCount: figures.freeRangeCount, largestFreeRange: figures.largestFreeRange,
-                  mapped: page.mappedBase != nil, ranges: Self.merged(allocations, gaps))
+        return state.active.map { slot in
+            let page = state.pages[Int(slot)]
+            let used = allocations[Int(slot)].reduce(0) { $0 + $1.size }
+            let size = page.memory?.size ?? 0
+            return PageStatistics(memoryTypeIndex: pool.typeIndex, size: size, usedBytes: used,
+                                  freeBytes: size - used, allocationCount: allocations[Int(slot)].count,
+                                  freeRangeCount: gaps[Int(slot)].count,
+                                  largestFreeRange: gaps[Int(slot)].map(\.size).max() ?? 0,
+                                  mapped: page.mappedBase != nil,
+                                  ranges: merged(allocations[Int(slot)], gaps[Int(slot)]))
+        }
     }
 
-    /// Two lists each in ascending offset order, merged into one: O(a + b), where sorting
-    /// the concatenation would cost a log factor on the largest pages.
     private static func merged(_ a: [RangeStatistics], _ b: [RangeStatistics]) -> [RangeStatistics] {
         var result: [RangeStatistics] = []
         result.reserveCapacity(a.count + b.count)
