@@ -128,6 +128,24 @@ public struct VirtualBlock: Sendable {
         try box.core.free(handle)
     }
 
+    /// Releases an allocation only if it lies at `offset`.
+    ///
+    /// For callers that hold both a handle and the offset it was given with (an
+    /// allocator's allocation record): one lookup checks that the handle still means
+    /// that allocation and frees it.
+    /// - Returns: The freed allocation's size, or nil when the handle's live allocation
+    ///   is at another offset (nothing is freed then).
+    /// - Throws: as `free(_:)`; the block is then unchanged.
+    /// - Complexity: as `free(_:)`.
+    public mutating func free(_ handle: VirtualAllocationHandle, at offset: UInt64) throws(VirtualBlockError) -> UInt64? {
+        let i = try box.core.liveIndex(handle)
+        let size = box.core.records[i].size
+        guard box.core.records[i].offset == offset else { return nil }
+        makeUnique()
+        try box.core.free(handle)
+        return size
+    }
+
     /// Releases every allocation at once; every handle becomes stale.
     /// - Complexity: O(records ever used).
     public mutating func reset() {

@@ -23,6 +23,8 @@ public final class Allocator: Sendable {
     public let options: AllocatorOptions
 
     let pools: [MemoryTypePool]
+    /// The same pools, unretained, for `withPool`.
+    let unmanagedPools: [Unmanaged<MemoryTypePool>]
     /// The ranking of each `MemoryUsage` (in `allCases` order) for any type bits, computed
     /// once so the allocation path only filters it.
     let rankedByUsage: [[Int]]
@@ -47,6 +49,7 @@ public final class Allocator: Sendable {
             MemoryTypePool(type: $0, heap: properties.heaps[$0.heapIndex], limits: properties.limits,
                            options: options)
         }
+        unmanagedPools = pools.map { Unmanaged.passUnretained($0) }
         rankedByUsage = MemoryUsage.allCases.map { selection.rankedTypes(for: .usage($0)) }
         heapCommitted = Locked([UInt64](repeating: 0, count: properties.heaps.count))
     }
@@ -92,11 +95,10 @@ public final class Allocator: Sendable {
             let typeIndex = usageOrdinal.map { rankedByUsage[$0][position] } ?? computed[position]
             guard bits & (1 << UInt32(typeIndex)) != 0 else { continue }
             do throws(AllocationError) {
-                // `pools` keeps every pool alive as long as the allocator: borrow it
-                // without a retain and a release per call.
-                unowned(unsafe) let pool = pools[typeIndex]
-                return try allocate(requirements, alignment: alignment, in: pool, options: allocationOptions,
-                                    dedicatedTarget: dedicatedTarget, record: record)
+                return try withPool(typeIndex) { (pool) throws(AllocationError) in
+                    try allocate(requirements, alignment: alignment, in: pool, options: allocationOptions,
+                                 dedicatedTarget: dedicatedTarget, record: record)
+                }
             } catch {
                 switch error {
                 case .outOfMemory, .tooManyAllocations, .memory(.notHostVisible):
@@ -170,6 +172,22 @@ public final class Allocator: Sendable {
         }
     }
 
+    /// Runs `body` with pool `index` borrowed, without the retain and release that
+    /// reading it from `pools` costs (`pools` keeps every pool alive as long as the
+    /// allocator): two atomic operations less on a cache line that every thread
+    /// allocating from the type shares.
+    @inline(__always)
+    func withPool<R>(_ index: Int, _ body: (MemoryTypePool) throws(AllocationError) -> R) throws(AllocationError) -> R {
+        do {
+            return try unmanagedPools[index]._withUnsafeGuaranteedRef(body)
+        } catch {
+            // `body` throws nothing but AllocationError; the standard library's
+            // signature only forgets the type.
+            guard let error = error as? AllocationError else { preconditionFailure("unexpected error \(error)") }
+            throw error
+        }
+    }
+
     /// Frees an allocation.
     ///
     /// Pages are released to the driver only beyond `maxEmptyPagesPerType` wholly free
@@ -182,11 +200,11 @@ public final class Allocator: Sendable {
         switch allocation.location {
         case let .page(slot, generation, handle):
             let keepEmpty = options.maxEmptyPagesPerType
-            unowned(unsafe) let pool = pools[allocation.memoryTypeIndex]
-            if let released = try pool.free(slot: slot, generation: generation, handle: handle,
-                                            memory: allocation.memory, size: allocation.size, keepEmpty: keepEmpty) {
-                release(released, heap: pool.heapIndex)
+            let released = try withPool(allocation.memoryTypeIndex) { (pool) throws(AllocationError) in
+                try pool.free(slot: slot, generation: generation, handle: handle, memory: allocation.memory,
+                              offset: allocation.offset, keepEmpty: keepEmpty)
             }
+            if let released { release(released, heap: pools[allocation.memoryTypeIndex].heapIndex) }
         case let .dedicated(slot, generation):
             try freeDedicated(slot: slot, generation: generation, allocation: allocation)
         case let .member(slot, generation, index):

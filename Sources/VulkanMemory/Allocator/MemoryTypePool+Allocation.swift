@@ -196,19 +196,29 @@ extension MemoryTypePool {
     /// Frees a range; returns a page's memory to release when the free left more wholly
     /// free pages than `keepEmpty`.
     func free(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle, memory: VkDeviceMemory,
-              size: UInt64, keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
+              offset: UInt64, keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
         try state.withLock { (state: inout State) throws(AllocationError) -> DeviceMemory? in
-            // `size` is the one this pool returned in the Allocation (which users cannot
-            // construct): the checks below vouch for it.
-            _ = try pageOffset(of: handle, slot: slot, generation: generation, memory: memory, state: state).get()
             let index = Int(slot)
-            do throws(VirtualBlockError) {
-                try state.arena.free(handle)
-            } catch {
-                preconditionFailure("a checked live allocation must free: \(error)")
+            guard index < state.pages.count, state.generations[index] == generation,
+                  state.pages[index].memory != nil else {
+                // The page was released: the allocation was freed before, or is not ours.
+                throw index < state.generations.count && state.generations[index] > generation
+                    ? .alreadyFreed : .unknownAllocation
             }
+            // The same slot numbers in another allocator must not reach this page.
+            guard state.pages[index].handle == memory else { throw .unknownAllocation }
+            // The handle must still mean the allocation at this offset of this page (not
+            // a fence, nor an allocation of another page).
+            let freed: UInt64?
+            do throws(VirtualBlockError) {
+                freed = try state.arena.free(handle, at: base(of: index) + offset)
+            } catch {
+                if case .staleHandle = error { throw .alreadyFreed }
+                throw .unknownAllocation
+            }
+            guard let freed else { throw .unknownAllocation }
             state.forget(handle)
-            state.liveBytes -= size
+            state.liveBytes -= freed
             state.liveCount -= 1
             state.pages[index].liveCount -= 1
             guard state.pages[index].liveCount == 0 else { return nil }
