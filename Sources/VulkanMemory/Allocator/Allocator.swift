@@ -4,10 +4,11 @@ import Synchronization
 /// Memory for buffers and images, suballocated from pages of `VkDeviceMemory`.
 ///
 /// Give it a resource's requirements and an intent; it chooses the memory type
-/// (`MemoryTypeSelection`), places the range in a page of that type (TLSF, keeping
-/// `bufferImageGranularity`), grows pages gradually, falls back to the next type when a
-/// heap is full, and uses dedicated memory where the driver wants it or the resource is
-/// large.
+/// (`MemoryTypeSelection`), places the range in the best-fitting hole among all pages of
+/// that type (the pages of a type share one TLSF arena, fenced so no range straddles two
+/// pages; `bufferImageGranularity` is kept), grows pages gradually, falls back to the next
+/// type when a heap is full, and uses dedicated memory where the driver wants it or the
+/// resource is large.
 ///
 /// Thread safety: every method may be called from any thread. Each memory type has its
 /// own lock; allocations of different types never wait for each other, and no global lock
@@ -60,7 +61,8 @@ public final class Allocator: Sendable {
     /// - Parameters:
     ///   - fileID, line: where the call is, for leak reports; leave them to their defaults.
     /// - Throws: `AllocationError`; the allocator is then unchanged.
-    /// - Complexity: O(pages of the chosen type) to find room, O(1) per page (TLSF).
+    /// - Complexity: O(1) to find room: one TLSF search covers every page of a type;
+    ///   creating a page adds one `vkAllocateMemory` and O(ranges of the type) to move fences.
     public func allocate(
         _ requirements: MemoryRequirements, _ request: MemoryRequest,
         options allocationOptions: AllocationOptions = AllocationOptions(),
