@@ -76,7 +76,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run the benchmark workloads.",
-        subcommands: [BenchVirtualCommand.self, BenchResourcesCommand.self])
+        subcommands: [BenchVirtualCommand.self, BenchResourcesCommand.self, BenchLatencyCommand.self])
 }
 
 /// One decimal place, for benchmark figures.
