@@ -214,14 +214,15 @@ struct AllocatorTests {
                                                  heap: small, options: options) == 32 << 20)
         // Growth: an eighth of the preferred size first; then, while pages are full, a
         // sixteenth of what is committed; when the free bytes are scattered (more than four
-        // times the request free, yet it failed), a quarter; never past the preferred size.
+        // times the request free, yet it failed), up to 125% of the live bytes; never past
+        // the preferred size.
         #expect(MemoryTypePool.nextPageSize(committed: 0, live: 0, preferred: 128 << 20, needed: 4096) == 16 << 20)
         #expect(MemoryTypePool.nextPageSize(committed: 1 << 30, live: 1 << 30, preferred: 128 << 20,
                                             needed: 4096) == 64 << 20)
-        #expect(MemoryTypePool.nextPageSize(committed: 512 << 20, live: 400 << 20, preferred: 128 << 20,
-                                            needed: 1 << 20) == 128 << 20)
-        #expect(MemoryTypePool.nextPageSize(committed: 256 << 20, live: 250 << 20, preferred: 128 << 20,
-                                            needed: 1 << 20) == 64 << 20)
+        #expect(MemoryTypePool.nextPageSize(committed: 440 << 20, live: 400 << 20, preferred: 128 << 20,
+                                            needed: 1 << 20) == 60 << 20)
+        #expect(MemoryTypePool.nextPageSize(committed: 400 << 20, live: 200 << 20, preferred: 128 << 20,
+                                            needed: 1 << 20) == 25 << 20)
         #expect(MemoryTypePool.nextPageSize(committed: 4 << 30, live: 4 << 30, preferred: 128 << 20,
                                             needed: 4096) == 128 << 20)
         #expect(MemoryTypePool.nextPageSize(committed: 0, live: 0, preferred: 128 << 20, needed: 50 << 20) == 50 << 20)
