@@ -169,6 +169,13 @@ public struct VirtualBlock: Sendable {
         return SuballocationKind(rawValue: box.core.records[i].kind) ?? .unknown
     }
 
+    /// The alignment a live allocation was placed with (1 for `allocate(at:size:)`).
+    /// - Throws: ``VirtualBlockError/unknownHandle(_:)`` or ``VirtualBlockError/staleHandle(_:)``.
+    public func alignment(of handle: VirtualAllocationHandle) throws(VirtualBlockError) -> UInt64 {
+        let i = try box.core.liveIndex(handle)
+        return 1 << UInt64(box.core.records[i].alignmentLog2)
+    }
+
     /// The user data of a live allocation.
     /// - Throws: ``VirtualBlockError/unknownHandle(_:)`` or ``VirtualBlockError/staleHandle(_:)``.
     public func userData(of handle: VirtualAllocationHandle) throws(VirtualBlockError) -> UInt64 {

@@ -48,6 +48,14 @@ public struct ResourceWorkloadResult: Sendable {
     /// (`BestFitReference`). No allocator that never moves what it placed and uses best
     /// fit needs less; pages only add their boundaries and growth steps to it.
     public var bestFitPeakBytes: UInt64 = 0
+    /// `committedBytes` after defragmentation passes that move buffers into the holes of
+    /// other pages and release the pages they empty.
+    public var defragmentedCommittedBytes: UInt64 = 0
+    /// Bytes those passes moved.
+    public var defragmentationMovedBytes: UInt64 = 0
+    /// The passes' time: planning, re-creating each moved buffer on its destination,
+    /// committing (no copies: W3's buffers hold nothing).
+    public var defragmentationNanoseconds: Double = 0
 
     /// The run with the median `pairNanoseconds`; other fields from that run.
     public static func median(_ runs: [ResourceWorkloadResult]) -> ResourceWorkloadResult {
@@ -119,6 +127,7 @@ extension ResourceWorkload {
             pairNanoseconds: allocatorTime / Double(steps), rawPairNanoseconds: rawTime / Double(steps),
             allocateCalls: usage.deviceMemoryAllocations - callsBefore, committedBytes: usage.committedBytes,
             liveBytes: usage.liveBytes, pages: usage.pageCount)
+        try defragment(allocator, &buffers, info: info, into: &result)
         for buffer in buffers { try allocator.destroyBuffer(buffer) }
         result.allocatorPairNanoseconds = try allocatorPairs(device: device, options: options,
                                                              initialSizes: initialSizes, stepSizes: stepSizes,
@@ -126,6 +135,35 @@ extension ResourceWorkload {
         result.bestFitPeakBytes = BestFitReference.peakExtent(initialSizes: placedSizes[..<live],
                                                               stepSizes: placedSizes[live...], victims: victims)
         return result
+    }
+
+    /// After the steps: defragmentation passes (at most 8, until one has nothing to move),
+    /// each buffer that moves re-created on its destination. W3's buffers hold nothing,
+    /// so no bytes are copied; an application adds its copies to the time measured here.
+    private func defragment(_ allocator: Allocator, _ buffers: inout [BoundBuffer], info: VkBufferCreateInfo,
+                            into result: inout ResourceWorkloadResult) throws(AllocationError) {
+        var info = info
+        let start = ContinuousClock.now
+        for _ in 0..<8 {
+            let pass = allocator.beginDefragmentation()
+            guard !pass.moves.isEmpty else {
+                try pass.cancel()
+                break
+            }
+            var positions: [Allocation: Int] = [:]
+            for (position, buffer) in buffers.enumerated() { positions[buffer.allocation] = position }
+            for move in pass.moves {
+                guard let position = positions[move.source] else { continue }
+                info.size = buffers[position].size
+                let moved = try allocator.createBuffer(info, boundTo: move.destination)
+                try allocator.destroyBuffer(buffers[position])
+                buffers[position] = moved
+            }
+            result.defragmentationMovedBytes += pass.bytesToMove
+            try pass.commit()
+        }
+        result.defragmentationNanoseconds = nanoseconds(start)
+        result.defragmentedCommittedBytes = allocator.usage.committedBytes
     }
 
     /// Free-then-allocate pairs of the W3 sizes through the allocator only.

@@ -54,7 +54,10 @@ struct BenchResourcesCommand: ParsableCommand {
                       + "\"raw_pair_ns\": \(oneDecimal(r.rawPairNanoseconds)), \"allocate_calls\": \(r.allocateCalls), "
                       + "\"committed_bytes\": \(r.committedBytes), \"live_bytes\": \(r.liveBytes), "
                       + "\"pages\": \(r.pages), \"allocator_pair_ns\": \(oneDecimal(r.allocatorPairNanoseconds)), "
-                      + "\"best_fit_peak_bytes\": \(r.bestFitPeakBytes), \"device\": \"\(context.device.info.name)\", \"runs\": \(runs)}")
+                      + "\"best_fit_peak_bytes\": \(r.bestFitPeakBytes), "
+                      + "\"defragmented_committed_bytes\": \(r.defragmentedCommittedBytes), "
+                      + "\"defragmentation_moved_bytes\": \(r.defragmentationMovedBytes), "
+                      + "\"defragmentation_ms\": \(oneDecimal(r.defragmentationNanoseconds / 1e6)), \"device\": \"\(context.device.info.name)\", \"runs\": \(runs)}")
             } else {
                 print("W3 on \(context.device.info.name), median of \(runs) runs, \(steps) steps, \(live) live buffers")
                 print("  pair (destroy + create + bind):  \(oneDecimal(r.pairNanoseconds)) ns")
@@ -66,6 +69,9 @@ struct BenchResourcesCommand: ParsableCommand {
                 print("  committed / live:                \(formatBytes(r.committedBytes)) / \(formatBytes(r.liveBytes)) (\(oneDecimal(ratio))%) in \(r.pages) pages")
                 let bound = r.liveBytes == 0 ? 0 : Double(r.bestFitPeakBytes) / Double(r.liveBytes) * 100
                 print("  exact best fit, one range, peak: \(formatBytes(r.bestFitPeakBytes)) (\(oneDecimal(bound))% of live)")
+                let defragmented = r.liveBytes == 0 ? 0 : Double(r.defragmentedCommittedBytes) / Double(r.liveBytes) * 100
+                print("  after defragmentation:           \(formatBytes(r.defragmentedCommittedBytes)) (\(oneDecimal(defragmented))% of live), "
+                      + "\(formatBytes(r.defragmentationMovedBytes)) moved in \(oneDecimal(r.defragmentationNanoseconds / 1e6)) ms")
             }
         }
     }

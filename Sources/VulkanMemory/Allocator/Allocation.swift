@@ -34,6 +34,21 @@ public struct Allocation: Hashable, @unchecked Sendable, CustomStringConvertible
     /// that page again.
     var startedPage = false
 
+    /// Two values are the same allocation when they name the same range of the same
+    /// memory through the same record; how they were obtained (mapped or not, by the
+    /// call that made a page or not) does not matter.
+    public static func == (lhs: Allocation, rhs: Allocation) -> Bool {
+        lhs.memory == rhs.memory && lhs.offset == rhs.offset && lhs.size == rhs.size
+            && lhs.memoryTypeIndex == rhs.memoryTypeIndex && lhs.location == rhs.location
+    }
+
+    /// Hashes what `==` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(memory)
+        hasher.combine(offset)
+        hasher.combine(location)
+    }
+
     /// Whether the allocation has a `VkDeviceMemory` of its own.
     public var isDedicated: Bool {
         if case .dedicated = location { return true }

@@ -20,6 +20,10 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     case groupTooLarge(size: UInt64, typeIndex: Int, maximum: UInt64)
     /// The same resource was listed twice in one call.
     case duplicateResource
+    /// The defragmentation pass was already committed or cancelled.
+    case defragmentationPassEnded
+    /// A resource's requirements are not met by the allocation it was to be bound to.
+    case requirementsNotMet(size: UInt64, alignment: UInt64, memoryTypeBits: UInt32, allocation: String)
     /// A raw memory operation failed (mapping, flushing…).
     case memory(MemoryError)
     /// A Vulkan call failed.
@@ -52,6 +56,12 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
                 + "(at most \(maximum) bytes); bind it with .scatter or .dedicated"
         case .duplicateResource:
             return "the same resource was listed more than once"
+        case let .requirementsNotMet(size, alignment, bits, allocation):
+            return "the resource needs \(size) bytes aligned to \(alignment) in one of memory types "
+                + "\((0..<32).filter { bits & (1 << $0) != 0 }.map(String.init).joined(separator: ",")), "
+                + "which \(allocation) does not offer"
+        case .defragmentationPassEnded:
+            return "the defragmentation pass was already committed or cancelled; begin a new one"
         case .memory(let error):
             return error.description
         case .vulkan(let error):

@@ -62,6 +62,33 @@ extension Allocator {
         return BoundBuffer(buffer: buffer, allocation: allocation, size: createInfo.size)
     }
 
+    /// Creates a buffer (`vkCreateBuffer`) and binds it (`vkBindBufferMemory`) to an
+    /// allocation you hold, such as a defragmentation move's destination. The buffer
+    /// takes the allocation over: `destroyBuffer` frees it with the buffer.
+    /// - Throws: `.zeroSize`; `.alreadyFreed` / `.unknownAllocation` when the allocation
+    ///   is not live here; `.requirementsNotMet` when the buffer needs more bytes, a
+    ///   stricter alignment or another memory type; `.vulkan` when a call fails. Nothing
+    ///   is left behind then, and the allocation stays yours.
+    public func createBuffer(_ createInfo: VkBufferCreateInfo, boundTo allocation: Allocation) throws(AllocationError) -> BoundBuffer {
+        guard createInfo.size > 0 else { throw .zeroSize }
+        guard isLive(allocation) else { throw .alreadyFreed }
+        let buffer = try makeBuffer(createInfo)
+        let needs = requirements(of: buffer)
+        let functions = device.deviceFunctions
+        guard needs.size <= allocation.size, allocation.offset % max(needs.alignment, 1) == 0,
+              needs.memoryTypeBits & (1 << UInt32(allocation.memoryTypeIndex)) != 0, !needs.requiresDedicated else {
+            functions.destroyBuffer(device.device, buffer, nil)
+            throw .requirementsNotMet(size: needs.size, alignment: needs.alignment, memoryTypeBits: needs.memoryTypeBits,
+                                      allocation: allocation.description)
+        }
+        let bound = VulkanResult(functions.bindBufferMemory(device.device, buffer, allocation.memory, allocation.offset))
+        guard bound.isSuccess else {
+            functions.destroyBuffer(device.device, buffer, nil)
+            throw .vulkan(.callFailed(function: "vkBindBufferMemory", result: bound))
+        }
+        return BoundBuffer(buffer: buffer, allocation: allocation, size: createInfo.size)
+    }
+
     /// Destroys a buffer (`vkDestroyBuffer`) and frees its memory.
     ///
     /// - Throws: `.alreadyFreed` / `.unknownAllocation` when the memory was freed before;

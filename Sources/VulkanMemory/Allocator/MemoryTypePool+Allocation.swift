@@ -42,7 +42,7 @@ extension MemoryTypePool {
 
     /// Records a placed range and builds its `Allocation`; undoes the placement when the
     /// page cannot be mapped as asked.
-    private func finish(_ placed: VirtualAllocation, state: inout State,
+    func finish(_ placed: VirtualAllocation, state: inout State,
                         options: AllocationOptions, record: AllocationRecord) throws(AllocationError) -> Allocation {
         let slot = self.slot(of: placed.offset)
         let offset = placed.offset - base(of: slot)
@@ -187,7 +187,7 @@ extension MemoryTypePool {
 
     /// Runs fence moves, which cannot fail while the arena keeps its layout: every page
     /// region and slot is where the fences say, so a failure here is a bug.
-    private func place(_ moves: () throws(VirtualBlockError) -> Void) {
+    func place(_ moves: () throws(VirtualBlockError) -> Void) {
         do { try moves() } catch {
             preconditionFailure("memory type \(typeIndex): the arena's fences are out of place: \(error)")
         }
@@ -217,15 +217,23 @@ extension MemoryTypePool {
                 throw .unknownAllocation
             }
             guard let freed else { throw .unknownAllocation }
-            state.forget(handle)
-            state.liveBytes -= freed
-            state.liveCount -= 1
-            state.pages[index].liveCount -= 1
-            guard state.pages[index].liveCount == 0 else { return nil }
-            state.emptyPageCount += 1
-            guard state.emptyPageCount > keepEmpty else { return nil }
+            guard forgetFreed(handle, size: freed, slot: index, state: &state),
+                  state.emptyPageCount > keepEmpty else { return nil }
             return removePage(slot: slot, state: &state)
         }
+    }
+
+    /// The bookkeeping after the arena freed `handle` (`size` bytes) of page `slot`;
+    /// true when that left the page empty (and counted so).
+    @inline(__always)
+    func forgetFreed(_ handle: VirtualAllocationHandle, size: UInt64, slot: Int, state: inout State) -> Bool {
+        state.forget(handle)
+        state.liveBytes -= size
+        state.liveCount -= 1
+        state.pages[slot].liveCount -= 1
+        guard state.pages[slot].liveCount == 0, !state.pages[slot].isBeingEmptied else { return false }
+        state.emptyPageCount += 1
+        return true
     }
 
     /// Creates a page sized to a group and places each member at its layout offset; on
@@ -282,7 +290,8 @@ extension MemoryTypePool {
     func takeEmptyPage(slot: UInt32, generation: UInt32) -> DeviceMemory? {
         state.withLock { state in
             guard Int(slot) < state.pages.count, state.generations[Int(slot)] == generation,
-                  state.pages[Int(slot)].memory != nil, state.pages[Int(slot)].liveCount == 0 else { return nil }
+                  state.pages[Int(slot)].memory != nil, state.pages[Int(slot)].liveCount == 0,
+                  !state.pages[Int(slot)].isBeingEmptied else { return nil }
             return removePage(slot: slot, state: &state)
         }
     }
@@ -299,7 +308,7 @@ extension MemoryTypePool {
         state.withLock { state in
             let added = state.active.filter {
                 !kept.contains(UInt64($0) << 32 | UInt64(state.generations[Int($0)]))
-                    && state.pages[Int($0)].liveCount == 0
+                    && state.pages[Int($0)].liveCount == 0 && !state.pages[Int($0)].isBeingEmptied
             }
             return added.map { removePage(slot: $0, state: &state) }
         }
@@ -308,13 +317,13 @@ extension MemoryTypePool {
     /// Removes every wholly free page and returns their memory for release.
     func takeEmptyPages() -> [DeviceMemory] {
         state.withLock { state in
-            let empty = state.active.filter { state.pages[Int($0)].liveCount == 0 }
+            let empty = state.active.filter { state.pages[Int($0)].liveCount == 0 && !state.pages[Int($0)].isBeingEmptied }
             return empty.map { removePage(slot: $0, state: &state) }
         }
     }
 
     /// Closes an empty page's slot and returns its memory for release.
-    private func removePage(slot: UInt32, state: inout State) -> DeviceMemory {
+    func removePage(slot: UInt32, state: inout State) -> DeviceMemory {
         let index = Int(slot)
         let memory = state.pages[index].memory!
         closeSlot(index, state: &state)

@@ -9,6 +9,9 @@ struct AllocationRecord {
     var userData: UInt64
     /// Set by `MemoryTypePool.State.remember`, from whether a name was given.
     var isNamed = false
+    /// Defragmentation leaves the allocation where it is: the range of a contiguous
+    /// group, whose members' offsets other code holds.
+    var isPinned = false
 
     static let empty = AllocationRecord(fileID: "", line: 0, userData: 0)
 }
@@ -30,6 +33,9 @@ struct Page {
     var liveCount = 0
     /// Where the whole page is mapped, once something asked for a mapping.
     var mappedBase: UnsafeMutableRawPointer?
+    /// A defragmentation pass is emptying the page: its free ranges are blocked and it
+    /// is neither counted empty nor released until the pass ends.
+    var isBeingEmptied = false
 
     init(memory: DeviceMemory, region: UInt64) {
         self.memory = memory

@@ -143,7 +143,7 @@ extension Allocator {
                     let base = try pool.allocate(
                         size: layout.size, alignment: layout.alignment, kind: layout.kind,
                         options: AllocationOptions(name: "contiguous group of \(members.count)"),
-                        record: record, allocator: self)
+                        record: pinned(record), allocator: self)
                     let parts = registerGroup(base: base, members: Array(zip(layout.offsets, layout.sizes)))
                     for (member, allocation) in zip(group.members, parts) { allocations[member] = allocation }
                 } else {
@@ -224,4 +224,11 @@ extension Allocator {
         }
         return image
     }
+}
+
+/// `record` for a range that defragmentation must leave where it is.
+private func pinned(_ record: AllocationRecord) -> AllocationRecord {
+    var record = record
+    record.isPinned = true
+    return record
 }

@@ -1,0 +1,190 @@
+import CVulkan
+
+/// A page that a defragmentation pass empties, with the fences that block its free
+/// ranges until the pass ends.
+struct EmptiedPage {
+    let slot: UInt32
+    let generation: UInt32
+    let blockers: [VirtualAllocationHandle]
+}
+
+extension MemoryTypePool {
+    /// Plans moves that empty the least-used pages of this type into the holes of the
+    /// others, within the budgets, and reserves their destinations.
+    ///
+    /// Pages are tried from the least used up; a page is emptied only if every one of its
+    /// allocations finds a place in another page (largest first, best fit), else the
+    /// plan stops there, as fuller pages would not fit either. Pages holding a pinned
+    /// range (a contiguous group) stay, and a page that receives moved allocations is not
+    /// emptied in the same pass. The emptied pages' free ranges are blocked so nothing
+    /// else is placed there before the pass ends.
+    /// - Complexity: O(ranges of the type) to survey the pages, then one TLSF search and
+    ///   O(ranges) of fence placement per emptied page.
+    func planDefragmentation(bytes: inout UInt64, moves: inout Int) -> ([DefragmentationMove], [EmptiedPage]) {
+        state.withLock { state in
+            var perPage = [[(handle: VirtualAllocationHandle, offset: UInt64, size: UInt64, kind: SuballocationKind)]](
+                repeating: [], count: state.pages.count)
+            var pinned = Set<Int>()
+            forEachPageAllocation(state) { slot, offset, size, kind, handle in
+                perPage[slot].append((handle, offset, size, kind))
+                if state.records[Int(handle.index)].isPinned { pinned.insert(slot) }
+            }
+            let used = perPage.map { $0.reduce(0) { $0 + $1.size } }
+            let candidates = state.active.map(Int.init)
+                .filter { state.pages[$0].liveCount > 0 && !pinned.contains($0) && !state.pages[$0].isBeingEmptied }
+                .sorted { used[$0] != used[$1] ? used[$0] < used[$1] : $0 < $1 }
+            var planned: [DefragmentationMove] = []
+            var emptied: [EmptiedPage] = []
+            var receivers = Set<Int>()
+            for page in candidates where !receivers.contains(page) {
+                let members = perPage[page].sorted { $0.size > $1.size }
+                guard used[page] <= bytes, members.count <= moves else { break }
+                let blockers = block(page, state: &state)
+                var placed: [DefragmentationMove] = []
+                for member in members {
+                    guard let destination = reserveDestination(for: member, of: page, state: &state) else { break }
+                    placed.append(destination)
+                }
+                guard placed.count == members.count else {
+                    for move in placed { release(move.destination, state: &state) }
+                    unblock(page, blockers, state: &state)
+                    break
+                }
+                for move in placed {
+                    if case let .page(slot, _, _) = move.destination.location { receivers.insert(Int(slot)) }
+                }
+                bytes -= used[page]
+                moves -= members.count
+                planned += placed
+                emptied.append(EmptiedPage(slot: UInt32(page), generation: state.generations[page], blockers: blockers))
+            }
+            return (planned, emptied)
+        }
+    }
+
+    /// Blocks every free range of page `slot` with a fence and marks the page.
+    private func block(_ slot: Int, state: inout State) -> [VirtualAllocationHandle] {
+        let base = base(of: slot)
+        let end = base + state.pages[slot].region
+        var ranges: [(offset: UInt64, size: UInt64)] = []
+        state.arena.forEachFreeRange { offset, size in
+            if offset >= base, offset < end { ranges.append((offset, min(size, end - offset))) }
+        }
+        var blockers: [VirtualAllocationHandle] = []
+        for range in ranges {
+            // The granularity rule applies to blockers too: a blocker of the neighbours'
+            // kind covers the range; failing that, one of unknown kind the whole
+            // granularity pages inside it, and blockers of a fitting kind the slivers at
+            // its ends. A sliver no kind fits shares its page with an allocation of
+            // unknown kind, so nothing can be placed there anyway.
+            if let whole = blocker(range.offset, range.size, kinds: [.linear, .optimal, .unknown], state: &state) {
+                blockers.append(whole)
+                continue
+            }
+            let end = range.offset + range.size
+            let interiorStart = (range.offset + granularity - 1) / granularity * granularity
+            let interiorEnd = end / granularity * granularity
+            if interiorStart < interiorEnd,
+               let interior = blocker(interiorStart, interiorEnd - interiorStart, kinds: [.unknown], state: &state) {
+                blockers.append(interior)
+            }
+            let lowerEnd = min(interiorStart, end)
+            if range.offset < lowerEnd,
+               let lower = blocker(range.offset, lowerEnd - range.offset, kinds: [.linear, .optimal], state: &state) {
+                blockers.append(lower)
+            }
+            let upperStart = max(interiorEnd, lowerEnd)
+            if upperStart < end, let upper = blocker(upperStart, end - upperStart, kinds: [.linear, .optimal], state: &state) {
+                blockers.append(upper)
+            }
+        }
+        state.pages[slot].isBeingEmptied = true
+        return blockers
+    }
+
+    /// A blocker over `size` bytes at `offset`, of the first kind the granularity rule
+    /// allows there; nil when none does.
+    private func blocker(_ offset: UInt64, _ size: UInt64, kinds: [SuballocationKind],
+                         state: inout State) -> VirtualAllocationHandle? {
+        for kind in kinds {
+            if let placed = try? state.arena.allocate(at: offset, size: size, kind: kind) { return placed.handle }
+        }
+        return nil
+    }
+
+    /// Frees a page's blockers and ends its emptying; true when the page is empty now.
+    @discardableResult
+    private func unblock(_ slot: Int, _ blockers: [VirtualAllocationHandle], state: inout State) -> Bool {
+        place { () throws(VirtualBlockError) in
+            for blocker in blockers { try state.arena.free(blocker) }
+        }
+        state.pages[slot].isBeingEmptied = false
+        guard state.pages[slot].liveCount == 0 else { return false }
+        state.emptyPageCount += 1
+        return true
+    }
+
+    /// Places a copy of one allocation of page `page` elsewhere in the arena, with the
+    /// same size, alignment, kind, name and report record; nil when nothing fits.
+    private func reserveDestination(
+        for member: (handle: VirtualAllocationHandle, offset: UInt64, size: UInt64, kind: SuballocationKind),
+        of page: Int, state: inout State
+    ) -> DefragmentationMove? {
+        let alignment = (try? state.arena.alignment(of: member.handle)) ?? 1
+        guard let placed = try? state.arena.allocateIfRoom(size: member.size, alignment: alignment, kind: member.kind,
+                                                           strategy: .bestFit) else { return nil }
+        let record = state.records[Int(member.handle.index)]
+        let mapped = state.pages[page].mappedBase != nil
+        let options = AllocationOptions(mapped: mapped, name: state.names[member.handle.index])
+        let destination: Allocation
+        do throws(AllocationError) {
+            destination = try finish(placed, state: &state, options: options, record: record)
+        } catch {
+            // Mapping the destination's page failed; `finish` gave the range back.
+            return nil
+        }
+        let source = Allocation(
+            memory: state.pages[page].handle, offset: member.offset, size: member.size, memoryTypeIndex: typeIndex,
+            mappedPointer: state.pages[page].mappedBase.map { $0 + Int(member.offset) },
+            location: .page(slot: UInt32(page), generation: state.generations[page], handle: member.handle))
+        return DefragmentationMove(source: source, destination: destination)
+    }
+
+    /// Frees a reserved destination (or a moved source) if it is still live; its size
+    /// when it was.
+    @discardableResult
+    private func release(_ allocation: Allocation, state: inout State) -> UInt64? {
+        guard case let .page(slot, generation, handle) = allocation.location, Int(slot) < state.pages.count,
+              state.generations[Int(slot)] == generation, state.pages[Int(slot)].memory != nil,
+              let size = try? state.arena.free(handle, at: base(of: Int(slot)) + allocation.offset) else { return nil }
+        _ = forgetFreed(handle, size: size, slot: Int(slot), state: &state)
+        return size
+    }
+
+    /// Ends a pass by freeing the sources still live and releasing the emptied pages.
+    /// - Returns: the bytes of sources freed here, and the pages' memory to release.
+    func commitDefragmentation(_ moves: [DefragmentationMove], _ emptied: [EmptiedPage]) -> (UInt64, [DeviceMemory]) {
+        state.withLock { state in
+            var freed: UInt64 = 0
+            for move in moves { freed += release(move.source, state: &state) ?? 0 }
+            var released: [DeviceMemory] = []
+            for page in emptied {
+                let slot = Int(page.slot)
+                guard state.generations[slot] == page.generation, state.pages[slot].memory != nil else { continue }
+                if unblock(slot, page.blockers, state: &state) { released.append(removePage(slot: page.slot, state: &state)) }
+            }
+            return (freed, released)
+        }
+    }
+
+    /// Ends a pass without moving anything: the destinations are freed, the emptied
+    /// pages unblocked.
+    func cancelDefragmentation(_ moves: [DefragmentationMove], _ emptied: [EmptiedPage]) {
+        state.withLock { state in
+            for move in moves { release(move.destination, state: &state) }
+            for page in emptied where state.generations[Int(page.slot)] == page.generation {
+                unblock(Int(page.slot), page.blockers, state: &state)
+            }
+        }
+    }
+}

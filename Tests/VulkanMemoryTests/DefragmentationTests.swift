@@ -1,0 +1,225 @@
+import CVulkan
+import Testing
+@testable import VulkanMemory
+
+@Suite("Defragmentation on lavapipe")
+struct DefragmentationTests {
+    static let kibibyte: UInt64 = 1 << 10
+
+    /// An allocator with small pages, `count` mapped 64 KiB allocations each holding its
+    /// index, and two of every three freed: many pages, each partly used.
+    static func fragmented(_ context: VulkanContext, count: Int = 120) throws -> (Allocator, [Int: Allocation]) {
+        var options = AllocatorOptions()
+        options.pageSizeByType[0] = 8 << 20
+        let allocator = Allocator(device: context.device, options: options)
+        var live: [Int: Allocation] = [:]
+        for index in 0..<count {
+            let allocation = try allocator.allocate(MemoryRequirements(size: 64 * kibibyte, alignment: 256, kind: .linear),
+                                                    usage: .gpuOnly, options: AllocationOptions(mapped: true))
+            try allocator.map(allocation).write(contentsOf: [UInt64](repeating: UInt64(index), count: 8))
+            live[index] = allocation
+        }
+        for index in 0..<count where index % 3 != 0 {
+            try allocator.free(live.removeValue(forKey: index)!)
+        }
+        return (allocator, live)
+    }
+
+    /// Copies each move's bytes through the mappings and returns `live` with the
+    /// destinations in place of the sources.
+    static func copy(_ pass: DefragmentationPass, _ allocator: Allocator,
+                     _ live: [Int: Allocation]) throws -> [Int: Allocation] {
+        var live = live
+        for move in pass.moves {
+            let source = try allocator.map(move.source)
+            let destination = try allocator.map(move.destination)
+            #expect(source.size == destination.size)
+            try destination.write(contentsOf: try source.read(UInt8.self, count: Int(source.size)))
+            let key = live.first { $0.value == move.source }?.key
+            #expect(key != nil, "a move's source is not one of the live allocations")
+            if let key { live[key] = move.destination }
+        }
+        return live
+    }
+
+    static func checkContents(_ allocator: Allocator, _ live: [Int: Allocation],
+                              sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for (index, allocation) in live {
+            #expect(try allocator.map(allocation).read(UInt64.self, count: 8) == [UInt64](repeating: UInt64(index), count: 8),
+                    sourceLocation: sourceLocation)
+        }
+        allocator.pools[0].state.withLock { $0.arena._checkInvariants() }
+    }
+
+    @Test func aPassEmptiesTheLeastUsedPagesAndTheirMemoryGoesBack() throws {
+        try withTestDevice { context in
+            let (allocator, before) = try Self.fragmented(context)
+            let usage = allocator.usage
+            #expect(usage.pageCount > 3)
+            let pass = allocator.beginDefragmentation()
+            #expect(!pass.moves.isEmpty && pass.pagesToRelease > 0)
+            #expect(pass.bytesToMove == pass.moves.reduce(0) { $0 + $1.source.size })
+            for move in pass.moves {
+                #expect(move.source.memory != move.destination.memory)
+                #expect(move.source.size == move.destination.size && move.destination.offset % 256 == 0)
+            }
+            let live = try Self.copy(pass, allocator, before)
+            let result = try pass.commit()
+            #expect(result.releasedPages == pass.pagesToRelease)
+            #expect(result.freedBytes == pass.bytesToMove)
+            #expect(allocator.usage.committedBytes == usage.committedBytes - result.releasedBytes)
+            #expect(allocator.usage.pageCount == usage.pageCount - result.releasedPages)
+            #expect(allocator.usage.liveBytes == usage.liveBytes && allocator.usage.allocationCount == usage.allocationCount)
+            try Self.checkContents(allocator, live)
+            // The pass ended; its sources are gone.
+            #expect(throws: AllocationError.defragmentationPassEnded) { try pass.commit() }
+            #expect(throws: AllocationError.defragmentationPassEnded) { try pass.cancel() }
+            for move in pass.moves { #expect(!allocator.isLive(move.source)) }
+            // Another pass finds less or nothing to do; everything frees cleanly.
+            let again = allocator.beginDefragmentation()
+            #expect(again.bytesToMove <= pass.bytesToMove)
+            try again.cancel()
+            for allocation in live.values { try allocator.free(allocation) }
+            allocator.freeUnusedPages()
+            #expect(allocator.usage.committedBytes == 0)
+        }
+    }
+
+    /// Odd sizes of both kinds put free ranges inside granularity pages shared with
+    /// allocations: blocking them must keep the granularity rule.
+    @Test func oddSizesOfBothKindsKeepTheGranularityRule() throws {
+        try withTestDevice { context in
+            var options = AllocatorOptions()
+            options.pageSizeByType[0] = 8 << 20
+            let allocator = Allocator(device: context.device, options: options)
+            var random = SplitMix(seed: 21)
+            var live: [Int: Allocation] = [:]
+            for index in 0..<300 {
+                let kind: SuballocationKind = index % 5 == 0 ? .optimal : .linear
+                let size = 1_000 + random.next() % (40 * Self.kibibyte)
+                let allocation = try allocator.allocate(MemoryRequirements(size: size, alignment: 16, kind: kind),
+                                                        usage: .gpuOnly, options: AllocationOptions(mapped: true))
+                try allocator.map(allocation).write(contentsOf: [UInt64](repeating: UInt64(index), count: 8))
+                live[index] = allocation
+            }
+            for index in 0..<300 where random.next() % 3 != 0 { try allocator.free(live.removeValue(forKey: index)!) }
+            let committed = allocator.usage.committedBytes
+            let pass = allocator.beginDefragmentation()
+            #expect(!pass.moves.isEmpty)
+            allocator.pools[0].state.withLock { $0.arena._checkInvariants() }
+            // Small allocations made while the pass is open stay out of the pages it empties,
+            // even out of the slivers that granularity pages leave at the ends of holes.
+            let emptied = Set(pass.moves.map { UInt64(UInt(bitPattern: $0.source.memory)) })
+            var small: [Allocation] = []
+            for index in 0..<400 {
+                small.append(try allocator.allocate(MemoryRequirements(size: 8 + UInt64(index % 5) * 8, alignment: 8,
+                                                                       kind: index % 2 == 0 ? .linear : .optimal),
+                                                    usage: .gpuOnly))
+            }
+            #expect(small.allSatisfy { !emptied.contains(UInt64(UInt(bitPattern: $0.memory))) })
+            for allocation in small { try allocator.free(allocation) }
+            live = try Self.copy(pass, allocator, live)
+            let result = try pass.commit()
+            #expect(result.releasedPages == pass.pagesToRelease && result.releasedPages > 0)
+            #expect(allocator.usage.committedBytes == committed - result.releasedBytes)
+            try Self.checkContents(allocator, live)
+            for allocation in live.values { try allocator.free(allocation) }
+        }
+    }
+
+    @Test func cancellingLeavesEverythingAsItWas() throws {
+        try withTestDevice { context in
+            let (allocator, live) = try Self.fragmented(context)
+            let usage = allocator.usage
+            let reports = Set(allocator.liveAllocations().map(\.description))
+            let pass = allocator.beginDefragmentation()
+            #expect(!pass.moves.isEmpty)
+            // While the pass is open both ends are live.
+            #expect(allocator.usage.allocationCount == usage.allocationCount + pass.moves.count)
+            try pass.cancel()
+            #expect(allocator.usage == usage)
+            #expect(Set(allocator.liveAllocations().map(\.description)) == reports)
+            try Self.checkContents(allocator, live)
+            // The pages that were to be emptied take allocations again.
+            var more: [Allocation] = []
+            for _ in 0..<40 {
+                more.append(try allocator.allocate(MemoryRequirements(size: 64 * Self.kibibyte), usage: .gpuOnly))
+            }
+            #expect(allocator.usage.pageCount == usage.pageCount)
+            for allocation in more + Array(live.values) { try allocator.free(allocation) }
+        }
+    }
+
+    @Test func budgetsBoundThePass() throws {
+        try withTestDevice { context in
+            let (allocator, _) = try Self.fragmented(context)
+            let none = allocator.beginDefragmentation(maxBytesToMove: 0)
+            #expect(none.moves.isEmpty && none.pagesToRelease == 0)
+            try none.commit()
+            let few = allocator.beginDefragmentation(maxMoves: 3)
+            #expect(few.moves.count <= 3)
+            let limited = few.moves.count
+            try few.cancel()
+            let bytes = allocator.beginDefragmentation(maxBytesToMove: 200 * Self.kibibyte)
+            #expect(bytes.bytesToMove <= 200 * Self.kibibyte)
+            try bytes.cancel()
+            #expect(limited > 0, "a page holding at most 3 allocations should have been emptied")
+        }
+    }
+
+    @Test func groupsAndDedicatedMemoryStay() throws {
+        try withTestDevice { context in
+            let (allocator, _) = try Self.fragmented(context, count: 60)
+            let group = try ResourceBatch.buffer(size: 4096, usage: .vertexBuffer)
+                .nextBuffer(size: 4096, usage: .vertexBuffer).bind(allocator, strategy: .contiguous)
+            let dedicated = try allocator.allocate(MemoryRequirements(size: 4096), usage: .gpuOnly,
+                                                   options: AllocationOptions(dedicated: .always))
+            let pass = allocator.beginDefragmentation()
+            for move in pass.moves {
+                #expect(move.source.memory != group[0].allocation.memory)
+                #expect(move.source.memory != dedicated.memory)
+            }
+            try pass.cancel()
+            try allocator.destroy(many: group)
+            try allocator.free(dedicated)
+        }
+    }
+
+    @Test func buffersMoveByBeingCreatedOnTheDestination() throws {
+        try withTestDevice { context in
+            var options = AllocatorOptions()
+            options.pageSizeByType[0] = 8 << 20
+            let allocator = Allocator(device: context.device, options: options)
+            var info = VkBufferCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+            info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue)
+            info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+            info.size = 100 * Self.kibibyte
+            var buffers = try (0..<90).map { _ throws(AllocationError) in try allocator.createBuffer(info, .usage(.gpuOnly)) }
+            for index in stride(from: buffers.count - 1, through: 0, by: -1) where index % 3 != 0 {
+                try allocator.destroyBuffer(buffers.remove(at: index))
+            }
+            let committed = allocator.usage.committedBytes
+            let pass = allocator.beginDefragmentation()
+            #expect(!pass.moves.isEmpty)
+            for move in pass.moves {
+                guard let index = buffers.firstIndex(where: { $0.allocation == move.source }) else {
+                    Issue.record("a move's source is no buffer's memory")
+                    continue
+                }
+                let moved = try allocator.createBuffer(info, boundTo: move.destination)
+                // Destroying the old buffer frees its memory: the commit then skips it.
+                try allocator.destroyBuffer(buffers[index])
+                buffers[index] = moved
+            }
+            let result = try pass.commit()
+            #expect(result.releasedPages == pass.pagesToRelease && result.freedBytes == 0)
+            #expect(allocator.usage.committedBytes < committed)
+            // A buffer that needs more than the allocation holds is refused, and nothing leaks.
+            info.size = 200 * Self.kibibyte
+            #expect(throws: AllocationError.self) { try allocator.createBuffer(info, boundTo: buffers[0].allocation) }
+            for buffer in buffers { try allocator.destroyBuffer(buffer) }
+            #expect(allocator.usage.allocationCount == 0)
+        }
+    }
+}
