@@ -50,7 +50,7 @@ struct Check: Sendable {
 }
 
 enum Checks {
-    static let all: [Check] = [typeFallback, deviceOnlyMapping, granularity, rollback, export, threads]
+    static let all: [Check] = [typeFallback, deviceOnlyMapping, granularity, rollback, export, threads, defragmentation]
 
     static let typeFallback = Check(name: "a full heap falls back to the next memory type") { context in
         let probe = Allocator(device: context.device)
@@ -177,6 +177,55 @@ enum Checks {
             throw DemoFailure("\(errors.first ?? "allocations left: \(allocator.usage.allocationCount)")")
         }
         return "40,000 operations, no error, nothing left"
+    }
+}
+
+extension Checks {
+    static let defragmentation = Check(name: "defragmentation moves buffers and keeps their bytes") { context in
+        var options = AllocatorOptions()
+        options.hostPageSize = 8 << 20
+        options.deviceLocalPageSize = 8 << 20
+        let allocator = Allocator(device: context.device, options: options)
+        var info = VkBufferCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_TRANSFER_SRC_BIT.rawValue)
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        var buffers: [(index: UInt64, buffer: BoundBuffer)] = []
+        for index in 0..<150 as Range<UInt64> {
+            info.size = 20_000 + index * 997
+            let buffer = try allocator.createBuffer(info, .usage(.staging))
+            try allocator.map(.buffer(buffer)).write(contentsOf: [UInt64](repeating: index, count: 16))
+            buffers.append((index, buffer))
+        }
+        for position in stride(from: buffers.count - 1, through: 0, by: -1) where position % 3 != 0 {
+            try allocator.destroyBuffer(buffers.remove(at: position).buffer)
+        }
+        let before = allocator.usage.committedBytes
+        let pass = allocator.beginDefragmentation()
+        guard !pass.moves.isEmpty else { throw DemoFailure("nothing to move with \(allocator.usage.pageCount) pages") }
+        for move in pass.moves {
+            guard let position = buffers.firstIndex(where: { $0.buffer.allocation == move.source }) else {
+                throw DemoFailure("a move's source is no buffer's memory")
+            }
+            let old = buffers[position].buffer
+            info.size = old.size
+            let moved = try allocator.createBuffer(info, boundTo: move.destination)
+            try allocator.map(.buffer(moved)).write(contentsOf: try allocator.map(.buffer(old)).read(UInt8.self, count: Int(old.size)))
+            try allocator.destroyBuffer(old)
+            buffers[position].buffer = moved
+        }
+        let result = try pass.commit()
+        for (index, buffer) in buffers {
+            guard try allocator.map(.buffer(buffer)).read(UInt64.self, count: 16) == [UInt64](repeating: index, count: 16) else {
+                throw DemoFailure("buffer \(index) lost its bytes in the move")
+            }
+            try allocator.destroyBuffer(buffer)
+        }
+        guard result.releasedPages == pass.pagesToRelease, result.releasedPages > 0 else {
+            throw DemoFailure("released \(result.releasedPages) of \(pass.pagesToRelease) pages")
+        }
+        return "\(pass.moves.count) buffers moved, \(result.releasedPages) pages released, committed "
+            + "\(formatBytes(before)) -> \(formatBytes(before - result.releasedBytes))"
     }
 }
 

@@ -31,6 +31,8 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(.custom("allocate_calls"), result.allocateCalls)
         benchmark.measurement(.custom("committed_percent_of_live"),
                               Int(Double(result.committedBytes) / Double(max(result.liveBytes, 1)) * 100))
+        benchmark.measurement(.custom("defragmented_committed_percent_of_live"),
+                              Int(Double(result.defragmentedCommittedBytes) / Double(max(result.liveBytes, 1)) * 100))
         benchmark.measurement(.custom("best_fit_peak_percent_of_live"),
                               Int(Double(result.bestFitPeakBytes) / Double(max(result.liveBytes, 1)) * 100))
     }
