@@ -239,12 +239,13 @@ extension Core {
 
     /// Carves the allocation out of range `i` at offset `o` found by `tlsfFind`.
     /// - Complexity: O(1).
+    /// `keepPadding: false` makes any bytes below `o` a free range of their own.
     mutating func tlsfCommit(range i: UInt32, at o: UInt64, size: UInt64, alignment: UInt64,
-                             kind: UInt8, userData: UInt64) -> UInt32 {
+                             kind: UInt8, userData: UInt64, keepPadding: Bool = true) -> UInt32 {
         let r = records[i]
         let end = o + size
         let pad = o - r.offset
-        let keep = pad < TLSF.keptPadding
+        let keep = pad == 0 || keepPadding && pad < TLSF.keptPadding
         if i == tail {
             var below = r.prevPhysical
             if !keep {

@@ -6,25 +6,32 @@ extension VirtualBlock {
     /// layout. The granularity rule holds as for `allocate`: a range that would share a
     /// granularity page with an allocation of a conflicting kind is refused.
     /// - Parameters:
-    ///   - offset: Where the allocation starts; no alignment is imposed.
+    ///   - offset: Where the allocation starts; a multiple of `alignment`.
     ///   - size: Bytes to place; at least 1.
+    ///   - alignment: A power of two, kept with the allocation (``alignment(of:)``).
     ///   - kind: What the allocation holds, for the granularity rule.
     ///   - userData: A value kept with the allocation for the caller.
     /// - Throws: ``VirtualBlockError/zeroSize``,
+    ///   ``VirtualBlockError/alignmentNotPowerOfTwo(_:)``,
+    ///   ``VirtualBlockError/offsetNotAligned(offset:alignment:)``,
     ///   ``VirtualBlockError/sizeOverflow(size:alignment:)`` (the range passes the end of
     ///   the address space), ``VirtualBlockError/placementUnavailable(_:)`` for a linear
     ///   block, or ``VirtualBlockError/rangeNotFree(offset:size:)``; the block is then
     ///   unchanged.
     /// - Complexity: O(records): the ranges are walked in address order to find the one
     ///   holding `offset`.
-    public mutating func allocate(at offset: UInt64, size: UInt64, kind: SuballocationKind = .unknown,
+    public mutating func allocate(at offset: UInt64, size: UInt64, alignment: UInt64 = 1,
+                                  kind: SuballocationKind = .unknown,
                                   userData: UInt64 = 0) throws(VirtualBlockError) -> VirtualAllocation {
         guard size > 0 else { throw .zeroSize }
-        guard offset <= UInt64.max - size else { throw .sizeOverflow(size: size, alignment: 1) }
+        guard isPowerOfTwo(alignment) else { throw .alignmentNotPowerOfTwo(alignment) }
+        guard offset % alignment == 0 else { throw .offsetNotAligned(offset: offset, alignment: alignment) }
+        guard offset <= UInt64.max - size else { throw .sizeOverflow(size: size, alignment: alignment) }
         guard case .tlsf = algorithm else { throw .placementUnavailable(algorithm) }
         guard offset + size <= self.size else { throw .rangeNotFree(offset: offset, size: size) }
         makeUnique()
-        guard let placed = box.core.tlsfAllocate(at: offset, size: size, kind: kind.rawValue, userData: userData) else {
+        guard let placed = box.core.tlsfAllocate(at: offset, size: size, alignment: alignment, kind: kind.rawValue,
+                                                 userData: userData) else {
             throw .rangeNotFree(offset: offset, size: size)
         }
         return placed
@@ -34,7 +41,12 @@ extension VirtualBlock {
 extension Core {
     /// The TLSF placement of `VirtualBlock.allocate(at:size:kind:userData:)`; nil when the
     /// range is not free.
-    mutating func tlsfAllocate(at offset: UInt64, size: UInt64, kind: UInt8, userData: UInt64) -> VirtualAllocation? {
+    ///
+    /// The bytes below `offset` in its free range always stay a free range of their own
+    /// (no padding is kept with a placed allocation): a caller that lays ranges out
+    /// itself may place the next one right there.
+    mutating func tlsfAllocate(at offset: UInt64, size: UInt64, alignment: UInt64, kind: UInt8,
+                               userData: UInt64) -> VirtualAllocation? {
         var i = firstPhysical
         while i != noRecord {
             let r = records[i]
@@ -48,7 +60,8 @@ extension Core {
                                              size: size, alignment: 1, kind: kind),
                       o == offset else { return nil }
                 reserveSlots(2)
-                let a = tlsfCommit(range: i, at: offset, size: size, alignment: 1, kind: kind, userData: userData)
+                let a = tlsfCommit(range: i, at: offset, size: size, alignment: alignment, kind: kind,
+                                   userData: userData, keepPadding: false)
                 return VirtualAllocation(handle: VirtualAllocationHandle(index: a, generation: records[a].generation),
                                          offset: offset, size: size)
             } else if r.offset > offset {

@@ -2,7 +2,7 @@ extension VirtualBlock {
     /// Places an allocation like `allocate`, but answers "no room" with nil instead of an
     /// error, without measuring the largest free range for the error's message.
     ///
-    /// For callers that try several blocks in turn (an allocator's pages): most attempts
+    /// For callers that try several blocks in turn (pools of ranges): most attempts
     /// on a full block fail, and the failure should cost no more than the search.
     /// - Throws: the input errors of `allocate` (zero size, alignment, overflow, upper
     ///   address); never `.outOfRoom`.

@@ -26,6 +26,9 @@ public enum VirtualBlockError: Error, Equatable, Sendable, CustomStringConvertib
     /// `upperAddress: true` needs a linear block in `.automatic` or `.doubleStack`
     /// mode that is not currently wrapped as a ring buffer.
     case upperAddressUnavailable(VirtualBlock.Algorithm)
+    /// `allocate(at:size:alignment:)` was given an offset that is not a multiple of
+    /// the alignment.
+    case offsetNotAligned(offset: UInt64, alignment: UInt64)
     /// `allocate(at:size:)` places allocations in TLSF blocks only.
     case placementUnavailable(VirtualBlock.Algorithm)
     /// `allocate(at:size:)` was asked for a range that is not wholly inside one free
@@ -68,6 +71,8 @@ public enum VirtualBlockError: Error, Equatable, Sendable, CustomStringConvertib
             }
         case .upperAddressUnavailable(let algorithm):
             return "upper-address allocations need a linear block in .automatic or .doubleStack mode that is not wrapped as a ring buffer (this block: \(algorithm))"
+        case let .offsetNotAligned(offset, alignment):
+            return "offset \(offset) is not a multiple of the alignment \(alignment)"
         case .placementUnavailable(let algorithm):
             return "allocations at a chosen offset need a TLSF block (this block: \(algorithm))"
         case .rangeNotFree(let offset, let size):

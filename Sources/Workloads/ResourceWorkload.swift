@@ -145,22 +145,33 @@ extension ResourceWorkload {
         var info = info
         let start = ContinuousClock.now
         for _ in 0..<8 {
-            let pass = allocator.beginDefragmentation()
+            let pass = try allocator.beginDefragmentation()
             guard !pass.moves.isEmpty else {
                 try pass.cancel()
                 break
             }
             var positions: [Allocation: Int] = [:]
             for (position, buffer) in buffers.enumerated() { positions[buffer.allocation] = position }
+            var failure: AllocationError?
             for move in pass.moves {
-                guard let position = positions[move.source] else { continue }
+                guard failure == nil, let position = positions[move.source] else {
+                    // Not made: the buffer stays on its source.
+                    try pass.ignore(move)
+                    continue
+                }
                 info.size = buffers[position].size
-                let moved = try allocator.createBuffer(info, boundTo: move.destination)
-                try allocator.destroyBuffer(buffers[position])
-                buffers[position] = moved
+                do {
+                    let moved = try allocator.createBuffer(info, boundTo: move.destination)
+                    try allocator.destroyBuffer(buffers[position])
+                    buffers[position] = moved
+                    result.defragmentationMovedBytes += move.source.size
+                } catch {
+                    failure = error
+                    try pass.ignore(move)
+                }
             }
-            result.defragmentationMovedBytes += pass.bytesToMove
             try pass.commit()
+            if let failure { throw failure }
         }
         result.defragmentationNanoseconds = nanoseconds(start)
         result.defragmentedCommittedBytes = allocator.usage.committedBytes
@@ -221,7 +232,13 @@ private struct RawSide {
         for step in range {
             calls.destroy(buffers[victims[step]])
             info.size = stepSizes[step]
-            buffers[victims[step]] = try calls.createAndBind(&info, memory: memory.handle)
+            do {
+                buffers[victims[step]] = try calls.createAndBind(&info, memory: memory.handle)
+            } catch {
+                // The destroyed buffer must not be destroyed again by `tearDown`.
+                buffers.remove(at: victims[step])
+                throw error
+            }
         }
         return nanoseconds(start)
     }

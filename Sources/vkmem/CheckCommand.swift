@@ -201,7 +201,7 @@ extension Checks {
             try allocator.destroyBuffer(buffers.remove(at: position).buffer)
         }
         let before = allocator.usage.committedBytes
-        let pass = allocator.beginDefragmentation()
+        let pass = try allocator.beginDefragmentation()
         guard !pass.moves.isEmpty else { throw DemoFailure("nothing to move with \(allocator.usage.pageCount) pages") }
         for move in pass.moves {
             guard let position = buffers.firstIndex(where: { $0.buffer.allocation == move.source }) else {

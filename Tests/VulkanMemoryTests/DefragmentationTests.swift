@@ -56,7 +56,7 @@ struct DefragmentationTests {
             let (allocator, before) = try Self.fragmented(context)
             let usage = allocator.usage
             #expect(usage.pageCount > 3)
-            let pass = allocator.beginDefragmentation()
+            let pass = try allocator.beginDefragmentation()
             #expect(!pass.moves.isEmpty && pass.pagesToRelease > 0)
             #expect(pass.bytesToMove == pass.moves.reduce(0) { $0 + $1.source.size })
             for move in pass.moves {
@@ -76,7 +76,7 @@ struct DefragmentationTests {
             #expect(throws: AllocationError.defragmentationPassEnded) { try pass.cancel() }
             for move in pass.moves { #expect(!allocator.isLive(move.source)) }
             // Another pass finds less or nothing to do; everything frees cleanly.
-            let again = allocator.beginDefragmentation()
+            let again = try allocator.beginDefragmentation()
             #expect(again.bytesToMove <= pass.bytesToMove)
             try again.cancel()
             for allocation in live.values { try allocator.free(allocation) }
@@ -104,7 +104,7 @@ struct DefragmentationTests {
             }
             for index in 0..<300 where random.next() % 3 != 0 { try allocator.free(live.removeValue(forKey: index)!) }
             let committed = allocator.usage.committedBytes
-            let pass = allocator.beginDefragmentation()
+            let pass = try allocator.beginDefragmentation()
             #expect(!pass.moves.isEmpty)
             allocator.pools[0].state.withLock { $0.arena._checkInvariants() }
             // Small allocations made while the pass is open stay out of the pages it empties,
@@ -132,7 +132,7 @@ struct DefragmentationTests {
             let (allocator, live) = try Self.fragmented(context)
             let usage = allocator.usage
             let reports = Set(allocator.liveAllocations().map(\.description))
-            let pass = allocator.beginDefragmentation()
+            let pass = try allocator.beginDefragmentation()
             #expect(!pass.moves.isEmpty)
             // While the pass is open both ends are live.
             #expect(allocator.usage.allocationCount == usage.allocationCount + pass.moves.count)
@@ -153,14 +153,14 @@ struct DefragmentationTests {
     @Test func budgetsBoundThePass() throws {
         try withTestDevice { context in
             let (allocator, _) = try Self.fragmented(context)
-            let none = allocator.beginDefragmentation(maxBytesToMove: 0)
+            let none = try allocator.beginDefragmentation(maxBytesToMove: 0)
             #expect(none.moves.isEmpty && none.pagesToRelease == 0)
             try none.commit()
-            let few = allocator.beginDefragmentation(maxMoves: 3)
+            let few = try allocator.beginDefragmentation(maxMoves: 3)
             #expect(few.moves.count <= 3)
             let limited = few.moves.count
             try few.cancel()
-            let bytes = allocator.beginDefragmentation(maxBytesToMove: 200 * Self.kibibyte)
+            let bytes = try allocator.beginDefragmentation(maxBytesToMove: 200 * Self.kibibyte)
             #expect(bytes.bytesToMove <= 200 * Self.kibibyte)
             try bytes.cancel()
             #expect(limited > 0, "a page holding at most 3 allocations should have been emptied")
@@ -174,7 +174,7 @@ struct DefragmentationTests {
                 .nextBuffer(size: 4096, usage: .vertexBuffer).bind(allocator, strategy: .contiguous)
             let dedicated = try allocator.allocate(MemoryRequirements(size: 4096), usage: .gpuOnly,
                                                    options: AllocationOptions(dedicated: .always))
-            let pass = allocator.beginDefragmentation()
+            let pass = try allocator.beginDefragmentation()
             for move in pass.moves {
                 #expect(move.source.memory != group[0].allocation.memory)
                 #expect(move.source.memory != dedicated.memory)
@@ -200,7 +200,7 @@ struct DefragmentationTests {
                 try allocator.destroyBuffer(buffers.remove(at: index))
             }
             let committed = allocator.usage.committedBytes
-            let pass = allocator.beginDefragmentation()
+            let pass = try allocator.beginDefragmentation()
             #expect(!pass.moves.isEmpty)
             for move in pass.moves {
                 guard let index = buffers.firstIndex(where: { $0.allocation == move.source }) else {
@@ -220,6 +220,83 @@ struct DefragmentationTests {
             #expect(throws: AllocationError.self) { try allocator.createBuffer(info, boundTo: buffers[0].allocation) }
             for buffer in buffers { try allocator.destroyBuffer(buffer) }
             #expect(allocator.usage.allocationCount == 0)
+        }
+    }
+
+    @Test func reportsAndCountsStayTrueWhileAPassIsOpen() throws {
+        try withTestDevice { context in
+            let (allocator, live) = try Self.fragmented(context)
+            let pass = try allocator.beginDefragmentation()
+            #expect(!pass.moves.isEmpty)
+            // Blockers and fences are no user's allocations.
+            let usage = allocator.usage
+            #expect(allocator.liveAllocations().count == usage.allocationCount)
+            let statistics = allocator.statistics()
+            #expect(statistics.pages.reduce(0) { $0 + $1.allocationCount } == usage.allocationCount)
+            #expect(statistics.pages.reduce(0) { $0 + $1.usedBytes } == usage.liveBytes)
+            // One pass at a time.
+            #expect(throws: AllocationError.defragmentationPassOpen) { try allocator.beginDefragmentation() }
+            // The sources of the emptied pages freed early, and new allocations made meanwhile:
+            // the empty-page count stays exact.
+            for move in pass.moves { try allocator.free(move.source) }
+            var more: [Allocation] = []
+            for _ in 0..<30 { more.append(try allocator.allocate(MemoryRequirements(size: 64 * Self.kibibyte), usage: .gpuOnly)) }
+            try pass.commit()
+            let after = allocator.statistics()
+            #expect(after.totals.emptyPageCount == after.pages.filter { $0.allocationCount == 0 }.count)
+            // The pass ended: another may begin.
+            try allocator.beginDefragmentation().cancel()
+            for allocation in more + pass.moves.map(\.destination) + live.values.filter({ a in !pass.moves.contains { $0.source == a } }) {
+                try allocator.free(allocation)
+            }
+            #expect(allocator.usage.allocationCount == 0)
+        }
+    }
+
+    @Test func anIgnoredMoveLeavesItsSourceAndItsPage() throws {
+        try withTestDevice { context in
+            let (allocator, _) = try Self.fragmented(context)
+            let pass = try allocator.beginDefragmentation()
+            let kept = try #require(pass.moves.first)
+            try pass.ignore(kept)
+            let pagesOfIgnored = Set(pass.moves.filter { $0.source.memory == kept.source.memory }.map(\.source.memory)).count
+            let result = try pass.commit()
+            #expect(allocator.isLive(kept.source) && !allocator.isLive(kept.destination))
+            #expect(result.releasedPages == pass.pagesToRelease - pagesOfIgnored)
+            #expect(throws: AllocationError.defragmentationPassEnded) { try pass.ignore(kept) }
+        }
+    }
+
+    @Test func privatePageMembersKeepTheirAlignmentWhenTheyMove() throws {
+        try withTestDevice { context in
+            let (allocator, _) = try Self.fragmented(context)
+            let group = try ResourceBatch.image(width: 16, height: 16, usage: [.sampled], name: "small image")
+                .nextBuffer(size: 100, usage: .uniformBuffer).bind(allocator, strategy: .privatePage)
+            let alignments = group.map { resource -> UInt64 in
+                switch resource {
+                case .buffer(let buffer): allocator.requirements(of: buffer.buffer).alignment
+                case .image(let image): allocator.requirements(of: image.image, tiling: VK_IMAGE_TILING_OPTIMAL).alignment
+                }
+            }
+            let pass = try allocator.beginDefragmentation()
+            var movedMembers = 0
+            for move in pass.moves {
+                guard let index = group.firstIndex(where: { $0.allocation == move.source }) else { continue }
+                movedMembers += 1
+                #expect(move.destination.offset % alignments[index] == 0)
+            }
+            #expect(movedMembers == 2, "the private page is the least used: both members should move")
+            try pass.cancel()
+            try allocator.destroy(many: group)
+        }
+    }
+
+    @Test func aPrivatePageSmallerThanTheKeptPaddingWorks() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let tiny = try ResourceBatch.buffer(size: 64, usage: .uniformBuffer).bind(allocator, strategy: .privatePage)
+            #expect(allocator.usage.pageCount == 1 && allocator.usage.committedBytes < 4096)
+            try allocator.destroy(many: tiny)
         }
     }
 }

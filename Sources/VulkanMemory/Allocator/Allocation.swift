@@ -10,7 +10,7 @@ public struct Allocation: Hashable, @unchecked Sendable, CustomStringConvertible
     /// Where the allocation lives inside the allocator.
     enum Location: Hashable {
         /// A range of a shared page: the page's slot and generation, and the range's
-        /// handle in the page's block.
+        /// handle in the type's arena.
         case page(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle)
         /// A `VkDeviceMemory` of its own.
         case dedicated(slot: UInt32, generation: UInt32)
@@ -113,7 +113,7 @@ public struct AllocationOptions: Sendable, Hashable {
     public var userData: UInt64
     /// `VK_EXT_memory_priority` priority of dedicated memory, 0…1.
     public var priority: Float?
-    /// How a page's free ranges are searched.
+    /// How the free ranges of a memory type's pages are searched.
     public var strategy: AllocationStrategy
     /// The resource a dedicated allocation backs (`VkMemoryDedicatedAllocateInfo`).
     public var dedicatedTarget: DeviceMemory.DedicatedTarget?

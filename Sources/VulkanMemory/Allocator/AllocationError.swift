@@ -22,6 +22,8 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     case duplicateResource
     /// The defragmentation pass was already committed or cancelled.
     case defragmentationPassEnded
+    /// Another defragmentation pass of this allocator is still open.
+    case defragmentationPassOpen
     /// A resource's requirements are not met by the allocation it was to be bound to.
     case requirementsNotMet(size: UInt64, alignment: UInt64, memoryTypeBits: UInt32, allocation: String)
     /// A raw memory operation failed (mapping, flushing…).
@@ -60,6 +62,8 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
             return "the resource needs \(size) bytes aligned to \(alignment) in one of memory types "
                 + "\((0..<32).filter { bits & (1 << $0) != 0 }.map(String.init).joined(separator: ",")), "
                 + "which \(allocation) does not offer"
+        case .defragmentationPassOpen:
+            return "another defragmentation pass of this allocator is open; commit or cancel it first"
         case .defragmentationPassEnded:
             return "the defragmentation pass was already committed or cancelled; begin a new one"
         case .memory(let error):

@@ -32,7 +32,8 @@ public struct DefragmentationResult: Sendable, Hashable {
 ///
 /// Until the pass ends, sources and destinations are both live (and counted in
 /// `Allocator.usage`), the pages being emptied take no new allocations, and freeing a
-/// source yourself is allowed (the commit skips it). A pass ends once: a second
+/// source yourself is allowed (the commit skips it). A move you cannot make is
+/// `ignore(_:)`d: its source stays. A pass ends once: a second
 /// `commit()` or `cancel()` throws `.defragmentationPassEnded`; a pass dropped while
 /// open is cancelled. Its methods may be called from any thread.
 public final class DefragmentationPass: @unchecked Sendable {
@@ -48,6 +49,7 @@ public final class DefragmentationPass: @unchecked Sendable {
     /// Per memory type: its moves and the pages they empty.
     let plans: [(typeIndex: Int, moves: [DefragmentationMove], emptied: [EmptiedPage])]
     let ended = Locked(false)
+    let ignored = Locked(Set<DefragmentationMove>())
 
     init(allocator: Allocator, plans: [(typeIndex: Int, moves: [DefragmentationMove], emptied: [EmptiedPage])]) {
         self.allocator = allocator
@@ -57,16 +59,28 @@ public final class DefragmentationPass: @unchecked Sendable {
         pagesToRelease = plans.reduce(0) { $0 + $1.emptied.count }
     }
 
-    /// Frees the sources still live and returns the emptied pages to the driver.
+    /// Marks a move as not done (VMA's "ignore"): the commit frees its destination
+    /// instead of its source, which stays where it is, and its page is not released.
+    /// Ignoring a move that is not one of this pass's does nothing.
+    /// - Throws: `.defragmentationPassEnded` when the pass already ended.
+    public func ignore(_ move: DefragmentationMove) throws(AllocationError) {
+        let open = ended.withLock { !$0 }
+        guard open else { throw .defragmentationPassEnded }
+        ignored.withLock { _ = $0.insert(move) }
+    }
+
+    /// Frees the sources still live (the destinations of ignored moves) and returns the
+    /// emptied pages to the driver.
     /// - Throws: `.defragmentationPassEnded` when the pass already ended.
     /// - Complexity: O(moves + ranges of the emptied pages).
     @discardableResult
     public func commit() throws(AllocationError) -> DefragmentationResult {
         try end()
+        let ignored = ignored.withLock { $0 }
         var result = DefragmentationResult()
         for plan in plans {
             let pool = allocator.pools[plan.typeIndex]
-            let (freed, released) = pool.commitDefragmentation(plan.moves, plan.emptied)
+            let (freed, released) = pool.commitDefragmentation(plan.moves, plan.emptied, ignored: ignored)
             result.freedBytes += freed
             for memory in released {
                 result.releasedPages += 1
@@ -91,6 +105,7 @@ public final class DefragmentationPass: @unchecked Sendable {
             return ended
         }
         if wasEnded { throw .defragmentationPassEnded }
+        allocator.defragmentationOpen.store(false, ordering: .releasing)
     }
 
     deinit {
@@ -102,12 +117,19 @@ extension Allocator {
     /// Plans a defragmentation pass over every memory type's pages.
     ///
     /// Dedicated allocations, contiguous groups (and the pages holding them) stay where
-    /// they are. With nothing worth moving the pass has no moves.
+    /// they are. With nothing worth moving the pass has no moves (end it all the same).
+    /// One pass may be open at a time.
+    /// - Throws: `.defragmentationPassOpen` while another pass of this allocator is open.
     /// - Parameters:
     ///   - maxBytesToMove: the most bytes the pass may copy.
     ///   - maxMoves: the most allocations the pass may move.
     /// - Complexity: O(ranges) per memory type, each type under its own lock.
-    public func beginDefragmentation(maxBytesToMove: UInt64 = .max, maxMoves: Int = .max) -> DefragmentationPass {
+    public func beginDefragmentation(maxBytesToMove: UInt64 = .max,
+                                     maxMoves: Int = .max) throws(AllocationError) -> DefragmentationPass {
+        // Two passes at once could move each other's destinations.
+        guard defragmentationOpen.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            throw .defragmentationPassOpen
+        }
         var bytes = maxBytesToMove
         var moves = max(maxMoves, 0)
         var plans: [(typeIndex: Int, moves: [DefragmentationMove], emptied: [EmptiedPage])] = []

@@ -2,7 +2,7 @@ extension Allocator {
     /// Every live allocation with its name, size, type and the source location of the
     /// call that made it.
     ///
-    /// - Complexity: O(live allocations + pages); takes each type's lock in turn.
+    /// - Complexity: O(ranges of every type's arena); takes each type's lock in turn.
     public func liveAllocations() -> [AllocationReport] {
         var reports: [AllocationReport] = []
         for pool in pools {

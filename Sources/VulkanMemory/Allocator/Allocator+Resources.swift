@@ -65,8 +65,8 @@ extension Allocator {
     /// Creates a buffer (`vkCreateBuffer`) and binds it (`vkBindBufferMemory`) to an
     /// allocation you hold, such as a defragmentation move's destination. The buffer
     /// takes the allocation over: `destroyBuffer` frees it with the buffer.
-    /// - Throws: `.zeroSize`; `.alreadyFreed` / `.unknownAllocation` when the allocation
-    ///   is not live here; `.requirementsNotMet` when the buffer needs more bytes, a
+    /// - Throws: `.zeroSize`; `.alreadyFreed` when the allocation is not a live one of
+    ///   this allocator; `.requirementsNotMet` when the buffer needs more bytes, a
     ///   stricter alignment or another memory type; `.vulkan` when a call fails. Nothing
     ///   is left behind then, and the allocation stays yours.
     public func createBuffer(_ createInfo: VkBufferCreateInfo, boundTo allocation: Allocation) throws(AllocationError) -> BoundBuffer {

@@ -35,6 +35,8 @@ public final class Allocator: Sendable {
     let heapCommitted: Locked<[UInt64]>
     /// `vkAllocateMemory` calls made so far.
     let deviceAllocationCount = Atomic<Int>(0)
+    /// Whether a defragmentation pass is open.
+    let defragmentationOpen = Atomic<Bool>(false)
     let logger = Logger(label: "VulkanMemory.Allocator")
 
     /// Creates an allocator for a device.
@@ -196,7 +198,8 @@ public final class Allocator: Sendable {
     /// pages; `freeUnusedPages()` releases the rest.
     /// - Throws: `.alreadyFreed` for a second free of the same allocation,
     ///   `.unknownAllocation` for one this allocator did not make.
-    /// - Complexity: O(1) (TLSF free and merge).
+    /// - Complexity: O(1) (TLSF free and merge); O(ranges of the type) more when the free
+    ///   releases a page (its fences move), besides `vkFreeMemory`.
     public func free(_ allocation: Allocation) throws(AllocationError) {
         guard pools.indices.contains(allocation.memoryTypeIndex) else { throw .unknownAllocation }
         switch allocation.location {

@@ -1,12 +1,14 @@
 /// How an `Allocator` sizes pages and guards heaps.
 public struct AllocatorOptions: Sendable {
-    /// Page size for device-local types on heaps over 1 GiB (nobs-vkmem's 128 MiB).
+    /// The page size device-local types on heaps over 1 GiB grow towards (nobs-vkmem's
+    /// 128 MiB): pages start at an eighth of it and grow with what the type holds.
     public var deviceLocalPageSize: UInt64 = 128 << 20
-    /// Page size for other types on heaps over 1 GiB (nobs-vkmem's 8 MiB).
+    /// The page size other types on heaps over 1 GiB grow towards (nobs-vkmem's 8 MiB).
     public var hostPageSize: UInt64 = 8 << 20
-    /// Page size per memory type index, overriding the rules above.
+    /// The page size to grow towards per memory type index, overriding the rules above.
     public var pageSizeByType: [Int: UInt64] = [:]
-    /// Page size per heap index, overriding the rules above (but not `pageSizeByType`).
+    /// The page size to grow towards per heap index, overriding the rules above (but not
+    /// `pageSizeByType`).
     public var pageSizeByHeap: [Int: UInt64] = [:]
     /// Wholly free pages kept per memory type for reuse; more are returned to the driver.
     public var maxEmptyPagesPerType = 1

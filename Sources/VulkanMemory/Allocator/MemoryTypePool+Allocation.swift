@@ -55,7 +55,7 @@ extension MemoryTypePool {
                 throw error
             }
         }
-        if state.pages[slot].liveCount == 0 { state.emptyPageCount -= 1 }
+        if state.pages[slot].isRemovable { state.emptyPageCount -= 1 }
         state.pages[slot].liveCount += 1
         state.remember(placed.handle, record, name: options.name)
         state.liveBytes += placed.size
@@ -78,18 +78,28 @@ extension MemoryTypePool {
         }
     }
 
+    /// Why page `slot` (generation `generation`, memory `memory`) is not a live page of
+    /// this pool; nil when it is.
+    @inline(__always)
+    func pageError(slot: UInt32, generation: UInt32, memory: VkDeviceMemory, state: State) -> AllocationError? {
+        let index = Int(slot)
+        guard index < state.pages.count, state.generations[index] == generation, state.pages[index].memory != nil else {
+            // The page was released: the allocation was freed before, or is not ours.
+            return index < state.generations.count && state.generations[index] > generation
+                ? .alreadyFreed : .unknownAllocation
+        }
+        // The same slot numbers in another allocator must not reach this page.
+        return state.pages[index].handle == memory ? nil : .unknownAllocation
+    }
+
     /// The page-relative offset of a live allocation of page `slot` (generation
     /// `generation`, memory `memory`), or the reason it is not one.
     func pageOffset(of handle: VirtualAllocationHandle, slot: UInt32, generation: UInt32, memory: VkDeviceMemory,
                     state: State) -> Result<(offset: UInt64, size: UInt64), AllocationError> {
-        let index = Int(slot)
-        guard index < state.pages.count, state.generations[index] == generation, state.pages[index].memory != nil else {
-            // The page was released: the allocation was freed before, or is not ours.
-            return .failure(index < state.generations.count && state.generations[index] > generation
-                ? .alreadyFreed : .unknownAllocation)
+        if let error = pageError(slot: slot, generation: generation, memory: memory, state: state) {
+            return .failure(error)
         }
-        // The same slot numbers in another allocator must not reach this page.
-        guard state.pages[index].handle == memory else { return .failure(.unknownAllocation) }
+        let index = Int(slot)
         let placed: VirtualAllocation
         do throws(VirtualBlockError) {
             placed = try state.arena.allocation(handle)
@@ -115,13 +125,15 @@ extension MemoryTypePool {
         }
         let planned = exactSize ?? min(MemoryTypePool.nextPageSize(committed: state.committedBytes, live: state.liveBytes,
                                                                    preferred: preferredPageSize, needed: needed), heapSize)
-        guard needed <= planned else {
+        // The arena region is the size rounded down to the granularity: it must hold `needed`.
+        func regionHolds(_ size: UInt64) -> Bool { size / granularity * granularity >= needed }
+        guard regionHolds(planned) else {
             throw .outOfMemory(size: needed, typeIndex: typeIndex, heapIndex: heapIndex, available: heapSize,
                                reason: "the request is larger than the heap")
         }
         var size = planned
         var lastError: AllocationError?
-        while size >= needed {
+        while regionHolds(size) {
             do {
                 let memory = try allocator.allocateDeviceMemory(size: size, pool: self, options: DeviceMemory.Options())
                 let page = Page(memory: memory, region: size / granularity * granularity)
@@ -143,7 +155,7 @@ extension MemoryTypePool {
             } catch {
                 lastError = error
                 // Only a driver refusal is worth retrying smaller.
-                guard exactSize == nil, case .outOfMemory = error, size / 2 >= needed, size > 1 << 20 else { break }
+                guard exactSize == nil, case .outOfMemory = error, regionHolds(size / 2), size > 1 << 20 else { break }
                 size /= 2
                 if planned / size > 8 { break }
             }
@@ -161,8 +173,8 @@ extension MemoryTypePool {
             if let rest = state.restFence { try state.arena.free(rest) }
             state.restFence = nil
             let next = base + (UInt64(1) << strideShift)
-            if next < arenaSize { state.restFence = try state.arena.allocate(at: next, size: arenaSize - next).handle }
-            state.fences.append(try state.arena.allocate(at: base + region, size: next - base - region).handle)
+            if next < arenaSize { state.restFence = try fence(at: next, size: arenaSize - next, state: &state) }
+            state.fences.append(try fence(at: base + region, size: next - base - region, state: &state))
         }
     }
 
@@ -172,7 +184,7 @@ extension MemoryTypePool {
         place { () throws(VirtualBlockError) in
             try state.arena.free(state.fences[slot])
             let next = base + (UInt64(1) << strideShift)
-            state.fences[slot] = try state.arena.allocate(at: base + region, size: next - base - region).handle
+            state.fences[slot] = try fence(at: base + region, size: next - base - region, state: &state)
         }
     }
 
@@ -181,8 +193,14 @@ extension MemoryTypePool {
         let base = base(of: slot)
         place { () throws(VirtualBlockError) in
             try state.arena.free(state.fences[slot])
-            state.fences[slot] = try state.arena.allocate(at: base, size: UInt64(1) << strideShift).handle
+            state.fences[slot] = try fence(at: base, size: UInt64(1) << strideShift, state: &state)
         }
+    }
+
+    /// A fence: an arena allocation that is no user's, marked so.
+    func fence(at offset: UInt64, size: UInt64, kind: SuballocationKind = .unknown,
+               state: inout State) throws(VirtualBlockError) -> VirtualAllocationHandle {
+        try state.arena.allocate(at: offset, size: size, kind: kind, userData: MemoryTypePool.fenceMark).handle
     }
 
     /// Runs fence moves, which cannot fail while the arena keeps its layout: every page
@@ -198,15 +216,8 @@ extension MemoryTypePool {
     func free(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle, memory: VkDeviceMemory,
               offset: UInt64, keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
         try state.withLock { (state: inout State) throws(AllocationError) -> DeviceMemory? in
+            if let error = pageError(slot: slot, generation: generation, memory: memory, state: state) { throw error }
             let index = Int(slot)
-            guard index < state.pages.count, state.generations[index] == generation,
-                  state.pages[index].memory != nil else {
-                // The page was released: the allocation was freed before, or is not ours.
-                throw index < state.generations.count && state.generations[index] > generation
-                    ? .alreadyFreed : .unknownAllocation
-            }
-            // The same slot numbers in another allocator must not reach this page.
-            guard state.pages[index].handle == memory else { throw .unknownAllocation }
             // The handle must still mean the allocation at this offset of this page (not
             // a fence, nor an allocation of another page).
             let freed: UInt64?
@@ -231,21 +242,22 @@ extension MemoryTypePool {
         state.liveBytes -= size
         state.liveCount -= 1
         state.pages[slot].liveCount -= 1
-        guard state.pages[slot].liveCount == 0, !state.pages[slot].isBeingEmptied else { return false }
+        guard state.pages[slot].isRemovable else { return false }
         state.emptyPageCount += 1
         return true
     }
 
-    /// Creates a page sized to a group and places each member at its layout offset; on
-    /// any failure the page is released again and nothing has changed.
-    func allocatePrivatePage(layout: GroupLayout, kinds: [SuballocationKind], options: AllocationOptions,
+    /// Creates a page sized to a group and places each member at its layout offset, with
+    /// its own alignment kept for later moves; on any failure the page is released again,
+    /// nothing has changed and the failure is thrown.
+    func allocatePrivatePage(layout: GroupLayout, members: [MemoryRequirements], options: AllocationOptions,
                              records: [AllocationRecord], names: [String?],
                              allocator: Allocator) throws(AllocationError) -> [Allocation] {
         // Whole granularity pages, so the fence above the region is never a neighbour
         // in the granularity sense.
         let pageSize = (layout.size + granularity - 1) / granularity * granularity
-        let (placed, released) = try state.withLock {
-            (state: inout State) throws(AllocationError) -> ([Allocation], DeviceMemory?) in
+        let (outcome, released) = try state.withLock {
+            (state: inout State) throws(AllocationError) -> (Result<[Allocation], AllocationError>, DeviceMemory?) in
             let slot = Int(try addPage(state: &state, needed: pageSize, exactSize: pageSize, allocator: allocator))
             let base = base(of: slot)
             var placed: [Allocation] = []
@@ -256,42 +268,33 @@ extension MemoryTypePool {
                     let range: VirtualAllocation
                     do throws(VirtualBlockError) {
                         range = try state.arena.allocate(at: base + layout.offsets[index], size: layout.sizes[index],
-                                                         kind: kinds[index])
+                                                         alignment: max(members[index].alignment, atom, 1),
+                                                         kind: members[index].kind)
                     } catch {
                         throw AllocationError.groupTooLarge(size: layout.size, typeIndex: typeIndex, maximum: pageSize)
                     }
                     placed.append(try finish(range, state: &state, options: memberOptions, record: records[index]))
                 } catch {
                     for allocation in placed {
-                        if case let .page(_, _, handle) = allocation.location {
-                            try? state.arena.free(handle)
-                            state.forget(handle)
+                        if case let .page(_, _, handle) = allocation.location,
+                           let size = try? state.arena.free(handle, at: base + allocation.offset) {
+                            _ = forgetFreed(handle, size: size, slot: slot, state: &state)
                         }
                     }
-                    state.liveBytes -= placed.reduce(0) { $0 + $1.size }
-                    state.liveCount -= placed.count
-                    if !placed.isEmpty {
-                        state.pages[slot].liveCount = 0
-                        state.emptyPageCount += 1
-                    }
-                    return ([], removePage(slot: UInt32(slot), state: &state))
+                    return (.failure(error), removePage(slot: UInt32(slot), state: &state))
                 }
             }
-            return (placed, nil)
+            return (.success(placed), nil)
         }
-        if let released {
-            allocator.release(released, heap: heapIndex)
-            throw .groupTooLarge(size: pageSize, typeIndex: typeIndex, maximum: pageSize)
-        }
-        return placed
+        if let released { allocator.release(released, heap: heapIndex) }
+        return try outcome.get()
     }
 
     /// Removes one page if it is still the same page and wholly free.
     func takeEmptyPage(slot: UInt32, generation: UInt32) -> DeviceMemory? {
         state.withLock { state in
             guard Int(slot) < state.pages.count, state.generations[Int(slot)] == generation,
-                  state.pages[Int(slot)].memory != nil, state.pages[Int(slot)].liveCount == 0,
-                  !state.pages[Int(slot)].isBeingEmptied else { return nil }
+                  state.pages[Int(slot)].memory != nil, state.pages[Int(slot)].isRemovable else { return nil }
             return removePage(slot: slot, state: &state)
         }
     }
@@ -308,19 +311,14 @@ extension MemoryTypePool {
         state.withLock { state in
             let added = state.active.filter {
                 !kept.contains(UInt64($0) << 32 | UInt64(state.generations[Int($0)]))
-                    && state.pages[Int($0)].liveCount == 0 && !state.pages[Int($0)].isBeingEmptied
+                    && state.pages[Int($0)].isRemovable
             }
             return added.map { removePage(slot: $0, state: &state) }
         }
     }
 
     /// Removes every wholly free page and returns their memory for release.
-    func takeEmptyPages() -> [DeviceMemory] {
-        state.withLock { state in
-            let empty = state.active.filter { state.pages[Int($0)].liveCount == 0 && !state.pages[Int($0)].isBeingEmptied }
-            return empty.map { removePage(slot: $0, state: &state) }
-        }
-    }
+    func takeEmptyPages() -> [DeviceMemory] { takeEmptyPages(notIn: []) }
 
     /// Closes an empty page's slot and returns its memory for release.
     func removePage(slot: UInt32, state: inout State) -> DeviceMemory {

@@ -64,11 +64,9 @@ extension MemoryTypePool {
 
     /// Blocks every free range of page `slot` with a fence and marks the page.
     private func block(_ slot: Int, state: inout State) -> [VirtualAllocationHandle] {
-        let base = base(of: slot)
-        let end = base + state.pages[slot].region
         var ranges: [(offset: UInt64, size: UInt64)] = []
-        state.arena.forEachFreeRange { offset, size in
-            if offset >= base, offset < end { ranges.append((offset, min(size, end - offset))) }
+        forEachPageFreeRange(state) { page, offset, size in
+            if page == slot { ranges.append((base(of: slot) + offset, size)) }
         }
         var blockers: [VirtualAllocationHandle] = []
         for range in ranges {
@@ -107,7 +105,7 @@ extension MemoryTypePool {
     private func blocker(_ offset: UInt64, _ size: UInt64, kinds: [SuballocationKind],
                          state: inout State) -> VirtualAllocationHandle? {
         for kind in kinds {
-            if let placed = try? state.arena.allocate(at: offset, size: size, kind: kind) { return placed.handle }
+            if let placed = try? fence(at: offset, size: size, kind: kind, state: &state) { return placed }
         }
         return nil
     }
@@ -154,19 +152,27 @@ extension MemoryTypePool {
     /// when it was.
     @discardableResult
     private func release(_ allocation: Allocation, state: inout State) -> UInt64? {
-        guard case let .page(slot, generation, handle) = allocation.location, Int(slot) < state.pages.count,
-              state.generations[Int(slot)] == generation, state.pages[Int(slot)].memory != nil,
+        guard case let .page(slot, generation, handle) = allocation.location,
+              pageError(slot: slot, generation: generation, memory: allocation.memory, state: state) == nil,
               let size = try? state.arena.free(handle, at: base(of: Int(slot)) + allocation.offset) else { return nil }
         _ = forgetFreed(handle, size: size, slot: Int(slot), state: &state)
         return size
     }
 
-    /// Ends a pass by freeing the sources still live and releasing the emptied pages.
+    /// Ends a pass by freeing the sources still live (the destinations of ignored moves)
+    /// and releasing the emptied pages.
     /// - Returns: the bytes of sources freed here, and the pages' memory to release.
-    func commitDefragmentation(_ moves: [DefragmentationMove], _ emptied: [EmptiedPage]) -> (UInt64, [DeviceMemory]) {
+    func commitDefragmentation(_ moves: [DefragmentationMove], _ emptied: [EmptiedPage],
+                               ignored: Set<DefragmentationMove>) -> (UInt64, [DeviceMemory]) {
         state.withLock { state in
             var freed: UInt64 = 0
-            for move in moves { freed += release(move.source, state: &state) ?? 0 }
+            for move in moves {
+                if ignored.contains(move) {
+                    release(move.destination, state: &state)
+                } else {
+                    freed += release(move.source, state: &state) ?? 0
+                }
+            }
             var released: [DeviceMemory] = []
             for page in emptied {
                 let slot = Int(page.slot)

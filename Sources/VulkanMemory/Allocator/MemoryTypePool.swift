@@ -37,6 +37,9 @@ struct Page {
     /// is neither counted empty nor released until the pass ends.
     var isBeingEmptied = false
 
+    /// Whether the page holds nothing and no pass is emptying it: it may go back.
+    var isRemovable: Bool { liveCount == 0 && !isBeingEmptied }
+
     init(memory: DeviceMemory, region: UInt64) {
         self.memory = memory
         self.handle = memory.handle
@@ -108,6 +111,10 @@ final class MemoryTypePool: @unchecked Sendable {
     /// log2 of the arena bytes per page slot: twice the heap's size rounded up to a power
     /// of two, so every page, however large, leaves room for its fence.
     let strideShift: UInt64
+    /// The user data that marks the arena's own allocations (fences between pages,
+    /// blockers of a defragmentation pass); allocations made for users carry none.
+    static let fenceMark: UInt64 = 1
+
     /// Page slots the arena has: no more pages than this can exist at once.
     let slotCount: Int
     let state: Locked<State>
@@ -129,7 +136,7 @@ final class MemoryTypePool: @unchecked Sendable {
         let arenaSize = UInt64(slotCount) << strideShift
         do {
             var arena = try VirtualBlock(size: arenaSize, algorithm: .tlsf, granularity: granularity)
-            let rest = try arena.allocate(at: 0, size: arenaSize)
+            let rest = try arena.allocate(at: 0, size: arenaSize, userData: MemoryTypePool.fenceMark)
             state = Locked(State(arena: arena, restFence: rest.handle))
         } catch {
             preconditionFailure("an empty arena of \(arenaSize) bytes must take its first fence: \(error)")
@@ -163,9 +170,9 @@ final class MemoryTypePool: @unchecked Sendable {
     /// the live bytes (exact best fit needs about 116% on W3's churn), room for that
     /// churn to go on without another `vkAllocateMemory` soon. On W3 over 16 seeds:
     /// 1.25 device allocations during the steps and 126.6% committed on average, against
-    /// 1.75 and 131.6% with pages of a fixed eighth. Always between an eighth of the
-    /// preferred size (at least 1 MiB) and the preferred size, never below `needed`,
-    /// in whole MiB.
+    /// 1.75 and 131.6% with pages of a fixed eighth. Between an eighth of the preferred
+    /// size (at least 1 MiB) and the preferred size, never below `needed`, rounded up to
+    /// whole MiB (so 1 MiB at least, even where the preferred size is smaller).
     static func nextPageSize(committed: UInt64, live: UInt64, preferred: UInt64, needed: UInt64) -> UInt64 {
         let step: UInt64 = 1 << 20
         let floor = max(preferred / 8, min(preferred, step))
@@ -181,29 +188,25 @@ final class MemoryTypePool: @unchecked Sendable {
 
 extension MemoryTypePool {
     /// Calls `body` for each live allocation of every page, in arena order (pages by
-    /// slot, allocations by offset), with page-relative offsets; fences are skipped.
+    /// slot, allocations by offset), with page-relative offsets; the arena's own fences
+    /// and blockers are skipped.
     /// - Complexity: O(arena ranges).
     func forEachPageAllocation(_ state: State, _ body: (_ slot: Int, _ offset: UInt64, _ size: UInt64,
                                                          _ kind: SuballocationKind, _ handle: VirtualAllocationHandle) -> Void) {
-        state.arena.forEachAllocation { offset, size, kind, handle, _ in
+        state.arena.forEachAllocation { offset, size, kind, handle, mark in
+            guard mark == 0 else { return }
             let slot = self.slot(of: offset)
-            let relative = offset - base(of: slot)
-            guard slot < state.pages.count, state.pages[slot].memory != nil,
-                  relative < state.pages[slot].region else { return }
-            body(slot, relative, size, kind, handle)
+            body(slot, offset - base(of: slot), size, kind, handle)
         }
     }
 
     /// Calls `body` for each free range of every page, in arena order, with
-    /// page-relative offsets.
+    /// page-relative offsets (fences leave free ranges nowhere else).
     /// - Complexity: O(arena ranges).
     func forEachPageFreeRange(_ state: State, _ body: (_ slot: Int, _ offset: UInt64, _ size: UInt64) -> Void) {
         state.arena.forEachFreeRange { offset, size in
             let slot = self.slot(of: offset)
-            let relative = offset - base(of: slot)
-            guard slot < state.pages.count, state.pages[slot].memory != nil,
-                  relative < state.pages[slot].region else { return }
-            body(slot, relative, min(size, state.pages[slot].region - relative))
+            body(slot, offset - base(of: slot), size)
         }
     }
 }

@@ -149,7 +149,7 @@ extension Allocator {
                 } else {
                     let records = Array(repeating: record, count: group.members.count)
                     let placed = try pool.allocatePrivatePage(
-                        layout: layout, kinds: members.map(\.kind), options: AllocationOptions(),
+                        layout: layout, members: members, options: AllocationOptions(),
                         records: records, names: group.members.map { pending[$0].name }, allocator: self)
                     for (member, allocation) in zip(group.members, placed) { allocations[member] = allocation }
                 }
