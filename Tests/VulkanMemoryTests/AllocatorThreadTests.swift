@@ -96,4 +96,75 @@ struct AllocatorThreadTests {
             #expect(allocator.usage.allocationCount == 0)
         }
     }
+
+    /// Passes planned, copied and committed on one thread while four others allocate,
+    /// write, check and free in the same memory type: no range is handed out twice, the
+    /// moved bytes arrive, and the books balance at the end.
+    @Test func defragmentationWhileThreadsAllocate() throws {
+        try withTestDevice { context in
+            var options = AllocatorOptions()
+            options.pageSizeByType[0] = 8 << 20
+            let allocator = Allocator(device: context.device, options: options)
+            // Movable allocations of the defragmenting thread, each holding its index.
+            var mine: [Int: Allocation] = [:]
+            for index in 0..<90 {
+                let allocation = try allocator.allocate(MemoryRequirements(size: 60_000, alignment: 256), usage: .gpuOnly,
+                                                        options: AllocationOptions(mapped: true))
+                allocation.mappedPointer!.storeBytes(of: UInt64(index), as: UInt64.self)
+                mine[index] = allocation
+            }
+            for index in 0..<90 where index % 3 != 0 { try allocator.free(mine.removeValue(forKey: index)!) }
+            let failures = Locked<[String]>([])
+            let done = Atomic<Bool>(false)
+            // Only the defragmenting thread touches it; the lock makes that checkable.
+            let moved = Locked(mine)
+            DispatchQueue.concurrentPerform(iterations: 5) { thread in
+                func fail(_ message: String) { failures.withLock { $0.append("thread \(thread): \(message)") } }
+                if thread == 0 {
+                    defer { done.store(true, ordering: .releasing) }
+                    for _ in 0..<4 {
+                        do {
+                            let pass = try allocator.beginDefragmentation()
+                            for move in pass.moves {
+                                guard let key = moved.withLock({ $0.first { $0.value == move.source }?.key }) else {
+                                    try pass.ignore(move)
+                                    continue
+                                }
+                                move.destination.mappedPointer!.copyMemory(from: move.source.mappedPointer!,
+                                                                           byteCount: Int(move.source.size))
+                                moved.withLock { $0[key] = move.destination }
+                            }
+                            try pass.commit()
+                        } catch { fail("defragmentation: \(error)") }
+                    }
+                    return
+                }
+                var generator = SplitMix(seed: UInt64(thread) &* 7_919)
+                var live: [(Allocation, UInt64)] = []
+                while !done.load(ordering: .acquiring) || live.count > 0 {
+                    if !done.load(ordering: .acquiring), live.count < 40, generator.next() % 2 == 0 {
+                        do {
+                            let allocation = try allocator.allocate(
+                                MemoryRequirements(size: 1_024 + generator.next() % 90_000, alignment: 256),
+                                usage: .gpuOnly, options: AllocationOptions(mapped: true))
+                            let tag = generator.next()
+                            allocation.mappedPointer!.storeBytes(of: tag, as: UInt64.self)
+                            live.append((allocation, tag))
+                        } catch { fail("allocate: \(error)") }
+                    } else if !live.isEmpty {
+                        let (allocation, tag) = live.remove(at: Int(generator.next() % UInt64(live.count)))
+                        if allocation.mappedPointer!.load(as: UInt64.self) != tag { fail("\(allocation) was overwritten") }
+                        do { try allocator.free(allocation) } catch { fail("free: \(error)") }
+                    }
+                }
+            }
+            #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(5) })")
+            for (index, allocation) in moved.withLock({ $0 }) {
+                #expect(allocation.mappedPointer!.load(as: UInt64.self) == UInt64(index))
+                try allocator.free(allocation)
+            }
+            #expect(allocator.usage.allocationCount == 0 && allocator.usage.liveBytes == 0)
+            allocator.pools[0].state.withLock { $0.arena._checkInvariants() }
+        }
+    }
 }
