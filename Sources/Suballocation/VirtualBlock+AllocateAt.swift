@@ -18,8 +18,8 @@ extension VirtualBlock {
     ///   the address space), ``VirtualBlockError/placementUnavailable(_:)`` for a linear
     ///   block, or ``VirtualBlockError/rangeNotFree(offset:size:)``; the block is then
     ///   unchanged.
-    /// - Complexity: O(records): the ranges are walked in address order to find the one
-    ///   holding `offset`.
+    /// - Complexity: O(free ranges of `size` bytes or more): the free lists from
+    ///   `size`'s class up are searched for the range holding `offset`.
     public mutating func allocate(at offset: UInt64, size: UInt64, alignment: UInt64 = 1,
                                   kind: SuballocationKind = .unknown,
                                   userData: UInt64 = 0) throws(VirtualBlockError) -> VirtualAllocation {
@@ -42,32 +42,45 @@ extension Core {
     /// The TLSF placement of `VirtualBlock.allocate(at:size:kind:userData:)`; nil when the
     /// range is not free.
     ///
+    /// A free range that holds `size` bytes from `offset` is at least `size` bytes long,
+    /// so only the tail and the free lists of `size`'s class and above are searched,
+    /// smallest class first: a range placed over a whole free range (a blocker) is
+    /// found in its own class, a large one (a fence) among the few large free ranges.
+    /// - Complexity: O(free ranges of `size` bytes or more).
+    ///
     /// The bytes below `offset` in its free range always stay a free range of their own
     /// (no padding is kept with a placed allocation): a caller that lays ranges out
     /// itself may place the next one right there.
     mutating func tlsfAllocate(at offset: UInt64, size: UInt64, alignment: UInt64, kind: UInt8,
                                userData: UInt64) -> VirtualAllocation? {
-        var i = firstPhysical
-        while i != noRecord {
+        guard let i = freeRange(holding: offset, size: size) else { return nil }
+        let r = records[i]
+        guard let o = placeAscending(start: offset, end: r.end, below: r.prevPhysical,
+                                     above: i == tail ? noRecord : r.nextPhysical,
+                                     size: size, alignment: 1, kind: kind),
+              o == offset else { return nil }
+        reserveSlots(2)
+        let a = tlsfCommit(range: i, at: offset, size: size, alignment: alignment, kind: kind,
+                           userData: userData, keepPadding: false)
+        return VirtualAllocation(handle: VirtualAllocationHandle(index: a, generation: records[a].generation),
+                                 offset: offset, size: size)
+    }
+
+    /// The free range (or the tail) that holds `size` bytes from `offset`, if any.
+    func freeRange(holding offset: UInt64, size: UInt64) -> UInt32? {
+        func holds(_ i: UInt32) -> Bool {
             let r = records[i]
-            // Live records start at `start` (their kept padding below the offset).
-            if r.state == .allocated {
-                if r.start > offset { return nil }
-            } else if r.offset <= offset, offset < r.end {
-                guard size <= r.end - offset,
-                      let o = placeAscending(start: offset, end: r.end, below: r.prevPhysical,
-                                             above: i == tail ? noRecord : r.nextPhysical,
-                                             size: size, alignment: 1, kind: kind),
-                      o == offset else { return nil }
-                reserveSlots(2)
-                let a = tlsfCommit(range: i, at: offset, size: size, alignment: alignment, kind: kind,
-                                   userData: userData, keepPadding: false)
-                return VirtualAllocation(handle: VirtualAllocationHandle(index: a, generation: records[a].generation),
-                                         offset: offset, size: size)
-            } else if r.offset > offset {
-                return nil
+            return r.offset <= offset && offset < r.end && size <= r.end - offset
+        }
+        if holds(tail) { return tail }
+        var c = firstNonEmptyClass(from: TLSF.sizeClass(size))
+        while c < TLSF.classCount {
+            var i = tlsfIndex[c]
+            while i != noRecord {
+                if holds(i) { return i }
+                i = records[i].nextFree
             }
-            i = r.above
+            c = firstNonEmptyClass(from: c + 1)
         }
         return nil
     }
