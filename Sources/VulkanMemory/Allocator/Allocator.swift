@@ -64,7 +64,8 @@ public final class Allocator: Sendable {
     ///   - fileID, line: where the call is, for leak reports; leave them to their defaults.
     /// - Throws: `AllocationError`; the allocator is then unchanged.
     /// - Complexity: O(1) to find room: one TLSF search covers every page of a type;
-    ///   creating a page adds one `vkAllocateMemory` and O(ranges of the type) to move fences.
+    ///   creating a page adds one `vkAllocateMemory` and a search of the few free ranges
+    ///   of fence size (fences sit between pages).
     public func allocate(
         _ requirements: MemoryRequirements, _ request: MemoryRequest,
         options allocationOptions: AllocationOptions = AllocationOptions(),
@@ -198,8 +199,8 @@ public final class Allocator: Sendable {
     /// pages; `freeUnusedPages()` releases the rest.
     /// - Throws: `.alreadyFreed` for a second free of the same allocation,
     ///   `.unknownAllocation` for one this allocator did not make.
-    /// - Complexity: O(1) (TLSF free and merge); O(ranges of the type) more when the free
-    ///   releases a page (its fences move), besides `vkFreeMemory`.
+    /// - Complexity: O(1) (TLSF free and merge); releasing a page adds `vkFreeMemory` and
+    ///   a search of the few free ranges of fence size.
     public func free(_ allocation: Allocation) throws(AllocationError) {
         guard pools.indices.contains(allocation.memoryTypeIndex) else { throw .unknownAllocation }
         switch allocation.location {

@@ -5,7 +5,7 @@ extension MemoryTypePool {
     ///
     /// - Complexity: O(1): one TLSF search of the arena covers every page; a new page
     ///   costs one `vkAllocateMemory` (made while holding this type's lock only) and
-    ///   O(arena ranges) to move its fences.
+    ///   a search of the few free ranges of fence size to move its fences.
     func allocate(size: UInt64, alignment: UInt64, kind: SuballocationKind, options: AllocationOptions,
                   record: AllocationRecord, allocator: Allocator) throws(AllocationError) -> Allocation {
         // On non-coherent memory each allocation owns whole atoms.

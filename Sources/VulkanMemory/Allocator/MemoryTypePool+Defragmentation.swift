@@ -18,8 +18,9 @@ extension MemoryTypePool {
     /// range (a contiguous group) stay, and a page that receives moved allocations is not
     /// emptied in the same pass. The emptied pages' free ranges are blocked so nothing
     /// else is placed there before the pass ends.
-    /// - Complexity: O(ranges of the type) to survey the pages, then one TLSF search and
-    ///   O(ranges) of fence placement per emptied page.
+    /// - Complexity: O(ranges of the type) to survey the pages and, per emptied page, one
+    ///   more walk for its holes; one TLSF search per move; each blocker's placement
+    ///   searches the free ranges at least its size.
     func planDefragmentation(bytes: inout UInt64, moves: inout Int) -> ([DefragmentationMove], [EmptiedPage]) {
         state.withLock { state in
             var perPage = [[(handle: VirtualAllocationHandle, offset: UInt64, size: UInt64, kind: SuballocationKind)]](
