@@ -142,7 +142,7 @@ public struct VirtualBlock: Sendable {
         let size = box.core.records[i].size
         guard box.core.records[i].offset == offset else { return nil }
         makeUnique()
-        try box.core.free(handle)
+        try box.core.free(live: i, handle)
         return size
     }
 
@@ -249,7 +249,12 @@ extension Core {
     }
 
     mutating func free(_ handle: VirtualAllocationHandle) throws(VirtualBlockError) {
-        let a = try liveIndex(handle)
+        try free(live: liveIndex(handle), handle)
+    }
+
+    /// Frees live allocation `a` (checked by `liveIndex`), whose handle is `handle`.
+    @inline(__always)
+    mutating func free(live a: UInt32, _ handle: VirtualAllocationHandle) throws(VirtualBlockError) {
         switch algorithm {
         case .tlsf:
             tlsfFree(a)
