@@ -299,4 +299,50 @@ struct DefragmentationTests {
             try allocator.destroy(many: tiny)
         }
     }
+
+    @Test func imagesMoveByBeingCreatedOnTheDestination() throws {
+        try withTestDevice { context in
+            var options = AllocatorOptions()
+            options.pageSizeByType[0] = 8 << 20
+            let allocator = Allocator(device: context.device, options: options)
+            var info = VkImageCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
+            info.imageType = VK_IMAGE_TYPE_2D
+            info.format = VK_FORMAT_R8G8B8A8_UNORM
+            info.extent = VkExtent3D(width: 128, height: 128, depth: 1)
+            info.mipLevels = 1
+            info.arrayLayers = 1
+            info.samples = VK_SAMPLE_COUNT_1_BIT
+            info.tiling = VK_IMAGE_TILING_OPTIMAL
+            info.usage = VkImageUsageFlags(VK_IMAGE_USAGE_SAMPLED_BIT.rawValue)
+            info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+            info.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED
+            var images = try (0..<60).map { _ throws(AllocationError) in try allocator.createImage(info, .usage(.gpuOnly)) }
+            for index in stride(from: images.count - 1, through: 0, by: -1) where index % 3 != 0 {
+                try allocator.destroyImage(images.remove(at: index))
+            }
+            // An optimal image is refused a range placed for a buffer, and nothing leaks.
+            let linear = try allocator.allocate(MemoryRequirements(size: 1 << 20, alignment: 4096, kind: .linear),
+                                                usage: .gpuOnly)
+            #expect(throws: AllocationError.self) { try allocator.createImage(info, boundTo: linear) }
+            try allocator.free(linear)
+            let committed = allocator.usage.committedBytes
+            let pass = try allocator.beginDefragmentation()
+            #expect(!pass.moves.isEmpty)
+            for move in pass.moves {
+                guard let index = images.firstIndex(where: { $0.allocation == move.source }) else {
+                    try pass.ignore(move)
+                    continue
+                }
+                let moved = try allocator.createImage(info, boundTo: move.destination)
+                try allocator.destroyImage(images[index])
+                images[index] = moved
+            }
+            let result = try pass.commit()
+            #expect(result.releasedPages == pass.pagesToRelease && result.releasedPages > 0)
+            #expect(allocator.usage.committedBytes < committed)
+            for image in images { try allocator.destroyImage(image) }
+            #expect(allocator.usage.allocationCount == 0)
+        }
+    }
 }

@@ -67,26 +67,63 @@ extension Allocator {
     /// takes the allocation over: `destroyBuffer` frees it with the buffer.
     /// - Throws: `.zeroSize`; `.alreadyFreed` when the allocation is not a live one of
     ///   this allocator; `.requirementsNotMet` when the buffer needs more bytes, a
-    ///   stricter alignment or another memory type; `.vulkan` when a call fails. Nothing
-    ///   is left behind then, and the allocation stays yours.
+    ///   stricter alignment, another memory type or memory of its own, or the range was
+    ///   placed for an optimal-tiling image; `.vulkan` when a call fails. Nothing is left
+    ///   behind then, and the allocation stays yours.
     public func createBuffer(_ createInfo: VkBufferCreateInfo, boundTo allocation: Allocation) throws(AllocationError) -> BoundBuffer {
         guard createInfo.size > 0 else { throw .zeroSize }
         guard isLive(allocation) else { throw .alreadyFreed }
-        let buffer = try makeBuffer(createInfo)
-        let needs = requirements(of: buffer)
         let functions = device.deviceFunctions
+        let buffer = try makeBuffer(createInfo)
+        try bindExisting(allocation, requirements(of: buffer), bindFunction: "vkBindBufferMemory",
+                         bind: { functions.bindBufferMemory(device.device, buffer, $0.memory, $0.offset) },
+                         destroy: { functions.destroyBuffer(device.device, buffer, nil) })
+        return BoundBuffer(buffer: buffer, allocation: allocation, size: createInfo.size)
+    }
+
+    /// Creates an image (`vkCreateImage`) and binds it (`vkBindImageMemory`) to an
+    /// allocation you hold, such as a defragmentation move's destination. The image
+    /// takes the allocation over: `destroyImage` frees it with the image.
+    /// - Throws: as `createBuffer(_:boundTo:)`; an optimal-tiling image also needs a range
+    ///   placed for one (or of unknown kind), so the granularity rule holds.
+    public func createImage(_ createInfo: VkImageCreateInfo, boundTo allocation: Allocation) throws(AllocationError) -> BoundImage {
+        guard isLive(allocation) else { throw .alreadyFreed }
+        let functions = device.deviceFunctions
+        let image = try makeImage(createInfo)
+        try bindExisting(allocation, requirements(of: image, tiling: createInfo.tiling), bindFunction: "vkBindImageMemory",
+                         bind: { functions.bindImageMemory(device.device, image, $0.memory, $0.offset) },
+                         destroy: { functions.destroyImage(device.device, image, nil) })
+        return BoundImage(image: image, allocation: allocation)
+    }
+
+    /// Binds a just-created resource with requirements `needs` to `allocation`, or
+    /// destroys it and throws.
+    private func bindExisting(_ allocation: Allocation, _ needs: MemoryRequirements, bindFunction: String,
+                              bind: (Allocation) -> VkResult, destroy: () -> Void) throws(AllocationError) {
+        let placedKind = kind(of: allocation)
         guard needs.size <= allocation.size, allocation.offset % max(needs.alignment, 1) == 0,
-              needs.memoryTypeBits & (1 << UInt32(allocation.memoryTypeIndex)) != 0, !needs.requiresDedicated else {
-            functions.destroyBuffer(device.device, buffer, nil)
+              needs.memoryTypeBits & (1 << UInt32(allocation.memoryTypeIndex)) != 0,
+              // Memory dedicated to one resource cannot take another.
+              !needs.requiresDedicated,
+              placedKind == needs.kind || placedKind == .unknown else {
+            destroy()
             throw .requirementsNotMet(size: needs.size, alignment: needs.alignment, memoryTypeBits: needs.memoryTypeBits,
                                       allocation: allocation.description)
         }
-        let bound = VulkanResult(functions.bindBufferMemory(device.device, buffer, allocation.memory, allocation.offset))
+        let bound = VulkanResult(bind(allocation))
         guard bound.isSuccess else {
-            functions.destroyBuffer(device.device, buffer, nil)
-            throw .vulkan(.callFailed(function: "vkBindBufferMemory", result: bound))
+            destroy()
+            throw .vulkan(.callFailed(function: bindFunction, result: bound))
         }
-        return BoundBuffer(buffer: buffer, allocation: allocation, size: createInfo.size)
+    }
+
+    /// What a range was placed for, as far as the granularity rule cares: the kind a
+    /// page allocation was made with; `.unknown` (anything may go there) for dedicated
+    /// memory, which has no neighbours, and for a group's member, which the group laid
+    /// out.
+    private func kind(of allocation: Allocation) -> SuballocationKind {
+        guard case let .page(_, _, handle) = allocation.location else { return .unknown }
+        return pools[allocation.memoryTypeIndex].state.withLock { (try? $0.arena.kind(of: handle)) ?? .unknown }
     }
 
     /// Destroys a buffer (`vkDestroyBuffer`) and frees its memory.

@@ -12,9 +12,9 @@ extension MemoryTypePool {
     /// Plans moves that empty the least-used pages of this type into the holes of the
     /// others, within the budgets, and reserves their destinations.
     ///
-    /// Pages are tried from the least used up; a page is emptied only if every one of its
-    /// allocations finds a place in another page (largest first, best fit), else the
-    /// plan stops there, as fuller pages would not fit either. Pages holding a pinned
+    /// Pages are tried from the least used up, until a budget runs out; a page is emptied
+    /// only if every one of its allocations finds a place in another page (largest first,
+    /// best fit), else it stays as it is and the next is tried. Pages holding a pinned
     /// range (a contiguous group) stay, and a page that receives moved allocations is not
     /// emptied in the same pass. The emptied pages' free ranges are blocked so nothing
     /// else is placed there before the pass ends.
@@ -47,9 +47,10 @@ extension MemoryTypePool {
                     placed.append(destination)
                 }
                 guard placed.count == members.count else {
+                    // A fuller page of smaller allocations may still fit: try the next.
                     for move in placed { release(move.destination, state: &state) }
                     unblock(page, blockers, state: &state)
-                    break
+                    continue
                 }
                 for move in placed {
                     if case let .page(slot, _, _) = move.destination.location { receivers.insert(Int(slot)) }
