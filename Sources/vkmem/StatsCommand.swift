@@ -105,17 +105,7 @@ struct StatsScene {
     }
 
     private mutating func image(_ side: UInt32, usage: UInt32, options: AllocationOptions) throws(AllocationError) {
-        var info = VkImageCreateInfo()
-        info.imageType = VK_IMAGE_TYPE_2D
-        info.format = VK_FORMAT_R8G8B8A8_UNORM
-        info.extent = VkExtent3D(width: side, height: side, depth: 1)
-        info.mipLevels = 1
-        info.arrayLayers = 1
-        info.samples = VK_SAMPLE_COUNT_1_BIT
-        info.tiling = VK_IMAGE_TILING_OPTIMAL
-        info.usage = VkImageUsageFlags(usage)
-        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
-        info.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED
+        let info = ImageDescription(width: side, height: side, usage: ImageUsage(rawValue: usage)).exclusiveCreateInfo
         images.append(try allocator.createImage(info, .usage(.gpuOnly), options: options))
     }
 

@@ -275,16 +275,8 @@ struct AllocatorTests {
             bufferInfo.size = 10_000
             bufferInfo.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
             bufferInfo.sharingMode = VK_SHARING_MODE_EXCLUSIVE
-            var imageInfo = VkImageCreateInfo()
-            imageInfo.imageType = VK_IMAGE_TYPE_2D
-            imageInfo.format = VK_FORMAT_R8G8B8A8_UNORM
-            imageInfo.extent = VkExtent3D(width: 61, height: 33, depth: 1)
-            imageInfo.mipLevels = 1
-            imageInfo.arrayLayers = 1
-            imageInfo.samples = VK_SAMPLE_COUNT_1_BIT
-            imageInfo.tiling = VK_IMAGE_TILING_OPTIMAL
-            imageInfo.usage = VkImageUsageFlags(VK_IMAGE_USAGE_SAMPLED_BIT.rawValue | VK_IMAGE_USAGE_TRANSFER_DST_BIT.rawValue)
-            imageInfo.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED
+            let imageInfo = ImageDescription(width: 61, height: 33, usage: [.sampled, .transferDestination])
+                .exclusiveCreateInfo
             var buffers: [BoundBuffer] = []
             var images: [BoundImage] = []
             for _ in 0..<20 {

@@ -196,9 +196,7 @@ struct DefragmentationTests {
             info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
             info.size = 100 * Self.kibibyte
             var buffers = try (0..<90).map { _ throws(AllocationError) in try allocator.createBuffer(info, .usage(.gpuOnly)) }
-            for index in stride(from: buffers.count - 1, through: 0, by: -1) where index % 3 != 0 {
-                try allocator.destroyBuffer(buffers.remove(at: index))
-            }
+            try keepEveryThird(&buffers, release: allocator.destroyBuffer)
             let committed = allocator.usage.committedBytes
             let pass = try allocator.beginDefragmentation()
             #expect(!pass.moves.isEmpty)
@@ -305,22 +303,9 @@ struct DefragmentationTests {
             var options = AllocatorOptions()
             options.pageSizeByType[0] = 8 << 20
             let allocator = Allocator(device: context.device, options: options)
-            var info = VkImageCreateInfo()
-            info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
-            info.imageType = VK_IMAGE_TYPE_2D
-            info.format = VK_FORMAT_R8G8B8A8_UNORM
-            info.extent = VkExtent3D(width: 128, height: 128, depth: 1)
-            info.mipLevels = 1
-            info.arrayLayers = 1
-            info.samples = VK_SAMPLE_COUNT_1_BIT
-            info.tiling = VK_IMAGE_TILING_OPTIMAL
-            info.usage = VkImageUsageFlags(VK_IMAGE_USAGE_SAMPLED_BIT.rawValue)
-            info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
-            info.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED
+            let info = ImageDescription(width: 128, height: 128, usage: .sampled).exclusiveCreateInfo
             var images = try (0..<60).map { _ throws(AllocationError) in try allocator.createImage(info, .usage(.gpuOnly)) }
-            for index in stride(from: images.count - 1, through: 0, by: -1) where index % 3 != 0 {
-                try allocator.destroyImage(images.remove(at: index))
-            }
+            try keepEveryThird(&images, release: allocator.destroyImage)
             // An optimal image is refused a range placed for a buffer, and nothing leaks.
             let linear = try allocator.allocate(MemoryRequirements(size: 1 << 20, alignment: 4096, kind: .linear),
                                                 usage: .gpuOnly)

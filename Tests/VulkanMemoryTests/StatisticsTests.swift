@@ -281,16 +281,7 @@ final class StatisticsScene {
     }
 
     private func image(_ side: UInt32, name: String, dedicated: Bool = false) throws {
-        var info = VkImageCreateInfo()
-        info.imageType = VK_IMAGE_TYPE_2D
-        info.format = VK_FORMAT_R8G8B8A8_UNORM
-        info.extent = VkExtent3D(width: side, height: side, depth: 1)
-        info.mipLevels = 1
-        info.arrayLayers = 1
-        info.samples = VK_SAMPLE_COUNT_1_BIT
-        info.tiling = VK_IMAGE_TILING_OPTIMAL
-        info.usage = VkImageUsageFlags(VK_IMAGE_USAGE_SAMPLED_BIT.rawValue | VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT.rawValue)
-        info.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED
+        let info = ImageDescription(width: side, height: side, usage: [.sampled, .colorAttachment]).exclusiveCreateInfo
         let bound = try allocator.createImage(info, .usage(.gpuOnly), options: AllocationOptions(
             dedicated: dedicated ? .always : .never, name: name))
         images.append(bound)

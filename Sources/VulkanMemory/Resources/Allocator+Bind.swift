@@ -189,17 +189,7 @@ extension Allocator {
 
     /// `vkCreateImage` for a description.
     func makeImage(_ description: ImageDescription) throws(AllocationError) -> VkImage {
-        var info = VkImageCreateInfo()
-        info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
-        info.imageType = description.type
-        info.format = description.format
-        info.extent = description.extent
-        info.mipLevels = description.mipLevels
-        info.arrayLayers = description.arrayLayers
-        info.samples = description.samples
-        info.tiling = description.tiling
-        info.usage = VkImageUsageFlags(description.usage.rawValue)
-        info.initialLayout = description.initialLayout
+        var info = description.exclusiveCreateInfo
         let families = description.sharedQueueFamilies
         info.sharingMode = families.count > 1 ? VK_SHARING_MODE_CONCURRENT : VK_SHARING_MODE_EXCLUSIVE
         return try families.withUnsafeBufferPointer { (pointer) throws(AllocationError) -> VkImage in

@@ -125,6 +125,25 @@ public struct ImageDescription: @unchecked Sendable, Hashable {
         self.name = name
     }
 
+    /// The `VkImageCreateInfo` for this description with exclusive sharing, for
+    /// `Allocator.createImage` (`sharedQueueFamilies` is not applied: the array must
+    /// outlive the call, which `ResourceBatch.bind` arranges).
+    public var exclusiveCreateInfo: VkImageCreateInfo {
+        var info = VkImageCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
+        info.imageType = type
+        info.format = format
+        info.extent = extent
+        info.mipLevels = mipLevels
+        info.arrayLayers = arrayLayers
+        info.samples = samples
+        info.tiling = tiling
+        info.usage = VkImageUsageFlags(usage.rawValue)
+        info.initialLayout = initialLayout
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        return info
+    }
+
     /// Field-wise equality (the C structs are not `Equatable`).
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.type == rhs.type && lhs.format == rhs.format && lhs.extent.width == rhs.extent.width
