@@ -102,9 +102,7 @@ struct AllocatorThreadTests {
     /// moved bytes arrive, and the books balance at the end.
     @Test func defragmentationWhileThreadsAllocate() throws {
         try withTestDevice { context in
-            var options = AllocatorOptions()
-            options.pageSizeByType[0] = 8 << 20
-            let allocator = Allocator(device: context.device, options: options)
+            let allocator = smallPageAllocator(context)
             // Movable allocations of the defragmenting thread, each holding its index.
             var mine: [Int: Allocation] = [:]
             for index in 0..<90 {

@@ -9,9 +9,7 @@ struct DefragmentationTests {
     /// An allocator with small pages, `count` mapped 64 KiB allocations each holding its
     /// index, and two of every three freed: many pages, each partly used.
     static func fragmented(_ context: VulkanContext, count: Int = 120) throws -> (Allocator, [Int: Allocation]) {
-        var options = AllocatorOptions()
-        options.pageSizeByType[0] = 8 << 20
-        let allocator = Allocator(device: context.device, options: options)
+        let allocator = smallPageAllocator(context)
         var live: [Int: Allocation] = [:]
         for index in 0..<count {
             let allocation = try allocator.allocate(MemoryRequirements(size: 64 * kibibyte, alignment: 256, kind: .linear),
@@ -89,9 +87,7 @@ struct DefragmentationTests {
     /// allocations: blocking them must keep the granularity rule.
     @Test func oddSizesOfBothKindsKeepTheGranularityRule() throws {
         try withTestDevice { context in
-            var options = AllocatorOptions()
-            options.pageSizeByType[0] = 8 << 20
-            let allocator = Allocator(device: context.device, options: options)
+            let allocator = smallPageAllocator(context)
             var random = SplitMix(seed: 21)
             var live: [Int: Allocation] = [:]
             for index in 0..<300 {
@@ -187,9 +183,7 @@ struct DefragmentationTests {
 
     @Test func buffersMoveByBeingCreatedOnTheDestination() throws {
         try withTestDevice { context in
-            var options = AllocatorOptions()
-            options.pageSizeByType[0] = 8 << 20
-            let allocator = Allocator(device: context.device, options: options)
+            let allocator = smallPageAllocator(context)
             var info = VkBufferCreateInfo()
             info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
             info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue)
@@ -300,9 +294,7 @@ struct DefragmentationTests {
 
     @Test func imagesMoveByBeingCreatedOnTheDestination() throws {
         try withTestDevice { context in
-            var options = AllocatorOptions()
-            options.pageSizeByType[0] = 8 << 20
-            let allocator = Allocator(device: context.device, options: options)
+            let allocator = smallPageAllocator(context)
             let info = ImageDescription(width: 128, height: 128, usage: .sampled).exclusiveCreateInfo
             var images = try (0..<60).map { _ throws(AllocationError) in try allocator.createImage(info, .usage(.gpuOnly)) }
             try keepEveryThird(&images, release: allocator.destroyImage)

@@ -164,13 +164,10 @@ extension Allocator {
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
         info.size = description.size
         info.usage = VkBufferUsageFlags(description.usage.rawValue)
-        let families = description.sharedQueueFamilies
-        info.sharingMode = families.count > 1 ? VK_SHARING_MODE_CONCURRENT : VK_SHARING_MODE_EXCLUSIVE
-        return try families.withUnsafeBufferPointer { (pointer) throws(AllocationError) -> VkBuffer in
-            if families.count > 1 {
-                info.queueFamilyIndexCount = UInt32(families.count)
-                info.pQueueFamilyIndices = pointer.baseAddress
-            }
+        return try withSharing(description.sharedQueueFamilies) { (mode, count, families) throws(AllocationError) in
+            info.sharingMode = mode
+            info.queueFamilyIndexCount = count
+            info.pQueueFamilyIndices = families
             return try makeBuffer(info)
         }
     }
@@ -190,14 +187,23 @@ extension Allocator {
     /// `vkCreateImage` for a description.
     func makeImage(_ description: ImageDescription) throws(AllocationError) -> VkImage {
         var info = description.exclusiveCreateInfo
-        let families = description.sharedQueueFamilies
-        info.sharingMode = families.count > 1 ? VK_SHARING_MODE_CONCURRENT : VK_SHARING_MODE_EXCLUSIVE
-        return try families.withUnsafeBufferPointer { (pointer) throws(AllocationError) -> VkImage in
-            if families.count > 1 {
-                info.queueFamilyIndexCount = UInt32(families.count)
-                info.pQueueFamilyIndices = pointer.baseAddress
-            }
+        return try withSharing(description.sharedQueueFamilies) { (mode, count, families) throws(AllocationError) in
+            info.sharingMode = mode
+            info.queueFamilyIndexCount = count
+            info.pQueueFamilyIndices = families
             return try makeImage(info)
+        }
+    }
+
+    /// Runs `body` with the sharing of a resource used by `families`: concurrent with
+    /// their indices (alive for the call) when two or more share it, else exclusive.
+    private func withSharing<R>(
+        _ families: [UInt32],
+        _ body: (VkSharingMode, UInt32, UnsafePointer<UInt32>?) throws(AllocationError) -> R
+    ) throws(AllocationError) -> R {
+        guard families.count > 1 else { return try body(VK_SHARING_MODE_EXCLUSIVE, 0, nil) }
+        return try families.withUnsafeBufferPointer { (pointer) throws(AllocationError) -> R in
+            try body(VK_SHARING_MODE_CONCURRENT, UInt32(pointer.count), pointer.baseAddress)
         }
     }
 
