@@ -366,7 +366,11 @@ extension Core {
                         size: UInt64, alignment: UInt64, kind: UInt8) -> UInt64? {
         guard var o = alignUp(start, alignment) else { return nil }
         let g = granularity
-        if g > 1, below != noRecord {
+        // The range below ends at or before `start` and the range above starts at or
+        // after `end`, so a neighbour can only share a granularity page with the
+        // allocation when `start - 1` (`end`) does; only then is its record read, a load
+        // that most placements with an alignment of the granularity or more skip.
+        if g > 1, below != noRecord, alignDown(start &- 1, g) == alignDown(o, g) {
             let b = records[below]
             if SuballocationKind.conflict(b.kind, kind), alignDown(b.end &- 1, g) == alignDown(o, g) {
                 guard let up = alignUp(o, g) else { return nil }
@@ -374,7 +378,7 @@ extension Core {
             }
         }
         guard o <= end, end - o >= size else { return nil }
-        if g > 1, above != noRecord {
+        if g > 1, above != noRecord, alignDown(end, g) == alignDown(o + size - 1, g) {
             let a = records[above]
             if SuballocationKind.conflict(a.kind, kind), alignDown(o + size - 1, g) == alignDown(a.offset, g) {
                 return nil

@@ -1,4 +1,5 @@
 import CVulkan
+import Suballocation
 import VulkanMemory
 
 /// W3: 2,000 live buffers (log-uniform 4 KiB–1 MiB, vertex + transfer-dst usage, GPU-only
@@ -43,6 +44,10 @@ public struct ResourceWorkloadResult: Sendable {
     /// Nanoseconds per free+allocate pair of the same sizes through `Allocator.allocate`
     /// alone, no Vulkan object involved: the allocator's own share of `pairNanoseconds`.
     public var allocatorPairNanoseconds: Double = 0
+    /// Nanoseconds per free+allocate pair of the same sizes in one bare `VirtualBlock`
+    /// (the engine under every page, with the device's granularity): the part of
+    /// `allocatorPairNanoseconds` that placement itself costs.
+    public var enginePairNanoseconds: Double = 0
     /// The reference for `committedBytes`: the highest address that exact best fit
     /// reaches on the same sizes and victims in one unbounded range
     /// (`BestFitReference`). No allocator that never moves what it placed and uses best
@@ -63,6 +68,7 @@ public struct ResourceWorkloadResult: Sendable {
         var result = sorted[sorted.count / 2]
         result.rawPairNanoseconds = runs.map(\.rawPairNanoseconds).sorted()[runs.count / 2]
         result.allocatorPairNanoseconds = runs.map(\.allocatorPairNanoseconds).sorted()[runs.count / 2]
+        result.enginePairNanoseconds = runs.map(\.enginePairNanoseconds).sorted()[runs.count / 2]
         return result
     }
 }
@@ -132,6 +138,8 @@ extension ResourceWorkload {
         result.allocatorPairNanoseconds = try allocatorPairs(device: device, options: options,
                                                              initialSizes: initialSizes, stepSizes: stepSizes,
                                                              victims: victims)
+        result.enginePairNanoseconds = enginePairs(granularity: MemoryProperties(device: device).limits.bufferImageGranularity,
+                                                   initialSizes: initialSizes, stepSizes: stepSizes, victims: victims)
         result.bestFitPeakBytes = BestFitReference.peakExtent(initialSizes: placedSizes[..<live],
                                                               stepSizes: placedSizes[live...], victims: victims)
         return result
@@ -195,6 +203,23 @@ extension ResourceWorkload {
         let elapsed = nanoseconds(start)
         for allocation in live { try allocator.free(allocation) }
         return elapsed / Double(stepSizes.count)
+    }
+}
+
+extension ResourceWorkload {
+    /// Free-then-allocate pairs of the W3 sizes in one bare `VirtualBlock` of 4 GiB (room
+    /// to spare, as the arena has), alignment 64 as in `allocatorPairs`.
+    func enginePairs(granularity: UInt64, initialSizes: [UInt64], stepSizes: [UInt64], victims: [Int]) -> Double {
+        // 4 GiB and sizes of at most 1 MiB: neither creation nor any allocation can fail.
+        var block = try! VirtualBlock(size: 4 << 30, granularity: max(granularity, 1))
+        var live = initialSizes.map { try! block.allocate(size: $0, alignment: 64, kind: .linear, strategy: strategy).handle }
+        let start = ContinuousClock.now
+        for step in 0..<stepSizes.count {
+            try! block.free(live[victims[step]])
+            live[victims[step]] = try! block.allocate(size: stepSizes[step], alignment: 64, kind: .linear,
+                                                      strategy: strategy).handle
+        }
+        return nanoseconds(start) / Double(stepSizes.count)
     }
 }
 

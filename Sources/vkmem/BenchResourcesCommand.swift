@@ -54,6 +54,7 @@ struct BenchResourcesCommand: ParsableCommand {
                       + "\"raw_pair_ns\": \(oneDecimal(r.rawPairNanoseconds)), \"allocate_calls\": \(r.allocateCalls), "
                       + "\"committed_bytes\": \(r.committedBytes), \"live_bytes\": \(r.liveBytes), "
                       + "\"pages\": \(r.pages), \"allocator_pair_ns\": \(oneDecimal(r.allocatorPairNanoseconds)), "
+                      + "\"engine_pair_ns\": \(oneDecimal(r.enginePairNanoseconds)), "
                       + "\"best_fit_peak_bytes\": \(r.bestFitPeakBytes), "
                       + "\"defragmented_committed_bytes\": \(r.defragmentedCommittedBytes), "
                       + "\"defragmentation_moved_bytes\": \(r.defragmentationMovedBytes), "
@@ -64,6 +65,7 @@ struct BenchResourcesCommand: ParsableCommand {
                 print("  raw Vulkan calls, no allocator:  \(oneDecimal(r.rawPairNanoseconds)) ns")
                 print("  allocator overhead:              \(oneDecimal(r.pairNanoseconds - r.rawPairNanoseconds)) ns")
                 print("  of which Allocator free+allocate: \(oneDecimal(r.allocatorPairNanoseconds)) ns (measured alone)")
+                print("  of which placement in one bare VirtualBlock: \(oneDecimal(r.enginePairNanoseconds)) ns")
                 print("  vkAllocateMemory during steps:   \(r.allocateCalls)")
                 let ratio = r.liveBytes == 0 ? 0 : Double(r.committedBytes) / Double(r.liveBytes) * 100
                 print("  committed / live:                \(formatBytes(r.committedBytes)) / \(formatBytes(r.liveBytes)) (\(oneDecimal(ratio))%) in \(r.pages) pages")
