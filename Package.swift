@@ -40,7 +40,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SuballocationTests", dependencies: ["Suballocation"]),
-        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads"]),
+        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "VulkanMemory", "CVulkan"]),
         .testTarget(
             name: "VulkanMemoryTests",
             dependencies: [

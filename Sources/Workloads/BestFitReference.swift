@@ -81,6 +81,12 @@ public struct BestFitReference: Sendable {
     /// that slot.
     public static func peakExtent(initialSizes: ArraySlice<UInt64>, stepSizes: ArraySlice<UInt64>,
                                   victims: [Int]) -> UInt64 {
+        extents(initialSizes: initialSizes, stepSizes: stepSizes, victims: victims).peak
+    }
+
+    /// The peak `top` of a W3-shaped run (as `peakExtent`) and the `top` at its end.
+    public static func extents(initialSizes: ArraySlice<UInt64>, stepSizes: ArraySlice<UInt64>,
+                               victims: [Int]) -> (peak: UInt64, end: UInt64) {
         precondition(victims.count >= stepSizes.count, "one victim per step")
         var range = BestFitReference()
         var slots = initialSizes.map { (offset: range.allocate($0), size: $0) }
@@ -89,6 +95,6 @@ public struct BestFitReference: Sendable {
             range.free(offset: slots[victim].offset, size: slots[victim].size)
             slots[victim] = (range.allocate(size), size)
         }
-        return range.peak
+        return (range.peak, range.top)
     }
 }

@@ -50,9 +50,13 @@ public struct ResourceWorkloadResult: Sendable {
     public var enginePairNanoseconds: Double = 0
     /// The reference for `committedBytes`: the highest address that exact best fit
     /// reaches on the same sizes and victims in one unbounded range
-    /// (`BestFitReference`). No allocator that never moves what it placed and uses best
-    /// fit needs less; pages only add their boundaries and growth steps to it.
+    /// (`BestFitReference`), with no page boundaries or growth steps. Placements that
+    /// never move anything land within a few points of it on W3's churn (its victims
+    /// are uniform, so when a buffer dies says nothing about its size or age).
     public var bestFitPeakBytes: UInt64 = 0
+    /// Where exact best fit's top is at the end of the same run: the bytes it would
+    /// still span, against `committedBytes` held at the end.
+    public var bestFitEndBytes: UInt64 = 0
     /// `committedBytes` after defragmentation passes that move buffers into the holes of
     /// other pages and release the pages they empty.
     public var defragmentedCommittedBytes: UInt64 = 0
@@ -79,16 +83,24 @@ extension ResourceWorkload {
     /// from favouring whichever loop ran in its quiet moment.
     static let chunk = 5_000
 
+    /// The run's random draw, in the generator's order: the initial sizes, each step's
+    /// size and each step's victim (a slot below `live`). Every run of the same
+    /// workload draws the same.
+    public func draw() -> (initialSizes: [UInt64], stepSizes: [UInt64], victims: [Int]) {
+        var random = WyRand(state: seed)
+        let initialSizes = (0..<live).map { _ in random.logUniform(4 << 10, 1 << 20) }
+        let stepSizes = (0..<steps).map { _ in random.logUniform(4 << 10, 1 << 20) }
+        let victims = (0..<steps).map { _ in random.below(live) }
+        return (initialSizes, stepSizes, victims)
+    }
+
     /// Runs W3 once on a device with a fresh allocator.
     ///
     /// The raw Vulkan calls and the allocator's steps run in alternating chunks of
     /// `chunk` steps, each side keeping its own live buffers.
     /// - Throws: `AllocationError` if the device runs out of memory.
     public func run(on device: VulkanDevice, options: AllocatorOptions = AllocatorOptions()) throws(AllocationError) -> ResourceWorkloadResult {
-        var random = WyRand(state: seed)
-        let initialSizes = (0..<live).map { _ in random.logUniform(4 << 10, 1 << 20) }
-        let stepSizes = (0..<steps).map { _ in random.logUniform(4 << 10, 1 << 20) }
-        let victims = (0..<steps).map { _ in random.below(live) }
+        let (initialSizes, stepSizes, victims) = draw()
         var info = VkBufferCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
         info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue
@@ -105,10 +117,11 @@ extension ResourceWorkload {
             info.size = size
             buffers.append(try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy)))
         }
-        // The sizes the allocator placed (the driver's requirements), for the best-fit
-        // reference below; written outside the timed loops.
-        var placedSizes = buffers.map(\.allocation.size)
-        placedSizes.reserveCapacity(live + steps)
+        // The sizes the allocator placed (the driver's requirements), in placement order,
+        // for the best-fit reference below. Each step's is stored as it is placed: a slot
+        // can be a victim twice in one chunk, so reading the slots after a chunk would
+        // give the reference a different, easier sequence.
+        var placedSizes = buffers.map(\.allocation.size) + [UInt64](repeating: 0, count: steps)
         let callsBefore = allocator.usage.deviceMemoryAllocations
 
         var rawTime = 0.0
@@ -122,10 +135,11 @@ extension ResourceWorkload {
                 let victim = victims[step]
                 try allocator.destroyBuffer(buffers[victim])
                 info.size = stepSizes[step]
-                buffers[victim] = try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy))
+                let created = try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy))
+                buffers[victim] = created
+                placedSizes[live + step] = created.allocation.size
             }
             allocatorTime += nanoseconds(start)
-            for step in range { placedSizes.append(buffers[victims[step]].allocation.size) }
             first = range.upperBound
         }
         let usage = allocator.usage
@@ -140,8 +154,10 @@ extension ResourceWorkload {
                                                              victims: victims)
         result.enginePairNanoseconds = enginePairs(granularity: MemoryProperties(device: device).limits.bufferImageGranularity,
                                                    initialSizes: initialSizes, stepSizes: stepSizes, victims: victims)
-        result.bestFitPeakBytes = BestFitReference.peakExtent(initialSizes: placedSizes[..<live],
-                                                              stepSizes: placedSizes[live...], victims: victims)
+        let reference = BestFitReference.extents(initialSizes: placedSizes[..<live], stepSizes: placedSizes[live...],
+                                                 victims: victims)
+        result.bestFitPeakBytes = reference.peak
+        result.bestFitEndBytes = reference.end
         return result
     }
 

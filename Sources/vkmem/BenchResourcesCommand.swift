@@ -55,7 +55,7 @@ struct BenchResourcesCommand: ParsableCommand {
                       + "\"committed_bytes\": \(r.committedBytes), \"live_bytes\": \(r.liveBytes), "
                       + "\"pages\": \(r.pages), \"allocator_pair_ns\": \(oneDecimal(r.allocatorPairNanoseconds)), "
                       + "\"engine_pair_ns\": \(oneDecimal(r.enginePairNanoseconds)), "
-                      + "\"best_fit_peak_bytes\": \(r.bestFitPeakBytes), "
+                      + "\"best_fit_peak_bytes\": \(r.bestFitPeakBytes), \"best_fit_end_bytes\": \(r.bestFitEndBytes), "
                       + "\"defragmented_committed_bytes\": \(r.defragmentedCommittedBytes), "
                       + "\"defragmentation_moved_bytes\": \(r.defragmentationMovedBytes), "
                       + "\"defragmentation_ms\": \(oneDecimal(r.defragmentationNanoseconds / 1e6)), \"device\": \"\(context.device.info.name)\", \"runs\": \(runs)}")
@@ -70,7 +70,9 @@ struct BenchResourcesCommand: ParsableCommand {
                 let ratio = r.liveBytes == 0 ? 0 : Double(r.committedBytes) / Double(r.liveBytes) * 100
                 print("  committed / live:                \(formatBytes(r.committedBytes)) / \(formatBytes(r.liveBytes)) (\(oneDecimal(ratio))%) in \(r.pages) pages")
                 let bound = r.liveBytes == 0 ? 0 : Double(r.bestFitPeakBytes) / Double(r.liveBytes) * 100
-                print("  exact best fit, one range, peak: \(formatBytes(r.bestFitPeakBytes)) (\(oneDecimal(bound))% of live)")
+                let atEnd = r.liveBytes == 0 ? 0 : Double(r.bestFitEndBytes) / Double(r.liveBytes) * 100
+                print("  exact best fit, one range, peak: \(formatBytes(r.bestFitPeakBytes)) (\(oneDecimal(bound))% of live), "
+                      + "at the end \(formatBytes(r.bestFitEndBytes)) (\(oneDecimal(atEnd))%)")
                 let defragmented = r.liveBytes == 0 ? 0 : Double(r.defragmentedCommittedBytes) / Double(r.liveBytes) * 100
                 print("  after defragmentation:           \(formatBytes(r.defragmentedCommittedBytes)) (\(oneDecimal(defragmented))% of live), "
                       + "\(formatBytes(r.defragmentationMovedBytes)) moved in \(oneDecimal(r.defragmentationNanoseconds / 1e6)) ms")

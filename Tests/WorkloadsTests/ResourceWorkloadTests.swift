@@ -1,0 +1,48 @@
+import CVulkan
+import Testing
+import VulkanMemory
+import Workloads
+
+/// W3's harness on lavapipe, under the validation layer as `VKMEM_VALIDATION` says.
+@Suite("W3 harness")
+struct ResourceWorkloadTests {
+    /// The best-fit yardstick must replay exactly the sizes placed, in placement order.
+    /// With 12 live buffers and 600 steps most slots are victims several times within one
+    /// timed chunk, which is where reading the slots after each chunk went wrong.
+    @Test func theBestFitReferenceReplaysEverySizeInTheOrderPlaced() throws {
+        var options = VulkanContext.Options()
+        options.validation = VulkanContext.Validation.fromEnvironment(default: .ifAvailable)
+        options.applicationName = "WorkloadsTests"
+        let context = try VulkanContext(options: options)
+        let workload = ResourceWorkload(live: 12, steps: 600, seed: 11)
+        let result = try workload.run(on: context.device)
+
+        // The driver's size for each drawn buffer size, asked independently of the run.
+        let allocator = Allocator(device: context.device)
+        var info = VkBufferCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue
+                                            | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        func placedSize(_ size: UInt64) throws -> UInt64 {
+            info.size = size
+            let buffer = try allocator.createBuffer(info, .usage(.gpuOnly))
+            defer { try? allocator.destroyBuffer(buffer) }
+            return buffer.allocation.size
+        }
+        let (initialSizes, stepSizes, victims) = workload.draw()
+        let initial = try initialSizes.map(placedSize)
+        let steps = try stepSizes.map(placedSize)
+        let expected = BestFitReference.extents(initialSizes: initial[...], stepSizes: steps[...], victims: victims)
+
+        #expect(result.bestFitPeakBytes == expected.peak)
+        #expect(result.bestFitEndBytes == expected.end)
+        // The live bytes at the end are the last size placed in each slot.
+        var last = initial
+        for (step, victim) in victims.enumerated() { last[victim] = steps[step] }
+        #expect(result.liveBytes == last.reduce(0, +))
+        #expect(allocator.leaks().isEmpty)
+        let messages = context.validationLog?.drain() ?? []
+        #expect(messages.isEmpty, "validation messages: \(messages)")
+    }
+}
