@@ -54,6 +54,11 @@ public struct ResourceWorkloadResult: Sendable {
     /// never move anything land within a few points of it on W3's churn (its victims
     /// are uniform, so when a buffer dies says nothing about its size or age).
     public var bestFitPeakBytes: UInt64 = 0
+    /// The most bytes live at once during the run (after the fill or after any step):
+    /// an allocator that never moves anything and releases no page that still holds an
+    /// allocation (with uniform victims, pages hardly ever empty) commits at least this
+    /// at the end, however tightly it packs.
+    public var peakLiveBytes: UInt64 = 0
     /// Where exact best fit's top is at the end of the same run: the bytes it would
     /// still span, against `committedBytes` held at the end.
     public var bestFitEndBytes: UInt64 = 0
@@ -158,7 +163,24 @@ extension ResourceWorkload {
                                                  victims: victims)
         result.bestFitPeakBytes = reference.peak
         result.bestFitEndBytes = reference.end
+        result.peakLiveBytes = ResourceWorkload.peakLive(initialSizes: placedSizes[..<live],
+                                                         stepSizes: placedSizes[live...], victims: victims)
         return result
+    }
+
+    /// The most bytes live at once: after the initial sizes are placed, or after any step
+    /// (slot `victims[step]` freed, then `stepSizes[step]` placed in it).
+    /// - Complexity: O(initial sizes + steps).
+    static func peakLive(initialSizes: ArraySlice<UInt64>, stepSizes: ArraySlice<UInt64>, victims: [Int]) -> UInt64 {
+        var slots = Array(initialSizes)
+        var live = slots.reduce(0, +)
+        var peak = live
+        for (step, size) in stepSizes.enumerated() {
+            live = live - slots[victims[step]] + size
+            slots[victims[step]] = size
+            peak = max(peak, live)
+        }
+        return peak
     }
 
     /// After the steps: defragmentation passes (at most 8, until one has nothing to move),

@@ -56,6 +56,7 @@ struct BenchResourcesCommand: ParsableCommand {
                       + "\"pages\": \(r.pages), \"allocator_pair_ns\": \(oneDecimal(r.allocatorPairNanoseconds)), "
                       + "\"engine_pair_ns\": \(oneDecimal(r.enginePairNanoseconds)), "
                       + "\"best_fit_peak_bytes\": \(r.bestFitPeakBytes), \"best_fit_end_bytes\": \(r.bestFitEndBytes), "
+                      + "\"peak_live_bytes\": \(r.peakLiveBytes), "
                       + "\"defragmented_committed_bytes\": \(r.defragmentedCommittedBytes), "
                       + "\"defragmentation_moved_bytes\": \(r.defragmentationMovedBytes), "
                       + "\"defragmentation_ms\": \(oneDecimal(r.defragmentationNanoseconds / 1e6)), \"device\": \"\(context.device.info.name)\", \"runs\": \(runs)}")
@@ -71,6 +72,8 @@ struct BenchResourcesCommand: ParsableCommand {
                 print("  committed / live:                \(formatBytes(r.committedBytes)) / \(formatBytes(r.liveBytes)) (\(oneDecimal(ratio))%) in \(r.pages) pages")
                 let bound = r.liveBytes == 0 ? 0 : Double(r.bestFitPeakBytes) / Double(r.liveBytes) * 100
                 let atEnd = r.liveBytes == 0 ? 0 : Double(r.bestFitEndBytes) / Double(r.liveBytes) * 100
+                let peakLive = r.liveBytes == 0 ? 0 : Double(r.peakLiveBytes) / Double(r.liveBytes) * 100
+                print("  live bytes at their peak:        \(formatBytes(r.peakLiveBytes)) (\(oneDecimal(peakLive))% of live at the end)")
                 print("  exact best fit, one range, peak: \(formatBytes(r.bestFitPeakBytes)) (\(oneDecimal(bound))% of live), "
                       + "at the end \(formatBytes(r.bestFitEndBytes)) (\(oneDecimal(atEnd))%)")
                 let defragmented = r.liveBytes == 0 ? 0 : Double(r.defragmentedCommittedBytes) / Double(r.liveBytes) * 100

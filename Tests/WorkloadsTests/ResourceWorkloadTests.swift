@@ -41,6 +41,15 @@ struct ResourceWorkloadTests {
         var last = initial
         for (step, victim) in victims.enumerated() { last[victim] = steps[step] }
         #expect(result.liveBytes == last.reduce(0, +))
+        // The peak of live bytes, recounted from scratch after every step.
+        var slots = initial
+        var peak = slots.reduce(0, +)
+        for (step, victim) in victims.enumerated() {
+            slots[victim] = steps[step]
+            peak = max(peak, slots.reduce(0, +))
+        }
+        #expect(result.peakLiveBytes == peak)
+        #expect(result.peakLiveBytes >= result.liveBytes)
         #expect(allocator.leaks().isEmpty)
         let messages = context.validationLog?.drain() ?? []
         #expect(messages.isEmpty, "validation messages: \(messages)")

@@ -37,6 +37,8 @@ let benchmarks: @Sendable () -> Void = {
                               Int(Double(result.defragmentedCommittedBytes) / Double(max(result.liveBytes, 1)) * 100))
         benchmark.measurement(.custom("best_fit_peak_percent_of_live"),
                               Int(Double(result.bestFitPeakBytes) / Double(max(result.liveBytes, 1)) * 100))
+        benchmark.measurement(.custom("peak_live_percent_of_live"),
+                              Int(Double(result.peakLiveBytes) / Double(max(result.liveBytes, 1)) * 100))
         benchmark.measurement(.custom("best_fit_end_percent_of_live"),
                               Int(Double(result.bestFitEndBytes) / Double(max(result.liveBytes, 1)) * 100))
     }

@@ -156,7 +156,8 @@ public final class Allocator: Sendable {
                                          target: dedicatedTarget ?? allocationOptions.dedicatedTarget, record: record)
         }
         return try pool.allocate(size: requirements.size, alignment: alignment, kind: requirements.kind,
-                                 options: allocationOptions, record: record, allocator: self)
+                                 strategy: allocationOptions.strategy, mapped: allocationOptions.mapped,
+                                 name: allocationOptions.name, record: record, allocator: self)
     }
 
     /// Dedicated when required, asked for, preferred by the driver, or larger than half a

@@ -6,8 +6,12 @@ extension MemoryTypePool {
     /// - Complexity: O(1): one TLSF search of the arena covers every page; a new page
     ///   costs one `vkAllocateMemory` (made while holding this type's lock only) and
     ///   a search of the few free ranges of fence size to move its fences.
-    func allocate(size: UInt64, alignment: UInt64, kind: SuballocationKind, options: AllocationOptions,
-                  record: AllocationRecord, allocator: Allocator) throws(AllocationError) -> Allocation {
+    /// Takes the few plain fields of `AllocationOptions` it needs rather than the options
+    /// themselves: copying those (a name, a dedicated target) into the locked closure
+    /// cost reference counting on every allocation.
+    func allocate(size: UInt64, alignment: UInt64, kind: SuballocationKind, strategy: AllocationStrategy,
+                  mapped: Bool, name: String?, record: AllocationRecord,
+                  allocator: Allocator) throws(AllocationError) -> Allocation {
         // On non-coherent memory each allocation owns whole atoms.
         let alignment = max(alignment, atom)
         let size = atom > 1 ? (size + atom - 1) / atom * atom : size
@@ -17,20 +21,20 @@ extension MemoryTypePool {
         defer { if let released { allocator.release(released, heap: heapIndex) } }
         return try state.withLock { (state: inout State) throws(AllocationError) -> Allocation in
             if let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
-                                                            strategy: options.strategy) {
-                return try finish(placed, state: &state, options: options, record: record)
+                                                            strategy: strategy) {
+                return try finish(placed, state: &state, mapped: mapped, name: name, record: record)
             }
             // The most a request can need in a fresh region: its alignment's and the
             // granularity's worst cases, as the arena's own search counts them.
             let needed = size + max(alignment, granularity) - 1 + (granularity - 1)
             let slot = Int(try addPage(state: &state, needed: needed, allocator: allocator))
             guard let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
-                                                               strategy: options.strategy),
+                                                               strategy: strategy),
                   self.slot(of: placed.offset) == slot else {
                 preconditionFailure("a new page of at least \(needed) bytes must take a request of \(size) bytes")
             }
             do throws(AllocationError) {
-                var allocation = try finish(placed, state: &state, options: options, record: record)
+                var allocation = try finish(placed, state: &state, mapped: mapped, name: name, record: record)
                 allocation.startedPage = true
                 return allocation
             } catch {
@@ -42,12 +46,12 @@ extension MemoryTypePool {
 
     /// Records a placed range and builds its `Allocation`; undoes the placement when the
     /// page cannot be mapped as asked.
-    func finish(_ placed: VirtualAllocation, state: inout State,
-                        options: AllocationOptions, record: AllocationRecord) throws(AllocationError) -> Allocation {
+    func finish(_ placed: VirtualAllocation, state: inout State, mapped wantsMapping: Bool, name: String?,
+                record: AllocationRecord) throws(AllocationError) -> Allocation {
         let slot = self.slot(of: placed.offset)
         let offset = placed.offset - base(of: slot)
         var mapped: UnsafeMutableRawPointer?
-        if options.mapped {
+        if wantsMapping {
             do {
                 mapped = try mapPage(&state.pages[slot]) + Int(offset)
             } catch {
@@ -57,7 +61,7 @@ extension MemoryTypePool {
         }
         if state.pages[slot].isRemovable { state.emptyPageCount -= 1 }
         state.pages[slot].liveCount += 1
-        state.remember(placed.handle, record, name: options.name)
+        state.remember(placed.handle, record, name: name)
         state.liveBytes += placed.size
         state.liveCount += 1
         return Allocation(memory: state.pages[slot].handle, offset: offset, size: placed.size,
@@ -262,8 +266,6 @@ extension MemoryTypePool {
             let base = base(of: slot)
             var placed: [Allocation] = []
             for index in layout.offsets.indices {
-                var memberOptions = options
-                memberOptions.name = names[index]
                 do throws(AllocationError) {
                     let range: VirtualAllocation
                     do throws(VirtualBlockError) {
@@ -273,7 +275,8 @@ extension MemoryTypePool {
                     } catch {
                         throw AllocationError.groupTooLarge(size: layout.size, typeIndex: typeIndex, maximum: pageSize)
                     }
-                    placed.append(try finish(range, state: &state, options: memberOptions, record: records[index]))
+                    placed.append(try finish(range, state: &state, mapped: options.mapped, name: names[index],
+                                             record: records[index]))
                 } catch {
                     for allocation in placed {
                         if case let .page(_, _, handle) = allocation.location,

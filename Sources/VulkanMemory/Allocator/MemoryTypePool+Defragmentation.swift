@@ -135,10 +135,10 @@ extension MemoryTypePool {
                                                            strategy: .bestFit) else { return nil }
         let record = state.records[Int(member.handle.index)]
         let mapped = state.pages[page].mappedBase != nil
-        let options = AllocationOptions(mapped: mapped, name: state.names[member.handle.index])
+        let name = state.names[member.handle.index]
         let destination: Allocation
         do throws(AllocationError) {
-            destination = try finish(placed, state: &state, options: options, record: record)
+            destination = try finish(placed, state: &state, mapped: mapped, name: name, record: record)
         } catch {
             // Mapping the destination's page failed; `finish` gave the range back.
             return nil

@@ -141,9 +141,9 @@ extension Allocator {
                 }
                 if strategy == .contiguous {
                     let base = try pool.allocate(
-                        size: layout.size, alignment: layout.alignment, kind: layout.kind,
-                        options: AllocationOptions(name: "contiguous group of \(members.count)"),
-                        record: pinned(record), allocator: self)
+                        size: layout.size, alignment: layout.alignment, kind: layout.kind, strategy: .bestFit,
+                        mapped: false, name: "contiguous group of \(members.count)", record: pinned(record),
+                        allocator: self)
                     let parts = registerGroup(base: base, members: Array(zip(layout.offsets, layout.sizes)))
                     for (member, allocation) in zip(group.members, parts) { allocations[member] = allocation }
                 } else {
