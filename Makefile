@@ -32,12 +32,17 @@ test-unit:
 	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS)
 
 ## test-info: `vkmem info --json` must agree with vulkaninfo on heaps, types and limits;
-## the demo and `vkmem check` must pass under the validation layer.
+## the demo, `vkmem check` and `vkmem replay` of the shared recordings must pass under the
+## validation layer.
 test-info:
 	swift build $(SWIFT_FLAGS) --product vkmem
 	python3 scripts/compare_vulkaninfo.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation > /dev/null
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" check --validation
+	@# Both VMA recordings beside the project replay with no failed call and no validation message.
+	for trace in ../shared/traces/*.csv; do \
+	  "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" replay --validation "$$trace" > /dev/null || exit 1; \
+	done
 	python3 scripts/check_types_json.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" ../shared/gpu-profiles/devices.json
 	@# An unknown device is a clear error with a non-zero exit, not a crash.
 	@out=$$("$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" info --device no-such-gpu 2>&1); rc=$$?; \

@@ -7,7 +7,8 @@ struct Vkmem: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vkmem",
         abstract: "GPU memory management for Vulkan: inspect, demonstrate, benchmark.",
-        subcommands: [InfoCommand.self, TypesCommand.self, DemoCommand.self, StatsCommand.self, CheckCommand.self, BenchCommand.self]
+        subcommands: [InfoCommand.self, TypesCommand.self, DemoCommand.self, StatsCommand.self, CheckCommand.self, BenchCommand.self,
+                      ReplayCommand.self]
     )
 }
 

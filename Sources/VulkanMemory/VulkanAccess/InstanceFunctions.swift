@@ -16,6 +16,7 @@ public struct InstanceFunctions: @unchecked Sendable {
     let getPhysicalDeviceMemoryProperties2: PFN_vkGetPhysicalDeviceMemoryProperties2
     let getPhysicalDeviceQueueFamilyProperties: PFN_vkGetPhysicalDeviceQueueFamilyProperties
     let getPhysicalDeviceFormatProperties: PFN_vkGetPhysicalDeviceFormatProperties
+    let getPhysicalDeviceImageFormatProperties: PFN_vkGetPhysicalDeviceImageFormatProperties
     let enumerateDeviceExtensionProperties: PFN_vkEnumerateDeviceExtensionProperties
     let createDevice: PFN_vkCreateDevice
     let getDeviceProcAddr: PFN_vkGetDeviceProcAddr
@@ -44,6 +45,8 @@ public struct InstanceFunctions: @unchecked Sendable {
         getPhysicalDeviceMemoryProperties2 = try required("vkGetPhysicalDeviceMemoryProperties2", PFN_vkGetPhysicalDeviceMemoryProperties2.self)
         getPhysicalDeviceQueueFamilyProperties = try required("vkGetPhysicalDeviceQueueFamilyProperties", PFN_vkGetPhysicalDeviceQueueFamilyProperties.self)
         getPhysicalDeviceFormatProperties = try required("vkGetPhysicalDeviceFormatProperties", PFN_vkGetPhysicalDeviceFormatProperties.self)
+        getPhysicalDeviceImageFormatProperties = try required("vkGetPhysicalDeviceImageFormatProperties",
+                                                              PFN_vkGetPhysicalDeviceImageFormatProperties.self)
         enumerateDeviceExtensionProperties = try required("vkEnumerateDeviceExtensionProperties", PFN_vkEnumerateDeviceExtensionProperties.self)
         createDevice = try required("vkCreateDevice", PFN_vkCreateDevice.self)
         getDeviceProcAddr = try required("vkGetDeviceProcAddr", PFN_vkGetDeviceProcAddr.self)

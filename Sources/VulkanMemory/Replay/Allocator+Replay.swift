@@ -1,0 +1,314 @@
+import CVulkan
+
+/// What `Allocator.replay(_:)` did with a recording.
+public struct ReplayReport: Sendable, Hashable, Codable {
+    /// A recorded call that did not go as recorded, or was changed to run here.
+    public struct Note: Sendable, Hashable, Codable, CustomStringConvertible {
+        /// The recording's line.
+        public var line: Int
+        /// The VMA function.
+        public var function: String
+        /// What happened, in words.
+        public var reason: String
+
+        /// `line N: function: reason`.
+        public var description: String { "line \(line): \(function): \(reason)" }
+    }
+
+    /// A resource or allocation the recording created and never destroyed.
+    public struct LeftAlive: Sendable, Hashable, Codable, CustomStringConvertible {
+        /// The line that created it.
+        public var line: Int
+        /// The function that created it.
+        public var function: String
+        /// Its name (VMA's string user data), if it had one.
+        public var name: String?
+        /// Bytes allocated for it here.
+        public var size: UInt64
+
+        /// `'name' size bytes, created at line N by function`.
+        public var description: String {
+            "\(name.map { "'\($0)'" } ?? "unnamed") \(size) bytes, created at line \(line) by \(function)"
+        }
+    }
+
+    /// Calls in the recording.
+    public var calls = 0
+    /// Calls replayed, by VMA function.
+    public var replayed: [String: Int] = [:]
+    /// Calls this replay does not perform, by VMA function (custom pools, defragmentation,
+    /// statistics queries…).
+    public var notReplayed: [String: Int] = [:]
+    /// Calls that failed here, with the allocator's error.
+    public var failures: [Note] = []
+    /// Calls replayed with a change: a custom pool replaced by the default pages,
+    /// concurrent sharing replayed as exclusive (no queue families are recorded), a
+    /// resource this device cannot create skipped.
+    public var adjustments: [Note] = []
+    /// What the recording left alive at its end; the replay frees it afterwards.
+    public var leftAlive: [LeftAlive] = []
+    /// The most `VkDeviceMemory` bytes the allocator held after any call.
+    public var peakCommittedBytes: UInt64 = 0
+    /// The most bytes in live allocations after any call.
+    public var peakLiveBytes: UInt64 = 0
+    /// `vkAllocateMemory` calls the allocator made during the replay.
+    public var deviceMemoryAllocations = 0
+    /// Nanoseconds spent in the allocator's create, allocate, destroy and free calls.
+    public var nanoseconds: Double = 0
+}
+
+extension Allocator {
+    /// Runs a VMA call recording through this allocator: every buffer and image it
+    /// created is created here with the same create-info and an equivalent request,
+    /// every raw allocation allocated, and each destroyed or freed where the recording
+    /// did it. VMA's usages map to intents (GPU only → `.gpuOnly`, CPU only and CPU copy
+    /// → `.staging`, CPU to GPU → `.dynamic`, GPU to CPU → `.readback`, lazily allocated
+    /// → a required `LAZILY_ALLOCATED` type), its flags to options (dedicated, mapped, the
+    /// string user data as the name).
+    ///
+    /// A failing call is reported and the replay goes on. What the recording leaves
+    /// alive is reported and then destroyed, so the allocator ends as it started.
+    ///
+    /// Thread safety: call from one thread; the allocator stays usable from others.
+    /// - Complexity: O(calls × memory types), for the peak figures after each call.
+    public func replay(_ recording: VMARecording) -> ReplayReport {
+        var session = ReplaySession(allocator: self)
+        let allocationsBefore = usage.deviceMemoryAllocations
+        for call in recording.calls {
+            session.report.calls += 1
+            session.run(call)
+            let now = usage
+            session.report.peakCommittedBytes = max(session.report.peakCommittedBytes, now.committedBytes)
+            session.report.peakLiveBytes = max(session.report.peakLiveBytes, now.liveBytes)
+        }
+        session.finish()
+        session.report.deviceMemoryAllocations = usage.deviceMemoryAllocations - allocationsBefore
+        return session.report
+    }
+}
+
+/// A replay in progress: the recording's handles mapped to what was made here.
+private struct ReplaySession {
+    enum Made {
+        case buffer(BoundBuffer)
+        case image(BoundImage)
+        case memory(Allocation)
+
+        var allocation: Allocation {
+            switch self {
+            case let .buffer(buffer): return buffer.allocation
+            case let .image(image): return image.allocation
+            case let .memory(allocation): return allocation
+            }
+        }
+    }
+
+    struct Entry {
+        var made: Made
+        var line: Int
+        var function: String
+        var name: String?
+    }
+
+    let allocator: Allocator
+    var report = ReplayReport()
+    var live: [String: Entry] = [:]
+
+    init(allocator: Allocator) { self.allocator = allocator }
+
+    mutating func run(_ call: VMARecording.Call) {
+        let function = call.function.name
+        // A local copy: the closures below run inside a mutating method.
+        let allocator = self.allocator
+        switch call.function {
+        case .createAllocator, .destroyAllocator:
+            // Markers of the recording's span; this allocator already exists.
+            replayed(function)
+        case let .createBuffer(parameters, create, handle, userData):
+            guard isFree(handle, call) else { return }
+            let info = bufferInfo(parameters, call)
+            make(call, create, handle: handle, userData: userData) { (request, options) throws(AllocationError) in
+                .buffer(try allocator.createBuffer(info, request, options: options))
+            }
+        case let .createImage(parameters, create, handle, userData):
+            guard isFree(handle, call) else { return }
+            guard let info = imageInfo(parameters, call) else { return }
+            make(call, create, handle: handle, userData: userData) { (request, options) throws(AllocationError) in
+                .image(try allocator.createImage(info, request, options: options))
+            }
+        case let .allocateMemory(_, memory, create, handle, userData):
+            guard isFree(handle, call) else { return }
+            let kind: SuballocationKind = function == "vmaAllocateMemoryForBuffer" ? .linear : .unknown
+            let requirements = MemoryRequirements(
+                size: memory.size, alignment: memory.alignment,
+                memoryTypeBits: memory.memoryTypeBits == 0 ? .max : memory.memoryTypeBits,
+                prefersDedicated: memory.prefersDedicated, requiresDedicated: memory.requiresDedicated, kind: kind)
+            make(call, create, handle: handle, userData: userData) { (request, options) throws(AllocationError) in
+                .memory(try allocator.allocate(requirements, request, options: options))
+            }
+        case let .destroyBuffer(handle), let .destroyImage(handle), let .freeMemory(handle):
+            destroy(handle, call)
+        case let .setAllocationUserData(handle, userData):
+            guard live[handle] != nil else { return failed(call, "no live allocation has handle \(handle)") }
+            // The allocator names an allocation when it is made; the replay keeps the
+            // new name for its own report of what is left alive.
+            live[handle]?.name = userData.isEmpty ? nil : userData
+            replayed(function)
+        case let .mapMemory(handle):
+            guard let entry = live[handle] else { return failed(call, "no live allocation has handle \(handle)") }
+            do {
+                _ = try allocator.map(entry.made.allocation)
+                replayed(function)
+            } catch {
+                failed(call, error.description)
+            }
+        case let .unmapMemory(handle):
+            // Pages stay mapped once mapped: unmapping an allocation is a no-op here.
+            guard live[handle] != nil else { return failed(call, "no live allocation has handle \(handle)") }
+            replayed(function)
+        case .other:
+            report.notReplayed[function, default: 0] += 1
+        }
+    }
+
+    /// Creates through `make` with the request and options the recording's
+    /// `VmaAllocationCreateInfo` translates to, timing the call.
+    private mutating func make(_ call: VMARecording.Call, _ info: VMARecording.AllocationCreateInfo, handle: String,
+                                 userData: String,
+                                 _ body: (MemoryRequest, AllocationOptions) throws(AllocationError) -> Made) {
+        let function = call.function.name
+        guard let request = request(for: info, call) else { return }
+        if info.usesPool { adjusted(call, "custom pool \(info.pool) replaced by the default pages") }
+        if info.flags & 0x2 != 0 { adjusted(call, "NEVER_ALLOCATE ignored: memory may be allocated for it") }
+        let name = info.userDataIsString && !userData.isEmpty ? userData : nil
+        let options = AllocationOptions(
+            dedicated: info.wantsDedicatedMemory ? .always : .automatic, mapped: info.wantsMapping, name: name,
+            userData: info.userDataIsString ? 0 : UInt64(userData, radix: 16) ?? 0)
+        let start = ContinuousClock.now
+        do {
+            let made = try body(request, options)
+            report.nanoseconds += elapsed(since: start)
+            live[handle] = Entry(made: made, line: call.line, function: function, name: name)
+            replayed(function)
+        } catch {
+            failed(call, error.description)
+        }
+    }
+
+    private mutating func destroy(_ handle: String, _ call: VMARecording.Call) {
+        guard let entry = live.removeValue(forKey: handle) else {
+            return failed(call, "no live allocation has handle \(handle)")
+        }
+        let start = ContinuousClock.now
+        do {
+            switch entry.made {
+            case let .buffer(buffer): try allocator.destroyBuffer(buffer)
+            case let .image(image): try allocator.destroyImage(image)
+            case let .memory(allocation): try allocator.free(allocation)
+            }
+            report.nanoseconds += elapsed(since: start)
+            replayed(call.function.name)
+        } catch {
+            failed(call, error.description)
+        }
+    }
+
+    /// Reports what the recording left alive, oldest first, and frees it.
+    mutating func finish() {
+        for (_, entry) in live.sorted(by: { $0.value.line < $1.value.line }) {
+            report.leftAlive.append(ReplayReport.LeftAlive(line: entry.line, function: entry.function, name: entry.name,
+                                                           size: entry.made.allocation.size))
+            switch entry.made {
+            case let .buffer(buffer): try? allocator.destroyBuffer(buffer)
+            case let .image(image): try? allocator.destroyImage(image)
+            case let .memory(allocation): try? allocator.free(allocation)
+            }
+        }
+        live = [:]
+    }
+
+    /// The request of a `VmaAllocationCreateInfo`; nil (reported) for a usage VMA 2.x
+    /// did not have.
+    private mutating func request(for info: VMARecording.AllocationCreateInfo,
+                                  _ call: VMARecording.Call) -> MemoryRequest? {
+        guard let request = info.memoryRequest else {
+            failed(call, "VmaMemoryUsage \(info.usage) is not one of VMA 2.x's (0 to 6)")
+            return nil
+        }
+        return request
+    }
+
+    private mutating func bufferInfo(_ parameters: VMARecording.BufferParameters,
+                                     _ call: VMARecording.Call) -> VkBufferCreateInfo {
+        var info = VkBufferCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        info.flags = parameters.flags
+        info.size = parameters.size
+        info.usage = parameters.usage
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        if parameters.sharingMode != 0 { adjusted(call, "concurrent sharing replayed as exclusive") }
+        return info
+    }
+
+    /// The image's create-info, or nil (reported) when this device cannot create it:
+    /// `vkGetPhysicalDeviceImageFormatProperties` refuses the format, tiling and usage,
+    /// or the extent, levels, layers or samples exceed what it allows.
+    private mutating func imageInfo(_ p: VMARecording.ImageParameters, _ call: VMARecording.Call) -> VkImageCreateInfo? {
+        var info = VkImageCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
+        info.flags = p.flags
+        info.imageType = VkImageType(rawValue: p.imageType)
+        info.format = VkFormat(rawValue: p.format)
+        info.extent = VkExtent3D(width: p.width, height: p.height, depth: p.depth)
+        info.mipLevels = p.mipLevels
+        info.arrayLayers = p.arrayLayers
+        info.samples = VkSampleCountFlagBits(rawValue: p.samples)
+        info.tiling = VkImageTiling(rawValue: p.tiling)
+        info.usage = p.usage
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        if p.sharingMode != 0 { adjusted(call, "concurrent sharing replayed as exclusive") }
+        // Only these two layouts are valid at creation.
+        let preinitialized = VK_IMAGE_LAYOUT_PREINITIALIZED.rawValue
+        info.initialLayout = p.initialLayout == preinitialized ? VK_IMAGE_LAYOUT_PREINITIALIZED : VK_IMAGE_LAYOUT_UNDEFINED
+        if p.initialLayout != preinitialized && p.initialLayout != 0 {
+            adjusted(call, "initial layout \(p.initialLayout) replayed as UNDEFINED")
+        }
+        let device = allocator.device
+        var limits = VkImageFormatProperties()
+        let result = device.instanceFunctions.getPhysicalDeviceImageFormatProperties(
+            device.physicalDevice, info.format, info.imageType, info.tiling, info.usage, info.flags, &limits)
+        let fits = p.width <= limits.maxExtent.width && p.height <= limits.maxExtent.height
+            && p.depth <= limits.maxExtent.depth && p.mipLevels <= limits.maxMipLevels
+            && p.arrayLayers <= limits.maxArrayLayers && limits.sampleCounts & p.samples != 0
+        guard result == VK_SUCCESS, fits else {
+            let why = result == VK_SUCCESS ? "its extent, levels, layers or samples exceed this device's limits"
+                : "\(VulkanResult(result)) for format \(p.format), tiling \(p.tiling), usage \(p.usage)"
+            adjusted(call, "skipped: this device cannot create the image (\(why))")
+            return nil
+        }
+        return info
+    }
+
+    private mutating func isFree(_ handle: String, _ call: VMARecording.Call) -> Bool {
+        guard live[handle] == nil else {
+            failed(call, "handle \(handle) is still live from line \(live[handle]!.line)")
+            return false
+        }
+        return true
+    }
+
+    private mutating func replayed(_ function: String) { report.replayed[function, default: 0] += 1 }
+
+    private mutating func failed(_ call: VMARecording.Call, _ reason: String) {
+        report.failures.append(ReplayReport.Note(line: call.line, function: call.function.name, reason: reason))
+    }
+
+    private mutating func adjusted(_ call: VMARecording.Call, _ reason: String) {
+        report.adjustments.append(ReplayReport.Note(line: call.line, function: call.function.name, reason: reason))
+    }
+
+    private func elapsed(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9
+    }
+}

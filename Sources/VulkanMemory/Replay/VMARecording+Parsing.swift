@@ -1,0 +1,246 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension VMARecording {
+    /// Reads a recording from its text.
+    ///
+    /// The user data of a call is its last field and may itself hold commas; the rest
+    /// of each line is split on commas (VMA printed no quoting).
+    /// - Throws: `VMARecordingError` naming the first line that cannot be read.
+    /// - Complexity: O(length of the text).
+    public init(parsing text: String) throws(VMARecordingError) {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.hasSuffix("\r") ? $0.dropLast() : $0
+        }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        guard let first = lines.first, first == "Vulkan Memory Allocator,Calls recording" else {
+            throw .notARecording(firstLine: String(lines.first ?? ""))
+        }
+        guard lines.count > 1 else { throw .malformedLine(line: 2, reason: "the format version is missing") }
+        let version = lines[1].split(separator: ",").compactMap { Int($0) }
+        // Only 1,8's call layouts are known here; earlier versions printed other fields.
+        guard version == [1, 8] else { throw .unsupportedVersion(String(lines[1])) }
+        versionMajor = 1
+        versionMinor = 8
+        device = RecordedDevice()
+        calls = []
+
+        var index = 2
+        var config = ConfigReader()
+        if index < lines.count, lines[index] == "Config,Begin" {
+            index += 1
+            while index < lines.count, lines[index] != "Config,End" {
+                try config.read(lines[index], line: index + 1)
+                index += 1
+            }
+            guard index < lines.count else {
+                throw .malformedLine(line: index, reason: "'Config,Begin' has no 'Config,End'")
+            }
+            index += 1
+        }
+        device = config.recordedDevice()
+        while index < lines.count {
+            if !lines[index].isEmpty { calls.append(try VMARecording.call(lines[index], line: index + 1)) }
+            index += 1
+        }
+    }
+
+    /// Reads a recording file.
+    /// - Throws: `.unreadable` when the file cannot be read, else as `init(parsing:)`.
+    public init(contentsOfFile path: String) throws(VMARecordingError) {
+        guard let file = fopen(path, "rb") else {
+            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            bytes.append(contentsOf: chunk[..<count])
+            if count < chunk.count { break }
+        }
+        if ferror(file) != 0 { throw .unreadable(path: path, reason: "read error") }
+        try self.init(parsing: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// One call line: `threadId,time,frameIndex,function,parameters…`.
+    static func call(_ text: Substring, line: Int) throws(VMARecordingError) -> Call {
+        let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard fields.count >= 4, let thread = UInt32(fields[0]), let time = Double(fields[1]),
+              let frame = UInt32(fields[2]) else {
+            throw .malformedLine(line: line, reason: "expected 'threadId,time,frameIndex,function,…', got '\(text)'")
+        }
+        var reader = FieldReader(fields: Array(fields.dropFirst(4)), line: line, function: String(fields[3]))
+        let function: Function
+        switch fields[3] {
+        case "vmaCreateAllocator": function = .createAllocator
+        case "vmaDestroyAllocator": function = .destroyAllocator
+        case "vmaCreateBuffer":
+            let buffer = BufferParameters(flags: try reader.uint32(), size: try reader.uint64(), usage: try reader.uint32(),
+                                          sharingMode: try reader.uint32())
+            let create = try reader.allocationCreateInfo()
+            function = .createBuffer(buffer, create, handle: try reader.text(), userData: reader.rest())
+        case "vmaCreateImage":
+            let image = ImageParameters(
+                flags: try reader.uint32(), imageType: try reader.uint32(), format: try reader.uint32(),
+                width: try reader.uint32(), height: try reader.uint32(), depth: try reader.uint32(),
+                mipLevels: try reader.uint32(), arrayLayers: try reader.uint32(), samples: try reader.uint32(),
+                tiling: try reader.uint32(), usage: try reader.uint32(), sharingMode: try reader.uint32(),
+                initialLayout: try reader.uint32())
+            let create = try reader.allocationCreateInfo()
+            function = .createImage(image, create, handle: try reader.text(), userData: reader.rest())
+        case "vmaAllocateMemory", "vmaAllocateMemoryForBuffer", "vmaAllocateMemoryForImage":
+            let forResource = fields[3] != "vmaAllocateMemory"
+            let size = try reader.uint64()
+            let alignment = try reader.uint64()
+            let bits = try reader.uint32()
+            let requires = forResource ? try reader.uint32() != 0 : false
+            let prefers = forResource ? try reader.uint32() != 0 : false
+            let memory = MemoryParameters(size: size, alignment: alignment, memoryTypeBits: bits,
+                                          requiresDedicated: requires, prefersDedicated: prefers)
+            let create = try reader.allocationCreateInfo()
+            function = .allocateMemory(function: String(fields[3]), memory, create, handle: try reader.text(),
+                                       userData: reader.rest())
+        case "vmaDestroyBuffer": function = .destroyBuffer(handle: try reader.text())
+        case "vmaDestroyImage": function = .destroyImage(handle: try reader.text())
+        case "vmaFreeMemory": function = .freeMemory(handle: try reader.text())
+        case "vmaMapMemory": function = .mapMemory(handle: try reader.text())
+        case "vmaUnmapMemory": function = .unmapMemory(handle: try reader.text())
+        case "vmaSetAllocationUserData":
+            function = .setAllocationUserData(handle: try reader.text(), userData: reader.rest())
+        default:
+            guard fields[3].hasPrefix("vma") else {
+                throw .malformedLine(line: line, reason: "'\(fields[3])' is not a VMA function")
+            }
+            function = .other(name: String(fields[3]), parameters: fields.dropFirst(4).map(String.init))
+        }
+        return Call(line: line, threadID: thread, time: time, frameIndex: frame, function: function)
+    }
+}
+
+/// Reads a call's parameters in order, with errors that name the line, the function and
+/// the parameter.
+private struct FieldReader {
+    let fields: [Substring]
+    let line: Int
+    let function: String
+    var position = 0
+
+    private mutating func next(_ what: String) throws(VMARecordingError) -> Substring {
+        guard position < fields.count else {
+            throw .malformedLine(line: line, reason: "\(function) has \(fields.count) parameters; parameter \(position + 1) (\(what)) is missing")
+        }
+        defer { position += 1 }
+        return fields[position]
+    }
+
+    mutating func uint32() throws(VMARecordingError) -> UInt32 {
+        let field = try next("a 32-bit number")
+        guard let value = UInt32(field) else {
+            throw .malformedLine(line: line, reason: "\(function) parameter \(position) is '\(field)', not a 32-bit number")
+        }
+        return value
+    }
+
+    mutating func uint64() throws(VMARecordingError) -> UInt64 {
+        let field = try next("a 64-bit number")
+        guard let value = UInt64(field) else {
+            throw .malformedLine(line: line, reason: "\(function) parameter \(position) is '\(field)', not a 64-bit number")
+        }
+        return value
+    }
+
+    mutating func text() throws(VMARecordingError) -> String { String(try next("a handle")) }
+
+    /// The remaining fields joined back together: the user data, which may hold commas.
+    mutating func rest() -> String {
+        defer { position = fields.count }
+        return position < fields.count ? fields[position...].joined(separator: ",") : ""
+    }
+
+    /// `VmaAllocationCreateInfo`: flags, usage, requiredFlags, preferredFlags,
+    /// memoryTypeBits, pool.
+    mutating func allocationCreateInfo() throws(VMARecordingError) -> VMARecording.AllocationCreateInfo {
+        VMARecording.AllocationCreateInfo(flags: try uint32(), usage: try uint32(), requiredFlags: try uint32(),
+                                          preferredFlags: try uint32(), memoryTypeBits: try uint32(), pool: try text())
+    }
+}
+
+/// Collects the `Config` section: device identity, limits, heaps and types.
+private struct ConfigReader {
+    var device = VMARecording.RecordedDevice()
+    var limits: (granularity: UInt64, atom: UInt64, maxAllocations: UInt32) = (1, 1, 4096)
+    var heaps: [Int: (size: UInt64?, flags: UInt32?)] = [:]
+    var types: [Int: (heap: Int?, flags: UInt32?)] = [:]
+    var heapCount: Int?
+    var typeCount: Int?
+
+    mutating func read(_ text: Substring, line: Int) throws(VMARecordingError) {
+        let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+        func number<T: FixedWidthInteger>(_ index: Int, _ type: T.Type) throws(VMARecordingError) -> T {
+            guard index < fields.count, let value = T(fields[index]) else {
+                throw .malformedLine(line: line, reason: "expected a number in field \(index + 1) of '\(text)'")
+            }
+            return value
+        }
+        switch (fields.first, fields.count > 1 ? fields[1] : "") {
+        case ("PhysicalDevice", "deviceName"):
+            device.name = fields.dropFirst(2).joined(separator: ",")
+        case ("PhysicalDevice", "vendorID"): device.vendorID = try number(2, UInt32.self)
+        case ("PhysicalDevice", "deviceID"): device.deviceID = try number(2, UInt32.self)
+        case ("PhysicalDevice", "deviceType"): device.deviceType = try number(2, UInt32.self)
+        case ("PhysicalDeviceLimits", "bufferImageGranularity"): limits.granularity = try number(2, UInt64.self)
+        case ("PhysicalDeviceLimits", "nonCoherentAtomSize"): limits.atom = try number(2, UInt64.self)
+        case ("PhysicalDeviceLimits", "maxMemoryAllocationCount"): limits.maxAllocations = try number(2, UInt32.self)
+        case ("PhysicalDeviceMemory", "HeapCount"): heapCount = try number(2, Int.self)
+        case ("PhysicalDeviceMemory", "TypeCount"): typeCount = try number(2, Int.self)
+        case ("PhysicalDeviceMemory", "Heap"):
+            let heap = try number(2, Int.self)
+            let key = fields.count > 3 ? fields[3] : ""
+            if key == "size" { heaps[heap, default: (nil, nil)].size = try number(4, UInt64.self) }
+            if key == "flags" { heaps[heap, default: (nil, nil)].flags = try number(4, UInt32.self) }
+        case ("PhysicalDeviceMemory", "Type"):
+            let type = try number(2, Int.self)
+            let key = fields.count > 3 ? fields[3] : ""
+            if key == "heapIndex" {
+                let heap = try number(4, Int.self)
+                if let heapCount, heap >= heapCount {
+                    throw .malformedLine(line: line, reason: "memory type \(type) names heap \(heap) of \(heapCount)")
+                }
+                types[type, default: (nil, nil)].heap = heap
+            }
+            if key == "propertyFlags" { types[type, default: (nil, nil)].flags = try number(4, UInt32.self) }
+        default:
+            // Versions, extensions and VMA's macros: recorded, not needed to replay.
+            break
+        }
+    }
+
+    /// The device, with its memory when every heap and type was recorded whole.
+    func recordedDevice() -> VMARecording.RecordedDevice {
+        var device = self.device
+        guard let heapCount, let typeCount, heapCount > 0, typeCount > 0 else { return device }
+        var memoryHeaps: [MemoryHeap] = []
+        for index in 0..<heapCount {
+            guard let heap = heaps[index], let size = heap.size, let flags = heap.flags else { return device }
+            memoryHeaps.append(MemoryHeap(index: index, size: size, flags: MemoryHeapFlags(rawValue: flags)))
+        }
+        var memoryTypes: [MemoryType] = []
+        for index in 0..<typeCount {
+            guard let type = types[index], let heap = type.heap, let flags = type.flags, heap < heapCount else {
+                return device
+            }
+            memoryTypes.append(MemoryType(index: index, heapIndex: heap, flags: MemoryPropertyFlags(rawValue: flags)))
+        }
+        device.memory = MemoryProperties(
+            heaps: memoryHeaps, types: memoryTypes,
+            limits: MemoryLimits(bufferImageGranularity: limits.granularity, nonCoherentAtomSize: limits.atom,
+                                 maxMemoryAllocationCount: limits.maxAllocations, minMemoryMapAlignment: 64))
+        return device
+    }
+}
