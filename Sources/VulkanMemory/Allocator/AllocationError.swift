@@ -25,7 +25,7 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     /// Another defragmentation pass of this allocator is still open.
     case defragmentationPassOpen
     /// A resource's requirements are not met by the allocation it was to be bound to.
-    case requirementsNotMet(size: UInt64, alignment: UInt64, memoryTypeBits: UInt32, allocation: String)
+    case requirementsNotMet(size: UInt64, alignment: UInt64, memoryTypeBits: UInt32, allocation: String, reason: String)
     /// A raw memory operation failed (mapping, flushing…).
     case memory(MemoryError)
     /// A Vulkan call failed.
@@ -58,10 +58,10 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
                 + "(at most \(maximum) bytes); bind it with .scatter or .dedicated"
         case .duplicateResource:
             return "the same resource was listed more than once"
-        case let .requirementsNotMet(size, alignment, bits, allocation):
-            return "the resource needs \(size) bytes aligned to \(alignment) in one of memory types "
-                + "\((0..<32).filter { bits & (1 << $0) != 0 }.map(String.init).joined(separator: ",")), "
-                + "which \(allocation) does not offer"
+        case let .requirementsNotMet(size, alignment, bits, allocation, reason):
+            return "cannot bind a resource that needs \(size) bytes aligned to \(alignment) in one of memory types "
+                + "\((0..<32).filter { bits & (1 << $0) != 0 }.map(String.init).joined(separator: ",")) "
+                + "to \(allocation): \(reason)"
         case .defragmentationPassOpen:
             return "another defragmentation pass of this allocator is open; commit or cancel it first"
         case .defragmentationPassEnded:

@@ -20,15 +20,31 @@ extension Allocator {
             heapCommitted.withLock { $0[heap] &+= size }
         }
         if options.respectBudget {
-            let budget = MemoryBudget(device: device).heaps[heap]
-            if size > budget.available {
+            // Checked and reserved under one lock: two threads allocating pages of
+            // different types (different pool locks) on one heap must not both pass
+            // against the same budget before either allocation shows in the driver's usage.
+            let refusal: (budget: MemoryBudget, inFlight: UInt64)? = budgetInFlight.withLock { inFlight in
+                let budget = MemoryBudget(device: device)
+                let available = budget.heaps[heap].available
+                guard inFlight[heap] <= available, size <= available - inFlight[heap] else {
+                    return (budget, inFlight[heap])
+                }
+                inFlight[heap] += size
+                return nil
+            }
+            if let (budget, inFlight) = refusal {
                 heapCommitted.withLock { $0[heap] -= size }
+                let heapBudget = budget.heaps[heap]
                 throw .outOfMemory(size: size, typeIndex: pool.typeIndex, heapIndex: heap,
-                                   available: budget.available,
-                                   reason: "heap \(heap) would exceed its budget of \(budget.budget) bytes "
-                                       + "(\(budget.usage) in use, \(MemoryBudget(device: device).source.rawValue))")
+                                   available: heapBudget.available > inFlight ? heapBudget.available - inFlight : 0,
+                                   reason: "heap \(heap) would exceed its budget of \(heapBudget.budget) bytes "
+                                       + "(\(heapBudget.usage) in use, \(inFlight) being allocated by other threads, "
+                                       + "\(budget.source.rawValue))")
             }
         }
+        // The reservation ends with the call: from then on the driver's usage (or the
+        // device's own accounting) holds the memory, or nothing was allocated.
+        defer { if options.respectBudget { budgetInFlight.withLock { $0[heap] -= size } } }
         do {
             let memory = try DeviceMemory.allocate(on: device, size: size, memoryTypeIndex: pool.typeIndex,
                                                    options: memoryOptions)

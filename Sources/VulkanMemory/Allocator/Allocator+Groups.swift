@@ -5,6 +5,8 @@ struct GroupEntry {
     /// Each member's offset from the base: with the base's memory, what tells this
     /// group's members from another allocator's with the same slot numbers.
     let offsets: [UInt64]
+    /// Each member's resource kind, for the granularity check of a later bind to it.
+    let kinds: [SuballocationKind]
     var live: [Bool]
     var remaining: Int
 
@@ -17,8 +19,9 @@ struct GroupEntry {
 
 extension Allocator {
     /// Registers a group's range and returns its members' allocations.
-    func registerGroup(base: Allocation, members: [(offset: UInt64, size: UInt64)]) -> [Allocation] {
-        let entry = GroupEntry(base: base, offsets: members.map(\.offset),
+    func registerGroup(base: Allocation,
+                       members: [(offset: UInt64, size: UInt64, kind: SuballocationKind)]) -> [Allocation] {
+        let entry = GroupEntry(base: base, offsets: members.map(\.offset), kinds: members.map(\.kind),
                                live: Array(repeating: true, count: members.count), remaining: members.count)
         let (slot, generation) = groups.withLock { $0.insert(entry) }
         return members.enumerated().map { index, member in
@@ -30,7 +33,8 @@ extension Allocator {
     }
 
     /// Frees one member; the group's range goes back with the last one.
-    func freeMember(_ allocation: Allocation, slot: UInt32, generation: UInt32, index: UInt32) throws(AllocationError) {
+    func freeMember(_ allocation: Allocation, slot: UInt32, generation: UInt32, index: UInt32,
+                    keepEmpty: Int? = nil) throws(AllocationError) {
         let result: Result<Allocation?, AllocationError> = groups.withLock { table in
             guard case .live(var entry) = table.lookup(slot: slot, generation: generation) else {
                 if case .removed = table.lookup(slot: slot, generation: generation) { return .failure(.alreadyFreed) }
@@ -47,38 +51,66 @@ extension Allocator {
             table.remove(slot: slot)
             return .success(entry.base)
         }
-        if let base = try result.get() { try free(base) }
+        if let base = try result.get() { try free(base, keepEmpty: keepEmpty ?? options.maxEmptyPagesPerType) }
     }
 
     /// The range of a live member's group.
     func groupBase(of allocation: Allocation, slot: UInt32, generation: UInt32,
                    index: UInt32) throws(AllocationError) -> Allocation {
-        let base: Allocation? = groups.withLock { table in
-            guard case .live(let entry) = table.lookup(slot: slot, generation: generation),
-                  entry.owns(allocation, index: index), entry.live[Int(index)] else { return nil }
-            return entry.base
+        let base: Result<Allocation, AllocationError> = groups.withLock { table in
+            switch table.lookup(slot: slot, generation: generation) {
+            case .removed: return .failure(.alreadyFreed)
+            case .unknown: return .failure(.unknownAllocation)
+            case let .live(entry):
+                guard entry.owns(allocation, index: index) else { return .failure(.unknownAllocation) }
+                return entry.live[Int(index)] ? .success(entry.base) : .failure(.alreadyFreed)
+            }
         }
-        guard let base else { throw .alreadyFreed }
-        return base
+        return try base.get()
     }
 
-    /// Whether an allocation is live (not freed, and made by this allocator).
-    public func isLive(_ allocation: Allocation) -> Bool {
-        guard pools.indices.contains(allocation.memoryTypeIndex) else { return false }
+    /// The resource kind a live member was laid out for; `.unknown` when it is not one.
+    func memberKind(of allocation: Allocation, slot: UInt32, generation: UInt32, index: UInt32) -> SuballocationKind {
+        groups.withLock { table in
+            guard case .live(let entry) = table.lookup(slot: slot, generation: generation),
+                  entry.owns(allocation, index: index) else { return .unknown }
+            return entry.kinds[Int(index)]
+        }
+    }
+
+    /// Nil when `allocation` is a live allocation of this allocator; otherwise why not:
+    /// `.alreadyFreed` when it was and is no longer, `.unknownAllocation` when it is not
+    /// this allocator's.
+    func liveness(_ allocation: Allocation) -> AllocationError? {
+        guard pools.indices.contains(allocation.memoryTypeIndex) else { return .unknownAllocation }
         switch allocation.location {
         case let .page(slot, generation, handle):
             let pool = pools[allocation.memoryTypeIndex]
-            return pool.state.withLock { state in
-                (try? pool.pageOffset(of: handle, slot: slot, generation: generation, memory: allocation.memory,
-                                      state: state).get())?.offset == allocation.offset
+            return pool.state.withLock { state -> AllocationError? in
+                switch pool.pageOffset(of: handle, slot: slot, generation: generation, memory: allocation.memory,
+                                       state: state) {
+                case let .failure(error): return error
+                case let .success(placed): return placed.offset == allocation.offset ? nil : .unknownAllocation
+                }
             }
         case let .dedicated(slot, generation):
-            return dedicated.withLock { table in
-                guard case .live(let entry) = table.lookup(slot: slot, generation: generation) else { return false }
-                return entry.memory.handle == allocation.memory
+            return dedicated.withLock { table -> AllocationError? in
+                switch table.lookup(slot: slot, generation: generation) {
+                case .removed: return .alreadyFreed
+                case .unknown: return .unknownAllocation
+                case let .live(entry): return entry.memory.handle == allocation.memory ? nil : .unknownAllocation
+                }
             }
         case let .member(slot, generation, index):
-            return (try? groupBase(of: allocation, slot: slot, generation: generation, index: index)) != nil
+            do throws(AllocationError) {
+                _ = try groupBase(of: allocation, slot: slot, generation: generation, index: index)
+                return nil
+            } catch {
+                return error
+            }
         }
     }
+
+    /// Whether an allocation is live (not freed, and made by this allocator).
+    public func isLive(_ allocation: Allocation) -> Bool { liveness(allocation) == nil }
 }

@@ -65,14 +65,15 @@ extension Allocator {
     /// Creates a buffer (`vkCreateBuffer`) and binds it (`vkBindBufferMemory`) to an
     /// allocation you hold, such as a defragmentation move's destination. The buffer
     /// takes the allocation over: `destroyBuffer` frees it with the buffer.
-    /// - Throws: `.zeroSize`; `.alreadyFreed` when the allocation is not a live one of
-    ///   this allocator; `.requirementsNotMet` when the buffer needs more bytes, a
-    ///   stricter alignment, another memory type or memory of its own, or the range was
-    ///   placed for an optimal-tiling image; `.vulkan` when a call fails. Nothing is left
-    ///   behind then, and the allocation stays yours.
+    /// - Throws: `.zeroSize`; `.alreadyFreed` when the allocation was freed,
+    ///   `.unknownAllocation` when it is not this allocator's; `.requirementsNotMet`
+    ///   (with the reason) when the buffer needs more bytes, a stricter alignment,
+    ///   another memory type or memory of its own, the memory was allocated for another
+    ///   resource, or the range was placed for an optimal-tiling image; `.vulkan` when a
+    ///   call fails. Nothing is left behind then, and the allocation stays yours.
     public func createBuffer(_ createInfo: VkBufferCreateInfo, boundTo allocation: Allocation) throws(AllocationError) -> BoundBuffer {
         guard createInfo.size > 0 else { throw .zeroSize }
-        guard isLive(allocation) else { throw .alreadyFreed }
+        if let error = liveness(allocation) { throw error }
         let functions = device.deviceFunctions
         let buffer = try makeBuffer(createInfo)
         try bindExisting(allocation, requirements(of: buffer), bindFunction: "vkBindBufferMemory",
@@ -87,7 +88,7 @@ extension Allocator {
     /// - Throws: as `createBuffer(_:boundTo:)`; an optimal-tiling image also needs a range
     ///   placed for one (or of unknown kind), so the granularity rule holds.
     public func createImage(_ createInfo: VkImageCreateInfo, boundTo allocation: Allocation) throws(AllocationError) -> BoundImage {
-        guard isLive(allocation) else { throw .alreadyFreed }
+        if let error = liveness(allocation) { throw error }
         let functions = device.deviceFunctions
         let image = try makeImage(createInfo)
         try bindExisting(allocation, requirements(of: image, tiling: createInfo.tiling), bindFunction: "vkBindImageMemory",
@@ -100,15 +101,10 @@ extension Allocator {
     /// destroys it and throws.
     private func bindExisting(_ allocation: Allocation, _ needs: MemoryRequirements, bindFunction: String,
                               bind: (Allocation) -> VkResult, destroy: () -> Void) throws(AllocationError) {
-        let placedKind = kind(of: allocation)
-        guard needs.size <= allocation.size, allocation.offset % max(needs.alignment, 1) == 0,
-              needs.memoryTypeBits & (1 << UInt32(allocation.memoryTypeIndex)) != 0,
-              // Memory dedicated to one resource cannot take another.
-              !needs.requiresDedicated,
-              placedKind == needs.kind || placedKind == .unknown else {
+        if let reason = unmetRequirement(needs, allocation) {
             destroy()
             throw .requirementsNotMet(size: needs.size, alignment: needs.alignment, memoryTypeBits: needs.memoryTypeBits,
-                                      allocation: allocation.description)
+                                      allocation: allocation.description, reason: reason)
         }
         let bound = VulkanResult(bind(allocation))
         guard bound.isSuccess else {
@@ -117,13 +113,49 @@ extension Allocator {
         }
     }
 
+    /// Why a resource with requirements `needs` cannot be bound to `allocation`, in
+    /// words; nil when it can.
+    private func unmetRequirement(_ needs: MemoryRequirements, _ allocation: Allocation) -> String? {
+        if needs.size > allocation.size { return "it needs \(needs.size) bytes and the allocation has \(allocation.size)" }
+        if allocation.offset % max(needs.alignment, 1) != 0 {
+            return "offset \(allocation.offset) is not a multiple of its alignment \(needs.alignment)"
+        }
+        if needs.memoryTypeBits & (1 << UInt32(allocation.memoryTypeIndex)) == 0 {
+            return "memory type \(allocation.memoryTypeIndex) is not among the types it may use"
+        }
+        if needs.requiresDedicated { return "the driver requires memory of its own for it" }
+        if let target = dedicatedTarget(of: allocation) {
+            return "the memory was allocated for another resource (\(target)) with VkMemoryDedicatedAllocateInfo"
+        }
+        let placedKind = kind(of: allocation)
+        if placedKind != needs.kind && placedKind != .unknown {
+            return "the range was placed for a \(placedKind) resource and this one is \(needs.kind); "
+                + "bufferImageGranularity keeps the two apart"
+        }
+        return nil
+    }
+
+    /// The resource a dedicated allocation's memory was made for, if any.
+    private func dedicatedTarget(of allocation: Allocation) -> DeviceMemory.DedicatedTarget? {
+        guard case let .dedicated(slot, generation) = allocation.location else { return nil }
+        return dedicated.withLock { table in
+            guard case .live(let entry) = table.lookup(slot: slot, generation: generation) else { return nil }
+            return entry.memory.options.dedicated
+        }
+    }
+
     /// What a range was placed for, as far as the granularity rule cares: the kind a
-    /// page allocation was made with; `.unknown` (anything may go there) for dedicated
-    /// memory, which has no neighbours, and for a group's member, which the group laid
-    /// out.
+    /// page allocation was made with, or a group member was laid out for; `.unknown`
+    /// (anything may go there) for dedicated memory, which has no neighbours.
     private func kind(of allocation: Allocation) -> SuballocationKind {
-        guard case let .page(_, _, handle) = allocation.location else { return .unknown }
-        return pools[allocation.memoryTypeIndex].state.withLock { (try? $0.arena.kind(of: handle)) ?? .unknown }
+        switch allocation.location {
+        case let .page(_, _, handle):
+            return pools[allocation.memoryTypeIndex].state.withLock { (try? $0.arena.kind(of: handle)) ?? .unknown }
+        case let .member(slot, generation, index):
+            return memberKind(of: allocation, slot: slot, generation: generation, index: index)
+        case .dedicated:
+            return .unknown
+        }
     }
 
     /// Destroys a buffer (`vkDestroyBuffer`) and frees its memory.

@@ -33,6 +33,9 @@ public final class Allocator: Sendable {
     let groups = Locked(SlotTable<GroupEntry>())
     /// Bytes committed per heap by this allocator (pages and dedicated memory).
     let heapCommitted: Locked<[UInt64]>
+    /// Per heap, bytes that passed the budget check and are being allocated: the driver's
+    /// usage does not count them yet, so the next check must (see `allocateDeviceMemory`).
+    let budgetInFlight: Locked<[UInt64]>
     /// `vkAllocateMemory` calls made so far.
     let deviceAllocationCount = Atomic<Int>(0)
     /// Whether a defragmentation pass is open.
@@ -55,6 +58,7 @@ public final class Allocator: Sendable {
         unmanagedPools = pools.map { Unmanaged.passUnretained($0) }
         rankedByUsage = MemoryUsage.allCases.map { selection.rankedTypes(for: .usage($0)) }
         heapCommitted = Locked([UInt64](repeating: 0, count: properties.heaps.count))
+        budgetInFlight = Locked([UInt64](repeating: 0, count: properties.heaps.count))
     }
 
     /// Allocates memory for a resource with the given requirements and intent.
@@ -203,10 +207,14 @@ public final class Allocator: Sendable {
     /// - Complexity: O(1) (TLSF free and merge); releasing a page adds `vkFreeMemory` and
     ///   a search of the few free ranges of fence size.
     public func free(_ allocation: Allocation) throws(AllocationError) {
+        try free(allocation, keepEmpty: options.maxEmptyPagesPerType)
+    }
+
+    /// `free` keeping up to `keepEmpty` wholly free pages per type.
+    func free(_ allocation: Allocation, keepEmpty: Int) throws(AllocationError) {
         guard pools.indices.contains(allocation.memoryTypeIndex) else { throw .unknownAllocation }
         switch allocation.location {
         case let .page(slot, generation, handle):
-            let keepEmpty = options.maxEmptyPagesPerType
             let released = try withPool(allocation.memoryTypeIndex) { (pool) throws(AllocationError) in
                 try pool.free(slot: slot, generation: generation, handle: handle, memory: allocation.memory,
                               offset: allocation.offset, keepEmpty: keepEmpty)
@@ -215,7 +223,7 @@ public final class Allocator: Sendable {
         case let .dedicated(slot, generation):
             try freeDedicated(slot: slot, generation: generation, allocation: allocation)
         case let .member(slot, generation, index):
-            try freeMember(allocation, slot: slot, generation: generation, index: index)
+            try freeMember(allocation, slot: slot, generation: generation, index: index, keepEmpty: keepEmpty)
         }
     }
 

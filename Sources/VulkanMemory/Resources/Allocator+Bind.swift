@@ -69,7 +69,7 @@ extension Allocator {
             }
             return BoundResources(resources: resources)
         } catch {
-            for allocation in allocations { if let allocation { try? free(allocation) } }
+            for allocation in allocations { if let allocation { try? free(allocation, keepEmpty: .max) } }
             for item in pending { destroyObject(item.object) }
             releasePagesAdded(since: pagesBefore)
             throw error
@@ -144,7 +144,9 @@ extension Allocator {
                         size: layout.size, alignment: layout.alignment, kind: layout.kind, strategy: .bestFit,
                         mapped: false, name: "contiguous group of \(members.count)", record: pinned(record),
                         allocator: self)
-                    let parts = registerGroup(base: base, members: Array(zip(layout.offsets, layout.sizes)))
+                    let parts = registerGroup(base: base, members: layout.offsets.indices.map {
+                        (layout.offsets[$0], layout.sizes[$0], members[$0].kind)
+                    })
                     for (member, allocation) in zip(group.members, parts) { allocations[member] = allocation }
                 } else {
                     let records = Array(repeating: record, count: group.members.count)

@@ -22,7 +22,7 @@ extension Allocator {
         let list = Array(resources)
         for resource in list {
             guard seen.insert(resource.allocation).inserted else { throw .duplicateResource }
-            guard isLive(resource.allocation) else { throw .alreadyFreed }
+            if let error = liveness(resource.allocation) { throw error }
         }
         for resource in list { try destroy(resource) }
     }

@@ -25,15 +25,25 @@ struct GroupLayout: Equatable {
             if let previous, previous != member.kind || member.kind == .unknown {
                 alignment = max(alignment, granularity)
             }
-            let offset = (size + alignment - 1) / alignment * alignment
-            let length = (member.size + atom - 1) / atom * atom
+            // Sizes come from the driver; should one be absurd, the sums saturate at
+            // UInt64.max, which the caller refuses as a group too large for any heap.
+            let offset = GroupLayout.roundUp(size, to: alignment)
+            let length = GroupLayout.roundUp(member.size, to: atom)
             offsets.append(offset)
             sizes.append(length)
-            size = offset + length
+            let (end, overflow) = offset.addingReportingOverflow(length)
+            size = overflow ? .max : end
             self.alignment = max(self.alignment, alignment)
             previous = member.kind
         }
         let kinds = Set(members.map(\.kind))
         kind = kinds.count == 1 ? kinds.first! : .unknown
+    }
+
+    /// `value` rounded up to a multiple of `step` (at least 1), or `UInt64.max` when
+    /// that overflows.
+    static func roundUp(_ value: UInt64, to step: UInt64) -> UInt64 {
+        let (sum, overflow) = value.addingReportingOverflow(step - 1)
+        return overflow ? .max : sum / step * step
     }
 }
