@@ -72,6 +72,47 @@ struct AllocatorThreadTests {
         }
     }
 
+    /// A recorder shared by four threads writes every call on a line of its own, each
+    /// allocation before its free, so the recording reads back and replays whole.
+    @Test func recordingFromFourThreads() throws {
+        try withTestDevice { context in
+            let recorder = CallRecorder()
+            var options = AllocatorOptions()
+            options.recorder = recorder
+            let threads = 4
+            let operations = 500
+            do {
+                let allocator = Allocator(device: context.device, options: options)
+                DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                    var generator = SplitMix(seed: UInt64(thread) &+ 99)
+                    var live: [Allocation] = []
+                    for _ in 0..<operations {
+                        if generator.next() % 2 == 0 || live.isEmpty {
+                            let size = 256 + generator.next() % 65536
+                            if let allocation = try? allocator.allocate(MemoryRequirements(size: size, alignment: 256),
+                                                                        usage: .gpuOnly) {
+                                live.append(allocation)
+                            }
+                        } else {
+                            try? allocator.free(live.remove(at: Int(generator.next() % UInt64(live.count))))
+                        }
+                    }
+                    for allocation in live { try? allocator.free(allocation) }
+                }
+                #expect(allocator.usage.allocationCount == 0)
+            }
+            let recording = try VMARecording(parsing: recorder.text)
+            let names = recording.calls.map(\.function.name)
+            #expect(names.first == "vmaCreateAllocator" && names.last == "vmaDestroyAllocator")
+            let allocations = names.filter { $0 == "vmaAllocateMemory" }.count
+            #expect(allocations == names.filter { $0 == "vmaFreeMemory" }.count)
+            #expect(names.count == 2 + 2 * allocations)
+            let report = Allocator(device: context.device).replay(recording)
+            #expect(report.failures.isEmpty, "\(report.failures.prefix(3))")
+            #expect(report.leftAlive.isEmpty)
+        }
+    }
+
     @Test func concurrentDoubleFreesFailExactlyOnce() throws {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)

@@ -1,3 +1,4 @@
+import CVulkan
 import Foundation
 import Testing
 @testable import VulkanMemory
@@ -179,5 +180,98 @@ struct ReplayTests {
             #expect(report.leftAlive.isEmpty)
             #expect(allocator.usage.allocationCount == 0 && allocator.usage.liveBytes == 0)
         }
+    }
+}
+
+@Suite("VMA recordings: recording")
+struct CallRecorderTests {
+    /// A session recorded here reads back as VMA's format and replays on a fresh allocator,
+    /// with the one buffer it never destroyed reported by name.
+    @Test func aRecordedSessionReadsBackAndReplays() throws {
+        try withTestDevice { context in
+            let recorder = CallRecorder()
+            var options = AllocatorOptions()
+            options.recorder = recorder
+            options.reportLeaksAtTeardown = false
+            try Self.session(on: context, options: options)
+            let recording = try VMARecording(parsing: recorder.text)
+            #expect(recording.device.name == context.device.info.name)
+            let memory = try #require(recording.device.memory)
+            let here = MemoryProperties(device: context.device)
+            #expect(memory.heaps == here.heaps && memory.types == here.types)
+            #expect(memory.limits.bufferImageGranularity == here.limits.bufferImageGranularity)
+            #expect(recording.calls.map(\.function.name) == [
+                "vmaCreateAllocator", "vmaCreateBuffer", "vmaCreateBuffer", "vmaCreateImage",
+                "vmaAllocateMemoryForBuffer", "vmaMapMemory", "vmaCreateBuffer", "vmaDestroyBuffer", "vmaFreeMemory",
+                "vmaDestroyImage", "vmaDestroyBuffer", "vmaDestroyAllocator",
+            ])
+            guard case let .createBuffer(buffer, create, _, name) = recording.calls[2].function else {
+                Issue.record("call 3 is \(recording.calls[2].function)")
+                return
+            }
+            #expect(buffer.size == 4096 && create.usage == 2 && create.wantsMapping && name == "staging")
+            guard case let .allocateMemory(_, raw, rawCreate, _, userData) = recording.calls[4].function else {
+                Issue.record("call 5 is \(recording.calls[4].function)")
+                return
+            }
+            #expect(raw.size == 4096 && raw.alignment == 256 && rawCreate.usage == 4)
+            #expect(UInt64(userData, radix: 16) == 0xABCD && !rawCreate.userDataIsString)
+            guard case let .createBuffer(_, dedicated, _, _) = recording.calls[6].function else {
+                Issue.record("call 7 is \(recording.calls[6].function)")
+                return
+            }
+            #expect(dedicated.wantsDedicatedMemory)
+
+            let replayer = Allocator(device: context.device)
+            let report = replayer.replay(recording)
+            #expect(report.failures.isEmpty, "\(report.failures)")
+            #expect(report.adjustments.isEmpty, "\(report.adjustments)")
+            #expect(report.replayed.values.reduce(0, +) == recording.calls.count)
+            #expect(report.leftAlive.map(\.name) == ["vertices, part 1"])
+            #expect(replayer.usage.allocationCount == 0)
+        }
+    }
+
+    @Test func aRecorderWritesItsFileAsItGoes() throws {
+        try withTestDevice { context in
+            let path = "/tmp/vkmem-recording-\(getpid())-\(UInt32.random(in: 0 ... .max)).csv"
+            defer { unlink(path) }
+            var options = AllocatorOptions()
+            options.recorder = try CallRecorder(path: path)
+            options.reportLeaksAtTeardown = false
+            try Self.session(on: context, options: options)
+            let recording = try VMARecording(contentsOfFile: path)
+            #expect(recording.calls.count == 12)
+            #expect(options.recorder?.text == "")
+            #expect(throws: VMARecordingError.self) { _ = try CallRecorder(path: "/no/such/directory/file.csv") }
+        }
+    }
+
+    /// Creates, maps and destroys a little of everything the recorder records; leaves one
+    /// buffer's memory alive (its `VkBuffer` destroyed directly) for the allocator's teardown.
+    private static func session(on context: VulkanContext, options: AllocatorOptions) throws {
+        let allocator = Allocator(device: context.device, options: options)
+        var info = VkBufferCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        info.size = 65536
+        info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        let vertices = try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(name: "vertices, part 1"))
+        var stagingInfo = info
+        stagingInfo.size = 4096
+        stagingInfo.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_TRANSFER_SRC_BIT.rawValue)
+        let staging = try allocator.createBuffer(stagingInfo, .usage(.staging),
+                                                 options: AllocationOptions(mapped: true, name: "staging"))
+        let image = try allocator.createImage(ImageDescription(width: 64, height: 64, usage: .sampled).exclusiveCreateInfo,
+                                              .usage(.gpuOnly), options: AllocationOptions(name: "texture"))
+        let raw = try allocator.allocate(MemoryRequirements(size: 4096, alignment: 256, kind: .linear), usage: .readback,
+                                         options: AllocationOptions(userData: 0xABCD))
+        _ = try allocator.map(raw)
+        let dedicated = try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(dedicated: .always))
+        try allocator.destroyBuffer(staging)
+        try allocator.free(raw)
+        try allocator.destroyImage(image)
+        try allocator.destroyBuffer(dedicated)
+        context.device.deviceFunctions.destroyBuffer(context.device.device, vertices.buffer, nil)
     }
 }

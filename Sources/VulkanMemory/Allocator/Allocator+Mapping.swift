@@ -8,6 +8,13 @@ extension Allocator {
     /// - Throws: `.memory(.notHostVisible)` for a type that cannot be mapped,
     ///   `.alreadyFreed` / `.unknownAllocation` for a stale allocation.
     public func map(_ allocation: Allocation) throws(AllocationError) -> MappedMemory {
+        let mapped = try mapAllocation(allocation)
+        recorder?.record("vmaMapMemory", [CallRecorder.handle(of: allocation)])
+        return mapped
+    }
+
+    /// `map(_:)` without recording the call.
+    private func mapAllocation(_ allocation: Allocation) throws(AllocationError) -> MappedMemory {
         guard pools.indices.contains(allocation.memoryTypeIndex) else { throw .unknownAllocation }
         let pool = pools[allocation.memoryTypeIndex]
         guard pool.flags.contains(.hostVisible) else {

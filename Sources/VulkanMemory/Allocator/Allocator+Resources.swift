@@ -59,6 +59,7 @@ extension Allocator {
             fileID: fileID, line: line, bindFunction: "vkBindBufferMemory",
             bind: { functions.bindBufferMemory(device.device, buffer, $0.memory, $0.offset) },
             destroy: { functions.destroyBuffer(device.device, buffer, nil) })
+        if let recorder { recordCreateBuffer(createInfo, request, allocationOptions, allocation, to: recorder) }
         return BoundBuffer(buffer: buffer, allocation: allocation, size: createInfo.size)
     }
 
@@ -163,8 +164,9 @@ extension Allocator {
     /// - Throws: `.alreadyFreed` / `.unknownAllocation` when the memory was freed before;
     ///   the buffer is then left alone, as it may be destroyed already too.
     public func destroyBuffer(_ bound: BoundBuffer) throws(AllocationError) {
-        try free(bound.allocation)
+        try free(bound.allocation, keepEmpty: options.maxEmptyPagesPerType)
         device.deviceFunctions.destroyBuffer(device.device, bound.buffer, nil)
+        recorder?.record("vmaDestroyBuffer", [CallRecorder.handle(of: bound.allocation)])
     }
 
     /// Creates an image (`vkCreateImage`), allocates its memory and binds it
@@ -184,6 +186,7 @@ extension Allocator {
             fileID: fileID, line: line, bindFunction: "vkBindImageMemory",
             bind: { functions.bindImageMemory(device.device, image, $0.memory, $0.offset) },
             destroy: { functions.destroyImage(device.device, image, nil) })
+        if let recorder { recordCreateImage(createInfo, request, allocationOptions, allocation, to: recorder) }
         return BoundImage(image: image, allocation: allocation)
     }
 
@@ -213,8 +216,9 @@ extension Allocator {
 
     /// Destroys an image (`vkDestroyImage`) and frees its memory.
     public func destroyImage(_ bound: BoundImage) throws(AllocationError) {
-        try free(bound.allocation)
+        try free(bound.allocation, keepEmpty: options.maxEmptyPagesPerType)
         device.deviceFunctions.destroyImage(device.device, bound.image, nil)
+        recorder?.record("vmaDestroyImage", [CallRecorder.handle(of: bound.allocation)])
     }
 }
 

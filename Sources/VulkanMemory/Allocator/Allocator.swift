@@ -36,6 +36,8 @@ public final class Allocator: Sendable {
     /// Per heap, bytes that passed the budget check and are being allocated: the driver's
     /// usage does not count them yet, so the next check must (see `allocateDeviceMemory`).
     let budgetInFlight: Locked<[UInt64]>
+    /// `options.recorder` when this allocator is the one it records; nil otherwise.
+    let recorder: CallRecorder?
     /// `vkAllocateMemory` calls made so far.
     let deviceAllocationCount = Atomic<Int>(0)
     /// Whether a defragmentation pass is open.
@@ -59,6 +61,7 @@ public final class Allocator: Sendable {
         rankedByUsage = MemoryUsage.allCases.map { selection.rankedTypes(for: .usage($0)) }
         heapCommitted = Locked([UInt64](repeating: 0, count: properties.heaps.count))
         budgetInFlight = Locked([UInt64](repeating: 0, count: properties.heaps.count))
+        recorder = options.recorder.flatMap { $0.begin(device: device, properties: properties) ? $0 : nil }
     }
 
     /// Allocates memory for a resource with the given requirements and intent.
@@ -75,8 +78,10 @@ public final class Allocator: Sendable {
         options allocationOptions: AllocationOptions = AllocationOptions(),
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> Allocation {
-        try allocate(requirements, request, options: allocationOptions, dedicatedTarget: nil, fileID: fileID,
-                     line: line)
+        let allocation = try allocate(requirements, request, options: allocationOptions, dedicatedTarget: nil,
+                                      fileID: fileID, line: line)
+        if let recorder { recordAllocate(requirements, request, allocationOptions, allocation, to: recorder) }
+        return allocation
     }
 
     /// `allocate(_:_:options:fileID:line:)` with the resource a dedicated allocation would
@@ -208,6 +213,7 @@ public final class Allocator: Sendable {
     ///   a search of the few free ranges of fence size.
     public func free(_ allocation: Allocation) throws(AllocationError) {
         try free(allocation, keepEmpty: options.maxEmptyPagesPerType)
+        recorder?.record("vmaFreeMemory", [CallRecorder.handle(of: allocation)])
     }
 
     /// `free` keeping up to `keepEmpty` wholly free pages per type.
@@ -268,6 +274,7 @@ public final class Allocator: Sendable {
     }
 
     deinit {
+        recorder?.record("vmaDestroyAllocator", [])
         if options.reportLeaksAtTeardown {
             let leaks = liveAllocations()
             if !leaks.isEmpty {

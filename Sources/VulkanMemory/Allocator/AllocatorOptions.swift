@@ -18,6 +18,9 @@ public struct AllocatorOptions: Sendable {
     public var heapSizeLimits: [Int: UInt64] = [:]
     /// Report live allocations through swift-log when the allocator is deinitialized.
     public var reportLeaksAtTeardown = true
+    /// Records the allocator's calls in VMA's call-recording format, to replay them later
+    /// (`vkmem replay`); nil, the default, records nothing. See `CallRecorder`.
+    public var recorder: CallRecorder?
 
     /// Creates the default options.
     public init() {}

@@ -138,7 +138,8 @@ private struct ReplaySession {
             }
         case let .allocateMemory(_, memory, create, handle, userData):
             guard isFree(handle, call) else { return }
-            let kind: SuballocationKind = function == "vmaAllocateMemoryForBuffer" ? .linear : .unknown
+            let kind: SuballocationKind = function == "vmaAllocateMemoryForBuffer" ? .linear
+                : function == "vmaAllocateMemoryForImage" ? .optimal : .unknown
             let requirements = MemoryRequirements(
                 size: memory.size, alignment: memory.alignment,
                 memoryTypeBits: memory.memoryTypeBits == 0 ? .max : memory.memoryTypeBits,

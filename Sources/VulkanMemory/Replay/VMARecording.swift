@@ -205,6 +205,8 @@ public enum VMARecordingError: Error, Sendable, Hashable, CustomStringConvertibl
     case malformedLine(line: Int, reason: String)
     /// The file could not be read.
     case unreadable(path: String, reason: String)
+    /// The file could not be created for a recording.
+    case unwritable(path: String, reason: String)
 
     /// What went wrong, with the line number where there is one.
     public var description: String {
@@ -218,6 +220,8 @@ public enum VMARecordingError: Error, Sendable, Hashable, CustomStringConvertibl
             return "line \(line): \(reason)"
         case let .unreadable(path, reason):
             return "cannot read \(path): \(reason)"
+        case let .unwritable(path, reason):
+            return "cannot write a recording to \(path): \(reason)"
         }
     }
 }

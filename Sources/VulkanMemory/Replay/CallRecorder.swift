@@ -1,0 +1,193 @@
+import CVulkan
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Records an allocator's calls in VMA's call-recording format (CSV, 1,8), so that a
+/// session can be read back with `VMARecording` and replayed (`Allocator.replay(_:)`,
+/// `vkmem replay`) on this or any other device, or by VMA 2.x's own replay tool.
+///
+/// Give one to one allocator through `AllocatorOptions.recorder`. It writes the device
+/// and, for each successful call, one line: `allocate` (as `vmaAllocateMemory`, or
+/// `vmaAllocateMemoryForBuffer`/`…ForImage` when the requirements say a linear or an
+/// optimal resource), `free`, `createBuffer`, `createImage`, `destroyBuffer`,
+/// `destroyImage` and `map`; and `vmaDestroyAllocator` when the allocator goes away.
+/// Bulk binds (`ResourceBatch`), contiguous groups and defragmentation are not recorded.
+///
+/// Thread safety: any thread may record; lines are written whole, in the order their
+/// calls finished, under one lock. Recording is a debugging aid: that lock is taken on
+/// every recorded call.
+public final class CallRecorder: @unchecked Sendable {
+    private struct State {
+        var file: UnsafeMutablePointer<FILE>?
+        var text = ""
+        var began = false
+        var start = ContinuousClock.now
+    }
+
+    private let state: Locked<State>
+    /// The file written to; nil for a recorder that keeps its text in memory.
+    public let path: String?
+
+    /// A recorder that writes to `path` (created or truncated), flushing every line so
+    /// that a crash loses nothing already recorded.
+    /// - Throws: `VMARecordingError.unwritable` when the file cannot be opened.
+    public init(path: String) throws(VMARecordingError) {
+        guard let file = fopen(path, "w") else {
+            throw .unwritable(path: path, reason: String(cString: strerror(errno)))
+        }
+        self.path = path
+        state = Locked(State(file: file))
+    }
+
+    /// A recorder that keeps the recording in memory (`text`).
+    public init() {
+        path = nil
+        state = Locked(State())
+    }
+
+    deinit {
+        state.withLock { state in
+            if let file = state.file { fclose(file) }
+            state.file = nil
+        }
+    }
+
+    /// The recording so far, for an in-memory recorder; empty for one writing a file.
+    public var text: String { state.withLock { $0.text } }
+
+    /// Writes the header, the device's `Config` section and `vmaCreateAllocator`.
+    /// Only the first allocator given this recorder is recorded.
+    func begin(device: VulkanDevice, properties: MemoryProperties) -> Bool {
+        let info = device.info
+        var lines = ["Vulkan Memory Allocator,Calls recording", "1,8", "Config,Begin",
+                     "VulkanApiVersion,\(device.apiVersion.major),\(device.apiVersion.minor)",
+                     "PhysicalDevice,apiVersion,\(info.apiVersion.rawValue)",
+                     "PhysicalDevice,driverVersion,\(info.driverVersion)",
+                     "PhysicalDevice,vendorID,\(info.vendorID)",
+                     "PhysicalDevice,deviceID,\(info.deviceID)",
+                     "PhysicalDevice,deviceType,\(CallRecorder.vulkanDeviceType(info.type))",
+                     "PhysicalDevice,deviceName,\(info.name)",
+                     "PhysicalDeviceLimits,maxMemoryAllocationCount,\(properties.limits.maxMemoryAllocationCount)",
+                     "PhysicalDeviceLimits,bufferImageGranularity,\(properties.limits.bufferImageGranularity)",
+                     "PhysicalDeviceLimits,nonCoherentAtomSize,\(properties.limits.nonCoherentAtomSize)",
+                     "PhysicalDeviceMemory,HeapCount,\(properties.heaps.count)"]
+        for heap in properties.heaps {
+            lines.append("PhysicalDeviceMemory,Heap,\(heap.index),size,\(heap.size)")
+            lines.append("PhysicalDeviceMemory,Heap,\(heap.index),flags,\(heap.flags.rawValue)")
+        }
+        lines.append("PhysicalDeviceMemory,TypeCount,\(properties.types.count)")
+        for type in properties.types {
+            lines.append("PhysicalDeviceMemory,Type,\(type.index),heapIndex,\(type.heapIndex)")
+            lines.append("PhysicalDeviceMemory,Type,\(type.index),propertyFlags,\(type.flags.rawValue)")
+        }
+        lines.append("Config,End")
+        return state.withLock { state in
+            guard !state.began else { return false }
+            state.began = true
+            state.start = ContinuousClock.now
+            CallRecorder.write(lines.joined(separator: "\n") + "\n", to: &state)
+            CallRecorder.write(CallRecorder.line("vmaCreateAllocator", [], since: state.start), to: &state)
+            return true
+        }
+    }
+
+    /// Records one call with its parameters as VMA printed them.
+    func record(_ function: String, _ parameters: [String]) {
+        state.withLock { state in
+            CallRecorder.write(CallRecorder.line(function, parameters, since: state.start), to: &state)
+        }
+    }
+
+    private static func line(_ function: String, _ parameters: [String], since start: ContinuousClock.Instant) -> String {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let milliseconds = Int((seconds * 1000).rounded())
+        let time = "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - String(milliseconds % 1000).count))\(milliseconds % 1000)"
+        return ([String(threadID()), time, "0", function] + parameters).joined(separator: ",") + "\n"
+    }
+
+    private static func write(_ text: String, to state: inout State) {
+        if let file = state.file {
+            fputs(text, file)
+            fflush(file)
+        } else {
+            state.text += text
+        }
+    }
+
+    /// A number for the calling thread, where VMA printed `GetCurrentThreadId()`: the
+    /// thread's `pthread_t` folded to 32 bits (distinct threads get distinct numbers in
+    /// practice; the replay only groups calls by it).
+    private static func threadID() -> UInt32 {
+        #if canImport(Darwin)
+        let value = UInt64(UInt(bitPattern: pthread_self()))
+        #else
+        let value = UInt64(pthread_self())
+        #endif
+        return UInt32(truncatingIfNeeded: value ^ value >> 32)
+    }
+
+    /// `VkPhysicalDeviceType`'s value for a device type.
+    private static func vulkanDeviceType(_ type: PhysicalDeviceType) -> UInt32 {
+        switch type {
+        case .other: return VK_PHYSICAL_DEVICE_TYPE_OTHER.rawValue
+        case .integratedGPU: return VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU.rawValue
+        case .discreteGPU: return VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU.rawValue
+        case .virtualGPU: return VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU.rawValue
+        case .cpu: return VK_PHYSICAL_DEVICE_TYPE_CPU.rawValue
+        }
+    }
+}
+
+extension CallRecorder {
+    /// The handle an allocation is recorded under: 16 hex digits, unique among the live
+    /// allocations of one allocator (memory type, kind of location, slot, generation).
+    static func handle(of allocation: Allocation) -> String {
+        let type = UInt64(allocation.memoryTypeIndex & 0x3F) << 58
+        let value: UInt64
+        switch allocation.location {
+        case let .page(_, _, handle):
+            value = type | UInt64(handle.index) << 24 | UInt64(handle.generation & 0xFF_FFFF)
+        case let .dedicated(slot, generation):
+            value = type | 1 << 56 | UInt64(slot) << 24 | UInt64(generation & 0xFF_FFFF)
+        case let .member(slot, generation, index):
+            value = type | 2 << 56 | UInt64(slot & 0xFFFF) << 40 | UInt64(index & 0xFFFF) << 24
+                | UInt64(generation & 0xFF_FFFF)
+        }
+        let digits = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// A request and options as VMA 2.x's `VmaAllocationCreateInfo` fields (flags,
+    /// usage, requiredFlags, preferredFlags, memoryTypeBits, pool) and user data. Intents
+    /// become VMA's usages; `notPreferred` flags and `.never` dedicated have no VMA 2.x
+    /// counterpart and are left out.
+    static func allocationCreateInfo(_ request: MemoryRequest, _ options: AllocationOptions) -> (fields: [String], userData: String) {
+        var flags: UInt32 = 0
+        if options.dedicated == .always { flags |= 0x1 }
+        if options.mapped { flags |= 0x4 }
+        if options.name != nil { flags |= 0x20 }
+        let usage: UInt32
+        switch request.usage {
+        case nil: usage = 0
+        case .gpuOnly: usage = 1
+        case .staging: usage = 2
+        case .dynamic: usage = 3
+        case .readback: usage = 4
+        }
+        let fields = [String(flags), String(usage), String(request.required.rawValue), String(request.preferred.rawValue),
+                      String(request.memoryTypeBits == .max ? 0 : request.memoryTypeBits), "0000000000000000"]
+        // A name is the line's last field: it may hold commas, not line breaks.
+        let name = options.name.map { String($0.map { $0.isNewline ? " " : $0 }) }
+        let userData = name ?? (options.userData == 0 ? "" : {
+            let digits = String(options.userData, radix: 16, uppercase: true)
+            return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+        }())
+        return (fields, userData)
+    }
+}
