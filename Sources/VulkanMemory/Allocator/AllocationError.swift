@@ -24,8 +24,9 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     case defragmentationPassEnded
     /// Another defragmentation pass of this allocator is still open.
     case defragmentationPassOpen
-    /// A resource's requirements are not met by the allocation it was to be bound to.
-    case requirementsNotMet(size: UInt64, alignment: UInt64, memoryTypeBits: UInt32, allocation: String, reason: String)
+    /// A resource's requirements are not met by the allocation it was to be bound to
+    /// (described in `allocation`): `reason` says which.
+    case requirementsNotMet(allocation: String, reason: UnmetRequirement)
     /// A raw memory operation failed (mapping, flushing…).
     case memory(MemoryError)
     /// A Vulkan call failed.
@@ -58,10 +59,8 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
                 + "(at most \(maximum) bytes); bind it with .scatter or .dedicated"
         case .duplicateResource:
             return "the same resource was listed more than once"
-        case let .requirementsNotMet(size, alignment, bits, allocation, reason):
-            return "cannot bind a resource that needs \(size) bytes aligned to \(alignment) in one of memory types "
-                + "\((0..<32).filter { bits & (1 << $0) != 0 }.map(String.init).joined(separator: ",")) "
-                + "to \(allocation): \(reason)"
+        case let .requirementsNotMet(allocation, reason):
+            return "cannot bind the resource to \(allocation): \(reason)"
         case .defragmentationPassOpen:
             return "another defragmentation pass of this allocator is open; commit or cancel it first"
         case .defragmentationPassEnded:
@@ -70,6 +69,45 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
             return error.description
         case .vulkan(let error):
             return error.description
+        }
+    }
+}
+
+/// Which of a resource's requirements an allocation does not meet
+/// (`AllocationError.requirementsNotMet`). Small on purpose: every typed-throwing call
+/// reserves room for the largest `AllocationError`.
+public enum UnmetRequirement: Sendable, Equatable, CustomStringConvertible {
+    /// The resource needs `needed` bytes; the allocation has `available`.
+    case size(needed: UInt64, available: UInt64)
+    /// The allocation's offset is not a multiple of the resource's alignment.
+    case alignment(needed: UInt64, offset: UInt64)
+    /// The allocation's memory type is not in the resource's `memoryTypeBits`.
+    case memoryType(index: Int, allowed: UInt32)
+    /// The driver requires memory of the resource's own (`requiresDedicatedAllocation`).
+    case requiresDedicatedMemory
+    /// The memory was allocated for another resource (`VkMemoryDedicatedAllocateInfo`).
+    case dedicatedToAnotherResource
+    /// The range was placed for a resource of another kind; `bufferImageGranularity`
+    /// keeps linear and optimal-tiling resources apart.
+    case kind(placed: SuballocationKind, needed: SuballocationKind)
+
+    /// The requirement, in words.
+    public var description: String {
+        switch self {
+        case let .size(needed, available):
+            return "it needs \(needed) bytes and the allocation has \(available)"
+        case let .alignment(needed, offset):
+            return "offset \(offset) is not a multiple of its alignment \(needed)"
+        case let .memoryType(index, allowed):
+            return "memory type \(index) is not among the types it may use ("
+                + "\((0..<32).filter { allowed & (1 << $0) != 0 }.map(String.init).joined(separator: ",")))"
+        case .requiresDedicatedMemory:
+            return "the driver requires memory of its own for it"
+        case .dedicatedToAnotherResource:
+            return "the memory was allocated for another resource with VkMemoryDedicatedAllocateInfo"
+        case let .kind(placed, needed):
+            return "the range was placed for a \(placed) resource and this one is \(needed); "
+                + "bufferImageGranularity keeps the two apart"
         }
     }
 }

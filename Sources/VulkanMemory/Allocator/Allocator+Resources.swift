@@ -104,8 +104,7 @@ extension Allocator {
                               bind: (Allocation) -> VkResult, destroy: () -> Void) throws(AllocationError) {
         if let reason = unmetRequirement(needs, allocation) {
             destroy()
-            throw .requirementsNotMet(size: needs.size, alignment: needs.alignment, memoryTypeBits: needs.memoryTypeBits,
-                                      allocation: allocation.description, reason: reason)
+            throw .requirementsNotMet(allocation: allocation.description, reason: reason)
         }
         let bound = VulkanResult(bind(allocation))
         guard bound.isSuccess else {
@@ -114,25 +113,20 @@ extension Allocator {
         }
     }
 
-    /// Why a resource with requirements `needs` cannot be bound to `allocation`, in
-    /// words; nil when it can.
-    private func unmetRequirement(_ needs: MemoryRequirements, _ allocation: Allocation) -> String? {
-        if needs.size > allocation.size { return "it needs \(needs.size) bytes and the allocation has \(allocation.size)" }
+    /// Which requirement of a resource with requirements `needs` `allocation` does not
+    /// meet; nil when it meets them all.
+    private func unmetRequirement(_ needs: MemoryRequirements, _ allocation: Allocation) -> UnmetRequirement? {
+        if needs.size > allocation.size { return .size(needed: needs.size, available: allocation.size) }
         if allocation.offset % max(needs.alignment, 1) != 0 {
-            return "offset \(allocation.offset) is not a multiple of its alignment \(needs.alignment)"
+            return .alignment(needed: needs.alignment, offset: allocation.offset)
         }
         if needs.memoryTypeBits & (1 << UInt32(allocation.memoryTypeIndex)) == 0 {
-            return "memory type \(allocation.memoryTypeIndex) is not among the types it may use"
+            return .memoryType(index: allocation.memoryTypeIndex, allowed: needs.memoryTypeBits)
         }
-        if needs.requiresDedicated { return "the driver requires memory of its own for it" }
-        if let target = dedicatedTarget(of: allocation) {
-            return "the memory was allocated for another resource (\(target)) with VkMemoryDedicatedAllocateInfo"
-        }
+        if needs.requiresDedicated { return .requiresDedicatedMemory }
+        if dedicatedTarget(of: allocation) != nil { return .dedicatedToAnotherResource }
         let placedKind = kind(of: allocation)
-        if placedKind != needs.kind && placedKind != .unknown {
-            return "the range was placed for a \(placedKind) resource and this one is \(needs.kind); "
-                + "bufferImageGranularity keeps the two apart"
-        }
+        if placedKind != needs.kind && placedKind != .unknown { return .kind(placed: placedKind, needed: needs.kind) }
         return nil
     }
 
