@@ -165,13 +165,18 @@ struct ReplayTests {
                 "1,0.9,0,vmaFreeMemory,00000000000000E0",
                 "1,1.0,0,vmaDestroyBuffer,00000000000000A0",
                 "1,1.1,0,vmaDefragmentationBegin,0,0",
+                // Images no device can create: skipped before vkCreateImage sees them.
+                "1,1.2,0,vmaCreateImage,0,1,37,0,64,1,1,1,1,0,4,0,0,0,1,0,0,0,0000000000000000,0000000000000100,",
+                "1,1.3,0,vmaCreateImage,0,1,37,64,64,1,1,1,3,0,4,0,0,0,1,0,0,0,0000000000000000,0000000000000110,",
+                "1,1.4,0,vmaCreateImage,0,1,37,64,64,1,9,1,1,0,4,0,0,0,1,0,0,0,0000000000000000,0000000000000120,",
             ])
             let report = allocator.replay(try VMARecording(parsing: text))
             #expect(report.failures.map(\.line) == [8, 9, 10])
             #expect(report.failures[0].reason.contains("still live from line 7"))
             #expect(report.failures[1].reason.contains("00000000000000B0"))
             #expect(report.failures[2].reason.contains("memory type"), "\(report.failures[2].reason)")
-            #expect(report.adjustments.map(\.line) == [7, 11])
+            #expect(report.adjustments.map(\.line) == [7, 11, 18, 19, 20])
+            #expect(report.adjustments.dropFirst(2).allSatisfy { $0.reason.contains("not a valid image") })
             #expect(report.adjustments[0].reason.contains("custom pool"))
             #expect(report.adjustments[1].reason.contains("cannot create the image"))
             #expect(report.replayed["vmaAllocateMemoryForBuffer"] == 1 && report.replayed["vmaMapMemory"] == 1)

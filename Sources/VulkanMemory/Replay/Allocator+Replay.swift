@@ -274,6 +274,15 @@ private struct ReplaySession {
         if p.initialLayout != preinitialized && p.initialLayout != 0 {
             adjusted(call, "initial layout \(p.initialLayout) replayed as UNDEFINED")
         }
+        // What vkCreateImage requires of any image, whatever the device.
+        let largest = max(p.width, p.height, p.depth)
+        let levelsPossible = largest == 0 ? 0 : UInt32(32 - largest.leadingZeroBitCount)
+        guard p.width > 0, p.height > 0, p.depth > 0, p.arrayLayers > 0, p.mipLevels > 0,
+              p.mipLevels <= levelsPossible, p.samples != 0, p.samples & (p.samples - 1) == 0 else {
+            adjusted(call, "skipped: not a valid image (extent \(p.width)×\(p.height)×\(p.depth), "
+                     + "\(p.mipLevels) levels, \(p.arrayLayers) layers, samples \(p.samples))")
+            return nil
+        }
         let device = allocator.device
         var limits = VkImageFormatProperties()
         let result = device.instanceFunctions.getPhysicalDeviceImageFormatProperties(
