@@ -39,6 +39,8 @@ test-info:
 	python3 scripts/compare_vulkaninfo.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation > /dev/null
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" check --validation
+	@# W3's harness (allocator, raw and placed-raw calls, defragmentation) is valid Vulkan usage.
+	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" bench resources --validation --steps 2000 --runs 1 > /dev/null
 	@# Both VMA recordings beside the project replay with no failed call and no validation message.
 	for trace in ../shared/traces/*.csv; do \
 	  "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" replay --validation "$$trace" > /dev/null || exit 1; \

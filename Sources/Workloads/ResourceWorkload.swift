@@ -44,6 +44,12 @@ public struct ResourceWorkloadResult: Sendable {
     /// Nanoseconds per free+allocate pair of the same sizes through `Allocator.allocate`
     /// alone, no Vulkan object involved: the allocator's own share of `pairNanoseconds`.
     public var allocatorPairNanoseconds: Double = 0
+    /// Nanoseconds per pair of the raw Vulkan calls with each buffer bound at the memory
+    /// and offset the allocator chose for it (timed in one pass after the steps, steps
+    /// whose memory is no longer held skipped): `pairNanoseconds` less this is the
+    /// allocator's own cost; this less `rawPairNanoseconds` is what the driver charges
+    /// for binding across many memories and offsets instead of offset 0 of one.
+    public var rawPlacedPairNanoseconds: Double = 0
     /// Nanoseconds per free+allocate pair of the same sizes in one bare `VirtualBlock`
     /// (the engine under every page, with the device's granularity): the part of
     /// `allocatorPairNanoseconds` that placement itself costs.
@@ -78,6 +84,7 @@ public struct ResourceWorkloadResult: Sendable {
         result.rawPairNanoseconds = runs.map(\.rawPairNanoseconds).sorted()[runs.count / 2]
         result.allocatorPairNanoseconds = runs.map(\.allocatorPairNanoseconds).sorted()[runs.count / 2]
         result.enginePairNanoseconds = runs.map(\.enginePairNanoseconds).sorted()[runs.count / 2]
+        result.rawPlacedPairNanoseconds = runs.map(\.rawPlacedPairNanoseconds).sorted()[runs.count / 2]
         return result
     }
 }
@@ -127,6 +134,9 @@ extension ResourceWorkload {
         // can be a victim twice in one chunk, so reading the slots after a chunk would
         // give the reference a different, easier sequence.
         var placedSizes = buffers.map(\.allocation.size) + [UInt64](repeating: 0, count: steps)
+        // Where each buffer was bound, for the raw calls at the same places (`rawPlacedPairs`).
+        var placements = buffers.map { Placement(memory: $0.allocation.memory, offset: $0.allocation.offset) }
+            + [Placement](repeating: Placement(memory: nil, offset: 0), count: steps)
         let callsBefore = allocator.usage.deviceMemoryAllocations
 
         var rawTime = 0.0
@@ -143,6 +153,7 @@ extension ResourceWorkload {
                 let created = try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy))
                 buffers[victim] = created
                 placedSizes[live + step] = created.allocation.size
+                placements[live + step] = Placement(memory: created.allocation.memory, offset: created.allocation.offset)
             }
             allocatorTime += nanoseconds(start)
             first = range.upperBound
@@ -152,6 +163,12 @@ extension ResourceWorkload {
             pairNanoseconds: allocatorTime / Double(steps), rawPairNanoseconds: rawTime / Double(steps),
             allocateCalls: usage.deviceMemoryAllocations - callsBefore, committedBytes: usage.committedBytes,
             liveBytes: usage.liveBytes, pages: usage.pageCount)
+        // While the allocator's pages are still held: the same Vulkan calls as `raw`, each
+        // buffer bound where the allocator bound it rather than at offset 0 of one memory.
+        let held = Set(buffers.map(\.allocation.memory))
+        result.rawPlacedPairNanoseconds = try raw.placedSteps(info: info, initialSizes: initialSizes,
+                                                              stepSizes: stepSizes, victims: victims,
+                                                              placements: placements, held: held)
         try defragment(allocator, &buffers, info: info, into: &result)
         for buffer in buffers { try allocator.destroyBuffer(buffer) }
         result.allocatorPairNanoseconds = try allocatorPairs(device: device, options: options,
@@ -261,6 +278,12 @@ extension ResourceWorkload {
     }
 }
 
+/// Where a buffer was bound.
+private struct Placement {
+    var memory: VkDeviceMemory?
+    var offset: UInt64
+}
+
 /// The same Vulkan calls as a W3 step (create, requirements with the dedicated chain,
 /// bind, destroy) with no allocator: every buffer is bound to one memory at offset 0.
 private struct RawSide {
@@ -304,6 +327,37 @@ private struct RawSide {
             }
         }
         return nanoseconds(start)
+    }
+
+    /// The steps' calls with every buffer bound at `placements[i]` (the initial buffers
+    /// first, then one per step), all in one timed pass; steps whose memory is not in
+    /// `held` are left out. Returns nanoseconds per step made.
+    func placedSteps(info: VkBufferCreateInfo, initialSizes: [UInt64], stepSizes: [UInt64], victims: [Int],
+                     placements: [Placement], held: Set<VkDeviceMemory?>) throws(AllocationError) -> Double {
+        var info = info
+        var live: [VkBuffer?] = []
+        defer { live.forEach { $0.map(calls.destroy) } }
+        for (index, size) in initialSizes.enumerated() {
+            guard held.contains(placements[index].memory), let memory = placements[index].memory else {
+                live.append(nil)
+                continue
+            }
+            info.size = size
+            live.append(try calls.createAndBind(&info, memory: memory, offset: placements[index].offset))
+        }
+        var made = 0
+        let start = ContinuousClock.now
+        for step in stepSizes.indices {
+            let placement = placements[initialSizes.count + step]
+            guard held.contains(placement.memory), let memory = placement.memory else { continue }
+            let victim = victims[step]
+            if let old = live[victim] { calls.destroy(old) }
+            live[victim] = nil
+            info.size = stepSizes[step]
+            live[victim] = try calls.createAndBind(&info, memory: memory, offset: placement.offset)
+            made += 1
+        }
+        return nanoseconds(start) / Double(max(made, 1))
     }
 
     mutating func tearDown() {

@@ -55,6 +55,7 @@ struct BenchResourcesCommand: ParsableCommand {
                       + "\"committed_bytes\": \(r.committedBytes), \"live_bytes\": \(r.liveBytes), "
                       + "\"pages\": \(r.pages), \"allocator_pair_ns\": \(oneDecimal(r.allocatorPairNanoseconds)), "
                       + "\"engine_pair_ns\": \(oneDecimal(r.enginePairNanoseconds)), "
+                      + "\"raw_placed_pair_ns\": \(oneDecimal(r.rawPlacedPairNanoseconds)), "
                       + "\"best_fit_peak_bytes\": \(r.bestFitPeakBytes), \"best_fit_end_bytes\": \(r.bestFitEndBytes), "
                       + "\"peak_live_bytes\": \(r.peakLiveBytes), "
                       + "\"defragmented_committed_bytes\": \(r.defragmentedCommittedBytes), "
@@ -64,6 +65,7 @@ struct BenchResourcesCommand: ParsableCommand {
                 print("W3 on \(context.device.info.name), median of \(runs) runs, \(steps) steps, \(live) live buffers")
                 print("  pair (destroy + create + bind):  \(oneDecimal(r.pairNanoseconds)) ns")
                 print("  raw Vulkan calls, no allocator:  \(oneDecimal(r.rawPairNanoseconds)) ns")
+                print("  the same, bound where the allocator bound each buffer: \(oneDecimal(r.rawPlacedPairNanoseconds)) ns")
                 print("  allocator overhead:              \(oneDecimal(r.pairNanoseconds - r.rawPairNanoseconds)) ns")
                 print("  of which Allocator free+allocate: \(oneDecimal(r.allocatorPairNanoseconds)) ns (measured alone)")
                 print("  of which placement in one bare VirtualBlock: \(oneDecimal(r.enginePairNanoseconds)) ns")
@@ -79,6 +81,12 @@ struct BenchResourcesCommand: ParsableCommand {
                 let defragmented = r.liveBytes == 0 ? 0 : Double(r.defragmentedCommittedBytes) / Double(r.liveBytes) * 100
                 print("  after defragmentation:           \(formatBytes(r.defragmentedCommittedBytes)) (\(oneDecimal(defragmented))% of live), "
                       + "\(formatBytes(r.defragmentationMovedBytes)) moved in \(oneDecimal(r.defragmentationNanoseconds / 1e6)) ms")
+            }
+            // With --validation, a message means the figures came from invalid usage.
+            if let log = context.validationLog, !log.messages.isEmpty {
+                printError("validation messages:")
+                log.messages.prefix(20).forEach { printError("  \($0)") }
+                throw ExitCode(1)
             }
         }
     }

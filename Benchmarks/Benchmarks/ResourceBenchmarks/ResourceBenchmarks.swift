@@ -7,7 +7,7 @@ import Workloads
 /// calls with no allocator.
 let benchmarks: @Sendable () -> Void = {
     let perPair: [BenchmarkMetric] = [
-        .custom("pair_ns"), .custom("raw_pair_ns"), .custom("allocator_pair_ns"), .custom("engine_pair_ns"),
+        .custom("pair_ns"), .custom("raw_pair_ns"), .custom("raw_placed_pair_ns"), .custom("allocator_pair_ns"), .custom("engine_pair_ns"),
         .custom("allocate_calls"),
         .custom("committed_percent_of_live"),
     ]
@@ -28,6 +28,7 @@ let benchmarks: @Sendable () -> Void = {
         }
         benchmark.measurement(.custom("pair_ns"), Int(result.pairNanoseconds.rounded()))
         benchmark.measurement(.custom("raw_pair_ns"), Int(result.rawPairNanoseconds.rounded()))
+        benchmark.measurement(.custom("raw_placed_pair_ns"), Int(result.rawPlacedPairNanoseconds.rounded()))
         benchmark.measurement(.custom("allocator_pair_ns"), Int(result.allocatorPairNanoseconds.rounded()))
         benchmark.measurement(.custom("engine_pair_ns"), Int(result.enginePairNanoseconds.rounded()))
         benchmark.measurement(.custom("allocate_calls"), result.allocateCalls)

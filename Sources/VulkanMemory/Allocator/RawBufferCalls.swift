@@ -9,8 +9,9 @@ public struct RawBufferCalls: @unchecked Sendable {
     public init(device: VulkanDevice) { self.device = device }
 
     /// `vkCreateBuffer`, `vkGetBufferMemoryRequirements2` (with dedicated requirements, as
-    /// the allocator asks) and `vkBindBufferMemory` at offset 0 of `memory`.
-    public func createAndBind(_ info: inout VkBufferCreateInfo, memory: VkDeviceMemory) throws(AllocationError) -> VkBuffer {
+    /// the allocator asks) and `vkBindBufferMemory` at `offset` (0 by default) of `memory`.
+    public func createAndBind(_ info: inout VkBufferCreateInfo, memory: VkDeviceMemory,
+                              offset: UInt64 = 0) throws(AllocationError) -> VkBuffer {
         let functions = device.deviceFunctions
         var created: VkBuffer?
         let result = VulkanResult(functions.createBuffer(device.device, &info, nil, &created))
@@ -23,7 +24,7 @@ public struct RawBufferCalls: @unchecked Sendable {
             query.buffer = buffer
             functions.getBufferMemoryRequirements2(device.device, &query, &requirements)
         }
-        let bound = VulkanResult(functions.bindBufferMemory(device.device, buffer, memory, 0))
+        let bound = VulkanResult(functions.bindBufferMemory(device.device, buffer, memory, offset))
         guard bound.isSuccess else {
             functions.destroyBuffer(device.device, buffer, nil)
             throw .vulkan(.callFailed(function: "vkBindBufferMemory", result: bound))
