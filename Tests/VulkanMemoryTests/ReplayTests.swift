@@ -4,13 +4,13 @@ import Testing
 @testable import VulkanMemory
 
 /// The VMA call recordings shipped beside the project (`../shared/traces`).
-private func tracePath(_ name: String) -> String {
+func tracePath(_ name: String) -> String {
     URL(fileURLWithPath: profilePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("traces").appendingPathComponent(name).path
 }
 
-private let inexorTrace = "inexor_vulkan-renderer_GTX660M_vma_recording.csv"
-private let vegaTrace = "vma_docs_example_RadeonRXVega_vma_recording.csv"
+let inexorTrace = "inexor_vulkan-renderer_GTX660M_vma_recording.csv"
+let vegaTrace = "vma_docs_example_RadeonRXVega_vma_recording.csv"
 
 /// A recording with `calls` after a minimal header and config.
 private func recording(_ calls: [String]) -> String {

@@ -9,7 +9,7 @@ extension Allocator {
     ///   `.alreadyFreed` / `.unknownAllocation` for a stale allocation.
     public func map(_ allocation: Allocation) throws(AllocationError) -> MappedMemory {
         let mapped = try mapAllocation(allocation)
-        recorder?.record("vmaMapMemory", [CallRecorder.handle(of: allocation)])
+        recorder?.recordUse("vmaMapMemory", handle: CallRecorder.handle(of: allocation))
         return mapped
     }
 
@@ -36,7 +36,7 @@ extension Allocator {
             }
         case let .member(slot, generation, index):
             let base = try groupBase(of: allocation, slot: slot, generation: generation, index: index)
-            let view = try map(base)
+            let view = try mapAllocation(base)
             let start = allocation.offset - base.offset
             return MappedMemory(memory: view.memory, baseAddress: view.baseAddress + Int(start),
                                 offset: allocation.offset, size: allocation.size)

@@ -160,7 +160,7 @@ extension Allocator {
     public func destroyBuffer(_ bound: BoundBuffer) throws(AllocationError) {
         try free(bound.allocation, keepEmpty: options.maxEmptyPagesPerType)
         device.deviceFunctions.destroyBuffer(device.device, bound.buffer, nil)
-        recorder?.record("vmaDestroyBuffer", [CallRecorder.handle(of: bound.allocation)])
+        recorder?.recordRelease("vmaDestroyBuffer", handle: CallRecorder.handle(of: bound.allocation))
     }
 
     /// Creates an image (`vkCreateImage`), allocates its memory and binds it
@@ -197,7 +197,7 @@ extension Allocator {
                                           fileID: fileID, line: line)
             let bound = VulkanResult(bind(allocation))
             guard bound.isSuccess else {
-                try? free(allocation)
+                try? free(allocation, keepEmpty: options.maxEmptyPagesPerType)
                 releasePageStarted(by: allocation)
                 throw AllocationError.vulkan(.callFailed(function: bindFunction, result: bound))
             }
@@ -212,7 +212,7 @@ extension Allocator {
     public func destroyImage(_ bound: BoundImage) throws(AllocationError) {
         try free(bound.allocation, keepEmpty: options.maxEmptyPagesPerType)
         device.deviceFunctions.destroyImage(device.device, bound.image, nil)
-        recorder?.record("vmaDestroyImage", [CallRecorder.handle(of: bound.allocation)])
+        recorder?.recordRelease("vmaDestroyImage", handle: CallRecorder.handle(of: bound.allocation))
     }
 }
 

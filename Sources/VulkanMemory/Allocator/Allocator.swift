@@ -213,7 +213,7 @@ public final class Allocator: Sendable {
     ///   a search of the few free ranges of fence size.
     public func free(_ allocation: Allocation) throws(AllocationError) {
         try free(allocation, keepEmpty: options.maxEmptyPagesPerType)
-        recorder?.record("vmaFreeMemory", [CallRecorder.handle(of: allocation)])
+        recorder?.recordRelease("vmaFreeMemory", handle: CallRecorder.handle(of: allocation))
     }
 
     /// `free` keeping up to `keepEmpty` wholly free pages per type.
@@ -274,7 +274,7 @@ public final class Allocator: Sendable {
     }
 
     deinit {
-        recorder?.record("vmaDestroyAllocator", [])
+        recorder?.record("vmaDestroyAllocator")
         if options.reportLeaksAtTeardown {
             let leaks = liveAllocations()
             if !leaks.isEmpty {

@@ -24,6 +24,8 @@ public enum MemoryError: Error, Equatable, Sendable, CustomStringConvertible {
     case capabilityNotEnabled(DeviceCapabilities, operation: String)
     /// Export of a handle type the memory was not allocated as exportable for.
     case notExportable(requested: ExternalMemoryHandleTypes, allocatedWith: ExternalMemoryHandleTypes)
+    /// A file descriptor to import is negative: no descriptor at all.
+    case invalidFileDescriptor(Int32)
     /// Another Vulkan call failed.
     case vulkan(VulkanError)
 
@@ -55,6 +57,8 @@ public enum MemoryError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .notExportable(requested, allocatedWith):
             return "export as \(requested) needs memory allocated exportable as that type "
                 + "(it was allocated exportable as \(allocatedWith))"
+        case let .invalidFileDescriptor(fd):
+            return "file descriptor \(fd) cannot be imported: descriptors are 0 or more"
         case let .vulkan(error):
             return error.description
         }

@@ -18,7 +18,8 @@ extension Allocator {
             function = requirements.kind == .linear ? "vmaAllocateMemoryForBuffer" : "vmaAllocateMemoryForImage"
             parameters += [requirements.requiresDedicated ? "1" : "0", requirements.prefersDedicated ? "1" : "0"]
         }
-        recorder.record(function, parameters + create + [CallRecorder.handle(of: allocation), userData])
+        let handle = CallRecorder.handle(of: allocation)
+        recorder.recordCreation(function, parameters + create + [handle, userData], handle: handle)
     }
 
     /// `vmaCreateBuffer`: flags, size, usage, sharingMode, the allocation create-info,
@@ -27,8 +28,9 @@ extension Allocator {
                             _ allocation: Allocation, to recorder: CallRecorder) {
         let (create, userData) = CallRecorder.allocationCreateInfo(request, options)
         let buffer = [info.flags, UInt32(truncatingIfNeeded: info.usage), info.sharingMode.rawValue].map { String($0) }
-        recorder.record("vmaCreateBuffer", [buffer[0], String(info.size), buffer[1], buffer[2]] + create
-                            + [CallRecorder.handle(of: allocation), userData])
+        let handle = CallRecorder.handle(of: allocation)
+        recorder.recordCreation("vmaCreateBuffer", [buffer[0], String(info.size), buffer[1], buffer[2]] + create
+                                    + [handle, userData], handle: handle)
     }
 
     /// `vmaCreateImage`: flags, imageType, format, extent, mipLevels, arrayLayers,
@@ -41,6 +43,7 @@ extension Allocator {
                                info.extent.height, info.extent.depth, info.mipLevels, info.arrayLayers,
                                info.samples.rawValue, info.tiling.rawValue, info.usage, info.sharingMode.rawValue,
                                info.initialLayout.rawValue]
-        recorder.record("vmaCreateImage", image.map { String($0) } + create + [CallRecorder.handle(of: allocation), userData])
+        let handle = CallRecorder.handle(of: allocation)
+        recorder.recordCreation("vmaCreateImage", image.map { String($0) } + create + [handle, userData], handle: handle)
     }
 }

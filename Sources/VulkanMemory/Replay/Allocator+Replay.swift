@@ -125,8 +125,7 @@ private struct ReplaySession {
             // Markers of the recording's span; this allocator already exists.
             replayed(function)
         case let .createBuffer(parameters, create, handle, userData):
-            guard isFree(handle, call) else { return }
-            let info = bufferInfo(parameters, call)
+            guard isFree(handle, call), let info = bufferInfo(parameters, call) else { return }
             make(call, create, handle: handle, userData: userData) { (request, options) throws(AllocationError) in
                 .buffer(try allocator.createBuffer(info, request, options: options))
             }
@@ -184,7 +183,7 @@ private struct ReplaySession {
         let name = info.userDataIsString && !userData.isEmpty ? userData : nil
         let options = AllocationOptions(
             dedicated: info.wantsDedicatedMemory ? .always : .automatic, mapped: info.wantsMapping, name: name,
-            userData: info.userDataIsString ? 0 : UInt64(userData, radix: 16) ?? 0)
+            userData: info.userDataIsString ? 0 : VMARecording.pointerValue(userData) ?? 0)
         let start = ContinuousClock.now
         do {
             let made = try body(request, options)
@@ -197,6 +196,8 @@ private struct ReplaySession {
     }
 
     private mutating func destroy(_ handle: String, _ call: VMARecording.Call) {
+        // Destroying or freeing null does nothing, in VMA as in Vulkan.
+        if VMARecording.isNull(handle) { return replayed(call.function.name) }
         guard let entry = live.removeValue(forKey: handle) else {
             return failed(call, "no live allocation has handle \(handle)")
         }
@@ -210,6 +211,8 @@ private struct ReplaySession {
             report.nanoseconds += elapsed(since: start)
             replayed(call.function.name)
         } catch {
+            // Still alive here: freed (or reported) at the end.
+            live[handle] = entry
             failed(call, error.description)
         }
     }
@@ -239,15 +242,35 @@ private struct ReplaySession {
         return request
     }
 
+    /// Core buffer usages (`VK_BUFFER_USAGE_TRANSFER_SRC_BIT` … `INDIRECT_BUFFER_BIT`):
+    /// the ones a replay can create a buffer with on any device.
+    static let replayableBufferUsage: UInt32 = 0x1FF
+    /// Core image usages (`VK_IMAGE_USAGE_TRANSFER_SRC_BIT` … `INPUT_ATTACHMENT_BIT`).
+    static let replayableImageUsage: UInt32 = 0xFF
+    /// `VK_IMAGE_CREATE_MUTABLE_FORMAT_BIT` and `CUBE_COMPATIBLE_BIT` (checked below):
+    /// image flags that need nothing but the create-info.
+    static let replayableImageFlags: UInt32 = 0x8 | 0x10
+
+    /// The buffer's create-info, or nil (reported) when nothing of its usage can be
+    /// replayed. Flags (sparse, protected, capture-replay…) are dropped, and usages
+    /// beyond Vulkan 1.0's (device address needs memory allocated for it; extensions may
+    /// be off here), both reported: the memory it needs stays close to what it needed.
     private mutating func bufferInfo(_ parameters: VMARecording.BufferParameters,
-                                     _ call: VMARecording.Call) -> VkBufferCreateInfo {
+                                     _ call: VMARecording.Call) -> VkBufferCreateInfo? {
         var info = VkBufferCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
-        info.flags = parameters.flags
         info.size = parameters.size
-        info.usage = parameters.usage
+        info.usage = parameters.usage & Self.replayableBufferUsage
         info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        if parameters.flags != 0 { adjusted(call, "buffer flags 0x\(String(parameters.flags, radix: 16)) dropped") }
+        if info.usage != parameters.usage {
+            adjusted(call, "usage bits 0x\(String(parameters.usage & ~Self.replayableBufferUsage, radix: 16)) dropped")
+        }
         if parameters.sharingMode != 0 { adjusted(call, "concurrent sharing replayed as exclusive") }
+        guard info.usage != 0, parameters.size > 0 else {
+            adjusted(call, "skipped: no size or no usage left to create the buffer with")
+            return nil
+        }
         return info
     }
 
@@ -255,9 +278,35 @@ private struct ReplaySession {
     /// `vkGetPhysicalDeviceImageFormatProperties` refuses the format, tiling and usage,
     /// or the extent, levels, layers or samples exceed what it allows.
     private mutating func imageInfo(_ p: VMARecording.ImageParameters, _ call: VMARecording.Call) -> VkImageCreateInfo? {
+        // What vkCreateImage requires of any image, whatever the device: known types
+        // (1D, 2D, 3D) and tilings (optimal, linear: a DRM modifier needs a pNext chain
+        // the recording does not have), a real extent, levels the extent allows, one
+        // sample-count bit, some usage.
+        let largest = max(p.width, p.height, p.depth)
+        let levelsPossible = largest == 0 ? 0 : UInt32(32 - largest.leadingZeroBitCount)
+        var usage = p.usage & Self.replayableImageUsage
+        // TRANSIENT_ATTACHMENT only goes with an attachment usage (VUID-VkImageCreateInfo-usage-00966).
+        if usage & 0x40 != 0, usage & (0x10 | 0x20 | 0x80) == 0 { usage &= ~0x40 }
+        var flags = p.flags & Self.replayableImageFlags
+        // Core formats (VK_FORMAT_R4G4_UNORM_PACK8 … ASTC_12x12_SRGB_BLOCK): extension
+        // formats need extensions this device may not have enabled, multi-planar ones a
+        // conversion the recording does not describe.
+        guard (1...184).contains(p.format), p.imageType <= 2, p.tiling <= 1, p.width > 0, p.height > 0, p.depth > 0, p.arrayLayers > 0,
+              p.mipLevels > 0, p.mipLevels <= levelsPossible, p.samples != 0, p.samples <= 64,
+              p.samples & (p.samples - 1) == 0, usage != 0,
+              p.imageType == 2 ? p.arrayLayers == 1 : p.depth == 1, p.imageType != 0 || p.height == 1 else {
+            adjusted(call, "skipped: not a valid image (format \(p.format), type \(p.imageType), tiling \(p.tiling), extent "
+                     + "\(p.width)×\(p.height)×\(p.depth), \(p.mipLevels) levels, \(p.arrayLayers) layers, "
+                     + "samples \(p.samples), usage 0x\(String(p.usage, radix: 16)))")
+            return nil
+        }
+        // A cube-compatible image is a square 2D image with six layers or more.
+        if flags & 0x10 != 0, !(p.imageType == 1 && p.width == p.height && p.arrayLayers >= 6) { flags &= ~0x10 }
+        if flags != p.flags { adjusted(call, "image flags 0x\(String(p.flags & ~flags, radix: 16)) dropped") }
+        if usage != p.usage { adjusted(call, "usage bits 0x\(String(p.usage & ~usage, radix: 16)) dropped") }
         var info = VkImageCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
-        info.flags = p.flags
+        info.flags = flags
         info.imageType = VkImageType(rawValue: p.imageType)
         info.format = VkFormat(rawValue: p.format)
         info.extent = VkExtent3D(width: p.width, height: p.height, depth: p.depth)
@@ -265,7 +314,7 @@ private struct ReplaySession {
         info.arrayLayers = p.arrayLayers
         info.samples = VkSampleCountFlagBits(rawValue: p.samples)
         info.tiling = VkImageTiling(rawValue: p.tiling)
-        info.usage = p.usage
+        info.usage = usage
         info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
         if p.sharingMode != 0 { adjusted(call, "concurrent sharing replayed as exclusive") }
         // Only these two layouts are valid at creation.
@@ -273,15 +322,6 @@ private struct ReplaySession {
         info.initialLayout = p.initialLayout == preinitialized ? VK_IMAGE_LAYOUT_PREINITIALIZED : VK_IMAGE_LAYOUT_UNDEFINED
         if p.initialLayout != preinitialized && p.initialLayout != 0 {
             adjusted(call, "initial layout \(p.initialLayout) replayed as UNDEFINED")
-        }
-        // What vkCreateImage requires of any image, whatever the device.
-        let largest = max(p.width, p.height, p.depth)
-        let levelsPossible = largest == 0 ? 0 : UInt32(32 - largest.leadingZeroBitCount)
-        guard p.width > 0, p.height > 0, p.depth > 0, p.arrayLayers > 0, p.mipLevels > 0,
-              p.mipLevels <= levelsPossible, p.samples != 0, p.samples & (p.samples - 1) == 0 else {
-            adjusted(call, "skipped: not a valid image (extent \(p.width)×\(p.height)×\(p.depth), "
-                     + "\(p.mipLevels) levels, \(p.arrayLayers) layers, samples \(p.samples))")
-            return nil
         }
         let device = allocator.device
         var limits = VkImageFormatProperties()
@@ -299,7 +339,13 @@ private struct ReplaySession {
         return info
     }
 
+    /// Whether a create may go ahead under `handle`: not when the recording's own call
+    /// failed (VMA recorded it with a null allocation), nor when the handle is live.
     private mutating func isFree(_ handle: String, _ call: VMARecording.Call) -> Bool {
+        if VMARecording.isNull(handle) {
+            adjusted(call, "skipped: the call failed when it was recorded (no allocation)")
+            return false
+        }
         guard live[handle] == nil else {
             failed(call, "handle \(handle) is still live from line \(live[handle]!.line)")
             return false

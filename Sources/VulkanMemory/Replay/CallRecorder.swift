@@ -16,7 +16,9 @@ import Darwin
 /// `vmaAllocateMemoryForBuffer`/`…ForImage` when the requirements say a linear or an
 /// optimal resource), `free`, `createBuffer`, `createImage`, `destroyBuffer`,
 /// `destroyImage` and `map`; and `vmaDestroyAllocator` when the allocator goes away.
-/// Bulk binds (`ResourceBatch`), contiguous groups and defragmentation are not recorded.
+/// Bulk binds (`ResourceBatch`), contiguous groups and defragmentation are not recorded,
+/// nor is anything done later to what they made (a destroy, a map): a recording only
+/// names allocations it created.
 ///
 /// Thread safety: any thread may record; lines are written whole, in the order their
 /// calls finished, under one lock. Recording is a debugging aid: that lock is taken on
@@ -27,6 +29,10 @@ public final class CallRecorder: @unchecked Sendable {
         var text = ""
         var began = false
         var start = ContinuousClock.now
+        /// Handles of the allocations the recording created and has not released: a
+        /// destroy, free or map of any other (a bulk-bound resource, a defragmentation
+        /// destination) is left out, so the recording never names a handle it did not make.
+        var live: Set<String> = []
     }
 
     private let state: Locked<State>
@@ -96,10 +102,35 @@ public final class CallRecorder: @unchecked Sendable {
         }
     }
 
-    /// Records one call with its parameters as VMA printed them.
-    func record(_ function: String, _ parameters: [String]) {
+    /// Records a call that creates `handle` (its last parameters are the handle and the
+    /// user data, as VMA printed them).
+    func recordCreation(_ function: String, _ parameters: [String], handle: String) {
         state.withLock { state in
+            state.live.insert(handle)
             CallRecorder.write(CallRecorder.line(function, parameters, since: state.start), to: &state)
+        }
+    }
+
+    /// Records a call that destroys or frees `handle`, if the recording created it.
+    func recordRelease(_ function: String, handle: String) {
+        state.withLock { state in
+            guard state.live.remove(handle) != nil else { return }
+            CallRecorder.write(CallRecorder.line(function, [handle], since: state.start), to: &state)
+        }
+    }
+
+    /// Records a call on `handle` (a map), if the recording created it.
+    func recordUse(_ function: String, handle: String) {
+        state.withLock { state in
+            guard state.live.contains(handle) else { return }
+            CallRecorder.write(CallRecorder.line(function, [handle], since: state.start), to: &state)
+        }
+    }
+
+    /// Records a call with no handle (`vmaDestroyAllocator`).
+    func record(_ function: String) {
+        state.withLock { state in
+            CallRecorder.write(CallRecorder.line(function, [], since: state.start), to: &state)
         }
     }
 

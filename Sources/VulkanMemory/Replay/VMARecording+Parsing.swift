@@ -14,15 +14,15 @@ extension VMARecording {
     /// - Throws: `VMARecordingError` naming the first line that cannot be read.
     /// - Complexity: O(length of the text).
     public init(parsing text: String) throws(VMARecordingError) {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? $0.dropLast() : $0
-        }
+        // "\r\n" is one Character in Swift: Windows line ends (VMA's own platform) must be
+        // named as separators themselves.
+        var lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
         while lines.last?.isEmpty == true { lines.removeLast() }
         guard let first = lines.first, first == "Vulkan Memory Allocator,Calls recording" else {
             throw .notARecording(firstLine: String(lines.first ?? ""))
         }
         guard lines.count > 1 else { throw .malformedLine(line: 2, reason: "the format version is missing") }
-        let version = lines[1].split(separator: ",").compactMap { Int($0) }
+        let version = lines[1].split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
         // Only 1,8's call layouts are known here; earlier versions printed other fields.
         guard version == [1, 8] else { throw .unsupportedVersion(String(lines[1])) }
         versionMajor = 1
@@ -197,18 +197,29 @@ private struct ConfigReader {
         case ("PhysicalDeviceLimits", "bufferImageGranularity"): limits.granularity = try number(2, UInt64.self)
         case ("PhysicalDeviceLimits", "nonCoherentAtomSize"): limits.atom = try number(2, UInt64.self)
         case ("PhysicalDeviceLimits", "maxMemoryAllocationCount"): limits.maxAllocations = try number(2, UInt32.self)
-        case ("PhysicalDeviceMemory", "HeapCount"): heapCount = try number(2, Int.self)
-        case ("PhysicalDeviceMemory", "TypeCount"): typeCount = try number(2, Int.self)
+        case ("PhysicalDeviceMemory", "HeapCount"):
+            let count = try number(2, Int.self)
+            // VK_MAX_MEMORY_HEAPS and VK_MAX_MEMORY_TYPES.
+            guard (0...16).contains(count) else {
+                throw .malformedLine(line: line, reason: "\(count) memory heaps: Vulkan allows at most 16")
+            }
+            heapCount = count
+        case ("PhysicalDeviceMemory", "TypeCount"):
+            let count = try number(2, Int.self)
+            guard (0...32).contains(count) else {
+                throw .malformedLine(line: line, reason: "\(count) memory types: Vulkan allows at most 32")
+            }
+            typeCount = count
         case ("PhysicalDeviceMemory", "Heap"):
-            let heap = try number(2, Int.self)
+            let heap = Int(try number(2, UInt8.self))
             let key = fields.count > 3 ? fields[3] : ""
             if key == "size" { heaps[heap, default: (nil, nil)].size = try number(4, UInt64.self) }
             if key == "flags" { heaps[heap, default: (nil, nil)].flags = try number(4, UInt32.self) }
         case ("PhysicalDeviceMemory", "Type"):
-            let type = try number(2, Int.self)
+            let type = Int(try number(2, UInt8.self))
             let key = fields.count > 3 ? fields[3] : ""
             if key == "heapIndex" {
-                let heap = try number(4, Int.self)
+                let heap = Int(try number(4, UInt8.self))
                 if let heapCount, heap >= heapCount {
                     throw .malformedLine(line: line, reason: "memory type \(type) names heap \(heap) of \(heapCount)")
                 }

@@ -46,8 +46,8 @@ public struct VMARecording: Sendable, Hashable {
         public var wantsMapping: Bool { flags & 0x4 != 0 }
         /// `VMA_ALLOCATION_CREATE_USER_DATA_COPY_STRING_BIT`: the user data is a name.
         public var userDataIsString: Bool { flags & 0x20 != 0 }
-        /// Whether a custom pool was named (all-zero handle: none).
-        public var usesPool: Bool { pool.contains { $0 != "0" } }
+        /// Whether a custom pool was named.
+        public var usesPool: Bool { !VMARecording.isNull(pool) }
 
         /// The equivalent request here: VMA's usages as intents (GPU only → `.gpuOnly`,
         /// CPU only and CPU copy → `.staging`, CPU to GPU → `.dynamic`, GPU to CPU →
@@ -185,6 +185,20 @@ public struct VMARecording: Sendable, Hashable {
         public var function: Function
     }
 
+    /// Whether a handle as printed is null: all zeros (Windows' `%p`), `(nil)` or `0x0`
+    /// (glibc's), or empty.
+    public static func isNull(_ handle: String) -> Bool {
+        handle == "(nil)" || pointerValue(handle) == 0
+    }
+
+    /// A pointer as `%p` printed it (`000001D85B8B1A80` on Windows, `0x55d0c0a0` with
+    /// glibc), or nil when it is not one; `(nil)` is 0.
+    public static func pointerValue(_ text: String) -> UInt64? {
+        if text == "(nil)" || text.isEmpty { return 0 }
+        let digits = text.hasPrefix("0x") || text.hasPrefix("0X") ? String(text.dropFirst(2)) : text
+        return UInt64(digits, radix: 16)
+    }
+
     /// The format version of the file: `1,8` gives (1, 8).
     public var version: (major: Int, minor: Int) { (versionMajor, versionMinor) }
     var versionMajor: Int
@@ -199,7 +213,7 @@ public struct VMARecording: Sendable, Hashable {
 public enum VMARecordingError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The first line is not `Vulkan Memory Allocator,Calls recording`.
     case notARecording(firstLine: String)
-    /// A format version other than 1,x with x from 5 to 8.
+    /// A format version other than 1,8.
     case unsupportedVersion(String)
     /// A line that cannot be read as what it claims to be.
     case malformedLine(line: Int, reason: String)
@@ -215,7 +229,7 @@ public enum VMARecordingError: Error, Sendable, Hashable, CustomStringConvertibl
             return "not a VMA call recording: the first line is '\(firstLine)', "
                 + "expected 'Vulkan Memory Allocator,Calls recording'"
         case let .unsupportedVersion(version):
-            return "recording format \(version) is not supported (1,5 to 1,8 are)"
+            return "recording format \(version) is not supported (1,8 is)"
         case let .malformedLine(line, reason):
             return "line \(line): \(reason)"
         case let .unreadable(path, reason):

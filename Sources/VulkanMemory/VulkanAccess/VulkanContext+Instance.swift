@@ -48,6 +48,8 @@ final class InstanceResources: @unchecked Sendable {
             validation = available
         }
         let hasDebugUtils = try loader.instanceExtensions().contains(Self.debugUtilsExtensionName)
+        // Required validation must be heard: without VK_EXT_debug_utils nothing would be.
+        if validation && !hasDebugUtils && options.validation == .required { throw .validationLayerUnavailable }
         if validation { layers.append(Self.validationLayerName) }
         let log: ValidationLog? = validation && hasDebugUtils ? ValidationLog() : nil
         if log != nil { extensions.append(Self.debugUtilsExtensionName) }
@@ -103,12 +105,26 @@ final class InstanceResources: @unchecked Sendable {
             }
             throw error
         }
-        self.log = log
         validationEnabled = validation
+        // A log with no messenger behind it would report "no messages" for a run nobody
+        // listened to: required validation fails instead, optional goes on without a log.
+        var listening = false
         if let log, let create = functions.createDebugUtilsMessenger {
             var info = Self.messengerCreateInfo(log: log)
             var handle: VkDebugUtilsMessengerEXT?
-            if create(created, &info, nil, &handle) == VK_SUCCESS { messenger = handle }
+            if create(created, &info, nil, &handle) == VK_SUCCESS, let handle {
+                messenger = handle
+                listening = true
+            }
+        }
+        if log != nil && !listening {
+            if options.validation == .required {
+                functions.destroyInstance(created, nil)
+                throw .callFailed(function: "vkCreateDebugUtilsMessengerEXT", result: .errorInitializationFailed)
+            }
+            self.log = nil
+        } else {
+            self.log = log
         }
     }
 
