@@ -172,29 +172,44 @@ struct ReplayHostileInputTests {
         }
     }
 
-    /// A recorder only names allocations it created: resources bound in bulk (not
-    /// recorded) are mapped and destroyed without a line, and the recording replays
-    /// without a failure.
-    @Test func theRecorderNamesOnlyWhatItCreated() throws {
+    /// A bulk bind is recorded as one create a resource, so mapping and destroying its
+    /// resources later names handles the recording knows, and it replays without a failure.
+    @Test func bulkBindsAreRecordedAsOneCreateAResource() throws {
         try withTestDevice { context in
             let recorder = CallRecorder()
             var options = AllocatorOptions()
             options.recorder = recorder
             let allocator = Allocator(device: context.device, options: options)
-            let bound = try ResourceBatch.buffer(size: 4096, usage: .transferSource, memory: .usage(.staging), name: "a")
+            let group = try ResourceBatch.buffer(size: 4096, usage: .transferSource, memory: .usage(.staging), name: "a")
                 .nextBuffer(size: 4096, usage: .transferSource, memory: .usage(.staging), name: "b")
                 .bind(allocator, strategy: .contiguous)
-            _ = try allocator.map(bound.resources[1])
-            for resource in bound.resources { try allocator.destroy(resource) }
-            let staging = try allocator.allocate(MemoryRequirements(size: 4096), usage: .staging)
-            _ = try allocator.map(staging)
-            try allocator.free(staging)
+            _ = try allocator.map(group.resources[1])
+            let scattered = try ResourceBatch.buffer(size: 65536, usage: .vertexBuffer, name: "vertices")
+                .nextImage(width: 32, height: 32, usage: .sampled, name: "texture")
+                .bind(allocator, strategy: .scatter)
+            for resource in group.resources + scattered.resources { try allocator.destroy(resource) }
             let parsed = try VMARecording(parsing: recorder.text)
-            #expect(parsed.calls.map(\.function.name) == ["vmaCreateAllocator", "vmaAllocateMemory", "vmaMapMemory",
-                                                           "vmaFreeMemory"])
+            #expect(parsed.calls.map(\.function.name) == [
+                "vmaCreateAllocator", "vmaCreateBuffer", "vmaCreateBuffer", "vmaMapMemory", "vmaCreateBuffer",
+                "vmaCreateImage", "vmaDestroyBuffer", "vmaDestroyBuffer", "vmaDestroyBuffer", "vmaDestroyImage",
+            ])
             let report = Allocator(device: context.device).replay(parsed)
             #expect(report.failures.isEmpty, "\(report.failures)")
+            #expect(report.leftAlive.isEmpty)
         }
+    }
+
+    /// The recorder writes a destroy, free or map only for a handle it recorded creating.
+    @Test func theRecorderNamesOnlyHandlesItCreated() throws {
+        let recorder = CallRecorder()
+        recorder.recordCreation("vmaAllocateMemory", ["4096", "1", "1", "0", "1", "0", "0", "0", "0", "A", ""], handle: "A")
+        recorder.recordUse("vmaMapMemory", handle: "B")
+        recorder.recordRelease("vmaFreeMemory", handle: "B")
+        recorder.recordUse("vmaMapMemory", handle: "A")
+        recorder.recordRelease("vmaFreeMemory", handle: "A")
+        recorder.recordRelease("vmaFreeMemory", handle: "A")
+        let lines = recorder.text.split(separator: "\n").map { $0.split(separator: ",")[3] }
+        #expect(lines == ["vmaAllocateMemory", "vmaMapMemory", "vmaFreeMemory"])
     }
 
     @Test func aNegativeFileDescriptorIsRefusedBeforeVulkan() throws {

@@ -16,9 +16,10 @@ import Darwin
 /// `vmaAllocateMemoryForBuffer`/`…ForImage` when the requirements say a linear or an
 /// optimal resource), `free`, `createBuffer`, `createImage`, `destroyBuffer`,
 /// `destroyImage` and `map`; and `vmaDestroyAllocator` when the allocator goes away.
-/// Bulk binds (`ResourceBatch`), contiguous groups and defragmentation are not recorded,
-/// nor is anything done later to what they made (a destroy, a map): a recording only
-/// names allocations it created.
+/// A bulk bind (`ResourceBatch`) is recorded as one `vmaCreateBuffer` or `vmaCreateImage`
+/// a resource, whatever its strategy (VMA had no bulk binds). Defragmentation and the
+/// resources made `boundTo:` an allocation are not recorded, nor is anything done later
+/// to an allocation the recording did not create: it only names allocations it created.
 ///
 /// Thread safety: any thread may record; lines are written whole, in the order their
 /// calls finished, under one lock. Recording is a debugging aid: that lock is taken on

@@ -14,6 +14,8 @@ extension Allocator {
     private struct Pending {
         enum Object { case buffer(VkBuffer), image(VkImage) }
         let object: Object
+        /// What the batch asked for, for the call recorder.
+        let entry: ResourceBatch.Entry
         let requirements: MemoryRequirements
         let request: MemoryRequest
         let name: String?
@@ -67,6 +69,7 @@ extension Allocator {
                     resources.append(.image(BoundImage(image: image, allocation: allocation)))
                 }
             }
+            if let recorder { recordBatch(pending, resources, strategy: strategy, to: recorder) }
             return BoundResources(resources: resources)
         } catch {
             for allocation in allocations { if let allocation { try? free(allocation, keepEmpty: .max) } }
@@ -80,13 +83,36 @@ extension Allocator {
         switch entry {
         case .buffer(let description):
             let buffer = try makeBuffer(description)
-            return Pending(object: .buffer(buffer), requirements: requirements(of: buffer),
+            return Pending(object: .buffer(buffer), entry: entry, requirements: requirements(of: buffer),
                            request: description.memory, name: description.name, size: description.size)
         case .image(let description):
             let image = try makeImage(description)
             let requirements = requirements(of: image, tiling: description.tiling)
-            return Pending(object: .image(image), requirements: requirements,
+            return Pending(object: .image(image), entry: entry, requirements: requirements,
                            request: description.memory, name: description.name, size: requirements.size)
+        }
+    }
+
+    /// Records a bound batch as one `vmaCreateBuffer`/`vmaCreateImage` a resource (VMA
+    /// had no bulk binds): a replay makes each resource alone, wherever it then goes.
+    private func recordBatch(_ pending: [Pending], _ resources: [Resource], strategy: BindStrategy,
+                             to recorder: CallRecorder) {
+        for (item, resource) in zip(pending, resources) {
+            let options = AllocationOptions(dedicated: strategy == .dedicated ? .always : .automatic, name: item.name)
+            switch (item.entry, resource) {
+            case let (.buffer(description), .buffer(buffer)):
+                var info = VkBufferCreateInfo()
+                info.size = description.size
+                info.usage = VkBufferUsageFlags(description.usage.rawValue)
+                info.sharingMode = description.sharedQueueFamilies.count > 1 ? VK_SHARING_MODE_CONCURRENT
+                    : VK_SHARING_MODE_EXCLUSIVE
+                recordCreateBuffer(info, description.memory, options, buffer.allocation, to: recorder)
+            case let (.image(description), .image(image)):
+                recordCreateImage(description.exclusiveCreateInfo, description.memory, options, image.allocation,
+                                  to: recorder)
+            default:
+                continue
+            }
         }
     }
 
@@ -106,7 +132,7 @@ extension Allocator {
             for (index, item) in pending.enumerated() {
                 let options = AllocationOptions(dedicated: strategy == .dedicated ? .always : .automatic,
                                                 name: item.name, dedicatedTarget: item.target)
-                allocations[index] = try allocate(item.requirements, item.request, options: options,
+                allocations[index] = try allocate(item.requirements, item.request, options: options, dedicatedTarget: nil,
                                                   fileID: record.fileID, line: UInt(record.line))
             }
         case .contiguous, .privatePage:
@@ -116,7 +142,7 @@ extension Allocator {
                 if item.requirements.requiresDedicated {
                     allocations[index] = try allocate(
                         item.requirements, item.request,
-                        options: AllocationOptions(name: item.name, dedicatedTarget: item.target),
+                        options: AllocationOptions(name: item.name, dedicatedTarget: item.target), dedicatedTarget: nil,
                         fileID: record.fileID, line: UInt(record.line))
                     continue
                 }
