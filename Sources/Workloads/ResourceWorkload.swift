@@ -14,6 +14,9 @@ public struct ResourceWorkload: Sendable {
     public var seed: UInt64 = 3
     /// How pages are searched.
     public var strategy: AllocationStrategy = .bestFit
+    /// Bytes reserved (`Allocator.reserve`) for the GPU-only intent before the fill; 0,
+    /// the default and the W3, reserves nothing.
+    public var reservedBytes: UInt64 = 0
 
     /// Creates the workload with the parameters.
     public init(live: Int = 2_000, steps: Int = 100_000, seed: UInt64 = 3) {
@@ -123,6 +126,7 @@ extension ResourceWorkload {
         defer { raw.tearDown() }
 
         let allocator = Allocator(device: device, options: options)
+        if reservedBytes > 0 { try allocator.reserve(reservedBytes, usage: .gpuOnly) }
         var buffers: [BoundBuffer] = []
         buffers.reserveCapacity(live)
         for size in initialSizes {

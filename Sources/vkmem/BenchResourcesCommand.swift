@@ -30,6 +30,9 @@ struct BenchResourcesCommand: ParsableCommand {
     @Option(name: .customLong("page-mib"), help: "Preferred page size for device-local types, in MiB (default 128).")
     var pageMiB: UInt64?
 
+    @Option(name: .customLong("reserve-mib"), help: "MiB to reserve for GPU-only memory before the fill (default 0).")
+    var reserveMiB: UInt64 = 0
+
     @Option(help: "TLSF strategy: best, first or lowest.")
     var strategy = "best"
 
@@ -44,6 +47,7 @@ struct BenchResourcesCommand: ParsableCommand {
             let context = try deviceOptions.openContext()
             var workload = ResourceWorkload(live: live, steps: steps, seed: seed)
             workload.strategy = VirtualWorkloadStrategy(rawValue: strategy)?.strategy ?? .bestFit
+            workload.reservedBytes = reserveMiB << 20
             var results: [ResourceWorkloadResult] = []
             var options = AllocatorOptions()
             if let pageMiB { options.deviceLocalPageSize = pageMiB << 20 }

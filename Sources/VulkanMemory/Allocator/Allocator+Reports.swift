@@ -47,6 +47,9 @@ extension Allocator {
                 usage.committedBytes += state.committedBytes
                 usage.liveBytes += state.liveBytes
                 usage.allocationCount += state.liveCount
+                for slot in state.active where state.pages[Int(slot)].isReserved {
+                    usage.reservedBytes += state.pages[Int(slot)].memory?.size ?? 0
+                }
             }
         }
         dedicated.withLock { registry in
@@ -76,6 +79,8 @@ public struct AllocatorUsage: Sendable, Hashable {
     public var committedBytes: UInt64 = 0
     /// Bytes in live allocations.
     public var liveBytes: UInt64 = 0
+    /// Bytes of pages kept by `Allocator.reserve` (part of `committedBytes`).
+    public var reservedBytes: UInt64 = 0
     /// `vkAllocateMemory` calls made since the allocator was created.
     public var deviceMemoryAllocations = 0
 }

@@ -122,7 +122,7 @@ extension MemoryTypePool {
     /// Creates a page big enough for `needed` bytes, retrying at 1/2, 1/4 and 1/8 of the
     /// planned size when the driver refuses, moves the arena's fences to open its
     /// region, and returns its slot. The page counts as empty.
-    private func addPage(state: inout State, needed: UInt64, exactSize: UInt64? = nil,
+    func addPage(state: inout State, needed: UInt64, exactSize: UInt64? = nil,
                          allocator: Allocator) throws(AllocationError) -> UInt32 {
         guard !state.freeSlots.isEmpty || state.pages.count < slotCount else {
             throw .tooManyAllocations(limit: UInt32(slotCount))

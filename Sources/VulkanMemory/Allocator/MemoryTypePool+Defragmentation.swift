@@ -32,7 +32,10 @@ extension MemoryTypePool {
             }
             let used = perPage.map { $0.reduce(0) { $0 + $1.size } }
             let candidates = state.active.map(Int.init)
-                .filter { state.pages[$0].liveCount > 0 && !pinned.contains($0) && !state.pages[$0].isBeingEmptied }
+                .filter {
+                    state.pages[$0].liveCount > 0 && !pinned.contains($0) && !state.pages[$0].isBeingEmptied
+                        && !state.pages[$0].isReserved
+                }
                 .sorted { used[$0] != used[$1] ? used[$0] < used[$1] : $0 < $1 }
             var planned: [DefragmentationMove] = []
             var emptied: [EmptiedPage] = []
@@ -119,7 +122,7 @@ extension MemoryTypePool {
             for blocker in blockers { try state.arena.free(blocker) }
         }
         state.pages[slot].isBeingEmptied = false
-        guard state.pages[slot].liveCount == 0 else { return false }
+        guard state.pages[slot].isRemovable else { return false }
         state.emptyPageCount += 1
         return true
     }

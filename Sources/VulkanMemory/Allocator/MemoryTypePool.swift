@@ -37,8 +37,13 @@ struct Page {
     /// is neither counted empty nor released until the pass ends.
     var isBeingEmptied = false
 
-    /// Whether the page holds nothing and no pass is emptying it: it may go back.
-    var isRemovable: Bool { liveCount == 0 && !isBeingEmptied }
+    /// Made by `Allocator.reserve`: kept, empty or not, until the reservation is released;
+    /// never a defragmentation source.
+    var isReserved = false
+
+    /// Whether the page holds nothing, no pass is emptying it and no reservation keeps
+    /// it: it may go back.
+    var isRemovable: Bool { liveCount == 0 && !isBeingEmptied && !isReserved }
 
     init(memory: DeviceMemory, region: UInt64) {
         self.memory = memory

@@ -1,0 +1,98 @@
+extension MemoryTypePool {
+    /// Adds reserved pages (see `Allocator.reserve`) until this type holds at least `bytes`
+    /// in reserved pages; returns the bytes added. On failure every page this call added
+    /// is released again and the failure thrown.
+    func reserve(_ bytes: UInt64, allocator: Allocator) throws(AllocationError) -> UInt64 {
+        var added: [DeviceMemory] = []
+        let result: Result<UInt64, AllocationError> = state.withLock { state in
+            var reserved = state.pages.reduce(UInt64(0)) { $0 + ($1.isReserved && $1.memory != nil ? $1.region : 0) }
+            var addedBytes: UInt64 = 0
+            var slots: [UInt32] = []
+            while reserved < bytes {
+                // Pages of the preferred size, the last one only as large as still needed.
+                let wanted = min(preferredPageSize, max(bytes - reserved, granularity))
+                // Whole granularity pages: a page's arena region is its size rounded down.
+                let size = (wanted + granularity - 1) / granularity * granularity
+                do throws(AllocationError) {
+                    let slot = try addPage(state: &state, needed: size, exactSize: size, allocator: allocator)
+                    state.pages[Int(slot)].isReserved = true
+                    state.emptyPageCount -= 1
+                    slots.append(slot)
+                    reserved += state.pages[Int(slot)].region
+                    addedBytes += state.pages[Int(slot)].memory?.size ?? 0
+                } catch {
+                    for slot in slots {
+                        state.pages[Int(slot)].isReserved = false
+                        state.emptyPageCount += 1
+                        added.append(removePage(slot: slot, state: &state))
+                    }
+                    return .failure(error)
+                }
+            }
+            return .success(addedBytes)
+        }
+        for memory in added { allocator.release(memory, heap: heapIndex) }
+        return try result.get()
+    }
+
+    /// Ends every reservation of this type: its pages follow the usual rules again (empty
+    /// ones beyond the allocator's `maxEmptyPagesPerType` are released now); returns the
+    /// memory to release.
+    func releaseReservations(keepEmpty: Int) -> [DeviceMemory] {
+        state.withLock { state in
+            var released: [DeviceMemory] = []
+            for slot in state.active where state.pages[Int(slot)].isReserved {
+                state.pages[Int(slot)].isReserved = false
+                if state.pages[Int(slot)].isRemovable { state.emptyPageCount += 1 }
+            }
+            for slot in state.active where state.emptyPageCount > keepEmpty && state.pages[Int(slot)].isRemovable {
+                released.append(removePage(slot: slot, state: &state))
+            }
+            return released
+        }
+    }
+}
+
+extension Allocator {
+    /// Commits at least `bytes` of device memory for `usage` up front, in pages of the
+    /// memory type that intent ranks first, and keeps them whatever is freed: allocations
+    /// of that type then find room without `vkAllocateMemory` (which costs up to
+    /// milliseconds on a real GPU) until the reservation is used up. Empty reserved pages
+    /// are not released by the empty-page rule, by `freeUnusedPages()` or by
+    /// defragmentation, until `releaseReservations()`.
+    ///
+    /// Calling it again for the same type tops the reservation up to `bytes`.
+    /// - Returns: the bytes of device memory this call added.
+    /// - Throws: `.zeroSize`; `.noSuitableMemoryType`; `.outOfMemory` (heap cap, budget,
+    ///   driver) or `.tooManyAllocations`, with every page this call made released again.
+    /// - Complexity: one `vkAllocateMemory` per page added.
+    @discardableResult
+    public func reserve(_ bytes: UInt64, usage: MemoryUsage) throws(AllocationError) -> UInt64 {
+        guard bytes > 0 else { throw .zeroSize }
+        guard let type = rankedByUsage[usage.ordinal].first else {
+            throw .noSuitableMemoryType(required: selection.flags(for: .usage(usage)).required, memoryTypeBits: .max,
+                                        usage: usage)
+        }
+        let pool = pools[type]
+        guard bytes <= pool.heapSize else {
+            throw .outOfMemory(size: bytes, typeIndex: type, heapIndex: pool.heapIndex, available: pool.heapSize,
+                               reason: "a reservation larger than heap \(pool.heapIndex)")
+        }
+        return try pool.reserve(bytes, allocator: self)
+    }
+
+    /// Ends every reservation: reserved pages follow the usual rules again, and empty ones
+    /// beyond `maxEmptyPagesPerType` a type are released now.
+    /// - Returns: the bytes released.
+    @discardableResult
+    public func releaseReservations() -> UInt64 {
+        var released: UInt64 = 0
+        for pool in pools {
+            for memory in pool.releaseReservations(keepEmpty: options.maxEmptyPagesPerType) {
+                released += memory.size
+                release(memory, heap: pool.heapIndex)
+            }
+        }
+        return released
+    }
+}
