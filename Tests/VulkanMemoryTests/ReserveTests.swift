@@ -13,6 +13,8 @@ struct ReserveTests {
             // 8 MiB pages: 20 MiB take three, the last sized to what was still needed.
             #expect(reserved.pageCount == 3)
             #expect(reserved.emptyPageCount == 0, "reserved pages are not counted as releasable")
+            let pages = try allocator.statistics().pages
+            #expect(pages.count == 3 && pages.allSatisfy(\.reserved))
             let calls = reserved.deviceMemoryAllocations
             var live = try (0..<40).map { _ throws(AllocationError) in
                 try allocator.allocate(MemoryRequirements(size: 256 << 10, alignment: 256), usage: .gpuOnly)

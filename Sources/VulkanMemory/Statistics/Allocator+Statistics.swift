@@ -98,7 +98,7 @@ extension PageStatistics {
                                   freeBytes: size - used, allocationCount: allocations[Int(slot)].count,
                                   freeRangeCount: gaps[Int(slot)].count,
                                   largestFreeRange: gaps[Int(slot)].map(\.size).max() ?? 0,
-                                  mapped: page.mappedBase != nil,
+                                  mapped: page.mappedBase != nil, reserved: page.isReserved,
                                   ranges: merged(allocations[Int(slot)], gaps[Int(slot)]))
         }
     }

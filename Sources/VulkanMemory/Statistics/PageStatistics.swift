@@ -21,6 +21,8 @@ public struct PageStatistics: Codable, Sendable, Equatable {
     /// Whether the page is mapped into the host's address space. A page is mapped whole
     /// the first time one of its allocations is, and stays mapped while it lives.
     public let mapped: Bool
+    /// Whether `Allocator.reserve` keeps the page, empty or not.
+    public let reserved: Bool
     /// Every allocation and free range of the page, in address order.
     public let ranges: [RangeStatistics]
 }
