@@ -129,6 +129,10 @@ extension ResourceWorkload {
         if reservedBytes > 0 { try allocator.reserve(reservedBytes, usage: .gpuOnly) }
         var buffers: [BoundBuffer] = []
         buffers.reserveCapacity(live)
+        // On any error below, the buffers go with their memory (the allocator's teardown
+        // frees only memory, not the VkBuffers bound to it).
+        var finished = false
+        defer { if !finished { for buffer in buffers { try? allocator.destroyBuffer(buffer) } } }
         for size in initialSizes {
             info.size = size
             buffers.append(try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy)))
@@ -138,9 +142,8 @@ extension ResourceWorkload {
         // can be a victim twice in one chunk, so reading the slots after a chunk would
         // give the reference a different, easier sequence.
         var placedSizes = buffers.map(\.allocation.size) + [UInt64](repeating: 0, count: steps)
-        // Where each buffer was bound, for the raw calls at the same places (`rawPlacedPairs`).
-        var placements = buffers.map { Placement(memory: $0.allocation.memory, offset: $0.allocation.offset) }
-            + [Placement](repeating: Placement(memory: nil, offset: 0), count: steps)
+        // Where each buffer was bound, for the raw calls at the same places (`placedSteps`).
+        var placements = buffers.map(Placement.init) + [Placement](repeating: Placement(), count: steps)
         let callsBefore = allocator.usage.deviceMemoryAllocations
 
         var rawTime = 0.0
@@ -157,7 +160,7 @@ extension ResourceWorkload {
                 let created = try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy))
                 buffers[victim] = created
                 placedSizes[live + step] = created.allocation.size
-                placements[live + step] = Placement(memory: created.allocation.memory, offset: created.allocation.offset)
+                placements[live + step] = Placement(created)
             }
             allocatorTime += nanoseconds(start)
             first = range.upperBound
@@ -169,11 +172,12 @@ extension ResourceWorkload {
             liveBytes: usage.liveBytes, pages: usage.pageCount)
         // While the allocator's pages are still held: the same Vulkan calls as `raw`, each
         // buffer bound where the allocator bound it rather than at offset 0 of one memory.
-        let held = Set(buffers.map(\.allocation.memory))
+        Placement.keepCurrent(&placements, live: live, victims: victims)
         result.rawPlacedPairNanoseconds = try raw.placedSteps(info: info, initialSizes: initialSizes,
                                                               stepSizes: stepSizes, victims: victims,
-                                                              placements: placements, held: held)
+                                                              placements: placements)
         try defragment(allocator, &buffers, info: info, into: &result)
+        finished = true
         for buffer in buffers { try allocator.destroyBuffer(buffer) }
         result.allocatorPairNanoseconds = try allocatorPairs(device: device, options: options,
                                                              initialSizes: initialSizes, stepSizes: stepSizes,
@@ -282,10 +286,54 @@ extension ResourceWorkload {
     }
 }
 
-/// Where a buffer was bound.
+/// Where a buffer was bound; no memory for one the placed pass must leave out.
 private struct Placement {
     var memory: VkDeviceMemory?
-    var offset: UInt64
+    var offset: UInt64 = 0
+
+    init() {}
+
+    /// Where `buffer` is bound; none for dedicated memory, which takes no other buffer
+    /// (VUID-vkBindBufferMemory-memory-01508).
+    init(_ buffer: BoundBuffer) {
+        if !buffer.allocation.isDedicated { memory = buffer.allocation.memory }
+        offset = buffer.allocation.offset
+    }
+
+    /// Clears every placement whose memory may have been released after it was made.
+    ///
+    /// A page whose last buffer goes may be released, and a later page may get the same
+    /// `VkDeviceMemory` value: a placement in the old page would then bind into the new
+    /// one. Replaying the run's live counts per memory value after the fact (nothing in
+    /// the timed loops), each time a count falls to zero starts a new epoch for that
+    /// value; placements of an older epoch than the value's last are cleared.
+    /// - Complexity: O(placements) expected.
+    static func keepCurrent(_ placements: inout [Placement], live: Int, victims: [Int]) {
+        var count: [VkDeviceMemory: Int] = [:]
+        var epoch: [VkDeviceMemory: Int] = [:]
+        var placedEpoch = [Int](repeating: 0, count: placements.count)
+        var slot = Array(0..<live)
+        func place(_ index: Int) {
+            guard let memory = placements[index].memory else { return }
+            count[memory, default: 0] += 1
+            placedEpoch[index] = epoch[memory, default: 0]
+        }
+        func remove(_ index: Int) {
+            guard let memory = placements[index].memory else { return }
+            count[memory, default: 0] -= 1
+            if count[memory] == 0 { epoch[memory, default: 0] += 1 }
+        }
+        for index in 0..<live { place(index) }
+        for (step, victim) in victims.enumerated() where live + step < placements.count {
+            remove(slot[victim])
+            slot[victim] = live + step
+            place(live + step)
+        }
+        for index in placements.indices {
+            guard let memory = placements[index].memory, placedEpoch[index] != epoch[memory, default: 0] else { continue }
+            placements[index].memory = nil
+        }
+    }
 }
 
 /// The same Vulkan calls as a W3 step (create, requirements with the dedicated chain,
@@ -334,15 +382,15 @@ private struct RawSide {
     }
 
     /// The steps' calls with every buffer bound at `placements[i]` (the initial buffers
-    /// first, then one per step), all in one timed pass; steps whose memory is not in
-    /// `held` are left out. Returns nanoseconds per step made.
+    /// first, then one per step), all in one timed pass; placements with no memory are
+    /// left out. Returns nanoseconds per step made.
     func placedSteps(info: VkBufferCreateInfo, initialSizes: [UInt64], stepSizes: [UInt64], victims: [Int],
-                     placements: [Placement], held: Set<VkDeviceMemory?>) throws(AllocationError) -> Double {
+                     placements: [Placement]) throws(AllocationError) -> Double {
         var info = info
         var live: [VkBuffer?] = []
         defer { live.forEach { $0.map(calls.destroy) } }
         for (index, size) in initialSizes.enumerated() {
-            guard held.contains(placements[index].memory), let memory = placements[index].memory else {
+            guard let memory = placements[index].memory else {
                 live.append(nil)
                 continue
             }
@@ -353,7 +401,7 @@ private struct RawSide {
         let start = ContinuousClock.now
         for step in stepSizes.indices {
             let placement = placements[initialSizes.count + step]
-            guard held.contains(placement.memory), let memory = placement.memory else { continue }
+            guard let memory = placement.memory else { continue }
             let victim = victims[step]
             if let old = live[victim] { calls.destroy(old) }
             live[victim] = nil

@@ -199,6 +199,32 @@ struct ReplayHostileInputTests {
         }
     }
 
+    /// Every bind strategy records each resource once, and `destroy(many:)` each destroy;
+    /// a batch that fails records nothing.
+    @Test(arguments: BindStrategy.allCases)
+    func everyBindStrategyRecordsEachResourceOnce(strategy: BindStrategy) throws {
+        try withTestDevice { context in
+            let recorder = CallRecorder()
+            var options = AllocatorOptions()
+            options.recorder = recorder
+            let allocator = Allocator(device: context.device, options: options)
+            #expect(throws: AllocationError.self) {
+                _ = try ResourceBatch.buffer(size: 4096, usage: .vertexBuffer)
+                    .nextBuffer(size: 4096, usage: .vertexBuffer, memory: MemoryRequest(memoryTypeBits: 0))
+                    .bind(allocator, strategy: strategy)
+            }
+            let bound = try ResourceBatch.buffer(size: 4096, usage: .vertexBuffer, name: "a")
+                .nextImage(width: 16, height: 16, usage: .sampled)
+                .nextBuffer(size: 1 << 16, usage: .transferSource, memory: .usage(.staging))
+                .bind(allocator, strategy: strategy)
+            try allocator.destroy(many: bound.resources)
+            #expect(try VMARecording(parsing: recorder.text).calls.map(\.function.name) == [
+                "vmaCreateAllocator", "vmaCreateBuffer", "vmaCreateImage", "vmaCreateBuffer",
+                "vmaDestroyBuffer", "vmaDestroyImage", "vmaDestroyBuffer",
+            ])
+        }
+    }
+
     /// The recorder writes a destroy, free or map only for a handle it recorded creating.
     @Test func theRecorderNamesOnlyHandlesItCreated() throws {
         let recorder = CallRecorder()

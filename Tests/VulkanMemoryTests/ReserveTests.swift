@@ -35,6 +35,16 @@ struct ReserveTests {
         }
     }
 
+    /// A remainder is not worth a page of its own below 1 MiB.
+    @Test func noReservedPageIsTiny() throws {
+        try withTestDevice { context in
+            let allocator = smallPageAllocator(context)
+            try allocator.reserve((8 << 20) + 1, usage: .gpuOnly)
+            #expect(try allocator.statistics().pages.map(\.size) == [8 << 20, 1 << 20])
+            allocator.releaseReservations()
+        }
+    }
+
     @Test func aReservationPastTheHeapCapLeavesNothingBehind() throws {
         try withTestDevice { context in
             var options = AllocatorOptions()

@@ -54,4 +54,21 @@ struct ResourceWorkloadTests {
         let messages = context.validationLog?.drain() ?? []
         #expect(messages.isEmpty, "validation messages: \(messages)")
     }
+
+    /// With 1 MiB pages, buffers over half a page get dedicated memory: the pass that
+    /// binds raw buffers where the allocator bound them must leave those out
+    /// (VUID-vkBindBufferMemory-memory-01508), and pages released during the steps too.
+    @Test func thePlacedPassBindsOnlyToSharedMemoryStillHeld() throws {
+        var options = VulkanContext.Options()
+        options.validation = VulkanContext.Validation.fromEnvironment(default: .ifAvailable)
+        options.applicationName = "WorkloadsTests"
+        let context = try VulkanContext(options: options)
+        var allocatorOptions = AllocatorOptions()
+        allocatorOptions.deviceLocalPageSize = 1 << 20
+        allocatorOptions.maxEmptyPagesPerType = 0
+        let result = try ResourceWorkload(live: 60, steps: 3_000, seed: 5).run(on: context.device, options: allocatorOptions)
+        #expect(result.rawPlacedPairNanoseconds > 0)
+        let messages = context.validationLog?.drain() ?? []
+        #expect(messages.isEmpty, "validation messages: \(messages.prefix(3))")
+    }
 }

@@ -10,9 +10,14 @@ extension MemoryTypePool {
             var slots: [UInt32] = []
             while reserved < bytes {
                 // Pages of the preferred size, the last one only as large as still needed.
-                let wanted = min(preferredPageSize, max(bytes - reserved, granularity))
-                // Whole granularity pages: a page's arena region is its size rounded down.
-                let size = (wanted + granularity - 1) / granularity * granularity
+                // No page under 1 MiB (or the preferred size, if smaller): a small remainder
+                // would cost a vkAllocateMemory and a maxMemoryAllocationCount slot for
+                // almost nothing. Whole MiB, and whole granularity pages, since a page's
+                // arena region is its size rounded down to the granularity.
+                let floor = min(preferredPageSize, 1 << 20)
+                let wanted = min(preferredPageSize, max(bytes - reserved, floor))
+                let mebibytes = wanted >= 1 << 20 ? ((wanted + (1 << 20) - 1) >> 20) << 20 : wanted
+                let size = (mebibytes + granularity - 1) / granularity * granularity
                 do throws(AllocationError) {
                     let slot = try addPage(state: &state, needed: size, exactSize: size, allocator: allocator)
                     state.pages[Int(slot)].isReserved = true

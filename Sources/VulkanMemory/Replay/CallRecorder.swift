@@ -188,8 +188,10 @@ extension CallRecorder {
         case let .dedicated(slot, generation):
             value = type | 1 << 56 | UInt64(slot) << 24 | UInt64(generation & 0xFF_FFFF)
         case let .member(slot, generation, index):
-            value = type | 2 << 56 | UInt64(slot & 0xFFFF) << 40 | UInt64(index & 0xFFFF) << 24
-                | UInt64(generation & 0xFF_FFFF)
+            // 20 bits each of slot and member index, 16 of generation: a million groups of
+            // a million members before two live members could share a handle.
+            value = type | 2 << 56 | UInt64(slot & 0xF_FFFF) << 36 | UInt64(index & 0xF_FFFF) << 16
+                | UInt64(generation & 0xFFFF)
         }
         let digits = String(value, radix: 16, uppercase: true)
         return String(repeating: "0", count: 16 - digits.count) + digits

@@ -108,8 +108,9 @@ extension Allocator {
                     : VK_SHARING_MODE_EXCLUSIVE
                 recordCreateBuffer(info, description.memory, options, buffer.allocation, to: recorder)
             case let (.image(description), .image(image)):
-                recordCreateImage(description.exclusiveCreateInfo, description.memory, options, image.allocation,
-                                  to: recorder)
+                var info = description.exclusiveCreateInfo
+                if description.sharedQueueFamilies.count > 1 { info.sharingMode = VK_SHARING_MODE_CONCURRENT }
+                recordCreateImage(info, description.memory, options, image.allocation, to: recorder)
             default:
                 continue
             }
