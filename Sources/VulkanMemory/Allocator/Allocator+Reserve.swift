@@ -67,6 +67,9 @@ extension Allocator {
     /// defragmentation, until `releaseReservations()`.
     ///
     /// Calling it again for the same type tops the reservation up to `bytes`.
+    ///
+    /// Thread safety: any thread, while others allocate and free; it holds the memory
+    /// type's lock while it makes pages, as growing a type does.
     /// - Returns: the bytes of device memory this call added.
     /// - Throws: `.zeroSize`; `.noSuitableMemoryType`; `.outOfMemory` (heap cap, budget,
     ///   driver) or `.tooManyAllocations`, with every page this call made released again.
