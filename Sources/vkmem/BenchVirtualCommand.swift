@@ -40,10 +40,32 @@ struct BenchVirtualCommand: ParsableCommand {
         if !json {
             print("workload  alloc_ns  free_ns  step_ns  failures     live  free_ranges  largest_free   (median of \(runs), \(strategy) fit)")
         }
-        for w in selected {
-            let result = VirtualWorkloadResult.median((0..<runs).map { _ in runVirtualWorkload(w, strategy: chosen) })
-            print(json ? jsonLine(result) : tableRow(result))
+        // W1 and W5 run in alternating rounds when both are asked for: W5's cost against
+        // W1's is then taken from runs minutes apart at most, not from runs the whole
+        // benchmark apart, on a host whose memory latency drifts (see `bench latency`).
+        var rounds: [VirtualWorkload: [VirtualWorkloadResult]] = [:]
+        if selected.contains(.w1) && selected.contains(.w5) {
+            for _ in 0..<runs {
+                for w in [VirtualWorkload.w1, .w5] { rounds[w, default: []].append(runVirtualWorkload(w, strategy: chosen)) }
+            }
         }
+        for w in selected {
+            let runsOfW = rounds[w] ?? (0..<runs).map { _ in runVirtualWorkload(w, strategy: chosen) }
+            let result = VirtualWorkloadResult.median(runsOfW)
+            var ratio: Double?
+            if w == .w5, let w1 = rounds[.w1], let w5 = rounds[.w5] {
+                let ratios = zip(w5, w1).map { $0.stepNanoseconds / $1.stepNanoseconds }.sorted()
+                ratio = ratios.count % 2 == 1 ? ratios[ratios.count / 2]
+                    : (ratios[ratios.count / 2 - 1] + ratios[ratios.count / 2]) / 2
+            }
+            print(json ? jsonLine(result, w1Ratio: ratio) : tableRow(result))
+            if !json, let ratio { print("W5 step / W1 step, median over alternating rounds: \(twoDecimals(ratio))") }
+        }
+    }
+
+    private func twoDecimals(_ x: Double) -> String {
+        let hundredths = Int((x * 100).rounded())
+        return "\(hundredths / 100).\(String(repeating: "0", count: hundredths % 100 < 10 ? 1 : 0))\(hundredths % 100)"
     }
 
     private func oneDecimal(_ x: Double) -> String {
@@ -51,11 +73,13 @@ struct BenchVirtualCommand: ParsableCommand {
         return "\(Int(tenths) / 10).\(Int(tenths) % 10)"
     }
 
-    private func jsonLine(_ r: VirtualWorkloadResult) -> String {
+    /// The issue's keys, and for W5 run alternately with W1, `w1_ratio`: the median over
+    /// rounds of W5's step time over W1's in the same round.
+    private func jsonLine(_ r: VirtualWorkloadResult, w1Ratio: Double?) -> String {
         "{\"workload\": \"\(r.workload)\", \"alloc_ns\": \(oneDecimal(r.allocNanoseconds)), "
             + "\"free_ns\": \(oneDecimal(r.freeNanoseconds)), \"step_ns\": \(oneDecimal(r.stepNanoseconds)), "
             + "\"failures\": \(r.failures), \"live\": \(r.live), \"free_ranges\": \(r.freeRanges), "
-            + "\"largest_free\": \(r.largestFree)}"
+            + "\"largest_free\": \(r.largestFree)" + (w1Ratio.map { ", \"w1_ratio\": \(twoDecimals($0))" } ?? "") + "}"
     }
 
     private func tableRow(_ r: VirtualWorkloadResult) -> String {
