@@ -115,7 +115,43 @@ struct Demo {
         guard allocator.leaks().isEmpty, allocator.usage.committedBytes == 0 else {
             throw DemoFailure("memory was left behind after destroying everything")
         }
+        try recordAndReplay(device)
         print("\nDemo finished: everything destroyed, nothing leaked.")
+    }
+
+    /// Step 10: memory reserved up front, a session recorded in VMA's format, and that
+    /// recording replayed through a fresh allocator.
+    func recordAndReplay(_ device: VulkanDevice) throws {
+        step("10. A reservation, a recorded session, and its replay")
+        let recorder = CallRecorder()
+        var options = AllocatorOptions()
+        options.recorder = recorder
+        do {
+            let allocator = Allocator(device: device, options: options)
+            let reserved = try allocator.reserve(16 << 20, usage: .gpuOnly)
+            let calls = allocator.usage.deviceMemoryAllocations
+            let frame = try ResourceBatch
+                .buffer(size: 256 * 1024, usage: [.vertexBuffer, .transferDestination], name: "frame vertices")
+                .nextImage(width: 512, height: 512, usage: [.sampled, .transferDestination], name: "frame texture")
+                .bind(allocator, strategy: .scatter)
+            let upload = try allocator.allocate(MemoryRequirements(size: 64 * 1024), usage: .staging,
+                                                options: AllocationOptions(mapped: true, name: "upload"))
+            print("reserved \(formatBytes(reserved)) of GPU-only memory; since then \(allocator.usage.deviceMemoryAllocations - calls) "
+                  + "vkAllocateMemory call(s) (a staging buffer of another memory type needs a page of its own)")
+            try allocator.free(upload)
+            try allocator.destroy(many: frame)
+            allocator.releaseReservations()
+            allocator.freeUnusedPages()
+        }
+        let recording = try VMARecording(parsing: recorder.text)
+        print("recorded \(recording.calls.count) calls: \(recording.calls.map(\.function.name).joined(separator: ", "))")
+        let replayer = Allocator(device: device)
+        let report = replayer.replay(recording)
+        guard report.failures.isEmpty, report.leftAlive.isEmpty, replayer.usage.allocationCount == 0 else {
+            throw DemoFailure("the replay failed: \(report.failures)")
+        }
+        print("replayed \(report.replayed.values.reduce(0, +)) of \(report.calls) calls with no failure; "
+              + "peak committed \(formatBytes(report.peakCommittedBytes)), peak live \(formatBytes(report.peakLiveBytes))")
     }
 
     /// Step 2: one `vkAllocateMemory`, mapped, written, read back, freed.
