@@ -24,6 +24,8 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     case defragmentationPassEnded
     /// Another defragmentation pass of this allocator is still open.
     case defragmentationPassOpen
+    /// A custom pool cannot be destroyed while it holds live allocations.
+    case poolNotEmpty(name: String, allocations: Int)
     /// A resource's requirements are not met by the allocation it was to be bound to
     /// (described in `allocation`): `reason` says which.
     case requirementsNotMet(allocation: String, reason: UnmetRequirement)
@@ -61,6 +63,8 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
             return "the same resource was listed more than once"
         case let .requirementsNotMet(allocation, reason):
             return "cannot bind the resource to \(allocation): \(reason)"
+        case let .poolNotEmpty(name, allocations):
+            return "pool '\(name)' still holds \(allocations) live allocation(s); free them before destroying it"
         case .defragmentationPassOpen:
             return "another defragmentation pass of this allocator is open; commit or cancel it first"
         case .defragmentationPassEnded:

@@ -84,8 +84,8 @@ extension Allocator {
     func liveness(_ allocation: Allocation) -> AllocationError? {
         guard pools.indices.contains(allocation.memoryTypeIndex) else { return .unknownAllocation }
         switch allocation.location {
-        case let .page(slot, generation, handle):
-            let pool = pools[allocation.memoryTypeIndex]
+        case let .page(tagged, generation, handle):
+            guard let (pool, slot) = pagePool(of: allocation, slot: tagged) else { return .unknownAllocation }
             return pool.state.withLock { state -> AllocationError? in
                 switch pool.pageOffset(of: handle, slot: slot, generation: generation, memory: allocation.memory,
                                        state: state) {

@@ -21,7 +21,8 @@ extension Allocator {
             throw .memory(.notHostVisible(typeIndex: pool.typeIndex, flags: pool.flags))
         }
         switch allocation.location {
-        case let .page(slot, generation, handle):
+        case let .page(tagged, generation, handle):
+            guard let (pool, slot) = pagePool(of: allocation, slot: tagged) else { throw .unknownAllocation }
             return try pool.state.withLock { (state: inout MemoryTypePool.State) throws(AllocationError) -> MappedMemory in
                 let index = Int(slot)
                 let placed = try pool.pageOffset(of: handle, slot: slot, generation: generation,

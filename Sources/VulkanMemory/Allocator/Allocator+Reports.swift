@@ -5,7 +5,7 @@ extension Allocator {
     /// - Complexity: O(ranges of every type's arena); takes each type's lock in turn.
     public func liveAllocations() -> [AllocationReport] {
         var reports: [AllocationReport] = []
-        for pool in pools {
+        for pool in everyPagePool() {
             pool.state.withLock { state in
                 pool.forEachPageAllocation(state) { slot, offset, size, _, handle in
                     let record = state.records[Int(handle.index)]
@@ -40,7 +40,7 @@ extension Allocator {
     /// bytes in live allocations, and how often `vkAllocateMemory` was called.
     public var usage: AllocatorUsage {
         var usage = AllocatorUsage()
-        for pool in pools {
+        for pool in everyPagePool() {
             pool.state.withLock { state in
                 usage.pageCount += state.active.count
                 usage.emptyPageCount += state.emptyPageCount

@@ -144,8 +144,9 @@ extension Allocator {
     /// (anything may go there) for dedicated memory, which has no neighbours.
     private func kind(of allocation: Allocation) -> SuballocationKind {
         switch allocation.location {
-        case let .page(_, _, handle):
-            return pools[allocation.memoryTypeIndex].state.withLock { (try? $0.arena.kind(of: handle)) ?? .unknown }
+        case let .page(slot, _, handle):
+            guard let (pool, _) = pagePool(of: allocation, slot: slot) else { return .unknown }
+            return pool.state.withLock { (try? $0.arena.kind(of: handle)) ?? .unknown }
         case let .member(slot, generation, index):
             return memberKind(of: allocation, slot: slot, generation: generation, index: index)
         case .dedicated:

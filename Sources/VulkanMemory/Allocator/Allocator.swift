@@ -38,6 +38,8 @@ public final class Allocator: Sendable {
     let budgetInFlight: Locked<[UInt64]>
     /// `options.recorder` when this allocator is the one it records; nil otherwise.
     let recorder: CallRecorder?
+    /// Custom pools (`makePool`), by number.
+    let customPools = Locked(PoolRegistry())
     /// `vkAllocateMemory` calls made so far.
     let deviceAllocationCount = Atomic<Int>(0)
     /// Whether a defragmentation pass is open.
@@ -221,6 +223,9 @@ public final class Allocator: Sendable {
         guard pools.indices.contains(allocation.memoryTypeIndex) else { throw .unknownAllocation }
         switch allocation.location {
         case let .page(slot, generation, handle):
+            guard slot >> MemoryTypePool.slotTagShift == 0 else {
+                return try freeInCustomPool(allocation, slot: slot, generation: generation, handle: handle)
+            }
             let released = try withPool(allocation.memoryTypeIndex) { (pool) throws(AllocationError) in
                 try pool.free(slot: slot, generation: generation, handle: handle, memory: allocation.memory,
                               offset: allocation.offset, keepEmpty: keepEmpty)
@@ -262,9 +267,9 @@ public final class Allocator: Sendable {
     /// After a failed call freed `allocation`, releases the page the allocation created, if
     /// it is wholly free, so the failure leaves no page behind.
     func releasePageStarted(by allocation: Allocation) {
-        guard allocation.startedPage, case let .page(slot, generation, _) = allocation.location else { return }
-        let pool = pools[allocation.memoryTypeIndex]
-        if let memory = pool.takeEmptyPage(slot: slot, generation: generation) { release(memory, heap: pool.heapIndex) }
+        guard allocation.startedPage, case let .page(slot, generation, _) = allocation.location,
+              let (pool, local) = pagePool(of: allocation, slot: slot) else { return }
+        if let memory = pool.takeEmptyPage(slot: local, generation: generation) { release(memory, heap: pool.heapIndex) }
     }
 
     /// Frees a page or dedicated memory's `VkDeviceMemory` and its heap accounting.

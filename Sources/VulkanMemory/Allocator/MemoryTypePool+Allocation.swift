@@ -66,7 +66,8 @@ extension MemoryTypePool {
         state.liveCount += 1
         return Allocation(memory: state.pages[slot].handle, offset: offset, size: placed.size,
                           memoryTypeIndex: typeIndex, mappedPointer: mapped,
-                          location: .page(slot: UInt32(slot), generation: state.generations[slot], handle: placed.handle))
+                          location: .page(slot: UInt32(slot) | slotTag, generation: state.generations[slot],
+                                          handle: placed.handle))
     }
 
     /// Maps a whole page once, persistently, and returns its base address.
@@ -127,11 +128,20 @@ extension MemoryTypePool {
         guard !state.freeSlots.isEmpty || state.pages.count < slotCount else {
             throw .tooManyAllocations(limit: UInt32(slotCount))
         }
-        let planned = exactSize ?? min(MemoryTypePool.nextPageSize(committed: state.committedBytes, live: state.liveBytes,
-                                                                   preferred: preferredPageSize, needed: needed), heapSize)
+        if let poolName, state.active.count >= maxPages {
+            throw .outOfMemory(size: needed, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
+                               reason: "pool '\(poolName)' holds its maximum of \(maxPages) pages")
+        }
+        let fixed = exactSize ?? fixedPageSize
+        let planned = fixed ?? min(MemoryTypePool.nextPageSize(committed: state.committedBytes, live: state.liveBytes,
+                                                               preferred: preferredPageSize, needed: needed), heapSize)
         // The arena region is the size rounded down to the granularity: it must hold `needed`.
         func regionHolds(_ size: UInt64) -> Bool { size / granularity * granularity >= needed }
         guard regionHolds(planned) else {
+            if let poolName, exactSize == nil {
+                throw .outOfMemory(size: needed, typeIndex: typeIndex, heapIndex: heapIndex, available: planned,
+                                   reason: "pool '\(poolName)' has pages of \(planned) bytes")
+            }
             throw .outOfMemory(size: needed, typeIndex: typeIndex, heapIndex: heapIndex, available: heapSize,
                                reason: "the request is larger than the heap")
         }
@@ -159,7 +169,7 @@ extension MemoryTypePool {
             } catch {
                 lastError = error
                 // Only a driver refusal is worth retrying smaller.
-                guard exactSize == nil, case .outOfMemory = error, regionHolds(size / 2), size > 1 << 20 else { break }
+                guard fixed == nil, case .outOfMemory = error, regionHolds(size / 2), size > 1 << 20 else { break }
                 size /= 2
                 if planned / size > 8 { break }
             }

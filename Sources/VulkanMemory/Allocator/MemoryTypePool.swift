@@ -123,13 +123,31 @@ final class MemoryTypePool: @unchecked Sendable {
     /// Page slots the arena has: no more pages than this can exist at once.
     let slotCount: Int
     let state: Locked<State>
+    /// A custom pool's (`MemoryPool`): every page of exactly this size; nil for a type's
+    /// default pages, which grow as `nextPageSize` says.
+    let fixedPageSize: UInt64?
+    /// The most pages this pool may hold at once (`Int.max` for a type's default pages).
+    let maxPages: Int
+    /// ORed into the page slots of the allocations this pool makes, so `free` and the
+    /// rest find the pool again: 0 for a type's default pages, a custom pool's number
+    /// shifted by `slotTagShift` otherwise. Page slots stay below 2^16.
+    let slotTag: UInt32
+    /// A custom pool's name, for errors and reports.
+    let poolName: String?
+    static let slotTagShift: UInt32 = 20
+    static let localSlotMask: UInt32 = (1 << slotTagShift) - 1
 
-    init(type: MemoryType, heap: MemoryHeap, limits: MemoryLimits, options: AllocatorOptions) {
+    init(type: MemoryType, heap: MemoryHeap, limits: MemoryLimits, options: AllocatorOptions,
+         custom: (pageSize: UInt64, maxPages: Int, tag: UInt32, name: String)? = nil) {
         typeIndex = type.index
         heapIndex = type.heapIndex
         heapSize = heap.size
         flags = type.flags
-        preferredPageSize = MemoryTypePool.preferredPageSize(type: type, heap: heap, options: options)
+        fixedPageSize = custom?.pageSize
+        maxPages = custom?.maxPages ?? .max
+        slotTag = custom?.tag ?? 0
+        poolName = custom?.name
+        preferredPageSize = custom?.pageSize ?? MemoryTypePool.preferredPageSize(type: type, heap: heap, options: options)
         atom = type.isHostVisible && !type.isHostCoherent ? max(limits.nonCoherentAtomSize, 1) : 1
         granularity = max(limits.bufferImageGranularity, 1)
         // A heap of 2^k bytes or less gets slots of 2^(k+1); at least 1 MiB per slot.
@@ -172,7 +190,7 @@ final class MemoryTypePool: @unchecked Sendable {
     /// although the pages hold more than four times its size in free bytes, the free
     /// space is scattered in holes too small for it, as it is once allocations are
     /// being freed and replaced: then the page brings committed memory up to 125% of
-    /// the live bytes (exact best fit needs about 116% on W3's churn), room for that
+    /// the live bytes (exact best fit needs 118–123% on W3's churn), room for that
     /// churn to go on without another `vkAllocateMemory` soon. On W3 over 16 seeds:
     /// 1.25 device allocations during the steps and 126.6% committed on average, against
     /// 1.75 and 131.6% with pages of a fixed eighth. Between an eighth of the preferred

@@ -183,8 +183,11 @@ extension CallRecorder {
         let type = UInt64(allocation.memoryTypeIndex & 0x3F) << 58
         let value: UInt64
         switch allocation.location {
-        case let .page(_, _, handle):
-            value = type | UInt64(handle.index) << 24 | UInt64(handle.generation & 0xFF_FFFF)
+        case let .page(slot, _, handle):
+            // The pool's number (0: the type's own pages), then the arena's handle: unique
+            // among the live allocations of one pool.
+            value = type | UInt64(slot >> MemoryTypePool.slotTagShift & 0xFFF) << 44 | UInt64(handle.index) << 12
+                | UInt64(handle.generation & 0xFFF)
         case let .dedicated(slot, generation):
             value = type | 1 << 56 | UInt64(slot) << 24 | UInt64(generation & 0xFF_FFFF)
         case let .member(slot, generation, index):

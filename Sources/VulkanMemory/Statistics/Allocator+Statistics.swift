@@ -13,13 +13,13 @@ extension Allocator {
         var types: [TypeTally] = properties.types.map { _ in TypeTally() }
         var pages: [PageStatistics] = []
         var emptyPageCount = 0
-        for pool in pools {
+        for pool in everyPagePool() {
             pool.state.withLock { state in
                 pages += PageStatistics.pages(of: pool, state)
-                types[pool.typeIndex].pageCount = state.active.count
-                types[pool.typeIndex].committedBytes = state.committedBytes
-                types[pool.typeIndex].liveBytes = state.liveBytes
-                types[pool.typeIndex].allocationCount = state.liveCount
+                types[pool.typeIndex].pageCount += state.active.count
+                types[pool.typeIndex].committedBytes += state.committedBytes
+                types[pool.typeIndex].liveBytes += state.liveBytes
+                types[pool.typeIndex].allocationCount += state.liveCount
                 emptyPageCount += state.emptyPageCount
             }
         }
@@ -98,7 +98,7 @@ extension PageStatistics {
                                   freeBytes: size - used, allocationCount: allocations[Int(slot)].count,
                                   freeRangeCount: gaps[Int(slot)].count,
                                   largestFreeRange: gaps[Int(slot)].map(\.size).max() ?? 0,
-                                  mapped: page.mappedBase != nil, reserved: page.isReserved,
+                                  mapped: page.mappedBase != nil, reserved: page.isReserved, pool: pool.poolName,
                                   ranges: merged(allocations[Int(slot)], gaps[Int(slot)]))
         }
     }

@@ -21,8 +21,11 @@ public struct PageStatistics: Codable, Sendable, Equatable {
     /// Whether the page is mapped into the host's address space. A page is mapped whole
     /// the first time one of its allocations is, and stays mapped while it lives.
     public let mapped: Bool
-    /// Whether `Allocator.reserve` keeps the page, empty or not.
+    /// Whether `Allocator.reserve` (or a pool's `minPages`) keeps the page, empty or not.
     public let reserved: Bool
+    /// The custom pool (`Allocator.makePool`) the page belongs to; nil for the
+    /// allocator's own pages.
+    public let pool: String?
     /// Every allocation and free range of the page, in address order.
     public let ranges: [RangeStatistics]
 }

@@ -1,0 +1,256 @@
+import CVulkan
+
+/// What a custom pool (`Allocator.makePool`) is: one memory type, pages of one size, and
+/// bounds on how many pages it holds (VMA's `VmaPoolCreateInfo`).
+public struct PoolOptions: Sendable, Hashable {
+    /// The pool's name, for errors, reports and statistics.
+    public var name: String
+    /// The memory type: the one this intent ranks first, unless `memoryTypeIndex` is set.
+    public var usage: MemoryUsage
+    /// An explicit memory type index, overriding `usage`.
+    public var memoryTypeIndex: Int?
+    /// Every page's size in bytes: a request larger than a page fails.
+    public var pageSize: UInt64
+    /// Pages made when the pool is made and kept, empty or not, until it is destroyed.
+    public var minPages: Int
+    /// The most pages the pool holds at once: past that, allocations fail with
+    /// `.outOfMemory` naming the pool.
+    public var maxPages: Int
+
+    /// Creates pool options.
+    public init(name: String, usage: MemoryUsage = .gpuOnly, memoryTypeIndex: Int? = nil, pageSize: UInt64,
+                minPages: Int = 0, maxPages: Int = .max) {
+        self.name = name
+        self.usage = usage
+        self.memoryTypeIndex = memoryTypeIndex
+        self.pageSize = pageSize
+        self.minPages = minPages
+        self.maxPages = maxPages
+    }
+}
+
+/// A custom pool: pages of one memory type and one size, apart from the allocator's own
+/// pages, within bounds set when it is made (VMA's `VmaPool`). Allocate in it with
+/// `Allocator.allocate(_:in:options:)`, `createBuffer(_:in:options:)` or
+/// `createImage(_:in:options:)`; free and destroy as any other allocation.
+///
+/// Thread safety: any thread, like the allocator; the pool has its own lock.
+public final class MemoryPool: Sendable, CustomStringConvertible {
+    /// What the pool was made with.
+    public let options: PoolOptions
+    /// The pool's memory type.
+    public let memoryTypeIndex: Int
+    let pages: MemoryTypePool
+    let index: Int
+
+    init(options: PoolOptions, memoryTypeIndex: Int, pages: MemoryTypePool, index: Int) {
+        self.options = options
+        self.memoryTypeIndex = memoryTypeIndex
+        self.pages = pages
+        self.index = index
+    }
+
+    /// `pool 'name' (type N, pages of S bytes)`.
+    public var description: String {
+        "pool '\(options.name)' (memory type \(memoryTypeIndex), pages of \(options.pageSize) bytes)"
+    }
+}
+
+/// The custom pools of an allocator, by number; a destroyed pool's number is reused.
+struct PoolRegistry {
+    var pools: [MemoryTypePool?] = []
+
+    /// Room for 4,094 pools at once: a pool's number, plus one, fills the 12 bits above
+    /// the page slot in `Allocation`'s location.
+    static let capacity = Int(UInt32.max >> MemoryTypePool.slotTagShift) - 1
+}
+
+extension Allocator {
+    /// Makes a custom pool (VMA's `vmaCreatePool`): its `minPages` are allocated now.
+    /// - Throws: `.zeroSize` for pages of no bytes; `.noSuitableMemoryType` for a type
+    ///   index this device lacks or an intent no type serves; `.outOfMemory` when the
+    ///   pages do not fit the heap, when `minPages` exceeds `maxPages`, or when the
+    ///   first pages cannot be made (nothing is left behind then); `.tooManyAllocations`
+    ///   past 4,094 pools at once.
+    /// - Complexity: one `vkAllocateMemory` per page of `minPages`.
+    public func makePool(_ options: PoolOptions) throws(AllocationError) -> MemoryPool {
+        guard options.pageSize > 0 else { throw .zeroSize }
+        let typeIndex: Int
+        if let index = options.memoryTypeIndex {
+            guard properties.types.indices.contains(index) else {
+                throw .noSuitableMemoryType(required: [], memoryTypeBits: 0, usage: nil)
+            }
+            typeIndex = index
+        } else {
+            guard let first = rankedByUsage[options.usage.ordinal].first else {
+                throw .noSuitableMemoryType(required: selection.flags(for: .usage(options.usage)).required,
+                                            memoryTypeBits: .max, usage: options.usage)
+            }
+            typeIndex = first
+        }
+        let type = properties.types[typeIndex]
+        let heap = properties.heaps[type.heapIndex]
+        let granularity = max(properties.limits.bufferImageGranularity, 1)
+        let pageSize = (options.pageSize + granularity - 1) / granularity * granularity
+        guard pageSize <= heap.size, options.minPages >= 0, options.maxPages >= 1, options.minPages <= options.maxPages,
+              UInt64(options.minPages) <= heap.size / pageSize else {
+            throw .outOfMemory(size: pageSize, typeIndex: typeIndex, heapIndex: type.heapIndex, available: heap.size,
+                               reason: "pool '\(options.name)': \(options.minPages) to \(options.maxPages) pages of "
+                                   + "\(pageSize) bytes do not fit heap \(type.heapIndex)")
+        }
+        let index: Int = try customPools.withLock { (registry: inout PoolRegistry) throws(AllocationError) -> Int in
+            if let free = registry.pools.firstIndex(where: { $0 == nil }) { return free }
+            guard registry.pools.count < PoolRegistry.capacity else {
+                throw .tooManyAllocations(limit: UInt32(PoolRegistry.capacity))
+            }
+            registry.pools.append(nil)
+            return registry.pools.count - 1
+        }
+        let pages = MemoryTypePool(type: type, heap: heap, limits: properties.limits, options: self.options,
+                                   custom: (pageSize, options.maxPages,
+                                            UInt32(index + 1) << MemoryTypePool.slotTagShift, options.name))
+        if options.minPages > 0 {
+            do throws(AllocationError) {
+                try pages.reserve(UInt64(options.minPages) * pageSize, allocator: self)
+            } catch {
+                customPools.withLock { $0.pools[index] = nil }
+                throw error
+            }
+        }
+        customPools.withLock { $0.pools[index] = pages }
+        return MemoryPool(options: options, memoryTypeIndex: typeIndex, pages: pages, index: index)
+    }
+
+    /// Destroys an empty custom pool and releases all its pages (VMA's `vmaDestroyPool`).
+    /// - Throws: `.poolNotEmpty` while it holds live allocations (nothing changes then);
+    ///   `.unknownAllocation` for a pool of another allocator or one destroyed before.
+    public func destroyPool(_ pool: MemoryPool) throws(AllocationError) {
+        let registered = customPools.withLock { $0.pools.indices.contains(pool.index) && $0.pools[pool.index] === pool.pages }
+        guard registered else { throw .unknownAllocation }
+        let released: [DeviceMemory] = try pool.pages.state.withLock {
+            (state: inout MemoryTypePool.State) throws(AllocationError) -> [DeviceMemory] in
+            guard state.liveCount == 0 else { throw .poolNotEmpty(name: pool.options.name, allocations: state.liveCount) }
+            let slots = state.active
+            return slots.map { slot in
+                if state.pages[Int(slot)].isReserved {
+                    state.pages[Int(slot)].isReserved = false
+                    state.emptyPageCount += 1
+                }
+                return pool.pages.removePage(slot: slot, state: &state)
+            }
+        }
+        customPools.withLock { $0.pools[pool.index] = nil }
+        for memory in released { release(memory, heap: pool.pages.heapIndex) }
+    }
+
+    /// Allocates in a custom pool: a range of one of its pages, a new page when none has
+    /// room and the pool may grow.
+    /// - Throws: as `allocate(_:_:options:)`; `.noSuitableMemoryType` when the
+    ///   requirements exclude the pool's type; `.outOfMemory` naming the pool when the
+    ///   request is larger than its pages or it holds `maxPages` already full ones.
+    /// - Complexity: O(1) as for the allocator's own pages.
+    public func allocate(_ requirements: MemoryRequirements, in pool: MemoryPool,
+                         options allocationOptions: AllocationOptions = AllocationOptions(),
+                         fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> Allocation {
+        guard requirements.size > 0 else { throw .zeroSize }
+        let alignment = max(requirements.alignment, 1)
+        guard alignment & (alignment - 1) == 0 else { throw .alignmentNotPowerOfTwo(alignment) }
+        guard requirements.size <= UInt64.max - alignment else {
+            throw .sizeOverflow(size: requirements.size, alignment: alignment)
+        }
+        guard requirements.memoryTypeBits & (1 << UInt32(pool.memoryTypeIndex)) != 0 else {
+            throw .noSuitableMemoryType(required: [], memoryTypeBits: requirements.memoryTypeBits, usage: nil)
+        }
+        let pages = pool.pages
+        if allocationOptions.mapped, !pages.flags.contains(.hostVisible) {
+            throw .memory(.notHostVisible(typeIndex: pages.typeIndex, flags: pages.flags))
+        }
+        let record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line),
+                                      userData: allocationOptions.userData)
+        return try pages.allocate(size: requirements.size, alignment: alignment, kind: requirements.kind,
+                                  strategy: allocationOptions.strategy, mapped: allocationOptions.mapped,
+                                  name: allocationOptions.name, record: record, allocator: self)
+    }
+
+    /// `createBuffer(_:_:options:)` with the memory from a custom pool.
+    public func createBuffer(_ createInfo: VkBufferCreateInfo, in pool: MemoryPool,
+                             options allocationOptions: AllocationOptions = AllocationOptions(),
+                             fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> BoundBuffer {
+        guard createInfo.size > 0 else { throw .zeroSize }
+        let functions = device.deviceFunctions
+        let buffer = try makeBuffer(createInfo)
+        let allocation = try allocateAndBindInPool(
+            requirements(of: buffer), pool, allocationOptions, fileID: fileID, line: line,
+            bindFunction: "vkBindBufferMemory",
+            bind: { functions.bindBufferMemory(device.device, buffer, $0.memory, $0.offset) },
+            destroy: { functions.destroyBuffer(device.device, buffer, nil) })
+        return BoundBuffer(buffer: buffer, allocation: allocation, size: createInfo.size)
+    }
+
+    /// `createImage(_:_:options:)` with the memory from a custom pool.
+    public func createImage(_ createInfo: VkImageCreateInfo, in pool: MemoryPool,
+                            options allocationOptions: AllocationOptions = AllocationOptions(),
+                            fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> BoundImage {
+        let functions = device.deviceFunctions
+        let image = try makeImage(createInfo)
+        let allocation = try allocateAndBindInPool(
+            requirements(of: image, tiling: createInfo.tiling), pool, allocationOptions, fileID: fileID, line: line,
+            bindFunction: "vkBindImageMemory",
+            bind: { functions.bindImageMemory(device.device, image, $0.memory, $0.offset) },
+            destroy: { functions.destroyImage(device.device, image, nil) })
+        return BoundImage(image: image, allocation: allocation)
+    }
+
+    /// Allocates for a just-created resource in `pool` and binds it; on any failure the
+    /// memory goes back and the resource is destroyed. A resource whose driver requires
+    /// memory of its own cannot live in a pool's page and is refused.
+    private func allocateAndBindInPool(
+        _ requirements: MemoryRequirements, _ pool: MemoryPool, _ options: AllocationOptions,
+        fileID: StaticString, line: UInt, bindFunction: String,
+        bind: (Allocation) -> VkResult, destroy: () -> Void
+    ) throws(AllocationError) -> Allocation {
+        do throws(AllocationError) {
+            guard !requirements.requiresDedicated else {
+                throw AllocationError.requirementsNotMet(allocation: pool.description, reason: .requiresDedicatedMemory)
+            }
+            let allocation = try allocate(requirements, in: pool, options: options, fileID: fileID, line: line)
+            let bound = VulkanResult(bind(allocation))
+            guard bound.isSuccess else {
+                try? free(allocation, keepEmpty: self.options.maxEmptyPagesPerType)
+                throw AllocationError.vulkan(.callFailed(function: bindFunction, result: bound))
+            }
+            return allocation
+        } catch {
+            destroy()
+            throw error
+        }
+    }
+
+    /// Frees an allocation of a custom pool's page. The pool's empty pages stay until the
+    /// pool is destroyed, as VMA keeps a pool's blocks. Out of line: the allocator's own
+    /// pages are the hot path.
+    @inline(never)
+    func freeInCustomPool(_ allocation: Allocation, slot: UInt32, generation: UInt32,
+                          handle: VirtualAllocationHandle) throws(AllocationError) {
+        guard let (pool, local) = pagePool(of: allocation, slot: slot) else { throw .unknownAllocation }
+        _ = try pool.free(slot: local, generation: generation, handle: handle, memory: allocation.memory,
+                          offset: allocation.offset, keepEmpty: .max)
+    }
+
+    /// The pages a page allocation was made in (the allocator's own for its type, or a
+    /// custom pool's) and its page slot there; nil when no such pool exists.
+    func pagePool(of allocation: Allocation, slot: UInt32) -> (pool: MemoryTypePool, slot: UInt32)? {
+        let tag = Int(slot >> MemoryTypePool.slotTagShift)
+        guard tag != 0 else {
+            return pools.indices.contains(allocation.memoryTypeIndex) ? (pools[allocation.memoryTypeIndex], slot) : nil
+        }
+        let pool: MemoryTypePool? = customPools.withLock { $0.pools.indices.contains(tag - 1) ? $0.pools[tag - 1] : nil }
+        guard let pool, pool.typeIndex == allocation.memoryTypeIndex else { return nil }
+        return (pool, slot & MemoryTypePool.localSlotMask)
+    }
+
+    /// The allocator's own pages of every type, then every custom pool's.
+    func everyPagePool() -> [MemoryTypePool] {
+        pools + customPools.withLock { $0.pools.compactMap { $0 } }
+    }
+}

@@ -1,0 +1,138 @@
+import CVulkan
+import Dispatch
+import Testing
+@testable import VulkanMemory
+
+/// Custom pools (`Allocator.makePool`): pages of one type and size, within bounds.
+@Suite("Custom pools")
+struct PoolTests {
+    private static func bufferInfo(size: UInt64) -> VkBufferCreateInfo {
+        var info = VkBufferCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        info.size = size
+        info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue | VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue)
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        return info
+    }
+
+    @Test func aPoolKeepsItsPagesApartAndWithinItsBounds() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let pool = try allocator.makePool(PoolOptions(name: "particles", pageSize: 4 << 20, minPages: 1, maxPages: 2))
+            // minPages: one page made now, counted reserved, before any allocation.
+            var pages = try allocator.statistics().pages
+            #expect(pages.count == 1 && pages[0].pool == "particles" && pages[0].reserved && pages[0].size == 4 << 20)
+            var live = try (0..<12).map { _ throws(AllocationError) in
+                try allocator.allocate(MemoryRequirements(size: 600 << 10, alignment: 256), in: pool)
+            }
+            // 12 × 600 KiB need both pages; the allocator's own pages are untouched.
+            pages = try allocator.statistics().pages
+            #expect(pages.count == 2 && pages.allSatisfy { $0.pool == "particles" && $0.size == 4 << 20 })
+            // A third page would pass maxPages: refused, naming the pool, nothing changed.
+            let before = allocator.usage
+            do throws(AllocationError) {
+                _ = try allocator.allocate(MemoryRequirements(size: 3 << 20), in: pool)
+                Issue.record("a third page was made")
+            } catch {
+                guard case let .outOfMemory(_, _, _, _, reason) = error else { Issue.record("got \(error)"); return }
+                #expect(reason.contains("'particles'") && reason.contains("maximum of 2 pages"))
+            }
+            // Larger than a page: refused, naming the pool.
+            #expect(throws: AllocationError.self) { _ = try allocator.allocate(MemoryRequirements(size: 5 << 20), in: pool) }
+            #expect(allocator.usage.committedBytes == before.committedBytes)
+            #expect(allocator.liveAllocations().count == 12)
+            // A pool still holding allocations is not destroyed.
+            #expect(throws: AllocationError.poolNotEmpty(name: "particles", allocations: 12)) { try allocator.destroyPool(pool) }
+            for allocation in live { try allocator.free(allocation) }
+            live = []
+            // Emptied, its pages stay until the pool goes (as VMA keeps a pool's blocks).
+            #expect(allocator.usage.pageCount == 2)
+            try allocator.destroyPool(pool)
+            #expect(allocator.usage.committedBytes == 0 && allocator.usage.pageCount == 0)
+            #expect(throws: AllocationError.unknownAllocation) { try allocator.destroyPool(pool) }
+        }
+    }
+
+    @Test func buffersAndImagesLiveInAPoolAndGoBackWithTheirMemory() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let pool = try allocator.makePool(PoolOptions(name: "level", pageSize: 8 << 20))
+            let buffer = try allocator.createBuffer(Self.bufferInfo(size: 64 << 10), in: pool,
+                                                    options: AllocationOptions(name: "level vertices"))
+            let image = try allocator.createImage(ImageDescription(width: 64, height: 64, usage: .sampled).exclusiveCreateInfo,
+                                                  in: pool)
+            let outside = try allocator.createBuffer(Self.bufferInfo(size: 64 << 10), .usage(.gpuOnly))
+            #expect(buffer.allocation.memory == image.allocation.memory)
+            #expect(outside.allocation.memory != buffer.allocation.memory)
+            #expect(allocator.liveAllocations().contains { $0.name == "level vertices" })
+            #expect(allocator.isLive(buffer.allocation) && allocator.isLive(image.allocation))
+            // The granularity rule holds in a pool's pages too: an optimal image is refused a linear range.
+            let linear = try allocator.allocate(MemoryRequirements(size: 64 << 10, alignment: 256, kind: .linear), in: pool)
+            let info = ImageDescription(width: 64, height: 64, usage: .sampled).exclusiveCreateInfo
+            #expect(throws: AllocationError.self) { _ = try allocator.createImage(info, boundTo: linear) }
+            try allocator.free(linear)
+            try allocator.destroyBuffer(buffer)
+            try allocator.destroyImage(image)
+            #expect(throws: AllocationError.alreadyFreed) { try allocator.free(buffer.allocation) }
+            try allocator.destroyBuffer(outside)
+            try allocator.destroyPool(pool)
+            allocator.freeUnusedPages()
+            #expect(allocator.usage.committedBytes == 0 && allocator.usage.allocationCount == 0)
+        }
+    }
+
+    @Test func mappedPoolMemoryAndBadOptions() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            #expect(throws: AllocationError.zeroSize) { _ = try allocator.makePool(PoolOptions(name: "x", pageSize: 0)) }
+            #expect(throws: AllocationError.self) {
+                _ = try allocator.makePool(PoolOptions(name: "x", pageSize: 1 << 20, minPages: 3, maxPages: 2))
+            }
+            #expect(throws: AllocationError.self) {
+                _ = try allocator.makePool(PoolOptions(name: "x", memoryTypeIndex: 99, pageSize: 1 << 20))
+            }
+            #expect(allocator.usage.committedBytes == 0)
+            let staging = try allocator.makePool(PoolOptions(name: "uploads", usage: .staging, pageSize: 2 << 20))
+            let allocation = try allocator.allocate(MemoryRequirements(size: 4096), in: staging,
+                                                    options: AllocationOptions(mapped: true))
+            let view = try allocator.map(allocation)
+            try view.write(UInt64(0xC0FFEE))
+            #expect(try view.read(UInt64.self) == 0xC0FFEE)
+            try allocator.free(allocation)
+            try allocator.destroyPool(staging)
+        }
+    }
+
+    /// Four threads allocating and freeing in one pool and in the allocator's own pages.
+    @Test func poolsFromSeveralThreads() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let pool = try allocator.makePool(PoolOptions(name: "shared", pageSize: 4 << 20, maxPages: 8))
+            let failures = Locked<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 4) { thread in
+                var generator = SplitMix(seed: UInt64(thread) + 7)
+                var live: [Allocation] = []
+                for _ in 0..<2_000 {
+                    if generator.next() % 2 == 0 || live.isEmpty {
+                        let size = 256 + generator.next() % (64 << 10)
+                        do {
+                            live.append(generator.next() % 2 == 0
+                                ? try allocator.allocate(MemoryRequirements(size: size, alignment: 256), in: pool)
+                                : try allocator.allocate(MemoryRequirements(size: size, alignment: 256), usage: .gpuOnly))
+                        } catch {
+                            failures.withLock { $0.append("\(error)") }
+                        }
+                    } else {
+                        do { try allocator.free(live.remove(at: Int(generator.next() % UInt64(live.count)))) } catch {
+                            failures.withLock { $0.append("\(error)") }
+                        }
+                    }
+                }
+                for allocation in live { try? allocator.free(allocation) }
+            }
+            #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(3) })")
+            #expect(allocator.usage.allocationCount == 0)
+            try allocator.destroyPool(pool)
+        }
+    }
+}
