@@ -50,6 +50,9 @@ struct PoolTests {
             try allocator.destroyPool(pool)
             #expect(allocator.usage.committedBytes == 0 && allocator.usage.pageCount == 0)
             #expect(throws: AllocationError.unknownAllocation) { try allocator.destroyPool(pool) }
+            // A destroyed pool makes nothing more, and no memory is left behind trying.
+            #expect(throws: AllocationError.self) { _ = try allocator.allocate(MemoryRequirements(size: 4096), in: pool) }
+            #expect(allocator.usage.committedBytes == 0)
         }
     }
 

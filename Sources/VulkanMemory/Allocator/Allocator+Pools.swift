@@ -130,6 +130,9 @@ extension Allocator {
         let released: [DeviceMemory] = try pool.pages.state.withLock {
             (state: inout MemoryTypePool.State) throws(AllocationError) -> [DeviceMemory] in
             guard state.liveCount == 0 else { throw .poolNotEmpty(name: pool.options.name, allocations: state.liveCount) }
+            // Under the pool's lock: an allocation racing this call either finished
+            // before (and then the pool was not empty) or finds the pool closed.
+            state.isClosed = true
             let slots = state.active
             return slots.map { slot in
                 if state.pages[Int(slot)].isReserved {

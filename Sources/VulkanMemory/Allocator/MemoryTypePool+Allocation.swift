@@ -20,6 +20,10 @@ extension MemoryTypePool {
         var released: DeviceMemory?
         defer { if let released { allocator.release(released, heap: heapIndex) } }
         return try state.withLock { (state: inout State) throws(AllocationError) -> Allocation in
+            if let poolName, state.isClosed {
+                throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
+                                   reason: "pool '\(poolName)' was destroyed")
+            }
             if let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
                                                             strategy: strategy) {
                 return try finish(placed, state: &state, mapped: mapped, name: name, record: record)

@@ -85,6 +85,8 @@ final class MemoryTypePool: @unchecked Sendable {
         var committedBytes: UInt64 = 0
         var liveBytes: UInt64 = 0
         var liveCount = 0
+        /// A custom pool that `Allocator.destroyPool` destroyed: it makes nothing more.
+        var isClosed = false
 
         mutating func remember(_ handle: VirtualAllocationHandle, _ record: AllocationRecord, name: String?) {
             let index = Int(handle.index)
