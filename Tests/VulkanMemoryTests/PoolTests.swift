@@ -138,4 +138,66 @@ struct PoolTests {
             try allocator.destroyPool(pool)
         }
     }
+
+    /// Bad input and misuse: typed errors, never a trap, nothing left behind.
+    @Test func misuseIsRefused() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let other = Allocator(device: context.device)
+            #expect(throws: AllocationError.self) { _ = try allocator.makePool(PoolOptions(name: "huge", pageSize: .max)) }
+            let pool = try allocator.makePool(PoolOptions(name: "mine", pageSize: 1 << 20))
+            #expect(throws: AllocationError.self) {
+                _ = try allocator.allocate(MemoryRequirements(size: .max - 256, alignment: 256), in: pool)
+            }
+            // Another allocator neither allocates in the pool nor destroys it.
+            #expect(throws: AllocationError.unknownAllocation) {
+                _ = try other.allocate(MemoryRequirements(size: 4096), in: pool)
+            }
+            #expect(throws: AllocationError.unknownAllocation) { try other.destroyPool(pool) }
+            #expect(other.usage.committedBytes == 0 && allocator.usage.committedBytes == 0)
+            // minPages are whole pages of exactly the pool's size.
+            let odd = try allocator.makePool(PoolOptions(name: "odd", pageSize: 1_310_720, minPages: 4, maxPages: 4))
+            #expect(try allocator.statistics().pages.filter { $0.pool == "odd" }.map(\.size) == Array(repeating: 1_310_720, count: 4))
+            try allocator.destroyPool(odd)
+            try allocator.destroyPool(pool)
+        }
+    }
+
+    /// A pool's number is reused after it is destroyed; an allocation of the old pool is
+    /// still told from the new pool's, even at the same memory and offset.
+    @Test func aStaleAllocationOfADestroyedPoolStaysStale() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let first = try allocator.makePool(PoolOptions(name: "first", pageSize: 1 << 20))
+            let stale = try allocator.allocate(MemoryRequirements(size: 4096), in: first)
+            try allocator.free(stale)
+            try allocator.destroyPool(first)
+            let second = try allocator.makePool(PoolOptions(name: "second", pageSize: 1 << 20))
+            #expect(second.index == first.index, "the number is reused")
+            let live = try allocator.allocate(MemoryRequirements(size: 4096), in: second)
+            #expect(!allocator.isLive(stale))
+            #expect(throws: AllocationError.self) { try allocator.free(stale) }
+            #expect(allocator.isLive(live))
+            try allocator.free(live)
+            try allocator.destroyPool(second)
+        }
+    }
+
+    /// Pools made from eight threads at once get eight numbers, and all go back.
+    @Test func poolsMadeFromSeveralThreads() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let made = Locked<[MemoryPool]>([])
+            DispatchQueue.concurrentPerform(iterations: 8) { thread in
+                if let pool = try? allocator.makePool(PoolOptions(name: "p\(thread)", pageSize: 1 << 20, minPages: 2)) {
+                    made.withLock { $0.append(pool) }
+                }
+            }
+            let pools = made.withLock { $0 }
+            #expect(pools.count == 8 && Set(pools.map(\.index)).count == 8)
+            #expect(allocator.usage.pageCount == 16)
+            for pool in pools { try allocator.destroyPool(pool) }
+            #expect(allocator.usage.committedBytes == 0)
+        }
+    }
 }

@@ -42,12 +42,15 @@ public final class MemoryPool: Sendable, CustomStringConvertible {
     public let memoryTypeIndex: Int
     let pages: MemoryTypePool
     let index: Int
+    /// The allocator that made the pool: no other may use or destroy it.
+    let owner: ObjectIdentifier
 
-    init(options: PoolOptions, memoryTypeIndex: Int, pages: MemoryTypePool, index: Int) {
+    init(options: PoolOptions, memoryTypeIndex: Int, pages: MemoryTypePool, index: Int, owner: ObjectIdentifier) {
         self.options = options
         self.memoryTypeIndex = memoryTypeIndex
         self.pages = pages
         self.index = index
+        self.owner = owner
     }
 
     /// `pool 'name' (type N, pages of S bytes)`.
@@ -58,7 +61,24 @@ public final class MemoryPool: Sendable, CustomStringConvertible {
 
 /// The custom pools of an allocator, by number; a destroyed pool's number is reused.
 struct PoolRegistry {
-    var pools: [MemoryTypePool?] = []
+    /// A number's state: nil when free.
+    enum Entry {
+        /// Taken by a `makePool` still making the pool's first pages.
+        case making
+        /// A live pool.
+        case live(MemoryTypePool)
+
+        var pool: MemoryTypePool? {
+            if case let .live(pool) = self { return pool }
+            return nil
+        }
+    }
+
+    var pools: [Entry?] = []
+    /// Pools made so far: each pool's page generations start at a multiple of this, so
+    /// an allocation of a destroyed pool is never taken for one of the pool that reuses
+    /// its number.
+    var made: UInt32 = 0
 
     /// Room for 4,094 pools at once: a pool's number, plus one, fills the 12 bits above
     /// the page slot in `Allocation`'s location.
@@ -91,6 +111,10 @@ extension Allocator {
         let type = properties.types[typeIndex]
         let heap = properties.heaps[type.heapIndex]
         let granularity = max(properties.limits.bufferImageGranularity, 1)
+        guard options.pageSize <= heap.size else {
+            throw .outOfMemory(size: options.pageSize, typeIndex: typeIndex, heapIndex: type.heapIndex,
+                               available: heap.size, reason: "pool '\(options.name)': pages larger than heap \(type.heapIndex)")
+        }
         let pageSize = (options.pageSize + granularity - 1) / granularity * granularity
         guard pageSize <= heap.size, options.minPages >= 0, options.maxPages >= 1, options.minPages <= options.maxPages,
               UInt64(options.minPages) <= heap.size / pageSize else {
@@ -98,37 +122,45 @@ extension Allocator {
                                reason: "pool '\(options.name)': \(options.minPages) to \(options.maxPages) pages of "
                                    + "\(pageSize) bytes do not fit heap \(type.heapIndex)")
         }
-        let index: Int = try customPools.withLock { (registry: inout PoolRegistry) throws(AllocationError) -> Int in
-            if let free = registry.pools.firstIndex(where: { $0 == nil }) { return free }
+        let (index, serial) = try customPools.withLock {
+            (registry: inout PoolRegistry) throws(AllocationError) -> (Int, UInt32) in
+            registry.made &+= 1
+            if let free = registry.pools.firstIndex(where: { $0 == nil }) {
+                registry.pools[free] = .making
+                return (free, registry.made)
+            }
             guard registry.pools.count < PoolRegistry.capacity else {
                 throw .tooManyAllocations(limit: UInt32(PoolRegistry.capacity))
             }
-            registry.pools.append(nil)
-            return registry.pools.count - 1
+            registry.pools.append(.making)
+            return (registry.pools.count - 1, registry.made)
         }
         let pages = MemoryTypePool(type: type, heap: heap, limits: properties.limits, options: self.options,
                                    custom: (pageSize, options.maxPages,
-                                            UInt32(index + 1) << MemoryTypePool.slotTagShift, options.name))
+                                            UInt32(index + 1) << MemoryTypePool.slotTagShift, options.name,
+                                            serial << 16))
         if options.minPages > 0 {
             do throws(AllocationError) {
-                try pages.reserve(UInt64(options.minPages) * pageSize, allocator: self)
+                try pages.reserveWholePages(options.minPages, allocator: self)
             } catch {
                 customPools.withLock { $0.pools[index] = nil }
                 throw error
             }
         }
-        customPools.withLock { $0.pools[index] = pages }
-        return MemoryPool(options: options, memoryTypeIndex: typeIndex, pages: pages, index: index)
+        customPools.withLock { $0.pools[index] = .live(pages) }
+        return MemoryPool(options: options, memoryTypeIndex: typeIndex, pages: pages, index: index,
+                          owner: ObjectIdentifier(self))
     }
 
     /// Destroys an empty custom pool and releases all its pages (VMA's `vmaDestroyPool`).
     /// - Throws: `.poolNotEmpty` while it holds live allocations (nothing changes then);
     ///   `.unknownAllocation` for a pool of another allocator or one destroyed before.
     public func destroyPool(_ pool: MemoryPool) throws(AllocationError) {
-        let registered = customPools.withLock { $0.pools.indices.contains(pool.index) && $0.pools[pool.index] === pool.pages }
-        guard registered else { throw .unknownAllocation }
+        guard pool.owner == ObjectIdentifier(self) else { throw .unknownAllocation }
         let released: [DeviceMemory] = try pool.pages.state.withLock {
             (state: inout MemoryTypePool.State) throws(AllocationError) -> [DeviceMemory] in
+            // Closed already: destroyed before, or by another thread just now.
+            guard !state.isClosed else { throw .unknownAllocation }
             guard state.liveCount == 0 else { throw .poolNotEmpty(name: pool.options.name, allocations: state.liveCount) }
             // Under the pool's lock: an allocation racing this call either finished
             // before (and then the pool was not empty) or finds the pool closed.
@@ -142,12 +174,16 @@ extension Allocator {
                 return pool.pages.removePage(slot: slot, state: &state)
             }
         }
-        customPools.withLock { $0.pools[pool.index] = nil }
+        // Only this pool's entry: the number is not reused before the entry is cleared.
+        customPools.withLock { registry in
+            if registry.pools[pool.index]?.pool === pool.pages { registry.pools[pool.index] = nil }
+        }
         for memory in released { release(memory, heap: pool.pages.heapIndex) }
     }
 
     /// Allocates in a custom pool: a range of one of its pages, a new page when none has
-    /// room and the pool may grow.
+    /// room and the pool may grow. A pool's allocations are never dedicated: the options'
+    /// `dedicated` and `dedicatedTarget` do not apply.
     /// - Throws: as `allocate(_:_:options:)`; `.noSuitableMemoryType` when the
     ///   requirements exclude the pool's type; `.outOfMemory` naming the pool when the
     ///   request is larger than its pages or it holds `maxPages` already full ones.
@@ -161,10 +197,18 @@ extension Allocator {
         guard requirements.size <= UInt64.max - alignment else {
             throw .sizeOverflow(size: requirements.size, alignment: alignment)
         }
+        guard pool.owner == ObjectIdentifier(self) else { throw .unknownAllocation }
         guard requirements.memoryTypeBits & (1 << UInt32(pool.memoryTypeIndex)) != 0 else {
             throw .noSuitableMemoryType(required: [], memoryTypeBits: requirements.memoryTypeBits, usage: nil)
         }
         let pages = pool.pages
+        // Every later sum (atoms, the worst case a fresh page must hold) stays far from
+        // overflow once the request is no larger than a page.
+        let pageSize = pages.fixedPageSize ?? pages.heapSize
+        guard requirements.size <= pageSize, alignment <= pageSize else {
+            throw .outOfMemory(size: requirements.size, typeIndex: pages.typeIndex, heapIndex: pages.heapIndex,
+                               available: pageSize, reason: "\(pool) cannot hold it")
+        }
         if allocationOptions.mapped, !pages.flags.contains(.hostVisible) {
             throw .memory(.notHostVisible(typeIndex: pages.typeIndex, flags: pages.flags))
         }
@@ -220,6 +264,7 @@ extension Allocator {
             let bound = VulkanResult(bind(allocation))
             guard bound.isSuccess else {
                 try? free(allocation, keepEmpty: self.options.maxEmptyPagesPerType)
+                releasePageStarted(by: allocation)
                 throw AllocationError.vulkan(.callFailed(function: bindFunction, result: bound))
             }
             return allocation
@@ -247,13 +292,13 @@ extension Allocator {
         guard tag != 0 else {
             return pools.indices.contains(allocation.memoryTypeIndex) ? (pools[allocation.memoryTypeIndex], slot) : nil
         }
-        let pool: MemoryTypePool? = customPools.withLock { $0.pools.indices.contains(tag - 1) ? $0.pools[tag - 1] : nil }
+        let pool: MemoryTypePool? = customPools.withLock { $0.pools.indices.contains(tag - 1) ? $0.pools[tag - 1]?.pool : nil }
         guard let pool, pool.typeIndex == allocation.memoryTypeIndex else { return nil }
         return (pool, slot & MemoryTypePool.localSlotMask)
     }
 
     /// The allocator's own pages of every type, then every custom pool's.
     func everyPagePool() -> [MemoryTypePool] {
-        pools + customPools.withLock { $0.pools.compactMap { $0 } }
+        pools + customPools.withLock { $0.pools.compactMap { $0?.pool } }
     }
 }

@@ -3,21 +3,38 @@ extension MemoryTypePool {
     /// in reserved pages; returns the bytes added. On failure every page this call added
     /// is released again and the failure thrown.
     func reserve(_ bytes: UInt64, allocator: Allocator) throws(AllocationError) -> UInt64 {
+        try addReservedPages(allocator: allocator) { reserved, _ in
+            guard reserved < bytes else { return nil }
+            // Pages of the preferred size, the last one only as large as still needed.
+            // No page under 1 MiB (or the preferred size, if smaller): a small remainder
+            // would cost a vkAllocateMemory and a maxMemoryAllocationCount slot for
+            // almost nothing. Whole MiB, and whole granularity pages, since a page's
+            // arena region is its size rounded down to the granularity.
+            let floor = min(preferredPageSize, 1 << 20)
+            let wanted = min(preferredPageSize, max(bytes - reserved, floor))
+            let mebibytes = wanted >= 1 << 20 ? ((wanted + (1 << 20) - 1) >> 20) << 20 : wanted
+            return (mebibytes + granularity - 1) / granularity * granularity
+        }
+    }
+
+    /// A custom pool's `minPages`: `count` reserved pages of exactly its page size.
+    @discardableResult
+    func reserveWholePages(_ count: Int, allocator: Allocator) throws(AllocationError) -> UInt64 {
+        let size = fixedPageSize ?? preferredPageSize
+        return try addReservedPages(allocator: allocator) { _, added in added < count ? size : nil }
+    }
+
+    /// Adds reserved pages of the sizes `nextSize` asks for, given the bytes of reserved
+    /// pages so far and the pages this call added (nil: enough); returns the bytes added.
+    /// On failure every page this call added is released again and the failure thrown.
+    private func addReservedPages(allocator: Allocator,
+                                  nextSize: (_ reserved: UInt64, _ added: Int) -> UInt64?) throws(AllocationError) -> UInt64 {
         var added: [DeviceMemory] = []
         let result: Result<UInt64, AllocationError> = state.withLock { state in
             var reserved = state.pages.reduce(UInt64(0)) { $0 + ($1.isReserved && $1.memory != nil ? $1.region : 0) }
             var addedBytes: UInt64 = 0
             var slots: [UInt32] = []
-            while reserved < bytes {
-                // Pages of the preferred size, the last one only as large as still needed.
-                // No page under 1 MiB (or the preferred size, if smaller): a small remainder
-                // would cost a vkAllocateMemory and a maxMemoryAllocationCount slot for
-                // almost nothing. Whole MiB, and whole granularity pages, since a page's
-                // arena region is its size rounded down to the granularity.
-                let floor = min(preferredPageSize, 1 << 20)
-                let wanted = min(preferredPageSize, max(bytes - reserved, floor))
-                let mebibytes = wanted >= 1 << 20 ? ((wanted + (1 << 20) - 1) >> 20) << 20 : wanted
-                let size = (mebibytes + granularity - 1) / granularity * granularity
+            while let size = nextSize(reserved, slots.count) {
                 do throws(AllocationError) {
                     let slot = try addPage(state: &state, needed: size, exactSize: size, allocator: allocator)
                     state.pages[Int(slot)].isReserved = true

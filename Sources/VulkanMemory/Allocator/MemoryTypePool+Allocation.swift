@@ -163,7 +163,7 @@ extension MemoryTypePool {
                 } else {
                     slot = UInt32(state.pages.count)
                     state.pages.append(page)
-                    state.generations.append(0)
+                    state.generations.append(generationBase)
                     openNewSlot(Int(slot), region: page.region, state: &state)
                 }
                 state.active.append(slot)

@@ -139,8 +139,12 @@ final class MemoryTypePool: @unchecked Sendable {
     static let slotTagShift: UInt32 = 20
     static let localSlotMask: UInt32 = (1 << slotTagShift) - 1
 
+    /// The generation a page slot starts at: 0 for a type's default pages; for a custom
+    /// pool, a multiple of 2^16 that no pool made before it in the allocator used.
+    let generationBase: UInt32
+
     init(type: MemoryType, heap: MemoryHeap, limits: MemoryLimits, options: AllocatorOptions,
-         custom: (pageSize: UInt64, maxPages: Int, tag: UInt32, name: String)? = nil) {
+         custom: (pageSize: UInt64, maxPages: Int, tag: UInt32, name: String, generationBase: UInt32)? = nil) {
         typeIndex = type.index
         heapIndex = type.heapIndex
         heapSize = heap.size
@@ -149,6 +153,7 @@ final class MemoryTypePool: @unchecked Sendable {
         maxPages = custom?.maxPages ?? .max
         slotTag = custom?.tag ?? 0
         poolName = custom?.name
+        generationBase = custom?.generationBase ?? 0
         preferredPageSize = custom?.pageSize ?? MemoryTypePool.preferredPageSize(type: type, heap: heap, options: options)
         atom = type.isHostVisible && !type.isHostCoherent ? max(limits.nonCoherentAtomSize, 1) : 1
         granularity = max(limits.bufferImageGranularity, 1)
