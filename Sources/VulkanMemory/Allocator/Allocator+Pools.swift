@@ -256,21 +256,11 @@ extension Allocator {
         fileID: StaticString, line: UInt, bindFunction: String,
         bind: (Allocation) -> VkResult, destroy: () -> Void
     ) throws(AllocationError) -> Allocation {
-        do throws(AllocationError) {
+        try bindNew(bindFunction: bindFunction, bind: bind, destroy: destroy) { () throws(AllocationError) in
             guard !requirements.requiresDedicated else {
                 throw AllocationError.requirementsNotMet(allocation: pool.description, reason: .requiresDedicatedMemory)
             }
-            let allocation = try allocate(requirements, in: pool, options: options, fileID: fileID, line: line)
-            let bound = VulkanResult(bind(allocation))
-            guard bound.isSuccess else {
-                try? free(allocation, keepEmpty: self.options.maxEmptyPagesPerType)
-                releasePageStarted(by: allocation)
-                throw AllocationError.vulkan(.callFailed(function: bindFunction, result: bound))
-            }
-            return allocation
-        } catch {
-            destroy()
-            throw error
+            return try allocate(requirements, in: pool, options: options, fileID: fileID, line: line)
         }
     }
 

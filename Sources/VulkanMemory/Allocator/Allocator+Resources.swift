@@ -193,9 +193,18 @@ extension Allocator {
         options allocationOptions: AllocationOptions, fileID: StaticString, line: UInt, bindFunction: String,
         bind: (Allocation) -> VkResult, destroy: () -> Void
     ) throws(AllocationError) -> Allocation {
+        try bindNew(bindFunction: bindFunction, bind: bind, destroy: destroy) { () throws(AllocationError) in
+            try allocate(requirements, request, options: allocationOptions, dedicatedTarget: target,
+                         fileID: fileID, line: line)
+        }
+    }
+
+    /// Allocates with `allocate` for a just-created object and binds it; on any failure
+    /// gives the memory back (with a page made for it) and destroys the object.
+    func bindNew(bindFunction: String, bind: (Allocation) -> VkResult, destroy: () -> Void,
+                 allocate: () throws(AllocationError) -> Allocation) throws(AllocationError) -> Allocation {
         do throws(AllocationError) {
-            let allocation = try allocate(requirements, request, options: allocationOptions, dedicatedTarget: target,
-                                          fileID: fileID, line: line)
+            let allocation = try allocate()
             let bound = VulkanResult(bind(allocation))
             guard bound.isSuccess else {
                 try? free(allocation, keepEmpty: options.maxEmptyPagesPerType)
