@@ -2,15 +2,22 @@
 let noRecord: UInt32 = .max
 
 /// What a record slot currently describes.
+///
+/// The raw values of every state but `.free` fit the two state bits of a ``Tag``;
+/// a free range is told by its free-list link instead.
 enum RecordState: UInt8 {
     /// Not in use; chained on the recycled-slot list through `nextFree`.
-    case unused
-    /// A free range (TLSF only), on the free list of its size class.
-    case free
+    case unused = 0
+    /// A freed TLSF allocation whose merge is deferred (see Core+DeferredFree.swift):
+    /// free for every observer, but neither merged with its free neighbours nor on a
+    /// free list yet. Its neighbours treat it as they treat a live allocation.
+    case deferred = 1
     /// A live allocation.
-    case allocated
+    case allocated = 2
     /// The untouched end of a TLSF block (VMA's "null block"); always the last range.
-    case tail
+    case tail = 3
+    /// A free range (TLSF only), on the free list of its size class.
+    case free = 4
 }
 
 /// One range of a block: a live allocation, or (TLSF) a free range or the tail.
@@ -114,8 +121,9 @@ struct Record {
 /// 2³¹, see ``Core/grow(minimum:)``) nor `noRecord`.
 enum Tag {
     static let marker: UInt32 = 1 << 31
-    /// Bits 28-29: the `RecordState` raw value (unused, allocated or tail).
+    /// Bits 28-29: the `RecordState` raw value (unused, deferred, allocated or tail).
     static let stateShift: UInt32 = 28
+    static let stateMask: UInt32 = 3 << stateShift
     /// `prevFree >> stateShift` of a live allocation: the marker and `.allocated`.
     static let allocatedTop: UInt32 = (marker >> stateShift) | UInt32(RecordState.allocated.rawValue)
     static let hasUserData: UInt32 = 1 << 1
@@ -128,7 +136,10 @@ enum Tag {
 
     /// A tag of `state` with every other field 0.
     @inline(__always)
-    static func of(_ state: RecordState) -> UInt32 { marker | UInt32(state.rawValue) << stateShift }
+    static func of(_ state: RecordState) -> UInt32 {
+        assert(state != .free, "a free range is told by its free-list link, not a tag")
+        return marker | UInt32(state.rawValue) << stateShift
+    }
 }
 
 extension UnsafeMutablePointer where Pointee == Record {
@@ -175,6 +186,16 @@ struct Core {
     var freeRangeCount = 0
     var tail: UInt32 = noRecord
     var firstPhysical: UInt32 = noRecord
+    /// From how many records (`recordCount`) on frees are deferred; see
+    /// `Core.defaultDeferralThreshold`. Tests lower it.
+    var deferralThreshold = Core.defaultDeferralThreshold
+    /// The freed allocations whose merge is deferred, oldest first (see
+    /// Core+DeferredFree.swift); `noRecord` where none.
+    var olderDeferred: UInt32 = noRecord
+    var newerDeferred: UInt32 = noRecord
+    /// Where the loads that bring a deferred range's neighbours into the cache leave
+    /// their result, so that the compiler keeps them; never read.
+    var warmedBytes: UInt64 = 0
 
     // Linear state (see Core+Linear.swift).
     var linear = LinearState()

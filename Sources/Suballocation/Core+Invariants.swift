@@ -20,12 +20,20 @@ extension Core {
     private func checkRecordTable() {
         var unused = 0
         var live = 0
+        var deferred = 0
         for i in 0..<recordCount {
             switch records[UInt32(i)].state {
             case .unused: unused += 1
             case .allocated: live += 1
+            case .deferred: deferred += 1
             case .free, .tail: break
             }
+        }
+        let queued = deferredRanges
+        guard newerDeferred != noRecord || olderDeferred == noRecord else { fail("older deferred slot filled first") }
+        guard queued.count == deferred, Set(queued).count == queued.count,
+              queued.allSatisfy({ Int($0) < recordCount && records[$0].state == .deferred }) else {
+            fail("\(deferred) deferred records but \(queued) queued")
         }
         var chained = 0
         var i = recycled
@@ -71,8 +79,9 @@ extension Core {
         guard bytes == allocatedBytes else { fail("\(bytes) bytes allocated by recount, \(allocatedBytes) kept") }
     }
 
-    /// The physical list tiles the block from 0 to the end, ends with the tail, and no
-    /// free range touches another free range or the tail.
+    /// The physical list tiles the block from 0 to the end, ends with the tail, no
+    /// free range touches another free range or the tail, and live and deferred
+    /// ranges know which neighbours are free ranges.
     private func checkTLSFRanges() {
         var cursor: UInt64 = 0
         var previous = noRecord
@@ -85,7 +94,7 @@ extension Core {
             guard steps <= recordCount else { fail("physical list loops") }
             guard r.below == previous else { fail("range \(i) links back to \(r.below), not \(previous)") }
             guard r.start == cursor else { fail("range \(i) starts at \(r.start), expected \(cursor)") }
-            guard UInt64(r.padding) < TLSF.keptPadding, r.padding == 0 || r.state == .allocated else {
+            guard UInt64(r.padding) < TLSF.keptPadding, r.padding == 0 || r.state == .allocated || r.state == .deferred else {
                 fail("range \(i) keeps \(r.padding) bytes of padding")
             }
             switch r.state {
@@ -99,7 +108,9 @@ extension Core {
                 if r.size > 0, previous != noRecord, records[previous].state == .free {
                     fail("free range \(previous) not merged into the tail")
                 }
-            case .allocated:
+            case .allocated, .deferred:
+                // A deferred range's neighbours keep its flags as a live allocation's.
+                guard r.size > 0 else { fail("range \(i) in state \(r.state) is empty") }
                 let freeBelow = previous != noRecord && records[previous].state == .free
                 guard r.belowIsFree == freeBelow else { fail("allocation \(i) believes the range below free: \(!freeBelow)") }
                 let freeAbove = r.above != tail && records[r.above].state == .free

@@ -67,6 +67,7 @@ extension Core {
 
     mutating func resetTLSF() {
         retireAll()
+        dropDeferredFrees()
         tlsfIndex.update(repeating: noRecord, count: TLSF.classCount)
         secondLevel.update(repeating: 0, count: TLSF.firstLevelCount)
         firstLevelBitmap = 0
@@ -126,13 +127,14 @@ extension Core {
         return first << TLSF.secondLevelBits | map.trailingZeroBitCount
     }
 
-    /// Makes live allocation or tail `i` the range above `below`.
+    /// Makes live allocation, deferred range or tail `i` the range above `below`.
     @inline(__always)
     mutating func linkAbove(_ below: UInt32, _ i: UInt32) {
         if below == noRecord { firstPhysical = i } else { records[below].nextPhysical = i }
     }
 
-    /// Makes free range `i` the range above `below`, which is live (free ranges merge).
+    /// Makes free range `i` the range above `below`, which is live or deferred (free
+    /// ranges merge).
     @inline(__always)
     mutating func linkFreeAbove(_ below: UInt32, _ i: UInt32) {
         if below == noRecord { firstPhysical = i } else { records[below].nextPhysical = i | Record.freeNeighbourFlag }
@@ -277,7 +279,8 @@ extension Core {
         // After `removeFree`, which reads the free-list links that the tag replaces.
         makeLive(i, offset: o, size: size, alignment: alignment, kind: kind, userData: userData,
                  padding: keep ? pad : 0)
-        // Free ranges never touch the tail (they merge into it), so the range above is live.
+        // Free ranges never touch the tail (they merge into it), so the range above is
+        // live or deferred: either keeps its free-neighbour flags.
         let above = r.nextPhysical
         let remainder = r.end - end
         if remainder > 0 {
@@ -303,10 +306,10 @@ extension Core {
         return p
     }
 
-    /// Returns live allocation `a` to the free ranges, merging it with free neighbours.
+    /// Returns allocation `a`, retired and deferred (see Core+DeferredFree.swift), to
+    /// the free ranges, merging it with free neighbours.
     /// - Complexity: O(1).
-    mutating func tlsfFree(_ a: UInt32) {
-        retire(a)
+    mutating func tlsfMerge(_ a: UInt32) {
         let r = records[a]
         var offset = r.start
         var size = r.end - offset
@@ -343,9 +346,9 @@ extension Core {
         // Sets the live range below's `aboveIsFree`.
         linkFreeAbove(below, a)
         records[a].nextPhysical = above
-        // Not the tail and not free (merged above), so a live allocation.
+        // Not the tail and not free (merged above), so live or deferred.
         records[above].prevPhysical = a | Record.freeNeighbourFlag
-        // Replaces the allocation's tag (padding, kind) with free-list links.
+        // Replaces the record's tag (padding, kind) with free-list links.
         insertFree(a)
     }
 

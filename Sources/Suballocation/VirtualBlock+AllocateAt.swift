@@ -53,6 +53,8 @@ extension Core {
     /// itself may place the next one right there.
     mutating func tlsfAllocate(at offset: UInt64, size: UInt64, alignment: UInt64, kind: UInt8,
                                userData: UInt64) -> VirtualAllocation? {
+        // The range may be free only by a deferred free.
+        if hasDeferredFrees { settleDeferredFrees() }
         guard let i = freeRange(holding: offset, size: size) else { return nil }
         let r = records[i]
         guard let o = placeAscending(start: offset, end: r.end, below: r.prevPhysical,

@@ -31,7 +31,7 @@ extension Core {
     /// The TLSF branch of `allocate` without the out-of-room error.
     mutating func tlsfAllocateIfRoom(size: UInt64, alignment: UInt64, kind: UInt8, strategy: AllocationStrategy,
                                      userData: UInt64) -> VirtualAllocation? {
-        guard let (i, o) = tlsfFind(size: size, alignment: alignment, kind: kind, strategy: strategy) else { return nil }
+        guard let (i, o) = tlsfPlace(size: size, alignment: alignment, kind: kind, strategy: strategy) else { return nil }
         reserveSlots(2)
         let a = tlsfCommit(range: i, at: o, size: size, alignment: alignment, kind: kind, userData: userData)
         return VirtualAllocation(handle: VirtualAllocationHandle(index: a, generation: records[a].generation),

@@ -21,12 +21,21 @@ extension VirtualBlock {
     public func forEachFreeRange<E: Error>(_ body: (_ offset: UInt64, _ size: UInt64) throws(E) -> Void) throws(E) {
         let core = box.core
         guard case .tlsf = core.algorithm else { return try core.forEachGap(body) }
+        // Free ranges never touch each other, but a deferred range (see
+        // Core+DeferredFree.swift) may touch free ranges: runs are reported whole.
+        var run: (start: UInt64, end: UInt64)?
         var i = core.firstPhysical
         while i != noRecord {
             let r = core.records[i]
-            if r.state != .allocated && r.size > 0 { try body(r.offset, r.size) }
+            if core.isUnoccupied(i) {
+                run = (run?.start ?? r.start, r.end)
+            } else if let (start, end) = run {
+                try body(start, end - start)
+                run = nil
+            }
             i = r.above
         }
+        if let (start, end) = run { try body(start, end - start) }
     }
 
     /// The live allocations in ascending offset order.

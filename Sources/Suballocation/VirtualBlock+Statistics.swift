@@ -33,7 +33,8 @@ extension VirtualBlock {
     /// Current occupancy.
     ///
     /// Counts and byte totals are maintained as the block changes. The largest free
-    /// range is exact: for TLSF it comes from the highest non-empty size class.
+    /// range is exact: for TLSF it comes from the highest non-empty size class and the
+    /// (at most two) freed ranges whose merge is still deferred.
     /// - Complexity: TLSF: O(free ranges in the highest size class). Linear:
     ///   O(allocations), by a walk over the gaps.
     public var statistics: VirtualBlockStatistics {
@@ -42,8 +43,7 @@ extension VirtualBlock {
         let largest: UInt64
         switch core.algorithm {
         case .tlsf:
-            count = core.freeRangeCount + (core.records[core.tail].size > 0 ? 1 : 0)
-            largest = core.tlsfLargestFree()
+            (count, largest) = core.tlsfFreeRangeStatistics()
         case .linear:
             (count, largest) = core.gapStatistics()
         }

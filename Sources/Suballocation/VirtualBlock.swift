@@ -119,6 +119,13 @@ public struct VirtualBlock: Sendable {
 
     /// Releases an allocation; its handle becomes stale.
     ///
+    /// The range is free at once for every observer (statistics, iteration, and any
+    /// allocation that finds no other room). In a TLSF block of more than about
+    /// 10,000 live allocations, merging the range with its free neighbours and
+    /// offering it to ordinary allocations waits for the next two frees: by then the
+    /// records involved are in the cache, which keeps free-then-allocate steps about
+    /// as fast with 100,000 live allocations as with 10,000 (W5 against W1).
+    ///
     /// - Throws: ``VirtualBlockError/unknownHandle(_:)``,
     ///   ``VirtualBlockError/staleHandle(_:)`` or, for linear blocks with an explicit
     ///   mode, ``VirtualBlockError/wrongFreeOrder(_:mode:)``; the block is then unchanged.
@@ -207,6 +214,13 @@ public struct VirtualBlock: Sendable {
         box.core.names[i] = name
     }
 
+    /// Makes frees deferred from `records` used records on (0: always), for tests
+    /// of deferred merging in small blocks.
+    mutating func setDeferralThreshold(_ records: Int) {
+        makeUnique()
+        box.core.deferralThreshold = records
+    }
+
     /// Checks every internal invariant and stops the program on the first violation:
     /// allocations and free ranges tile the block without overlap, alignment and
     /// granularity hold, the TLSF free lists and bitmaps (or the linear vectors) agree
@@ -225,7 +239,7 @@ extension Core {
         switch algorithm {
         case .tlsf:
             guard !upperAddress else { throw .upperAddressUnavailable(algorithm) }
-            guard let (i, o) = tlsfFind(size: size, alignment: alignment, kind: kind, strategy: strategy) else {
+            guard let (i, o) = tlsfPlace(size: size, alignment: alignment, kind: kind, strategy: strategy) else {
                 throw .outOfRoom(size: size, alignment: alignment, largestFreeRange: tlsfLargestFree())
             }
             reserveSlots(2)
