@@ -25,7 +25,7 @@ extension Core {
     /// `recordCount` never shrinks, so a block switches at most once.
     static let defaultDeferralThreshold = 16_384
 
-    /// The deferred ranges, oldest first (none, one or two).
+    /// The deferred ranges, oldest first (none, one or two); for the invariant checker.
     var deferredRanges: [UInt32] { [olderDeferred, newerDeferred].filter { $0 != noRecord } }
 
     /// Whether any freed range waits for its merge (the newer slot fills first).
@@ -104,29 +104,41 @@ extension Core {
     func tlsfFreeRangeStatistics() -> (count: Int, largest: UInt64) {
         var count = freeRangeCount + (records[tail].size > 0 ? 1 : 0)
         var largest = tlsfLargestFree()
-        for d in deferredRanges {
-            // One more range, less one for each unoccupied neighbour it joins (a pair of
-            // deferred ranges counted once, from the lower one).
-            count += 1
-            let below = records[d].below
-            if below != noRecord, records[below].state == .free { count -= 1 }
-            if records[d].above != noRecord, isUnoccupied(records[d].above) { count -= 1 }
-            // The run of unoccupied ranges around it; at most two deferred ranges and
-            // the free range or tail on either side.
-            var start = records[d].start
-            var i = below
-            while i != noRecord, isUnoccupied(i) {
-                start = records[i].start
-                i = records[i].below
-            }
-            var end = records[d].end
-            i = records[d].above
-            while i != noRecord, isUnoccupied(i) {
-                end = records[i].end
-                i = records[i].above
-            }
-            largest = max(largest, end - start)
+        // The two slots by hand: an array of them would cost an allocation a call.
+        if olderDeferred != noRecord {
+            let (addedRanges, runSize) = deferredRun(olderDeferred)
+            count += addedRanges
+            largest = max(largest, runSize)
+        }
+        if newerDeferred != noRecord {
+            let (addedRanges, runSize) = deferredRun(newerDeferred)
+            count += addedRanges
+            largest = max(largest, runSize)
         }
         return (count, largest)
+    }
+
+    /// What deferred range `d` adds to the free-range count (1, less one for each
+    /// unoccupied neighbour it joins, a pair of deferred ranges counted once, from the
+    /// lower one) and the size of the run of unoccupied ranges around it, which holds
+    /// at most the two deferred ranges and the free range or tail on either side.
+    private func deferredRun(_ d: UInt32) -> (addedRanges: Int, runSize: UInt64) {
+        var added = 1
+        let below = records[d].below
+        if below != noRecord, records[below].state == .free { added -= 1 }
+        if records[d].above != noRecord, isUnoccupied(records[d].above) { added -= 1 }
+        var start = records[d].start
+        var i = below
+        while i != noRecord, isUnoccupied(i) {
+            start = records[i].start
+            i = records[i].below
+        }
+        var end = records[d].end
+        i = records[d].above
+        while i != noRecord, isUnoccupied(i) {
+            end = records[i].end
+            i = records[i].above
+        }
+        return (added, end - start)
     }
 }

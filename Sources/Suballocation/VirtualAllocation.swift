@@ -47,12 +47,17 @@ public struct VirtualAllocation: Hashable, Sendable {
 public enum AllocationStrategy: Sendable, Hashable, CaseIterable {
     /// The smallest free range that holds the request, approximately (least
     /// memory): a bounded number of ranges of the smallest classes that may fit, then
-    /// the first class where every range fits, and the untouched tail last.
+    /// the first class where every range fits, and the untouched tail last. In a block
+    /// of many records the two most recently freed ranges are left out until a later
+    /// free merges them, unless nothing else fits (see ``VirtualBlock/free(_:)``).
     case bestFit
     /// The untouched tail first (least time: no free list to update), then the first
-    /// class where every range fits, then a bounded number of smaller ranges.
+    /// class where every range fits, then a bounded number of smaller ranges. Sees
+    /// recently freed ranges as `.bestFit` does.
     case firstFit
     /// The fitting free range with the lowest offset. Visits every free range that
     /// is large enough, so it costs O(free ranges); for packing, not hot paths.
+    /// Recently freed ranges whose merge was deferred are merged first, so none is
+    /// missed.
     case lowestOffset
 }

@@ -3,7 +3,9 @@ extension VirtualBlock {
     /// error, without measuring the largest free range for the error's message.
     ///
     /// For callers that try several blocks in turn (pools of ranges): most attempts
-    /// on a full block fail, and the failure should cost no more than the search.
+    /// on a full block fail, and the failure should cost no more than the search (two
+    /// searches when recently freed ranges wait for their merge: they are merged and
+    /// searched too before the answer is no).
     /// - Throws: the input errors of `allocate` (zero size, alignment, overflow, upper
     ///   address); never `.outOfRoom`.
     /// - Complexity: as `allocate`.

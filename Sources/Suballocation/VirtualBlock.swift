@@ -102,7 +102,8 @@ public struct VirtualBlock: Sendable {
     ///   ``VirtualBlockError/sizeOverflow(size:alignment:)``,
     ///   ``VirtualBlockError/upperAddressUnavailable(_:)`` or
     ///   ``VirtualBlockError/outOfRoom(size:alignment:largestFreeRange:)``; the block
-    ///   is then unchanged.
+    ///   is then unchanged for every observer (recently freed ranges may have been
+    ///   merged meanwhile, which no observer can tell).
     /// - Complexity: TLSF: O(1) with `.bestFit` and `.firstFit` while the block has
     ///   room, O(free ranges of one size class) before reporting out of room, and
     ///   O(free ranges) with `.lowestOffset`. Linear: O(1).
@@ -120,11 +121,13 @@ public struct VirtualBlock: Sendable {
     /// Releases an allocation; its handle becomes stale.
     ///
     /// The range is free at once for every observer (statistics, iteration, and any
-    /// allocation that finds no other room). In a TLSF block of more than about
-    /// 10,000 live allocations, merging the range with its free neighbours and
-    /// offering it to ordinary allocations waits for the next two frees: by then the
-    /// records involved are in the cache, which keeps free-then-allocate steps about
-    /// as fast with 100,000 live allocations as with 10,000 (W5 against W1).
+    /// allocation that finds no other room). Once a TLSF block has used 16,384
+    /// records (about 10,000 live allocations with their free ranges, at its peak;
+    /// this stays so after `reset()` and in copies), merging the range with its free
+    /// neighbours and offering it to `.bestFit` and `.firstFit` allocations waits for
+    /// the next two frees: by then the records involved are in the cache, which keeps
+    /// free-then-allocate steps about as fast with 100,000 live allocations as with
+    /// 10,000 (W5 against W1). See Core+DeferredFree.swift.
     ///
     /// - Throws: ``VirtualBlockError/unknownHandle(_:)``,
     ///   ``VirtualBlockError/staleHandle(_:)`` or, for linear blocks with an explicit

@@ -58,7 +58,9 @@ struct Page {
 /// `p * stride ..< p * stride + region`, and fences (allocations of the arena that are
 /// not the user's) fill the rest of each slot and every slot without a page. One search
 /// of the arena therefore finds the best-fitting free range among all pages at once, as
-/// if the pages were one heap, and no range can straddle two pages. Committed memory
+/// if the pages were one heap (past 16,384 arena records, less the two most recently
+/// freed ranges, which `VirtualBlock` merges two frees later), and no range can straddle
+/// two pages. Committed memory
 /// follows from that: placement across pages is as good as within one page, so pages
 /// can grow in small steps without scattering holes over many separate blocks.
 final class MemoryTypePool: @unchecked Sendable {
