@@ -5,10 +5,11 @@
 /// load waiting on the one before, and the branches that decide whether to merge
 /// waiting on the loads, so that the processor cannot look ahead into the next
 /// operation. Measured with 100,000 live allocations (W5), a step of free-then-allocate
-/// cost about twice the step with 10,000 (W1), whose records stay in L2.
+/// cost 1.4-2.3 times the step with 10,000 (W1), whose records stay in L2.
 ///
-/// So, once a block has many records, `free` retires the allocation at once (its handle is stale, the counters and
-/// every observer see its bytes free) but merges its range two frees later. Meanwhile
+/// So, once a block has many records, `free` retires the allocation at once (its
+/// handle is stale, the counters and every observer see its bytes free) but merges its
+/// range two frees later. Meanwhile
 /// the record, loaded to check the handle, and then its neighbours, loaded by a free
 /// in between with no branch waiting on them, have come into the cache; the merge then
 /// runs from the cache. The cost is that the two most recently freed ranges are not
@@ -19,8 +20,8 @@
 /// Smaller blocks, whose records stay in the cache, merge at once: there deferral
 /// gains nothing, and an allocation right after a free may take the freed place.
 extension Core {
-    /// Blocks defer merges once they have used this many records (16 KiB records,
-    /// 512 KiB of table: about 10,000 live allocations and their free ranges): from
+    /// Blocks defer merges once they have used this many records (512 KiB of table:
+    /// about 10,000 live allocations and their free ranges): from
     /// there on the table outgrows the caches nearest the core on common processors.
     /// `recordCount` never shrinks, so a block switches at most once.
     static let defaultDeferralThreshold = 16_384

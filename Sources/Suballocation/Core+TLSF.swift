@@ -306,8 +306,8 @@ extension Core {
         return p
     }
 
-    /// Returns allocation `a`, retired and deferred (see Core+DeferredFree.swift), to
-    /// the free ranges, merging it with free neighbours.
+    /// Returns retired allocation `a` (just freed, or deferred: see
+    /// Core+DeferredFree.swift) to the free ranges, merging it with free neighbours.
     /// - Complexity: O(1).
     mutating func tlsfMerge(_ a: UInt32) {
         let r = records[a]

@@ -53,7 +53,7 @@ extension Core {
     /// itself may place the next one right there.
     mutating func tlsfAllocate(at offset: UInt64, size: UInt64, alignment: UInt64, kind: UInt8,
                                userData: UInt64) -> VirtualAllocation? {
-        // The range may be free only by a deferred free.
+        // The range asked for may be free only through a deferred free: merge those first.
         if hasDeferredFrees { settleDeferredFrees() }
         guard let i = freeRange(holding: offset, size: size) else { return nil }
         let r = records[i]

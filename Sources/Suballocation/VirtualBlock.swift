@@ -127,7 +127,7 @@ public struct VirtualBlock: Sendable {
     /// neighbours and offering it to `.bestFit` and `.firstFit` allocations waits for
     /// the next two frees: by then the records involved are in the cache, which keeps
     /// free-then-allocate steps about as fast with 100,000 live allocations as with
-    /// 10,000 (W5 against W1). See Core+DeferredFree.swift.
+    /// 10,000 (W5 against W1).
     ///
     /// - Throws: ``VirtualBlockError/unknownHandle(_:)``,
     ///   ``VirtualBlockError/staleHandle(_:)`` or, for linear blocks with an explicit
