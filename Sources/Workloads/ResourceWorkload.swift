@@ -218,7 +218,7 @@ extension ResourceWorkload {
         for _ in 0..<8 {
             let pass = try allocator.beginDefragmentation()
             guard !pass.moves.isEmpty else {
-                try pass.cancel()
+                pass.cancel()
                 break
             }
             var positions: [Allocation: Int] = [:]
@@ -227,7 +227,7 @@ extension ResourceWorkload {
             for move in pass.moves {
                 guard failure == nil, let position = positions[move.source] else {
                     // Not made: the buffer stays on its source.
-                    try pass.ignore(move)
+                    pass.ignore(move)
                     continue
                 }
                 info.size = buffers[position].size
@@ -238,10 +238,10 @@ extension ResourceWorkload {
                     result.defragmentationMovedBytes += move.source.size
                 } catch {
                     failure = error
-                    try pass.ignore(move)
+                    pass.ignore(move)
                 }
             }
-            try pass.commit()
+            pass.commit()
             if let failure { throw failure }
         }
         result.defragmentationNanoseconds = nanoseconds(start)

@@ -214,17 +214,19 @@ extension Checks {
             try allocator.destroyBuffer(old)
             buffers[position].buffer = moved
         }
-        let result = try pass.commit()
+        let moveCount = pass.moves.count
+        let pagesToRelease = pass.pagesToRelease
+        let result = pass.commit()
         for (index, buffer) in buffers {
             guard try allocator.map(.buffer(buffer)).read(UInt64.self, count: 16) == [UInt64](repeating: index, count: 16) else {
                 throw DemoFailure("buffer \(index) lost its bytes in the move")
             }
             try allocator.destroyBuffer(buffer)
         }
-        guard result.releasedPages == pass.pagesToRelease, result.releasedPages > 0 else {
-            throw DemoFailure("released \(result.releasedPages) of \(pass.pagesToRelease) pages")
+        guard result.releasedPages == pagesToRelease, result.releasedPages > 0 else {
+            throw DemoFailure("released \(result.releasedPages) of \(pagesToRelease) pages")
         }
-        return "\(pass.moves.count) buffers moved, \(result.releasedPages) pages released, committed "
+        return "\(moveCount) buffers moved, \(result.releasedPages) pages released, committed "
             + "\(formatBytes(before)) -> \(formatBytes(before - result.releasedBytes))"
     }
 }

@@ -234,10 +234,8 @@ struct AllocatorTests {
         })
         let properties = try profile.memoryProperties()
         for type in properties.types {
-            let pool = MemoryTypePool(type: type, heap: properties.heap(of: type), limits: properties.limits,
-                                      options: AllocatorOptions())
             let expected = type.isHostVisible && !type.isHostCoherent ? properties.limits.nonCoherentAtomSize : 1
-            #expect(pool.atom == expected, "\(profile.name) type \(type.index)")
+            #expect(MemoryTypePool.atom(of: type, limits: properties.limits) == expected, "\(profile.name) type \(type.index)")
         }
     }
 

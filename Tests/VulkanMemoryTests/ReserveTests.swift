@@ -84,8 +84,8 @@ struct ReserveTests {
             } else {
                 #expect(pass.pagesToRelease > 0)
             }
-            for move in pass.moves { try pass.ignore(move) }
-            _ = try pass.commit()
+            for move in pass.moves { pass.ignore(move) }
+            _ = pass.commit()
             #expect(allocator.usage.reservedBytes == (reserved ? 16 << 20 : 0))
             for allocation in live { try allocator.free(allocation) }
             allocator.releaseReservations()

@@ -6,6 +6,9 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     case alignmentNotPowerOfTwo(UInt64)
     /// Size plus alignment overflows 64 bits.
     case sizeOverflow(size: UInt64, alignment: UInt64)
+    /// A memory priority outside 0…1 (or not a number) was asked for
+    /// (`VkMemoryPriorityAllocateInfoEXT::priority`).
+    case invalidPriority(Float)
     /// No memory type has the required flags among those the resource accepts.
     case noSuitableMemoryType(required: MemoryPropertyFlags, memoryTypeBits: UInt32, usage: MemoryUsage?)
     /// A heap cannot hold the request: its size limit, budget, or the driver said no.
@@ -20,8 +23,6 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     case groupTooLarge(size: UInt64, typeIndex: Int, maximum: UInt64)
     /// The same resource was listed twice in one call.
     case duplicateResource
-    /// The defragmentation pass was already committed or cancelled.
-    case defragmentationPassEnded
     /// Another defragmentation pass of this allocator is still open.
     case defragmentationPassOpen
     /// A custom pool cannot be destroyed while it holds live allocations.
@@ -43,6 +44,8 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
             return "alignment \(alignment) is not a power of two"
         case let .sizeOverflow(size, alignment):
             return "size \(size) with alignment \(alignment) overflows 64 bits"
+        case let .invalidPriority(priority):
+            return "memory priority \(priority) is outside 0...1"
         case let .noSuitableMemoryType(required, bits, usage):
             let bitList = (0..<32).filter { bits & (1 << $0) != 0 }.map(String.init).joined(separator: ",")
             return "no memory type among those the resource accepts (types \(bitList.isEmpty ? "none" : bitList)) "
@@ -67,8 +70,6 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
             return "pool '\(name)' still holds \(allocations) live allocation(s); free them before destroying it"
         case .defragmentationPassOpen:
             return "another defragmentation pass of this allocator is open; commit or cancel it first"
-        case .defragmentationPassEnded:
-            return "the defragmentation pass was already committed or cancelled; begin a new one"
         case .memory(let error):
             return error.description
         case .vulkan(let error):
@@ -91,6 +92,9 @@ public enum UnmetRequirement: Sendable, Equatable, CustomStringConvertible {
     case requiresDedicatedMemory
     /// The memory was allocated for another resource (`VkMemoryDedicatedAllocateInfo`).
     case dedicatedToAnotherResource
+    /// Another buffer or image is bound to the allocation already: an allocation belongs
+    /// to one resource (make aliasing resources with memory of their own instead).
+    case alreadyBound
     /// The range was placed for a resource of another kind; `bufferImageGranularity`
     /// keeps linear and optimal-tiling resources apart.
     case kind(placed: SuballocationKind, needed: SuballocationKind)
@@ -109,6 +113,8 @@ public enum UnmetRequirement: Sendable, Equatable, CustomStringConvertible {
             return "the driver requires memory of its own for it"
         case .dedicatedToAnotherResource:
             return "the memory was allocated for another resource with VkMemoryDedicatedAllocateInfo"
+        case .alreadyBound:
+            return "another buffer or image is bound to the allocation already"
         case let .kind(placed, needed):
             return "the range was placed for a \(placed) resource and this one is \(needed); "
                 + "bufferImageGranularity keeps the two apart"

@@ -1,28 +1,30 @@
 /// A dedicated allocation: one `VkDeviceMemory` of its own.
 struct DedicatedEntry {
     let memory: DeviceMemory
-    let record: AllocationRecord
+    /// `record.isBound` changes when a resource is bound to the allocation later.
+    var record: AllocationRecord
     let name: String?
     let pool: Int
 }
 
 extension Allocator {
-    func allocateDedicated(size: UInt64, pool: MemoryTypePool, options allocationOptions: AllocationOptions,
-                           target: DeviceMemory.DedicatedTarget?, record: AllocationRecord) throws(AllocationError) -> Allocation {
+    /// Gives a request a `VkDeviceMemory` of its own in `pool`'s memory type, mapped when
+    /// asked and host-visible (the wish is ignored elsewhere, as on pages).
+    func allocateDedicated(_ placement: PlacementRequest, pool: MemoryTypePool) throws(AllocationError) -> Allocation {
         // Not rounded to atoms: the memory is the allocation's alone (flushes clamp to its
         // end), and Vulkan requires a dedicated allocation's size to equal the resource's.
-        let memory = try allocateDeviceMemory(
-            size: size, pool: pool,
-            options: DeviceMemory.Options(dedicated: target,
-                                          priority: allocationOptions.priority))
+        let size = placement.requirements.size
+        let memory = try ledger.allocate(size: size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
+                                         dedicatedTo: placement.target, priority: placement.options.priority)
         var mapped: UnsafeMutableRawPointer?
-        if allocationOptions.mapped {
+        if placement.options.mapped, pool.flags.contains(.hostVisible) {
             do { mapped = try memory.map().baseAddress } catch {
-                release(memory, heap: pool.heapIndex)
+                ledger.release(memory)
                 throw .memory(error)
             }
         }
-        let entry = DedicatedEntry(memory: memory, record: record, name: allocationOptions.name, pool: pool.typeIndex)
+        let entry = DedicatedEntry(memory: memory, record: placement.record, name: placement.options.name,
+                                   pool: pool.typeIndex)
         let (slot, generation) = dedicated.withLock { $0.insert(entry) }
         return Allocation(memory: memory.handle, offset: 0, size: size, memoryTypeIndex: pool.typeIndex,
                           mappedPointer: mapped, location: .dedicated(slot: slot, generation: generation))
@@ -39,6 +41,6 @@ extension Allocator {
             case .unknown: return .failure(.unknownAllocation)
             }
         }
-        release(try result.get(), heap: pools[allocation.memoryTypeIndex].heapIndex)
+        ledger.release(try result.get())
     }
 }

@@ -25,31 +25,64 @@ public struct DefragmentationResult: Sendable, Hashable {
 /// To use one:
 /// 1. For each move, copy the source's bytes to the destination (`vkCmdCopyBuffer` or,
 ///    on host-visible memory, through `Allocator.map`), and re-create the buffer or image
-///    bound to the source on the destination (`Allocator.createBuffer(_:boundTo:)` for
-///    buffers). Vulkan cannot re-bind an existing resource.
+///    bound to the source on the destination (`Allocator.createBuffer(_:boundTo:)` /
+///    `createImage(_:boundTo:)`). Vulkan cannot re-bind an existing resource.
 /// 2. Once the GPU is done with the sources, `commit()`: it frees the sources still live
 ///    and releases the emptied pages. Or `cancel()` to undo the plan.
+/// 3. Destroy the old resources with `Allocator.destroyBuffer`/`destroyImage`, before or
+///    after the commit: after it, the destroy finds the memory already freed by the pass
+///    and destroys the `VkBuffer`/`VkImage` alone, so nothing leaks either way.
 ///
 /// Until the pass ends, sources and destinations are both live (and counted in
 /// `Allocator.usage`), the pages being emptied take no new allocations, and freeing a
 /// source yourself is allowed (the commit skips it). A move you cannot make is
-/// `ignore(_:)`d: its source stays. A pass ends once: a second
-/// `commit()` or `cancel()` throws `.defragmentationPassEnded`; a pass dropped while
-/// open is cancelled. Its methods may be called from any thread.
-public final class DefragmentationPass: @unchecked Sendable {
+/// `ignore(_:)`d: its source stays.
+///
+/// A pass is non-copyable and ends exactly once: `commit()` and `cancel()` consume it,
+/// so the compiler refuses a second end; a pass dropped while open is cancelled.
+/// Move it between threads as any value; its methods take no allocator lock but the
+/// memory types'.
+public struct DefragmentationPass: ~Copyable, Sendable {
     /// The moves, by memory type, each type's largest allocations of a page first.
-    public let moves: [DefragmentationMove]
+    public var moves: [DefragmentationMove] { plan.moves }
     /// Bytes the moves copy.
-    public let bytesToMove: UInt64
+    public var bytesToMove: UInt64 { plan.bytesToMove }
     /// Pages the commit releases: all of them, unless you freed sources before the
     /// commit and other allocations were placed in the room they left.
-    public let pagesToRelease: Int
+    public var pagesToRelease: Int { plan.pagesToRelease }
 
+    let plan: DefragmentationPlan
+
+    init(plan: DefragmentationPlan) { self.plan = plan }
+
+    /// Marks a move as not done (VMA's "ignore"): the commit frees its destination
+    /// instead of its source, which stays where it is, and its page is not released.
+    /// Ignoring a move that is not one of this pass's does nothing.
+    public func ignore(_ move: DefragmentationMove) { plan.ignore(move) }
+
+    /// Frees the sources still live (the destinations of ignored moves) and returns the
+    /// emptied pages to the driver.
+    /// - Complexity: O(moves + ranges of the emptied pages).
+    @discardableResult
+    public consuming func commit() -> DefragmentationResult { plan.commit() }
+
+    /// Frees the destinations and lets the pages that were to be emptied take
+    /// allocations again; the sources stay as they are.
+    public consuming func cancel() { plan.cancel() }
+
+    deinit { plan.cancel() }
+}
+
+/// What a pass carries: the plan per memory type, the moves ignored so far, and whether it
+/// ended (the pass's `deinit` runs after `commit()` too, and must then do nothing).
+final class DefragmentationPlan: Sendable {
+    let moves: [DefragmentationMove]
+    let bytesToMove: UInt64
+    let pagesToRelease: Int
     let allocator: Allocator
     /// Per memory type: its moves and the pages they empty.
     let plans: [(typeIndex: Int, moves: [DefragmentationMove], emptied: [EmptiedPage])]
-    let ended = Locked(false)
-    let ignored = Locked(Set<DefragmentationMove>())
+    private let state = Locked((ended: false, ignored: Set<DefragmentationMove>()))
 
     init(allocator: Allocator, plans: [(typeIndex: Int, moves: [DefragmentationMove], emptied: [EmptiedPage])]) {
         self.allocator = allocator
@@ -59,57 +92,41 @@ public final class DefragmentationPass: @unchecked Sendable {
         pagesToRelease = plans.reduce(0) { $0 + $1.emptied.count }
     }
 
-    /// Marks a move as not done (VMA's "ignore"): the commit frees its destination
-    /// instead of its source, which stays where it is, and its page is not released.
-    /// Ignoring a move that is not one of this pass's does nothing.
-    /// - Throws: `.defragmentationPassEnded` when the pass already ended.
-    public func ignore(_ move: DefragmentationMove) throws(AllocationError) {
-        let open = ended.withLock { !$0 }
-        guard open else { throw .defragmentationPassEnded }
-        ignored.withLock { _ = $0.insert(move) }
+    func ignore(_ move: DefragmentationMove) {
+        state.withLock { _ = $0.ignored.insert(move) }
     }
 
-    /// Frees the sources still live (the destinations of ignored moves) and returns the
-    /// emptied pages to the driver.
-    /// - Throws: `.defragmentationPassEnded` when the pass already ended.
-    /// - Complexity: O(moves + ranges of the emptied pages).
-    @discardableResult
-    public func commit() throws(AllocationError) -> DefragmentationResult {
-        try end()
-        let ignored = ignored.withLock { $0 }
+    func commit() -> DefragmentationResult {
+        guard let ignored = end() else { return DefragmentationResult() }
         var result = DefragmentationResult()
         for plan in plans {
             let pool = allocator.pools[plan.typeIndex]
-            let (freed, released) = pool.commitDefragmentation(plan.moves, plan.emptied, ignored: ignored)
+            let (freed, boundSources, released) = pool.commitDefragmentation(plan.moves, plan.emptied, ignored: ignored)
             result.freedBytes += freed
+            if !boundSources.isEmpty { allocator.movedSources.withLock { $0.formUnion(boundSources) } }
             for memory in released {
                 result.releasedPages += 1
                 result.releasedBytes += memory.size
-                allocator.release(memory, heap: pool.heapIndex)
+                allocator.ledger.release(memory)
             }
         }
         return result
     }
 
-    /// Frees the destinations and lets the pages that were to be emptied take
-    /// allocations again; the sources stay as they are.
-    /// - Throws: `.defragmentationPassEnded` when the pass already ended.
-    public func cancel() throws(AllocationError) {
-        try end()
+    func cancel() {
+        guard end() != nil else { return }
         for plan in plans { allocator.pools[plan.typeIndex].cancelDefragmentation(plan.moves, plan.emptied) }
     }
 
-    private func end() throws(AllocationError) {
-        let wasEnded = ended.withLock { ended in
-            defer { ended = true }
-            return ended
+    /// Ends the pass once: the ignored moves the first time, nil afterwards.
+    private func end() -> Set<DefragmentationMove>? {
+        let ignored: Set<DefragmentationMove>? = state.withLock { state in
+            guard !state.ended else { return nil }
+            state.ended = true
+            return state.ignored
         }
-        if wasEnded { throw .defragmentationPassEnded }
-        allocator.defragmentationOpen.store(false, ordering: .releasing)
-    }
-
-    deinit {
-        if !ended.withLock({ $0 }) { try? cancel() }
+        if ignored != nil { allocator.defragmentationOpen.store(false, ordering: .releasing) }
+        return ignored
     }
 }
 
@@ -137,6 +154,6 @@ extension Allocator {
             let (planned, emptied) = pool.planDefragmentation(bytes: &bytes, moves: &moves)
             if !emptied.isEmpty { plans.append((pool.typeIndex, planned, emptied)) }
         }
-        return DefragmentationPass(allocator: self, plans: plans)
+        return DefragmentationPass(plan: DefragmentationPlan(allocator: self, plans: plans))
     }
 }

@@ -31,7 +31,7 @@ extension Allocator {
                       let memory = state.pages[index].memory else {
                     throw .unknownAllocation
                 }
-                let base = try pool.mapPage(&state.pages[index])
+                let base = try pool.mappedBase(of: state.pages[index])
                 return MappedMemory(memory: memory, baseAddress: base + Int(allocation.offset),
                                     offset: allocation.offset, size: allocation.size)
             }
@@ -42,21 +42,24 @@ extension Allocator {
             return MappedMemory(memory: view.memory, baseAddress: view.baseAddress + Int(start),
                                 offset: allocation.offset, size: allocation.size)
         case let .dedicated(slot, generation):
-            let memory: DeviceMemory? = dedicated.withLock { table in
-                guard case .live(let entry) = table.lookup(slot: slot, generation: generation) else { return nil }
-                return entry.memory
-            }
-            guard let memory else { throw .alreadyFreed }
-            guard memory.handle == allocation.memory, allocation.size <= memory.size else { throw .unknownAllocation }
-            if let base = memory.mappedPointer {
-                return MappedMemory(memory: memory, baseAddress: base, offset: 0, size: allocation.size)
-            }
-            do {
-                // Kept mapped for the allocation's life; freeing it unmaps.
-                let view = try memory.map()
-                return MappedMemory(memory: memory, baseAddress: view.baseAddress, offset: 0, size: allocation.size)
-            } catch {
-                throw .memory(error)
+            // Mapped under the dedicated table's lock, which a bind to the allocation
+            // (`createBuffer(_:boundTo:)`) also holds: Vulkan forbids `vkMapMemory` on
+            // memory another thread is binding to.
+            return try dedicated.withLock { (table: inout SlotTable<DedicatedEntry>) throws(AllocationError) -> MappedMemory in
+                let lookup = table.lookup(slot: slot, generation: generation)
+                guard case .live(let entry) = lookup else { throw lookup.isRemoved ? .alreadyFreed : .unknownAllocation }
+                let memory = entry.memory
+                guard memory.handle == allocation.memory, allocation.size <= memory.size else { throw .unknownAllocation }
+                if let base = memory.mappedPointer {
+                    return MappedMemory(memory: memory, baseAddress: base, offset: 0, size: allocation.size)
+                }
+                do throws(MemoryError) {
+                    // Kept mapped for the allocation's life; freeing it unmaps.
+                    let view = try memory.map()
+                    return MappedMemory(memory: memory, baseAddress: view.baseAddress, offset: 0, size: allocation.size)
+                } catch {
+                    throw .memory(error)
+                }
             }
         }
     }

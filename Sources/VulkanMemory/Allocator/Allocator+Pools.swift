@@ -135,13 +135,13 @@ extension Allocator {
             registry.pools.append(.making)
             return (registry.pools.count - 1, registry.made)
         }
-        let pages = MemoryTypePool(type: type, heap: heap, limits: properties.limits, options: self.options,
+        let pages = MemoryTypePool(type: type, heap: heap, limits: properties.limits, options: self.options, ledger: ledger,
                                    custom: (pageSize, options.maxPages,
                                             UInt32(index + 1) << MemoryTypePool.slotTagShift, options.name,
                                             serial << 16))
         if options.minPages > 0 {
             do throws(AllocationError) {
-                try pages.reserveWholePages(options.minPages, allocator: self)
+                try pages.reserveWholePages(options.minPages)
             } catch {
                 customPools.withLock { $0.pools[index] = nil }
                 throw error
@@ -178,7 +178,7 @@ extension Allocator {
         customPools.withLock { registry in
             if registry.pools[pool.index]?.pool === pool.pages { registry.pools[pool.index] = nil }
         }
-        for memory in released { release(memory, heap: pool.pages.heapIndex) }
+        for memory in released { ledger.release(memory) }
     }
 
     /// Allocates in a custom pool: a range of one of its pages, a new page when none has
@@ -191,77 +191,17 @@ extension Allocator {
     public func allocate(_ requirements: MemoryRequirements, in pool: MemoryPool,
                          options allocationOptions: AllocationOptions = AllocationOptions(),
                          fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> Allocation {
-        guard requirements.size > 0 else { throw .zeroSize }
-        let alignment = max(requirements.alignment, 1)
-        guard alignment & (alignment - 1) == 0 else { throw .alignmentNotPowerOfTwo(alignment) }
-        guard requirements.size <= UInt64.max - alignment else {
-            throw .sizeOverflow(size: requirements.size, alignment: alignment)
-        }
-        guard pool.owner == ObjectIdentifier(self) else { throw .unknownAllocation }
-        guard requirements.memoryTypeBits & (1 << UInt32(pool.memoryTypeIndex)) != 0 else {
-            throw .noSuitableMemoryType(required: [], memoryTypeBits: requirements.memoryTypeBits, usage: nil)
-        }
-        let pages = pool.pages
-        // Every later sum (atoms, the worst case a fresh page must hold) stays far from
-        // overflow once the request is no larger than a page.
-        let pageSize = pages.fixedPageSize ?? pages.heapSize
-        guard requirements.size <= pageSize, alignment <= pageSize else {
-            throw .outOfMemory(size: requirements.size, typeIndex: pages.typeIndex, heapIndex: pages.heapIndex,
-                               available: pageSize, reason: "\(pool) cannot hold it")
-        }
-        if allocationOptions.mapped, !pages.flags.contains(.hostVisible) {
-            throw .memory(.notHostVisible(typeIndex: pages.typeIndex, flags: pages.flags))
-        }
-        let record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line),
-                                      userData: allocationOptions.userData)
-        return try pages.allocate(size: requirements.size, alignment: alignment, kind: requirements.kind,
-                                  strategy: allocationOptions.strategy, mapped: allocationOptions.mapped,
-                                  name: allocationOptions.name, record: record, allocator: self)
+        let placement = try PlacementRequest(requirements, allocationOptions, fileID: fileID, line: line)
+        return try place(placement, inPool: try poolPages(pool))
     }
 
-    /// `createBuffer(_:_:options:)` with the memory from a custom pool.
-    public func createBuffer(_ createInfo: VkBufferCreateInfo, in pool: MemoryPool,
-                             options allocationOptions: AllocationOptions = AllocationOptions(),
-                             fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> BoundBuffer {
-        guard createInfo.size > 0 else { throw .zeroSize }
-        let functions = device.deviceFunctions
-        let buffer = try makeBuffer(createInfo)
-        let allocation = try allocateAndBindInPool(
-            requirements(of: buffer), pool, allocationOptions, fileID: fileID, line: line,
-            bindFunction: "vkBindBufferMemory",
-            bind: { functions.bindBufferMemory(device.device, buffer, $0.memory, $0.offset) },
-            destroy: { functions.destroyBuffer(device.device, buffer, nil) })
-        return BoundBuffer(buffer: buffer, allocation: allocation, size: createInfo.size)
-    }
-
-    /// `createImage(_:_:options:)` with the memory from a custom pool.
-    public func createImage(_ createInfo: VkImageCreateInfo, in pool: MemoryPool,
-                            options allocationOptions: AllocationOptions = AllocationOptions(),
-                            fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> BoundImage {
-        let functions = device.deviceFunctions
-        let image = try makeImage(createInfo)
-        let allocation = try allocateAndBindInPool(
-            requirements(of: image, tiling: createInfo.tiling), pool, allocationOptions, fileID: fileID, line: line,
-            bindFunction: "vkBindImageMemory",
-            bind: { functions.bindImageMemory(device.device, image, $0.memory, $0.offset) },
-            destroy: { functions.destroyImage(device.device, image, nil) })
-        return BoundImage(image: image, allocation: allocation)
-    }
-
-    /// Allocates for a just-created resource in `pool` and binds it; on any failure the
-    /// memory goes back and the resource is destroyed. A resource whose driver requires
-    /// memory of its own cannot live in a pool's page and is refused.
-    private func allocateAndBindInPool(
-        _ requirements: MemoryRequirements, _ pool: MemoryPool, _ options: AllocationOptions,
-        fileID: StaticString, line: UInt, bindFunction: String,
-        bind: (Allocation) -> VkResult, destroy: () -> Void
-    ) throws(AllocationError) -> Allocation {
-        try bindNew(bindFunction: bindFunction, bind: bind, destroy: destroy) { () throws(AllocationError) in
-            guard !requirements.requiresDedicated else {
-                throw AllocationError.requirementsNotMet(allocation: pool.description, reason: .requiresDedicatedMemory)
-            }
-            return try allocate(requirements, in: pool, options: options, fileID: fileID, line: line)
+    /// Places a request in a custom pool's pages: the one memory type the pool has, with
+    /// no dedicated memory.
+    func place(_ placement: PlacementRequest, inPool pages: MemoryTypePool) throws(AllocationError) -> Allocation {
+        guard placement.requirements.memoryTypeBits & (1 << UInt32(pages.typeIndex)) != 0 else {
+            throw .noSuitableMemoryType(required: [], memoryTypeBits: placement.requirements.memoryTypeBits, usage: nil)
         }
+        return try place(placement, in: pages, dedicatedAllowed: false)
     }
 
     /// Frees an allocation of a custom pool's page. The pool's empty pages stay until the

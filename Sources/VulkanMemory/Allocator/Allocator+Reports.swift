@@ -60,7 +60,7 @@ extension Allocator {
                 usage.allocationCount += 1
             }
         }
-        usage.deviceMemoryAllocations = deviceAllocationCount.load(ordering: .relaxed)
+        usage.deviceMemoryAllocations = ledger.callCount
         return usage
     }
 }
@@ -81,6 +81,8 @@ public struct AllocatorUsage: Sendable, Hashable {
     public var liveBytes: UInt64 = 0
     /// Bytes of pages kept by `Allocator.reserve` (part of `committedBytes`).
     public var reservedBytes: UInt64 = 0
-    /// `vkAllocateMemory` calls made since the allocator was created.
+    /// `vkAllocateMemory` calls made since the allocator was created: history, not
+    /// state, so the one figure a failed call may leave higher (it may have allocated
+    /// memory and given it back).
     public var deviceMemoryAllocations = 0
 }

@@ -2,8 +2,8 @@ extension MemoryTypePool {
     /// Adds reserved pages (see `Allocator.reserve`) until this type holds at least `bytes`
     /// in reserved pages; returns the bytes added. On failure every page this call added
     /// is released again and the failure thrown.
-    func reserve(_ bytes: UInt64, allocator: Allocator) throws(AllocationError) -> UInt64 {
-        try addReservedPages(allocator: allocator) { reserved, _ in
+    func reserve(_ bytes: UInt64) throws(AllocationError) -> UInt64 {
+        try addReservedPages { reserved, _ in
             guard reserved < bytes else { return nil }
             // Pages of the preferred size, the last one only as large as still needed.
             // No page under 1 MiB (or the preferred size, if smaller): a small remainder
@@ -19,16 +19,15 @@ extension MemoryTypePool {
 
     /// A custom pool's `minPages`: `count` reserved pages of exactly its page size.
     @discardableResult
-    func reserveWholePages(_ count: Int, allocator: Allocator) throws(AllocationError) -> UInt64 {
+    func reserveWholePages(_ count: Int) throws(AllocationError) -> UInt64 {
         let size = fixedPageSize ?? preferredPageSize
-        return try addReservedPages(allocator: allocator) { _, added in added < count ? size : nil }
+        return try addReservedPages { _, added in added < count ? size : nil }
     }
 
     /// Adds reserved pages of the sizes `nextSize` asks for, given the bytes of reserved
     /// pages so far and the pages this call added (nil: enough); returns the bytes added.
     /// On failure every page this call added is released again and the failure thrown.
-    private func addReservedPages(allocator: Allocator,
-                                  nextSize: (_ reserved: UInt64, _ added: Int) -> UInt64?) throws(AllocationError) -> UInt64 {
+    private func addReservedPages(nextSize: (_ reserved: UInt64, _ added: Int) -> UInt64?) throws(AllocationError) -> UInt64 {
         var added: [DeviceMemory] = []
         let result: Result<UInt64, AllocationError> = state.withLock { state in
             var reserved = state.pages.reduce(UInt64(0)) { $0 + ($1.isReserved && $1.memory != nil ? $1.region : 0) }
@@ -36,7 +35,7 @@ extension MemoryTypePool {
             var slots: [UInt32] = []
             while let size = nextSize(reserved, slots.count) {
                 do throws(AllocationError) {
-                    let slot = try addPage(state: &state, needed: size, exactSize: size, allocator: allocator)
+                    let slot = try addPage(state: &state, needed: size, exactSize: size)
                     state.pages[Int(slot)].isReserved = true
                     state.emptyPageCount -= 1
                     slots.append(slot)
@@ -53,7 +52,7 @@ extension MemoryTypePool {
             }
             return .success(addedBytes)
         }
-        for memory in added { allocator.release(memory, heap: heapIndex) }
+        for memory in added { ledger.release(memory) }
         return try result.get()
     }
 
@@ -103,7 +102,7 @@ extension Allocator {
             throw .outOfMemory(size: bytes, typeIndex: type, heapIndex: pool.heapIndex, available: pool.heapSize,
                                reason: "a reservation larger than heap \(pool.heapIndex)")
         }
-        return try pool.reserve(bytes, allocator: self)
+        return try pool.reserve(bytes)
     }
 
     /// Ends every reservation: reserved pages follow the usual rules again, and empty ones
@@ -115,7 +114,7 @@ extension Allocator {
         for pool in pools {
             for memory in pool.releaseReservations(keepEmpty: options.maxEmptyPagesPerType) {
                 released += memory.size
-                release(memory, heap: pool.heapIndex)
+                ledger.release(memory)
             }
         }
         return released

@@ -31,17 +31,17 @@ public final class Allocator: Sendable {
     let rankedByUsage: [[Int]]
     let dedicated = Locked(SlotTable<DedicatedEntry>())
     let groups = Locked(SlotTable<GroupEntry>())
-    /// Bytes committed per heap by this allocator (pages and dedicated memory).
-    let heapCommitted: Locked<[UInt64]>
-    /// Per heap, bytes that passed the budget check and are being allocated: the driver's
-    /// usage does not count them yet, so the next check must (see `allocateDeviceMemory`).
-    let budgetInFlight: Locked<[UInt64]>
+    /// Caps, budget, committed bytes and every `vkAllocateMemory`/`vkFreeMemory`: below
+    /// the pools, which ask it for memory.
+    let ledger: MemoryLedger
     /// `options.recorder` when this allocator is the one it records; nil otherwise.
     let recorder: CallRecorder?
     /// Custom pools (`makePool`), by number.
     let customPools = Locked(PoolRegistry())
-    /// `vkAllocateMemory` calls made so far.
-    let deviceAllocationCount = Atomic<Int>(0)
+    /// The sources a committed defragmentation pass freed while a resource was still bound
+    /// to them: `destroyBuffer`/`destroyImage` of that resource destroys it without
+    /// freeing again, once.
+    let movedSources = Locked(Set<Allocation>())
     /// Whether a defragmentation pass is open.
     let defragmentationOpen = Atomic<Bool>(false)
     let logger = Logger(label: "VulkanMemory.Allocator")
@@ -55,14 +55,14 @@ public final class Allocator: Sendable {
         let selection = MemoryTypeSelection(properties: properties,
                                             isDiscrete: device.info.type == .discreteGPU)
         self.selection = selection
+        let ledger = MemoryLedger(device: device, heapCount: properties.heaps.count, options: options)
+        self.ledger = ledger
         pools = properties.types.map {
             MemoryTypePool(type: $0, heap: properties.heaps[$0.heapIndex], limits: properties.limits,
-                           options: options)
+                           options: options, ledger: ledger)
         }
         unmanagedPools = pools.map { Unmanaged.passUnretained($0) }
         rankedByUsage = MemoryUsage.allCases.map { selection.rankedTypes(for: .usage($0)) }
-        heapCommitted = Locked([UInt64](repeating: 0, count: properties.heaps.count))
-        budgetInFlight = Locked([UInt64](repeating: 0, count: properties.heaps.count))
         recorder = options.recorder.flatMap { $0.begin(device: device, properties: properties) ? $0 : nil }
     }
 
@@ -80,54 +80,10 @@ public final class Allocator: Sendable {
         options allocationOptions: AllocationOptions = AllocationOptions(),
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> Allocation {
-        let allocation = try allocate(requirements, request, options: allocationOptions, dedicatedTarget: nil,
-                                      fileID: fileID, line: line)
+        let placement = try PlacementRequest(requirements, allocationOptions, fileID: fileID, line: line)
+        let allocation = try place(placement, request)
         if let recorder { recordAllocate(requirements, request, allocationOptions, allocation, to: recorder) }
         return allocation
-    }
-
-    /// `allocate(_:_:options:fileID:line:)` with the resource a dedicated allocation would
-    /// be made for, given apart so the options need not be copied to carry it.
-    func allocate(
-        _ requirements: MemoryRequirements, _ request: MemoryRequest, options allocationOptions: AllocationOptions,
-        dedicatedTarget: DeviceMemory.DedicatedTarget?, fileID: StaticString, line: UInt
-    ) throws(AllocationError) -> Allocation {
-        guard requirements.size > 0 else { throw .zeroSize }
-        let alignment = max(requirements.alignment, 1)
-        guard alignment & (alignment - 1) == 0 else { throw .alignmentNotPowerOfTwo(alignment) }
-        guard requirements.size <= UInt64.max - alignment else {
-            throw .sizeOverflow(size: requirements.size, alignment: alignment)
-        }
-        let bits = requirements.memoryTypeBits & request.memoryTypeBits
-        let record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line),
-                                      userData: allocationOptions.userData)
-        // A plain intent reads its cached ranking in place, with no array to retain.
-        let usageOrdinal = request.required.isEmpty && request.preferred.isEmpty && request.notPreferred.isEmpty
-            ? request.usage?.ordinal : nil
-        let computed = usageOrdinal == nil ? selection.rankedTypes(for: request) : []
-        let candidateCount = usageOrdinal.map { rankedByUsage[$0].count } ?? computed.count
-        var firstError: AllocationError?
-        for position in 0..<candidateCount {
-            let typeIndex = usageOrdinal.map { rankedByUsage[$0][position] } ?? computed[position]
-            guard bits & (1 << UInt32(typeIndex)) != 0 else { continue }
-            do throws(AllocationError) {
-                return try withPool(typeIndex) { (pool) throws(AllocationError) in
-                    try allocate(requirements, alignment: alignment, in: pool, options: allocationOptions,
-                                 dedicatedTarget: dedicatedTarget, record: record)
-                }
-            } catch {
-                switch error {
-                case .outOfMemory, .tooManyAllocations, .memory(.notHostVisible):
-                    // A full heap, or a type that cannot be mapped when a mapping was asked
-                    // for: the next candidate may do.
-                    if firstError == nil { firstError = error }
-                default:
-                    throw error
-                }
-            }
-        }
-        throw firstError ?? .noSuitableMemoryType(
-            required: selection.flags(for: request).required, memoryTypeBits: bits, usage: request.usage)
     }
 
     /// The candidate types of a request, best first, before filtering by type bits; the
@@ -147,46 +103,6 @@ public final class Allocator: Sendable {
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> Allocation {
         try allocate(requirements, .usage(usage), options: allocationOptions, fileID: fileID, line: line)
-    }
-
-    /// Places one request in one memory type: dedicated memory or a page.
-    private func allocate(_ requirements: MemoryRequirements, alignment: UInt64, in pool: MemoryTypePool,
-                          options allocationOptions: AllocationOptions, dedicatedTarget: DeviceMemory.DedicatedTarget?,
-                          record: AllocationRecord) throws(AllocationError) -> Allocation {
-        if allocationOptions.mapped, !pool.flags.contains(.hostVisible) {
-            throw .memory(.notHostVisible(typeIndex: pool.typeIndex, flags: pool.flags))
-        }
-        // Every later sum (atom rounding, page sizes, heap accounting) stays far from
-        // overflow once the size is no larger than the heap.
-        guard requirements.size <= pool.heapSize, alignment <= pool.heapSize else {
-            throw .outOfMemory(size: requirements.size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
-                               available: pool.heapSize, reason: "the request is larger than heap \(pool.heapIndex)")
-        }
-        if useDedicated(requirements, pool: pool, options: allocationOptions) {
-            return try allocateDedicated(size: requirements.size, pool: pool, options: allocationOptions,
-                                         target: dedicatedTarget ?? allocationOptions.dedicatedTarget, record: record)
-        }
-        return try pool.allocate(size: requirements.size, alignment: alignment, kind: requirements.kind,
-                                 strategy: allocationOptions.strategy, mapped: allocationOptions.mapped,
-                                 name: allocationOptions.name, record: record, allocator: self)
-    }
-
-    /// Dedicated when required, asked for, preferred by the driver, or larger than half a
-    /// page; a preference (not a requirement) is ignored once the device holds 3/4 of
-    /// `maxMemoryAllocationCount` objects.
-    private func useDedicated(_ requirements: MemoryRequirements, pool: MemoryTypePool,
-                              options: AllocationOptions) -> Bool {
-        if requirements.requiresDedicated { return true }
-        switch options.dedicated {
-        case .always: return true
-        case .never: return false
-        case .automatic:
-            guard requirements.prefersDedicated || requirements.size > pool.preferredPageSize / 2 else {
-                return false
-            }
-            let limit = UInt64(properties.limits.maxMemoryAllocationCount)
-            return UInt64(device.accounting.snapshot.totalAllocations) * 4 < limit * 3
-        }
     }
 
     /// Runs `body` with pool `index` borrowed, without the retain and release that
@@ -230,7 +146,7 @@ public final class Allocator: Sendable {
                 try pool.free(slot: slot, generation: generation, handle: handle, memory: allocation.memory,
                               offset: allocation.offset, keepEmpty: keepEmpty)
             }
-            if let released { release(released, heap: pools[allocation.memoryTypeIndex].heapIndex) }
+            if let released { ledger.release(released) }
         case let .dedicated(slot, generation):
             try freeDedicated(slot: slot, generation: generation, allocation: allocation)
         case let .member(slot, generation, index):
@@ -238,16 +154,18 @@ public final class Allocator: Sendable {
         }
     }
 
-    /// Returns every wholly free page to the driver (nobs-vkmem's `free_unused`).
+    /// Returns every wholly free page to the driver (nobs-vkmem's `free_unused`): the
+    /// allocator's own and every custom pool's, except pages a reservation or a pool's
+    /// `minPages` keep.
     ///
     /// - Returns: the number of bytes released.
     @discardableResult
     public func freeUnusedPages() -> UInt64 {
         var released: UInt64 = 0
-        for pool in pools {
+        for pool in everyPagePool() {
             for memory in pool.takeEmptyPages() {
                 released += memory.size
-                release(memory, heap: pool.heapIndex)
+                ledger.release(memory)
             }
         }
         return released
@@ -260,7 +178,7 @@ public final class Allocator: Sendable {
     /// its ranges back, this makes the allocator exactly what it was before the call.
     func releasePagesAdded(since snapshot: [Set<UInt64>]) {
         for (pool, kept) in zip(pools, snapshot) {
-            for memory in pool.takeEmptyPages(notIn: kept) { release(memory, heap: pool.heapIndex) }
+            for memory in pool.takeEmptyPages(notIn: kept) { ledger.release(memory) }
         }
     }
 
@@ -269,13 +187,7 @@ public final class Allocator: Sendable {
     func releasePageStarted(by allocation: Allocation) {
         guard allocation.startedPage, case let .page(slot, generation, _) = allocation.location,
               let (pool, local) = pagePool(of: allocation, slot: slot) else { return }
-        if let memory = pool.takeEmptyPage(slot: local, generation: generation) { release(memory, heap: pool.heapIndex) }
-    }
-
-    /// Frees a page or dedicated memory's `VkDeviceMemory` and its heap accounting.
-    func release(_ memory: DeviceMemory, heap: Int) {
-        try? memory.free()
-        heapCommitted.withLock { $0[heap] -= memory.size }
+        if let memory = pool.takeEmptyPage(slot: local, generation: generation) { ledger.release(memory) }
     }
 
     deinit {

@@ -10,15 +10,10 @@ extension MemoryTypePool {
     /// themselves: copying those (a name, a dedicated target) into the locked closure
     /// cost reference counting on every allocation.
     func allocate(size: UInt64, alignment: UInt64, kind: SuballocationKind, strategy: AllocationStrategy,
-                  mapped: Bool, name: String?, record: AllocationRecord,
-                  allocator: Allocator) throws(AllocationError) -> Allocation {
+                  mapped: Bool, name: String?, record: AllocationRecord) throws(AllocationError) -> Allocation {
         // On non-coherent memory each allocation owns whole atoms.
         let alignment = max(alignment, atom)
         let size = atom > 1 ? (size + atom - 1) / atom * atom : size
-        // A page made for this request alone goes back if the request then fails; it is
-        // released after the lock, like every page.
-        var released: DeviceMemory?
-        defer { if let released { allocator.release(released, heap: heapIndex) } }
         return try state.withLock { (state: inout State) throws(AllocationError) -> Allocation in
             if let poolName, state.isClosed {
                 throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
@@ -26,43 +21,32 @@ extension MemoryTypePool {
             }
             if let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
                                                             strategy: strategy) {
-                return try finish(placed, state: &state, mapped: mapped, name: name, record: record)
+                return finish(placed, state: &state, mapped: mapped, name: name, record: record)
             }
             // The most a request can need in a fresh region: its alignment's and the
             // granularity's worst cases, as the arena's own search counts them.
             let needed = size + max(alignment, granularity) - 1 + (granularity - 1)
-            let slot = Int(try addPage(state: &state, needed: needed, allocator: allocator))
+            let slot = Int(try addPage(state: &state, needed: needed))
             guard let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
                                                                strategy: strategy),
                   self.slot(of: placed.offset) == slot else {
                 preconditionFailure("a new page of at least \(needed) bytes must take a request of \(size) bytes")
             }
-            do throws(AllocationError) {
-                var allocation = try finish(placed, state: &state, mapped: mapped, name: name, record: record)
-                allocation.startedPage = true
-                return allocation
-            } catch {
-                released = removePage(slot: UInt32(slot), state: &state)
-                throw error
-            }
+            var allocation = finish(placed, state: &state, mapped: mapped, name: name, record: record)
+            allocation.startedPage = true
+            return allocation
         }
     }
 
-    /// Records a placed range and builds its `Allocation`; undoes the placement when the
-    /// page cannot be mapped as asked.
+    /// Records a placed range and builds its `Allocation`, with its host address when
+    /// `wantsMapping` and the page is host-visible (every such page is mapped when made);
+    /// on a type that is not host-visible the wish is ignored, as VMA ignores
+    /// `VMA_ALLOCATION_CREATE_MAPPED_BIT` there.
     func finish(_ placed: VirtualAllocation, state: inout State, mapped wantsMapping: Bool, name: String?,
-                record: AllocationRecord) throws(AllocationError) -> Allocation {
+                record: AllocationRecord) -> Allocation {
         let slot = self.slot(of: placed.offset)
         let offset = placed.offset - base(of: slot)
-        var mapped: UnsafeMutableRawPointer?
-        if wantsMapping {
-            do {
-                mapped = try mapPage(&state.pages[slot]) + Int(offset)
-            } catch {
-                try? state.arena.free(placed.handle)
-                throw error
-            }
-        }
+        let mapped = wantsMapping ? state.pages[slot].mappedBase.map { $0 + Int(offset) } : nil
         if state.pages[slot].isRemovable { state.emptyPageCount -= 1 }
         state.pages[slot].liveCount += 1
         state.remember(placed.handle, record, name: name)
@@ -74,17 +58,18 @@ extension MemoryTypePool {
                                           handle: placed.handle))
     }
 
-    /// Maps a whole page once, persistently, and returns its base address.
-    func mapPage(_ page: inout Page) throws(AllocationError) -> UnsafeMutableRawPointer {
-        if let base = page.mappedBase { return base }
-        guard let memory = page.memory else { throw .alreadyFreed }
-        do {
-            let base = try memory.map().baseAddress
-            page.mappedBase = base
-            return base
-        } catch {
-            throw .memory(error)
-        }
+    /// A host-visible page's base address: mapped once, when the page was made, and kept
+    /// mapped until it is released.
+    ///
+    /// Mapping when the page is made, under the pool's lock and before any allocation of
+    /// it exists, is what makes mapping thread-safe: Vulkan requires `vkMapMemory` on a
+    /// `VkDeviceMemory` to be externally synchronized with every other use of it, such as
+    /// a `vkBindBufferMemory` another thread makes to the same page without this lock
+    /// (the validation layer's `UNASSIGNED-Threading-MultipleThreads`).
+    func mappedBase(of page: Page) throws(AllocationError) -> UnsafeMutableRawPointer {
+        guard page.memory != nil else { throw .alreadyFreed }
+        guard let base = page.mappedBase else { throw .memory(.notHostVisible(typeIndex: typeIndex, flags: flags)) }
+        return base
     }
 
     /// Why page `slot` (generation `generation`, memory `memory`) is not a live page of
@@ -127,8 +112,7 @@ extension MemoryTypePool {
     /// Creates a page big enough for `needed` bytes, retrying at 1/2, 1/4 and 1/8 of the
     /// planned size when the driver refuses, moves the arena's fences to open its
     /// region, and returns its slot. The page counts as empty.
-    func addPage(state: inout State, needed: UInt64, exactSize: UInt64? = nil,
-                         allocator: Allocator) throws(AllocationError) -> UInt32 {
+    func addPage(state: inout State, needed: UInt64, exactSize: UInt64? = nil) throws(AllocationError) -> UInt32 {
         guard !state.freeSlots.isEmpty || state.pages.count < slotCount else {
             throw .tooManyAllocations(limit: UInt32(slotCount))
         }
@@ -152,9 +136,15 @@ extension MemoryTypePool {
         var size = planned
         var lastError: AllocationError?
         while regionHolds(size) {
-            do {
-                let memory = try allocator.allocateDeviceMemory(size: size, pool: self, options: DeviceMemory.Options())
-                let page = Page(memory: memory, region: size / granularity * granularity)
+            do throws(AllocationError) {
+                let memory = try ledger.allocate(size: size, typeIndex: typeIndex, heapIndex: heapIndex)
+                var page = Page(memory: memory, region: size / granularity * granularity)
+                if flags.contains(.hostVisible) {
+                    do { page.mappedBase = try memory.map().baseAddress } catch {
+                        ledger.release(memory)
+                        throw .memory(error)
+                    }
+                }
                 let slot: UInt32
                 if let reused = state.freeSlots.popLast() {
                     slot = reused
@@ -269,14 +259,13 @@ extension MemoryTypePool {
     /// its own alignment kept for later moves; on any failure the page is released again,
     /// nothing has changed and the failure is thrown.
     func allocatePrivatePage(layout: GroupLayout, members: [MemoryRequirements], options: AllocationOptions,
-                             records: [AllocationRecord], names: [String?],
-                             allocator: Allocator) throws(AllocationError) -> [Allocation] {
+                             records: [AllocationRecord], names: [String?]) throws(AllocationError) -> [Allocation] {
         // Whole granularity pages, so the fence above the region is never a neighbour
         // in the granularity sense.
         let pageSize = (layout.size + granularity - 1) / granularity * granularity
         let (outcome, released) = try state.withLock {
             (state: inout State) throws(AllocationError) -> (Result<[Allocation], AllocationError>, DeviceMemory?) in
-            let slot = Int(try addPage(state: &state, needed: pageSize, exactSize: pageSize, allocator: allocator))
+            let slot = Int(try addPage(state: &state, needed: pageSize, exactSize: pageSize))
             let base = base(of: slot)
             var placed: [Allocation] = []
             for index in layout.offsets.indices {
@@ -289,8 +278,8 @@ extension MemoryTypePool {
                     } catch {
                         throw AllocationError.groupTooLarge(size: layout.size, typeIndex: typeIndex, maximum: pageSize)
                     }
-                    placed.append(try finish(range, state: &state, mapped: options.mapped, name: names[index],
-                                             record: records[index]))
+                    placed.append(finish(range, state: &state, mapped: options.mapped, name: names[index],
+                                         record: records[index]))
                 } catch {
                     for allocation in placed {
                         if case let .page(_, _, handle) = allocation.location,
@@ -303,7 +292,7 @@ extension MemoryTypePool {
             }
             return (.success(placed), nil)
         }
-        if let released { allocator.release(released, heap: heapIndex) }
+        if let released { ledger.release(released) }
         return try outcome.get()
     }
 

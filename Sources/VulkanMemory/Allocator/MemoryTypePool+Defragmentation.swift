@@ -136,16 +136,13 @@ extension MemoryTypePool {
         let alignment = (try? state.arena.alignment(of: member.handle)) ?? 1
         guard let placed = try? state.arena.allocateIfRoom(size: member.size, alignment: alignment, kind: member.kind,
                                                            strategy: .bestFit) else { return nil }
-        let record = state.records[Int(member.handle.index)]
+        // The destination carries the source's report record, but no resource is bound
+        // to it yet: the user binds one with `createBuffer(_:boundTo:)`.
+        var record = state.records[Int(member.handle.index)]
+        record.isBound = false
         let mapped = state.pages[page].mappedBase != nil
         let name = state.names[member.handle.index]
-        let destination: Allocation
-        do throws(AllocationError) {
-            destination = try finish(placed, state: &state, mapped: mapped, name: name, record: record)
-        } catch {
-            // Mapping the destination's page failed; `finish` gave the range back.
-            return nil
-        }
+        let destination = finish(placed, state: &state, mapped: mapped, name: name, record: record)
         let source = Allocation(
             memory: state.pages[page].handle, offset: member.offset, size: member.size, memoryTypeIndex: typeIndex,
             mappedPointer: state.pages[page].mappedBase.map { $0 + Int(member.offset) },
@@ -166,16 +163,23 @@ extension MemoryTypePool {
 
     /// Ends a pass by freeing the sources still live (the destinations of ignored moves)
     /// and releasing the emptied pages.
-    /// - Returns: the bytes of sources freed here, and the pages' memory to release.
+    /// - Returns: the bytes of sources freed here, the sources freed while a resource was
+    ///   still bound to them (its destroy must not fail for it), and the pages' memory to
+    ///   release.
     func commitDefragmentation(_ moves: [DefragmentationMove], _ emptied: [EmptiedPage],
-                               ignored: Set<DefragmentationMove>) -> (UInt64, [DeviceMemory]) {
+                               ignored: Set<DefragmentationMove>) -> (UInt64, [Allocation], [DeviceMemory]) {
         state.withLock { state in
             var freed: UInt64 = 0
+            var boundSources: [Allocation] = []
             for move in moves {
                 if ignored.contains(move) {
                     release(move.destination, state: &state)
-                } else {
-                    freed += release(move.source, state: &state) ?? 0
+                } else if case let .page(_, _, handle) = move.source.location {
+                    let wasBound = Int(handle.index) < state.records.count && state.records[Int(handle.index)].isBound
+                    if let size = release(move.source, state: &state) {
+                        freed += size
+                        if wasBound { boundSources.append(move.source) }
+                    }
                 }
             }
             var released: [DeviceMemory] = []
@@ -184,7 +188,7 @@ extension MemoryTypePool {
                 guard state.generations[slot] == page.generation, state.pages[slot].memory != nil else { continue }
                 if unblock(slot, page.blockers, state: &state) { released.append(removePage(slot: page.slot, state: &state)) }
             }
-            return (freed, released)
+            return (freed, boundSources, released)
         }
     }
 

@@ -12,6 +12,9 @@ struct AllocationRecord {
     /// Defragmentation leaves the allocation where it is: the range of a contiguous
     /// group, whose members' offsets other code holds.
     var isPinned = false
+    /// A buffer or image is bound to the range: made so by `createBuffer`/`createImage`
+    /// or a batch, or claimed by a bind to the allocation. A second bind is refused.
+    var isBound = false
 
     static let empty = AllocationRecord(fileID: "", line: 0, userData: 0)
 }
@@ -145,8 +148,12 @@ final class MemoryTypePool: @unchecked Sendable {
     /// pool, a multiple of 2^16 that no pool made before it in the allocator used.
     let generationBase: UInt32
 
-    init(type: MemoryType, heap: MemoryHeap, limits: MemoryLimits, options: AllocatorOptions,
+    /// Where the pages' memory comes from and goes back to.
+    let ledger: MemoryLedger
+
+    init(type: MemoryType, heap: MemoryHeap, limits: MemoryLimits, options: AllocatorOptions, ledger: MemoryLedger,
          custom: (pageSize: UInt64, maxPages: Int, tag: UInt32, name: String, generationBase: UInt32)? = nil) {
+        self.ledger = ledger
         typeIndex = type.index
         heapIndex = type.heapIndex
         heapSize = heap.size
@@ -157,7 +164,7 @@ final class MemoryTypePool: @unchecked Sendable {
         poolName = custom?.name
         generationBase = custom?.generationBase ?? 0
         preferredPageSize = custom?.pageSize ?? MemoryTypePool.preferredPageSize(type: type, heap: heap, options: options)
-        atom = type.isHostVisible && !type.isHostCoherent ? max(limits.nonCoherentAtomSize, 1) : 1
+        atom = MemoryTypePool.atom(of: type, limits: limits)
         granularity = max(limits.bufferImageGranularity, 1)
         // A heap of 2^k bytes or less gets slots of 2^(k+1); at least 1 MiB per slot.
         let heapBits = UInt64(64 - max(heap.size, 1 << 20).subtractingReportingOverflow(1).partialValue.leadingZeroBitCount)
@@ -182,6 +189,12 @@ final class MemoryTypePool: @unchecked Sendable {
     /// The page slot of arena offset `offset`.
     @inline(__always)
     func slot(of offset: UInt64) -> Int { Int(truncatingIfNeeded: offset >> strideShift) }
+
+    /// The unit ranges of a type are rounded out to: `nonCoherentAtomSize` on
+    /// host-visible memory that is not coherent, 1 elsewhere.
+    static func atom(of type: MemoryType, limits: MemoryLimits) -> UInt64 {
+        type.isHostVisible && !type.isHostCoherent ? max(limits.nonCoherentAtomSize, 1) : 1
+    }
 
     static func preferredPageSize(type: MemoryType, heap: MemoryHeap, options: AllocatorOptions) -> UInt64 {
         if let size = options.pageSizeByType[type.index] { return max(size, 1) }

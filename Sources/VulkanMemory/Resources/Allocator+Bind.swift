@@ -10,97 +10,70 @@ extension ResourceBatch {
 }
 
 extension Allocator {
-    /// A resource created but not yet bound.
-    private struct Pending {
-        enum Object { case buffer(VkBuffer), image(VkImage) }
-        let object: Object
-        /// What the batch asked for, for the call recorder.
-        let entry: ResourceBatch.Entry
-        let requirements: MemoryRequirements
-        let request: MemoryRequest
-        let name: String?
-        /// The size the resource was created with.
-        let size: UInt64
-
-        var target: DeviceMemory.DedicatedTarget {
-            switch object {
-            case .buffer(let buffer): .buffer(buffer)
-            case .image(let image): .image(image)
-            }
-        }
-    }
-
     /// Creates every resource of a batch (`vkCreateBuffer`/`vkCreateImage`), finds memory
     /// for each as `strategy` says, and binds it (`vkBindBufferMemory`/`vkBindImageMemory`).
     ///
-    /// Resources whose driver requires a dedicated allocation get one whatever the strategy.
+    /// Every strategy takes the path of a single request: the memory types each resource's
+    /// request ranks, tried in order while a heap is full. `.contiguous` and
+    /// `.privatePage` place each group of resources that share a best memory type in the
+    /// first type every member accepts that takes the whole group. Resources whose driver
+    /// requires a dedicated allocation get one whatever the strategy.
     /// - Throws: `AllocationError`; if anything fails part-way (creation, memory, binding),
-    ///   every resource the call created is destroyed and every range given back, so the
-    ///   allocator is exactly as before.
+    ///   every resource the call created is destroyed and every range and page it made
+    ///   given back, so the allocator is exactly as before.
     /// - Complexity: O(n) Vulkan calls and allocations for n resources.
     public func bind(_ batch: ResourceBatch, strategy: BindStrategy = .scatter,
                      fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> BoundResources {
-        var pending: [Pending] = []
+        var objects: [ResourceObject] = []
         var allocations: [Allocation?] = []
         let pagesBefore = pageSnapshot()
         do throws(AllocationError) {
-            for entry in batch.entries { pending.append(try create(entry)) }
-            allocations = Array(repeating: nil, count: pending.count)
+            for entry in batch.entries { objects.append(try makeObject(entry)) }
+            let requirements = objects.map { $0.requirements(on: device) }
+            allocations = Array(repeating: nil, count: objects.count)
             let record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line), userData: 0)
-            try place(pending, into: &allocations, strategy: strategy, record: record)
+            try place(batch.entries, objects, requirements, into: &allocations, strategy: strategy,
+                      fileID: fileID, line: line, record: record)
             var resources: [Resource] = []
-            for (item, allocation) in zip(pending, allocations) {
-                let allocation = allocation!
-                let functions = device.deviceFunctions
-                switch item.object {
-                case .buffer(let buffer):
-                    let result = VulkanResult(functions.bindBufferMemory(device.device, buffer, allocation.memory,
-                                                                         allocation.offset))
-                    guard result.isSuccess else {
-                        throw .vulkan(.callFailed(function: "vkBindBufferMemory", result: result))
-                    }
-                    resources.append(.buffer(BoundBuffer(buffer: buffer, allocation: allocation, size: item.size)))
-                case .image(let image):
-                    let result = VulkanResult(functions.bindImageMemory(device.device, image, allocation.memory,
-                                                                        allocation.offset))
-                    guard result.isSuccess else {
-                        throw .vulkan(.callFailed(function: "vkBindImageMemory", result: result))
-                    }
+            for (index, object) in objects.enumerated() {
+                let allocation = allocations[index]!
+                try object.bind(to: allocation, on: device)
+                switch (object.handle, batch.entries[index]) {
+                case let (.buffer(buffer), .buffer(description)):
+                    resources.append(.buffer(BoundBuffer(buffer: buffer, allocation: allocation, size: description.size)))
+                case let (.image(image), _):
                     resources.append(.image(BoundImage(image: image, allocation: allocation)))
+                default:
+                    preconditionFailure("a batch entry made an object of another kind")
                 }
             }
-            if let recorder { recordBatch(pending, resources, strategy: strategy, to: recorder) }
+            if let recorder { recordBatch(batch.entries, resources, strategy: strategy, to: recorder) }
             return BoundResources(resources: resources)
         } catch {
             for allocation in allocations { if let allocation { try? free(allocation, keepEmpty: .max) } }
-            for item in pending { destroyObject(item.object) }
+            for object in objects { object.destroy(on: device) }
             releasePagesAdded(since: pagesBefore)
             throw error
         }
     }
 
-    private func create(_ entry: ResourceBatch.Entry) throws(AllocationError) -> Pending {
+    /// `vkCreateBuffer`/`vkCreateImage` for a batch entry.
+    private func makeObject(_ entry: ResourceBatch.Entry) throws(AllocationError) -> ResourceObject {
         switch entry {
-        case .buffer(let description):
-            let buffer = try makeBuffer(description)
-            return Pending(object: .buffer(buffer), entry: entry, requirements: requirements(of: buffer),
-                           request: description.memory, name: description.name, size: description.size)
-        case .image(let description):
-            let image = try makeImage(description)
-            let requirements = requirements(of: image, tiling: description.tiling)
-            return Pending(object: .image(image), entry: entry, requirements: requirements,
-                           request: description.memory, name: description.name, size: requirements.size)
+        case .buffer(let description): try makeBuffer(description)
+        case .image(let description): try makeImage(description)
         }
     }
 
     /// Records a bound batch as one `vmaCreateBuffer`/`vmaCreateImage` a resource (VMA
     /// had no bulk binds): a replay makes each resource alone, wherever it then goes.
-    private func recordBatch(_ pending: [Pending], _ resources: [Resource], strategy: BindStrategy,
+    private func recordBatch(_ entries: [ResourceBatch.Entry], _ resources: [Resource], strategy: BindStrategy,
                              to recorder: CallRecorder) {
-        for (item, resource) in zip(pending, resources) {
-            let options = AllocationOptions(dedicated: strategy == .dedicated ? .always : .automatic, name: item.name)
-            switch (item.entry, resource) {
+        for (entry, resource) in zip(entries, resources) {
+            switch (entry, resource) {
             case let (.buffer(description), .buffer(buffer)):
+                let options = AllocationOptions(dedicated: strategy == .dedicated ? .always : .automatic,
+                                                name: description.name)
                 var info = VkBufferCreateInfo()
                 info.size = description.size
                 info.usage = VkBufferUsageFlags(description.usage.rawValue)
@@ -108,6 +81,8 @@ extension Allocator {
                     : VK_SHARING_MODE_EXCLUSIVE
                 recordCreateBuffer(info, description.memory, options, buffer.allocation, to: recorder)
             case let (.image(description), .image(image)):
+                let options = AllocationOptions(dedicated: strategy == .dedicated ? .always : .automatic,
+                                                name: description.name)
                 var info = description.exclusiveCreateInfo
                 if description.sharedQueueFamilies.count > 1 { info.sharingMode = VK_SHARING_MODE_CONCURRENT }
                 recordCreateImage(info, description.memory, options, image.allocation, to: recorder)
@@ -117,40 +92,38 @@ extension Allocator {
         }
     }
 
-    private func destroyObject(_ object: Pending.Object) {
-        switch object {
-        case .buffer(let buffer): device.deviceFunctions.destroyBuffer(device.device, buffer, nil)
-        case .image(let image): device.deviceFunctions.destroyImage(device.device, image, nil)
-        }
-    }
-
-    /// Finds memory for every pending resource; on failure the caller frees whatever is in
-    /// `allocations`.
-    private func place(_ pending: [Pending], into allocations: inout [Allocation?], strategy: BindStrategy,
+    /// Finds memory for every resource of a batch, each through a `PlacementRequest` marked
+    /// bound; on failure the caller frees whatever is in `allocations`.
+    private func place(_ entries: [ResourceBatch.Entry], _ objects: [ResourceObject],
+                       _ requirements: [MemoryRequirements], into allocations: inout [Allocation?],
+                       strategy: BindStrategy, fileID: StaticString, line: UInt,
                        record: AllocationRecord) throws(AllocationError) {
+        func single(_ index: Int, dedicated: AllocationOptions.DedicatedPolicy) throws(AllocationError) -> Allocation {
+            let placement = try PlacementRequest(requirements[index],
+                                                 AllocationOptions(dedicated: dedicated, name: entries[index].name),
+                                                 target: objects[index].dedicatedTarget, bound: true,
+                                                 fileID: fileID, line: line)
+            return try place(placement, entries[index].memory)
+        }
         switch strategy {
         case .scatter, .dedicated:
-            for (index, item) in pending.enumerated() {
-                let options = AllocationOptions(dedicated: strategy == .dedicated ? .always : .automatic,
-                                                name: item.name, dedicatedTarget: item.target)
-                allocations[index] = try allocate(item.requirements, item.request, options: options, dedicatedTarget: nil,
-                                                  fileID: record.fileID, line: UInt(record.line))
+            for index in objects.indices {
+                allocations[index] = try single(index, dedicated: strategy == .dedicated ? .always : .automatic)
             }
         case .contiguous, .privatePage:
             // Group by each resource's best memory type, keeping the batch's order.
             var groups: [(type: Int, members: [Int])] = []
-            for (index, item) in pending.enumerated() {
-                if item.requirements.requiresDedicated {
-                    allocations[index] = try allocate(
-                        item.requirements, item.request,
-                        options: AllocationOptions(name: item.name, dedicatedTarget: item.target), dedicatedTarget: nil,
-                        fileID: record.fileID, line: UInt(record.line))
+            for index in objects.indices {
+                if requirements[index].requiresDedicated {
+                    allocations[index] = try single(index, dedicated: .automatic)
                     continue
                 }
-                let bits = item.requirements.memoryTypeBits & item.request.memoryTypeBits
-                guard let type = rankedTypes(for: item.request).first(where: { bits & (1 << UInt32($0)) != 0 }) else {
-                    throw .noSuitableMemoryType(required: selection.flags(for: item.request).required,
-                                                memoryTypeBits: bits, usage: item.request.usage)
+                _ = try PlacementRequest(requirements[index], AllocationOptions(), fileID: fileID, line: line)
+                let request = entries[index].memory
+                let bits = requirements[index].memoryTypeBits & request.memoryTypeBits
+                guard let type = rankedTypes(for: request).first(where: { bits & (1 << UInt32($0)) != 0 }) else {
+                    throw .noSuitableMemoryType(required: selection.flags(for: request).required,
+                                                memoryTypeBits: bits, usage: request.usage)
                 }
                 if let position = groups.firstIndex(where: { $0.type == type }) {
                     groups[position].members.append(index)
@@ -158,36 +131,20 @@ extension Allocator {
                     groups.append((type, [index]))
                 }
             }
+            var bound = record
+            bound.isBound = true
             for group in groups {
-                let pool = pools[group.type]
-                let members = group.members.map { pending[$0].requirements }
-                let layout = GroupLayout(members, granularity: pool.granularity, atom: pool.atom)
-                let heapSize = properties.heaps[pool.heapIndex].size
-                guard layout.size <= heapSize else {
-                    throw .groupTooLarge(size: layout.size, typeIndex: pool.typeIndex, maximum: heapSize)
-                }
-                if strategy == .contiguous {
-                    let base = try pool.allocate(
-                        size: layout.size, alignment: layout.alignment, kind: layout.kind, strategy: .bestFit,
-                        mapped: false, name: "contiguous group of \(members.count)", record: pinned(record),
-                        allocator: self)
-                    let parts = registerGroup(base: base, members: layout.offsets.indices.map {
-                        (layout.offsets[$0], layout.sizes[$0], members[$0].kind)
-                    })
-                    for (member, allocation) in zip(group.members, parts) { allocations[member] = allocation }
-                } else {
-                    let records = Array(repeating: record, count: group.members.count)
-                    let placed = try pool.allocatePrivatePage(
-                        layout: layout, members: members, options: AllocationOptions(),
-                        records: records, names: group.members.map { pending[$0].name }, allocator: self)
-                    for (member, allocation) in zip(group.members, placed) { allocations[member] = allocation }
-                }
+                let members = group.members.map { requirements[$0] }
+                let candidates = sharedCandidates(members, group.members.map { entries[$0].memory })
+                let placed = try placeGroup(members, candidates: candidates, strategy: strategy,
+                                            names: group.members.map { entries[$0].name }, record: bound)
+                for (member, allocation) in zip(group.members, placed) { allocations[member] = allocation }
             }
         }
     }
 
     /// `vkCreateBuffer` for a description.
-    func makeBuffer(_ description: BufferDescription) throws(AllocationError) -> VkBuffer {
+    func makeBuffer(_ description: BufferDescription) throws(AllocationError) -> ResourceObject {
         guard description.size > 0 else { throw .zeroSize }
         var info = VkBufferCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
@@ -197,30 +154,18 @@ extension Allocator {
             info.sharingMode = mode
             info.queueFamilyIndexCount = count
             info.pQueueFamilyIndices = families
-            return try makeBuffer(info)
+            return try ResourceObject.create(info, on: device)
         }
-    }
-
-    /// `vkCreateBuffer` for a create-info.
-    func makeBuffer(_ info: VkBufferCreateInfo) throws(AllocationError) -> VkBuffer {
-        var info = info
-        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
-        var created: VkBuffer?
-        let result = VulkanResult(device.deviceFunctions.createBuffer(device.device, &info, nil, &created))
-        guard result.isSuccess, let buffer = created else {
-            throw .vulkan(.callFailed(function: "vkCreateBuffer", result: result))
-        }
-        return buffer
     }
 
     /// `vkCreateImage` for a description.
-    func makeImage(_ description: ImageDescription) throws(AllocationError) -> VkImage {
+    func makeImage(_ description: ImageDescription) throws(AllocationError) -> ResourceObject {
         var info = description.exclusiveCreateInfo
         return try withSharing(description.sharedQueueFamilies) { (mode, count, families) throws(AllocationError) in
             info.sharingMode = mode
             info.queueFamilyIndexCount = count
             info.pQueueFamilyIndices = families
-            return try makeImage(info)
+            return try ResourceObject.create(info, on: device)
         }
     }
 
@@ -235,25 +180,22 @@ extension Allocator {
             try body(VK_SHARING_MODE_CONCURRENT, UInt32(pointer.count), pointer.baseAddress)
         }
     }
-
-    /// `vkCreateImage` for a create-info.
-    func makeImage(_ info: VkImageCreateInfo) throws(AllocationError) -> VkImage {
-        guard info.extent.width > 0, info.extent.height > 0, info.extent.depth > 0,
-              info.mipLevels > 0, info.arrayLayers > 0 else { throw .zeroSize }
-        var info = info
-        info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
-        var created: VkImage?
-        let result = VulkanResult(device.deviceFunctions.createImage(device.device, &info, nil, &created))
-        guard result.isSuccess, let image = created else {
-            throw .vulkan(.callFailed(function: "vkCreateImage", result: result))
-        }
-        return image
-    }
 }
 
-/// `record` for a range that defragmentation must leave where it is.
-private func pinned(_ record: AllocationRecord) -> AllocationRecord {
-    var record = record
-    record.isPinned = true
-    return record
+extension ResourceBatch.Entry {
+    /// The entry's name, for reports.
+    var name: String? {
+        switch self {
+        case .buffer(let description): description.name
+        case .image(let description): description.name
+        }
+    }
+
+    /// The memory the entry asks for.
+    var memory: MemoryRequest {
+        switch self {
+        case .buffer(let description): description.memory
+        case .image(let description): description.memory
+        }
+    }
 }

@@ -15,14 +15,18 @@ extension Allocator {
     /// Destroys many resources (nobs-vkmem's `destroy_many`).
     ///
     /// All are checked first: if one is unknown, already destroyed, or listed twice,
-    /// nothing is destroyed.
+    /// nothing is destroyed. Resources whose memory a committed defragmentation pass moved
+    /// away count as live here, as in `destroy(_:)`.
     /// - Complexity: O(n).
     public func destroy(many resources: some Sequence<Resource>) throws(AllocationError) {
         var seen = Set<Allocation>()
         let list = Array(resources)
         for resource in list {
             guard seen.insert(resource.allocation).inserted else { throw .duplicateResource }
-            if let error = liveness(resource.allocation) { throw error }
+            if let error = liveness(resource.allocation),
+               !(error == .alreadyFreed && movedSources.withLock({ $0.contains(resource.allocation) })) {
+                throw error
+            }
         }
         for resource in list { try destroy(resource) }
     }

@@ -53,7 +53,7 @@ extension Allocator {
             emptyPageCount: emptyPageCount,
             dedicatedCount: dedicatedAllocations.count,
             freeBytesInPages: pages.reduce(0) { $0 + $1.freeBytes },
-            deviceAllocationCount: deviceAllocationCount.load(ordering: .relaxed))
+            deviceMemoryCount: ledger.objectCount)
         return Statistics(device: device.info.name, totals: totals, heaps: heapStatistics, types: typeStatistics,
                           pages: pages, dedicated: dedicatedAllocations)
     }

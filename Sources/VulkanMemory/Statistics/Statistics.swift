@@ -37,6 +37,10 @@ public struct TotalStatistics: Codable, Sendable, Equatable {
     /// Bytes of pages not in any allocation (alignment padding included): what page
     /// suballocation costs on top of `liveBytes`.
     public let freeBytesInPages: UInt64
-    /// `vkAllocateMemory` calls made since the allocator was created.
-    public let deviceAllocationCount: Int
+    /// `VkDeviceMemory` objects the allocator holds now: pages plus dedicated memory.
+    ///
+    /// A snapshot holds state, not history, so that a call that fails leaves an equal
+    /// snapshot behind; the number of `vkAllocateMemory` calls made so far is
+    /// `AllocatorUsage.deviceMemoryAllocations`.
+    public let deviceMemoryCount: Int
 }

@@ -12,6 +12,12 @@ struct SlotTable<Entry> {
         case removed
         /// No such slot was ever handed out.
         case unknown
+
+        /// Whether the handle's entry was removed.
+        var isRemoved: Bool {
+            if case .removed = self { return true }
+            return false
+        }
     }
 
     private(set) var entries: [Entry?] = []

@@ -1,0 +1,187 @@
+/// One request for memory, however it came in: `allocate`, `allocate(_:in:)`,
+/// `createBuffer`/`createImage` for an intent or a pool, each resource of a batch, and
+/// replay all build one and send it down the same path (`Allocator.place`):
+///
+///     request (validated here, once) → candidate types, ranked → placement: dedicated |
+///     shared page | group range | private page, the same fallback for all → bind
+///
+/// Building one validates the requirements and options, so no path below checks them again
+/// and no two paths can disagree on what is valid.
+struct PlacementRequest {
+    let requirements: MemoryRequirements
+    /// The requirements' alignment, at least 1 and a power of two.
+    let alignment: UInt64
+    let options: AllocationOptions
+    /// The resource the memory will be bound to, for a dedicated allocation's
+    /// `VkMemoryDedicatedAllocateInfo`; `options.dedicatedTarget` when none is given.
+    let target: DeviceMemory.DedicatedTarget?
+    /// What leak reports and statistics say of the allocation; `isBound` when a resource
+    /// is bound to it as part of the same call.
+    var record: AllocationRecord
+
+    /// Validates a request.
+    /// - Throws: `.zeroSize`, `.alignmentNotPowerOfTwo`, `.sizeOverflow`, or
+    ///   `.invalidPriority` for a priority outside 0…1 (whether or not the allocation
+    ///   turns out dedicated: the same request must not be valid on one path and invalid
+    ///   on another).
+    init(_ requirements: MemoryRequirements, _ options: AllocationOptions,
+         target: DeviceMemory.DedicatedTarget? = nil, bound: Bool = false,
+         fileID: StaticString, line: UInt) throws(AllocationError) {
+        guard requirements.size > 0 else { throw .zeroSize }
+        let alignment = max(requirements.alignment, 1)
+        guard alignment & (alignment - 1) == 0 else { throw .alignmentNotPowerOfTwo(alignment) }
+        guard requirements.size <= UInt64.max - alignment else {
+            throw .sizeOverflow(size: requirements.size, alignment: alignment)
+        }
+        if let priority = options.priority, !(priority >= 0 && priority <= 1) { throw .invalidPriority(priority) }
+        self.requirements = requirements
+        self.alignment = alignment
+        self.options = options
+        self.target = target ?? options.dedicatedTarget
+        record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line), userData: options.userData)
+        record.isBound = bound
+    }
+}
+
+extension Allocator {
+    /// Places a request in the best memory type that takes it: the candidates `request`
+    /// ranks, filtered by the resource's and the request's type bits, tried in order while
+    /// a heap is full (`.outOfMemory`, `.tooManyAllocations`).
+    /// - Complexity: O(candidate types) placements at worst, each O(1) (see `place(_:in:)`).
+    func place(_ placement: PlacementRequest, _ request: MemoryRequest) throws(AllocationError) -> Allocation {
+        let bits = placement.requirements.memoryTypeBits & request.memoryTypeBits
+        // A plain intent reads its cached ranking in place, with no array to retain.
+        let usageOrdinal = request.required.isEmpty && request.preferred.isEmpty && request.notPreferred.isEmpty
+            ? request.usage?.ordinal : nil
+        let computed = usageOrdinal == nil ? selection.rankedTypes(for: request) : []
+        let candidateCount = usageOrdinal.map { rankedByUsage[$0].count } ?? computed.count
+        var firstError: AllocationError?
+        for position in 0..<candidateCount {
+            let typeIndex = usageOrdinal.map { rankedByUsage[$0][position] } ?? computed[position]
+            guard bits & (1 << UInt32(typeIndex)) != 0 else { continue }
+            do throws(AllocationError) {
+                return try withPool(typeIndex) { (pool) throws(AllocationError) in
+                    try place(placement, in: pool, dedicatedAllowed: true)
+                }
+            } catch {
+                guard error.mayFallBack else { throw error }
+                if firstError == nil { firstError = error }
+            }
+        }
+        throw firstError ?? .noSuitableMemoryType(
+            required: selection.flags(for: request).required, memoryTypeBits: bits, usage: request.usage)
+    }
+
+    /// Places a request in one memory type's pages (the allocator's own or a custom
+    /// pool's), or in dedicated memory of that type when the policy says so and
+    /// `dedicatedAllowed` (a custom pool's allocations never are).
+    ///
+    /// `options.mapped` on a type that is not host-visible is ignored, as VMA does: the
+    /// allocation gets no `mappedPointer` there, and an intent is never moved to another
+    /// memory type (system RAM, say, on a discrete GPU) only so that it can be mapped.
+    /// - Complexity: O(1): one TLSF search of the type's arena; a new page or dedicated
+    ///   memory adds one `vkAllocateMemory`.
+    func place(_ placement: PlacementRequest, in pool: MemoryTypePool,
+               dedicatedAllowed: Bool) throws(AllocationError) -> Allocation {
+        let requirements = placement.requirements
+        // Every later sum (atom rounding, page sizes, heap accounting) stays far from
+        // overflow once the size is no larger than the heap (or a pool's page).
+        let limit = pool.fixedPageSize ?? pool.heapSize
+        guard requirements.size <= limit, placement.alignment <= limit else {
+            throw .outOfMemory(size: requirements.size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
+                               available: limit, reason: pool.poolName.map { "pool '\($0)' has pages of \(limit) bytes" }
+                                   ?? "the request is larger than heap \(pool.heapIndex)")
+        }
+        if dedicatedAllowed, useDedicated(requirements, pool: pool, options: placement.options) {
+            return try allocateDedicated(placement, pool: pool)
+        }
+        if requirements.requiresDedicated {
+            throw .requirementsNotMet(allocation: pool.poolName.map { "pool '\($0)'" } ?? "memory type \(pool.typeIndex)",
+                                      reason: .requiresDedicatedMemory)
+        }
+        return try pool.allocate(size: requirements.size, alignment: placement.alignment, kind: requirements.kind,
+                                 strategy: placement.options.strategy, mapped: placement.options.mapped,
+                                 name: placement.options.name, record: placement.record)
+    }
+
+    /// Dedicated when required, asked for, preferred by the driver, or larger than half a
+    /// page; a preference (not a requirement) is ignored once the device holds 3/4 of
+    /// `maxMemoryAllocationCount` objects.
+    private func useDedicated(_ requirements: MemoryRequirements, pool: MemoryTypePool,
+                              options: AllocationOptions) -> Bool {
+        if requirements.requiresDedicated { return true }
+        switch options.dedicated {
+        case .always: return true
+        case .never: return false
+        case .automatic:
+            guard requirements.prefersDedicated || requirements.size > pool.preferredPageSize / 2 else {
+                return false
+            }
+            let limit = UInt64(properties.limits.maxMemoryAllocationCount)
+            return UInt64(device.accounting.snapshot.totalAllocations) * 4 < limit * 3
+        }
+    }
+
+    /// The memory types a group of resources may share, best first: those the first
+    /// member's request ranks that every member's requirements and request accept.
+    /// - Complexity: O(types × members).
+    func sharedCandidates(_ requirements: [MemoryRequirements], _ requests: [MemoryRequest]) -> [Int] {
+        guard let first = requests.first else { return [] }
+        let rankings = requests.map { rankedTypes(for: $0) }
+        let bits = zip(requirements, requests).reduce(UInt32.max) { $0 & $1.0.memoryTypeBits & $1.1.memoryTypeBits }
+        return rankedTypes(for: first).filter { type in
+            bits & (1 << UInt32(type)) != 0 && rankings.allSatisfy { $0.contains(type) }
+        }
+    }
+
+    /// Places a group of resources together in the first of `candidates` that takes the
+    /// whole group, with the same fallback as a single request: one range of a shared page
+    /// (`.contiguous`) or a page of the group's own (`.privatePage`).
+    /// - Returns: the members' allocations, in the order of `requirements`.
+    /// - Complexity: O(members) per candidate type tried, plus one placement each.
+    func placeGroup(_ requirements: [MemoryRequirements], candidates: [Int], strategy: BindStrategy,
+                    names: [String?], record: AllocationRecord) throws(AllocationError) -> [Allocation] {
+        var firstError: AllocationError?
+        for typeIndex in candidates {
+            let pool = pools[typeIndex]
+            let layout = GroupLayout(requirements, granularity: pool.granularity, atom: pool.atom)
+            do throws(AllocationError) {
+                guard layout.size <= pool.heapSize else {
+                    throw .groupTooLarge(size: layout.size, typeIndex: pool.typeIndex, maximum: pool.heapSize)
+                }
+                if strategy == .privatePage {
+                    return try pool.allocatePrivatePage(layout: layout, members: requirements, options: AllocationOptions(),
+                                                        records: Array(repeating: record, count: requirements.count),
+                                                        names: names)
+                }
+                var pinned = record
+                pinned.isPinned = true
+                let base = try pool.allocate(size: layout.size, alignment: layout.alignment, kind: layout.kind,
+                                             strategy: .bestFit, mapped: false,
+                                             name: "contiguous group of \(requirements.count)", record: pinned)
+                return registerGroup(base: base, members: layout.offsets.indices.map {
+                    (layout.offsets[$0], layout.sizes[$0], requirements[$0].kind)
+                })
+            } catch {
+                guard error.mayFallBack || { if case .groupTooLarge = error { true } else { false } }() else {
+                    throw error
+                }
+                if firstError == nil { firstError = error }
+            }
+        }
+        throw firstError ?? .noSuitableMemoryType(required: [], memoryTypeBits: requirements.reduce(UInt32.max) {
+            $0 & $1.memoryTypeBits
+        }, usage: nil)
+    }
+}
+
+extension AllocationError {
+    /// Whether the next candidate memory type may succeed where this failure happened: a
+    /// full heap (cap, budget or the driver) or the device's object count.
+    var mayFallBack: Bool {
+        switch self {
+        case .outOfMemory, .tooManyAllocations: true
+        default: false
+        }
+    }
+}

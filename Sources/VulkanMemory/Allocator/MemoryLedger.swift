@@ -1,0 +1,163 @@
+import Synchronization
+
+/// The one place device memory is committed and released for an allocator: heap caps,
+/// the budget, bytes committed per heap, and the `vkAllocateMemory`/`vkFreeMemory` calls
+/// (VMA keeps this apart from its block lists too, as `VmaCurrentBudgetData`).
+///
+/// It sits below the page pools and dedicated memory: they ask it for memory and give
+/// memory back to it, and it never calls up into them or into the `Allocator`.
+///
+/// Every allocation it makes carries `VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT` when the
+/// device has the `bufferDeviceAddress` feature enabled, except memory dedicated to an
+/// image (no buffer can ever be bound there): a page, a private page or a pool's page may
+/// receive a buffer made with `.shaderDeviceAddress` usage at any time, and binding one to
+/// memory allocated without the flag is invalid (`VUID-vkBindBufferMemory-bufferDeviceAddress-03339`).
+///
+/// Thread safety: any thread. The caps and committed bytes share one lock, the budget's
+/// in-flight bytes another; neither is held across `vkAllocateMemory`.
+final class MemoryLedger: Sendable {
+    let device: VulkanDevice
+    /// `AllocatorOptions.heapSizeLimits`, by heap index.
+    let heapSizeLimits: [Int: UInt64]
+    /// `AllocatorOptions.respectBudget`.
+    let respectBudget: Bool
+    /// Whether memory that may receive a buffer is allocated with the device-address flag.
+    let deviceAddress: Bool
+    /// Bytes committed per heap (pages and dedicated memory), including bytes reserved for
+    /// a `vkAllocateMemory` in progress.
+    private let committed: Locked<[UInt64]>
+    /// Per heap, bytes that passed the budget check and are being allocated: the driver's
+    /// usage does not count them yet, so the next check must.
+    private let budgetInFlight: Locked<[UInt64]>
+    /// `vkAllocateMemory` calls that succeeded so far: history, not state (a failed call
+    /// that allocated and gave back leaves it higher).
+    private let calls = Atomic<Int>(0)
+    /// `VkDeviceMemory` objects alive now.
+    private let liveObjects = Atomic<Int>(0)
+
+    init(device: VulkanDevice, heapCount: Int, options: AllocatorOptions) {
+        self.device = device
+        heapSizeLimits = options.heapSizeLimits
+        respectBudget = options.respectBudget
+        deviceAddress = device.capabilities.contains(.bufferDeviceAddress)
+        committed = Locked([UInt64](repeating: 0, count: heapCount))
+        budgetInFlight = Locked([UInt64](repeating: 0, count: heapCount))
+    }
+
+    /// `vkAllocateMemory` calls made so far.
+    var callCount: Int { calls.load(ordering: .relaxed) }
+
+    /// `VkDeviceMemory` objects this ledger holds now.
+    var objectCount: Int { liveObjects.load(ordering: .relaxed) }
+
+    /// Bytes committed on each heap now.
+    var committedBytes: [UInt64] { committed.withLock { $0 } }
+
+    /// Allocates `size` bytes of memory type `typeIndex` (on heap `heapIndex`), after
+    /// checking the heap's cap and, when asked, its budget.
+    ///
+    /// The heap's bytes are reserved before the call and given back if it fails, so two
+    /// threads growing different types of one heap never both pass one cap or budget.
+    /// - Parameters:
+    ///   - dedicatedTo: the resource the memory is dedicated to (`VkMemoryDedicatedAllocateInfo`).
+    ///   - priority: `VK_EXT_memory_priority`'s priority, already validated to be in 0…1.
+    /// - Throws: `.outOfMemory` naming the cap, the budget or the driver's refusal (the
+    ///   next memory type may do); `.tooManyAllocations`; `.vulkan` for any other failure.
+    func allocate(size: UInt64, typeIndex: Int, heapIndex heap: Int,
+                  dedicatedTo target: DeviceMemory.DedicatedTarget? = nil,
+                  priority: Float? = nil) throws(AllocationError) -> DeviceMemory {
+        try reserveCommitted(size, typeIndex: typeIndex, heap: heap)
+        if respectBudget { try reserveBudget(size, typeIndex: typeIndex, heap: heap) }
+        // The budget reservation ends with the call: from then on the driver's usage (or
+        // the device's own accounting) holds the memory, or nothing was allocated.
+        defer { if respectBudget { budgetInFlight.withLock { $0[heap] -= size } } }
+        var addressable = deviceAddress
+        if case .image = target { addressable = false }
+        let options = DeviceMemory.Options(dedicated: target, priority: priority, deviceAddress: addressable)
+        do {
+            let memory = try DeviceMemory.allocate(on: device, size: size, memoryTypeIndex: typeIndex, options: options)
+            calls.add(1, ordering: .relaxed)
+            liveObjects.add(1, ordering: .relaxed)
+            return memory
+        } catch {
+            committed.withLock { $0[heap] -= size }
+            throw translate(error, size: size, typeIndex: typeIndex, heap: heap)
+        }
+    }
+
+    /// Frees memory this ledger allocated (`vkFreeMemory`, which also unmaps it) and takes
+    /// its bytes off its heap.
+    func release(_ memory: DeviceMemory) {
+        try? memory.free()
+        liveObjects.subtract(1, ordering: .relaxed)
+        committed.withLock { $0[memory.heapIndex] -= memory.size }
+    }
+
+    /// Releases each of `memories`.
+    func release(_ memories: some Sequence<DeviceMemory>) {
+        for memory in memories { release(memory) }
+    }
+
+    private func reserveCommitted(_ size: UInt64, typeIndex: Int, heap: Int) throws(AllocationError) {
+        guard let limit = heapSizeLimits[heap] else {
+            committed.withLock { $0[heap] &+= size }
+            return
+        }
+        let refused: UInt64? = committed.withLock { committed in
+            guard committed[heap] <= limit, size <= limit - committed[heap] else { return committed[heap] }
+            committed[heap] += size
+            return nil
+        }
+        if let current = refused {
+            throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heap,
+                               available: current < limit ? limit - current : 0,
+                               reason: "heap \(heap) is capped at \(limit) bytes and \(current) are committed")
+        }
+    }
+
+    /// Checks and reserves under one lock: two threads allocating pages of different types
+    /// (different pool locks) on one heap must not both pass against the same budget before
+    /// either allocation shows in the driver's usage. On refusal the committed bytes
+    /// reserved before are given back.
+    private func reserveBudget(_ size: UInt64, typeIndex: Int, heap: Int) throws(AllocationError) {
+        let refusal: (budget: MemoryBudget, inFlight: UInt64)? = budgetInFlight.withLock { inFlight in
+            let budget = MemoryBudget(device: device)
+            let available = budget.heaps[heap].available
+            guard inFlight[heap] <= available, size <= available - inFlight[heap] else {
+                return (budget, inFlight[heap])
+            }
+            inFlight[heap] += size
+            return nil
+        }
+        guard let (budget, inFlight) = refusal else { return }
+        committed.withLock { $0[heap] -= size }
+        let heapBudget = budget.heaps[heap]
+        throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heap,
+                           available: heapBudget.available > inFlight ? heapBudget.available - inFlight : 0,
+                           reason: "heap \(heap) would exceed its budget of \(heapBudget.budget) bytes "
+                               + "(\(heapBudget.usage) in use, \(inFlight) being allocated by other threads, "
+                               + "\(budget.source.rawValue))")
+    }
+
+    /// The allocator's error for a failed `vkAllocateMemory`: a full heap is
+    /// `.outOfMemory` (worth trying another type or a smaller page), anything else is not.
+    private func translate(_ error: MemoryError, size: UInt64, typeIndex: Int, heap: Int) -> AllocationError {
+        switch error {
+        case .allocationFailed(_, _, _, let result)
+            where result == .errorOutOfDeviceMemory || result == .errorOutOfHostMemory:
+            return .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heap,
+                                available: MemoryBudget(device: device).heaps[heap].available,
+                                reason: "vkAllocateMemory failed with \(result.name)")
+        case .allocationFailed(_, _, _, let result):
+            // Device lost and the like: not a reason to try another type or size.
+            return .vulkan(.callFailed(function: "vkAllocateMemory", result: result))
+        case .tooManyAllocations(let limit):
+            return .tooManyAllocations(limit: limit)
+        case .sizeExceedsHeap(_, _, let heapSize):
+            return .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heap, available: heapSize,
+                                reason: "the request is larger than the heap")
+        default:
+            return .memory(error)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import CVulkan
+
+extension Allocator {
+    /// Binds a just-created resource to an allocation the caller holds, after checking the
+    /// resource's requirements against it and claiming it for the resource; or destroys
+    /// the resource and throws, leaving the allocation as it was.
+    ///
+    /// The claim and the requirement checks that read the allocator's state happen under
+    /// the lock that owns the allocation (its pool's, or the dedicated table's), so two
+    /// threads binding one allocation cannot both succeed. A dedicated allocation's bind is
+    /// made under that lock too, since its memory may be mapped on demand
+    /// (`map(_:)`), and Vulkan forbids `vkMapMemory` on a `VkDeviceMemory` while another
+    /// thread binds to it. Pages need no such care: they are mapped when made.
+    func bind(_ object: ResourceObject, toExisting allocation: Allocation) throws(AllocationError) {
+        do throws(AllocationError) {
+            let needs = object.requirements(on: device)
+            if let reason = unmetRequirement(needs, allocation) {
+                throw .requirementsNotMet(allocation: allocation.description, reason: reason)
+            }
+            switch allocation.location {
+            case let .page(tagged, generation, handle):
+                guard let (pool, slot) = pagePool(of: allocation, slot: tagged) else { throw .unknownAllocation }
+                try pool.claim(handle, slot: slot, generation: generation, memory: allocation.memory,
+                               offset: allocation.offset, kind: needs.kind, description: allocation.description)
+                do throws(AllocationError) {
+                    try object.bind(to: allocation, on: device)
+                } catch {
+                    pool.unclaim(handle, slot: slot, generation: generation, memory: allocation.memory)
+                    throw error
+                }
+            case let .dedicated(slot, generation):
+                try dedicated.withLock { (table: inout SlotTable<DedicatedEntry>) throws(AllocationError) in
+                    guard case .live(var entry) = table.lookup(slot: slot, generation: generation) else {
+                        throw table.lookup(slot: slot, generation: generation).isRemoved ? .alreadyFreed : .unknownAllocation
+                    }
+                    guard entry.memory.handle == allocation.memory else { throw .unknownAllocation }
+                    guard entry.memory.options.dedicated == nil else {
+                        throw .requirementsNotMet(allocation: allocation.description, reason: .dedicatedToAnotherResource)
+                    }
+                    guard !entry.record.isBound else {
+                        throw .requirementsNotMet(allocation: allocation.description, reason: .alreadyBound)
+                    }
+                    try object.bind(to: allocation, on: device)
+                    entry.record.isBound = true
+                    table.update(slot: slot, entry)
+                }
+            case .member:
+                // A group's members are made bound, by the batch that made the group.
+                throw .requirementsNotMet(allocation: allocation.description, reason: .alreadyBound)
+            }
+        } catch {
+            object.destroy(on: device)
+            throw error
+        }
+    }
+
+    /// Which requirement of a resource with requirements `needs` `allocation` cannot meet
+    /// whatever the allocator's state: size, alignment, memory type, memory of its own.
+    private func unmetRequirement(_ needs: MemoryRequirements, _ allocation: Allocation) -> UnmetRequirement? {
+        if needs.size > allocation.size { return .size(needed: needs.size, available: allocation.size) }
+        if allocation.offset % max(needs.alignment, 1) != 0 {
+            return .alignment(needed: needs.alignment, offset: allocation.offset)
+        }
+        if needs.memoryTypeBits & (1 << UInt32(allocation.memoryTypeIndex)) == 0 {
+            return .memoryType(index: allocation.memoryTypeIndex, allowed: needs.memoryTypeBits)
+        }
+        if needs.requiresDedicated { return .requiresDedicatedMemory }
+        return nil
+    }
+}
