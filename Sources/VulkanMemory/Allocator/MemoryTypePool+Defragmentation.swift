@@ -133,13 +133,17 @@ extension MemoryTypePool {
         for member: (handle: VirtualAllocationHandle, offset: UInt64, size: UInt64, kind: SuballocationKind),
         of page: Int, state: inout State
     ) -> DefragmentationMove? {
-        let alignment = (try? state.arena.alignment(of: member.handle)) ?? 1
+        // The alignment the range was placed with, or more if a resource bound to it later
+        // needs more (it met that only where the range happened to lie).
+        let placedAlignment = (try? state.arena.alignment(of: member.handle)) ?? 1
+        let alignment = max(placedAlignment, 1 << UInt64(state.records[Int(member.handle.index)].boundAlignmentLog2))
         guard let placed = try? state.arena.allocateIfRoom(size: member.size, alignment: alignment, kind: member.kind,
                                                            strategy: .bestFit) else { return nil }
         // The destination carries the source's report record, but no resource is bound
         // to it yet: the user binds one with `createBuffer(_:boundTo:)`.
         var record = state.records[Int(member.handle.index)]
         record.isBound = false
+        record.boundAlignmentLog2 = 0
         let mapped = state.pages[page].mappedBase != nil
         let name = state.names[member.handle.index]
         let destination = finish(placed, state: &state, mapped: mapped, name: name, record: record)

@@ -15,6 +15,10 @@ struct AllocationRecord {
     /// A buffer or image is bound to the range: made so by `createBuffer`/`createImage`
     /// or a batch, or claimed by a bind to the allocation. A second bind is refused.
     var isBound = false
+    /// log2 of the alignment the resource bound by a claim (`createBuffer(_:boundTo:)`)
+    /// needs, when that is more than the allocation was placed with: a defragmentation
+    /// move's destination keeps it, so the resource can be re-created there. 0 otherwise.
+    var boundAlignmentLog2: UInt8 = 0
 
     static let empty = AllocationRecord(fileID: "", line: 0, userData: 0)
 }

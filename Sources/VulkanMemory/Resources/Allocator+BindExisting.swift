@@ -21,7 +21,8 @@ extension Allocator {
             case let .page(tagged, generation, handle):
                 guard let (pool, slot) = pagePool(of: allocation, slot: tagged) else { throw .unknownAllocation }
                 try pool.claim(handle, slot: slot, generation: generation, memory: allocation.memory,
-                               offset: allocation.offset, kind: needs.kind, description: allocation.description)
+                               offset: allocation.offset, kind: needs.kind, alignment: needs.alignment,
+                               description: allocation.description)
                 do throws(AllocationError) {
                     try object.bind(to: allocation, on: device)
                 } catch {
