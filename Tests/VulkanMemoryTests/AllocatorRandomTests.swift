@@ -35,6 +35,32 @@ struct AllocatorRandomTests {
         }
     }
 
+    /// Memory layouts unlike lavapipe's one type: several heaps and types, type fallback,
+    /// non-coherent atoms, large granularities, lazily allocated memory.
+    static let profiles: [(ProfileCase, heapSizeOverride: UInt64?)] = [
+        (.named("NVIDIA GeForce RTX 4070"), nil),                                  // NVIDIA discrete, BAR on VRAM
+        (.named("GeForce 940M"), 512 << 20),                                       // granularity 64 KiB, small heaps
+        (.named("AMD Radeon RX 6600"), nil),                                       // 256 MiB BAR heap, atom 128
+        (.named("Intel(R) HD Graphics 500 (APL 2)"), nil),                         // integrated, cached non-coherent
+        (.named("AMD Radeon(TM) Graphics") { $0.memoryHeaps.count == 2 }, nil),    // APU, VRAM is heap 1
+        (.named("Mali-T760"), 256 << 20),                                          // lazily allocated, granularity 4 KiB
+    ]
+
+    /// 6 profiles × 5 cases × 4 seeds × 2,000 operations on profiled devices over lavapipe.
+    @Test("random operations on profiled devices",
+          arguments: profiles.indices, 0..<UInt64(5))
+    func profiled(_ profile: Int, _ testCase: UInt64) throws {
+        let (profileCase, heapSizeOverride) = Self.profiles[profile]
+        try withProfiledDevice(profileCase.profile, heapSizeOverride: heapSizeOverride) { device in
+            for seed in testCase * Self.seedsPerCase..<(testCase + 1) * Self.seedsPerCase {
+                let tally = try AllocatorRandomRun.run(device: device, seed: 1_000_000 * UInt64(profile + 1) + seed,
+                                                       steps: 2_000)
+                #expect(tally.outOfMemory >= 10, "\(profileCase.profile.name), seed \(seed): \(tally)")
+                #expect(tally.succeeded >= 1_000, "\(profileCase.profile.name), seed \(seed): \(tally)")
+            }
+        }
+    }
+
     /// Replays one seed: `VKMEM_RANDOM_SEED=172 swift test --filter oneSeed` (with
     /// `VKMEM_RANDOM_STEPS` to change the 2,000 steps).
     @Test(.enabled(if: ProcessInfo.processInfo.environment["VKMEM_RANDOM_SEED"] != nil))
@@ -205,7 +231,7 @@ final class AllocatorRandomRun {
         options.respectBudget = rng.chance(20)
         allocator = Allocator(device: device, options: options)
         self.properties = properties
-        targetLive = rng.int(10...160)
+        targetLive = rng.int(8...128)
         addressable = device.capabilities.contains(.bufferDeviceAddress)
         allTypeBits = properties.types.count >= 32 ? .max : (1 << UInt32(properties.types.count)) - 1
         self.rng = rng
@@ -442,6 +468,7 @@ final class AllocatorRandomRun {
 
     /// Copies what the pattern covers from one allocation to another, as a move's copy.
     func copyPattern(from source: Allocation, to destination: Allocation) throws {
+        guard isHostVisible(source) else { return }
         let from = try allocator.map(source)
         let to = try allocator.map(destination)
         for range in Self.patternRanges(source.size) {
