@@ -9,7 +9,7 @@ extension Allocator {
     ///   `.alreadyFreed` / `.unknownAllocation` for a stale allocation.
     public func map(_ allocation: Allocation) throws(AllocationError) -> MappedMemory {
         let mapped = try mapAllocation(allocation)
-        recorder?.recordUse("vmaMapMemory", handle: CallRecorder.handle(of: allocation))
+        if observers.isActive { observers.send(.mapped(allocation)) }
         return mapped
     }
 

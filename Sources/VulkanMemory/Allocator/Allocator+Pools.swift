@@ -192,7 +192,10 @@ extension Allocator {
                          options allocationOptions: AllocationOptions = AllocationOptions(),
                          fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> Allocation {
         let placement = try PlacementRequest(requirements, allocationOptions, fileID: fileID, line: line)
-        return try place(placement, inPool: try poolPages(pool))
+        let allocation = try place(placement, inPool: try poolPages(pool))
+        reportAllocated(allocation, requirements, request: nil, options: allocationOptions, pool: pool.options.name,
+                        resource: nil, fileID: fileID, line: line)
+        return allocation
     }
 
     /// Places a request in a custom pool's pages: the one memory type the pool has, with

@@ -34,9 +34,13 @@ final class MemoryLedger: Sendable {
     private let calls = Atomic<Int>(0)
     /// `VkDeviceMemory` objects alive now.
     private let liveObjects = Atomic<Int>(0)
+    /// The allocator's observers: every `vkAllocateMemory`, `vkFreeMemory` and refusal is
+    /// reported from here, the one place they happen.
+    let observers: Observers
 
-    init(device: VulkanDevice, heapCount: Int, options: AllocatorOptions) {
+    init(device: VulkanDevice, heapCount: Int, options: AllocatorOptions, observers: Observers) {
         self.device = device
+        self.observers = observers
         heapSizeLimits = options.heapSizeLimits
         respectBudget = options.respectBudget
         deviceAddress = device.capabilities.contains(.bufferDeviceAddress)
@@ -59,15 +63,24 @@ final class MemoryLedger: Sendable {
     /// The heap's bytes are reserved before the call and given back if it fails, so two
     /// threads growing different types of one heap never both pass one cap or budget.
     /// - Parameters:
+    ///   - isDedicated: one allocation's memory alone, rather than a page.
     ///   - dedicatedTo: the resource the memory is dedicated to (`VkMemoryDedicatedAllocateInfo`).
     ///   - priority: `VK_EXT_memory_priority`'s priority, already validated to be in 0…1.
     /// - Throws: `.outOfMemory` naming the cap, the budget or the driver's refusal (the
     ///   next memory type may do); `.tooManyAllocations`; `.vulkan` for any other failure.
-    func allocate(size: UInt64, typeIndex: Int, heapIndex heap: Int,
+    func allocate(size: UInt64, typeIndex: Int, heapIndex heap: Int, isDedicated: Bool = false,
                   dedicatedTo target: DeviceMemory.DedicatedTarget? = nil,
                   priority: Float? = nil) throws(AllocationError) -> DeviceMemory {
-        try reserveCommitted(size, typeIndex: typeIndex, heap: heap)
-        if respectBudget { try reserveBudget(size, typeIndex: typeIndex, heap: heap) }
+        do throws(AllocationError) {
+            try reserveCommitted(size, typeIndex: typeIndex, heap: heap)
+            if respectBudget { try reserveBudget(size, typeIndex: typeIndex, heap: heap) }
+        } catch {
+            if observers.isActive, case let .outOfMemory(_, _, _, _, reason) = error {
+                observers.send(.refused(RefusalEvent(size: size, memoryTypeIndex: typeIndex, heapIndex: heap,
+                                                     reason: reason)))
+            }
+            throw error
+        }
         // The budget reservation ends with the call: from then on the driver's usage (or
         // the device's own accounting) holds the memory, or nothing was allocated.
         defer { if respectBudget { budgetInFlight.withLock { $0[heap] -= size } } }
@@ -78,6 +91,7 @@ final class MemoryLedger: Sendable {
             let memory = try DeviceMemory.allocate(on: device, size: size, memoryTypeIndex: typeIndex, options: options)
             calls.add(1, ordering: .relaxed)
             liveObjects.add(1, ordering: .relaxed)
+            if observers.isActive { observers.send(.deviceMemoryAllocated(event(memory, isDedicated: isDedicated))) }
             return memory
         } catch {
             committed.withLock { $0[heap] -= size }
@@ -87,7 +101,8 @@ final class MemoryLedger: Sendable {
 
     /// Frees memory this ledger allocated (`vkFreeMemory`, which also unmaps it) and takes
     /// its bytes off its heap.
-    func release(_ memory: DeviceMemory) {
+    func release(_ memory: DeviceMemory, isDedicated: Bool = false) {
+        if observers.isActive { observers.send(.deviceMemoryFreed(event(memory, isDedicated: isDedicated))) }
         try? memory.free()
         liveObjects.subtract(1, ordering: .relaxed)
         committed.withLock { $0[memory.heapIndex] -= memory.size }
@@ -96,6 +111,11 @@ final class MemoryLedger: Sendable {
     /// Releases each of `memories`.
     func release(_ memories: some Sequence<DeviceMemory>) {
         for memory in memories { release(memory) }
+    }
+
+    private func event(_ memory: DeviceMemory, isDedicated: Bool) -> DeviceMemoryEvent {
+        DeviceMemoryEvent(memory: memory.handle, size: memory.size, memoryTypeIndex: memory.memoryTypeIndex,
+                          heapIndex: memory.heapIndex, isDedicated: isDedicated)
     }
 
     private func reserveCommitted(_ size: UInt64, typeIndex: Int, heap: Int) throws(AllocationError) {
