@@ -45,7 +45,7 @@ test-info:
 	for trace in ../shared/traces/*.csv; do \
 	  "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" replay --validation "$$trace" > /dev/null || exit 1; \
 	done
-	python3 scripts/check_types_json.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" ../shared/gpu-profiles/devices.json
+	python3 scripts/check_types_json.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" Tests/VulkanMemoryTests/Fixtures/gpu-profiles.json
 	@# An unknown device is a clear error with a non-zero exit, not a crash.
 	@out=$$("$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" info --device no-such-gpu 2>&1); rc=$$?; \
 	  if [ $$rc -ne 1 ] || ! echo "$$out" | grep -q "No Vulkan device matches 'no-such-gpu'"; then \

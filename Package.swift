@@ -46,7 +46,9 @@ let package = Package(
             dependencies: [
                 "VulkanMemory", "CVulkan",
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            // The 46 real devices' memory tables (Fixtures/README.md says where they come from).
+            resources: [.copy("Fixtures")]
         ),
     ],
     swiftLanguageModes: [.v6]

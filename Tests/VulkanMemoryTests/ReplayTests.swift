@@ -5,8 +5,7 @@ import Testing
 
 /// The VMA call recordings shipped beside the project (`../shared/traces`).
 func tracePath(_ name: String) -> String {
-    URL(fileURLWithPath: profilePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("traces").appendingPathComponent(name).path
+    sharedDirectory.appendingPathComponent("traces").appendingPathComponent(name).path
 }
 
 let inexorTrace = "inexor_vulkan-renderer_GTX660M_vma_recording.csv"

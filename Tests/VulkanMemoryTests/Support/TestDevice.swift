@@ -24,12 +24,24 @@ func withTestDevice<R>(
     return result
 }
 
-/// The profile file shipped beside the project (`../shared/gpu-profiles/devices.json`).
-let profilePath: String = {
+/// The project's directory of shared data (`../shared` beside the clone): the VMA
+/// recordings `ReplayTests` read live there.
+let sharedDirectory: URL = {
     let here = URL(fileURLWithPath: #filePath)
     let root = here.deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
-    return root.deletingLastPathComponent().appendingPathComponent("shared/gpu-profiles/devices.json").path
+    return root.deletingLastPathComponent().appendingPathComponent("shared")
+}()
+
+/// The 46 real devices' memory tables: the test target's own fixture
+/// (`Fixtures/gpu-profiles.json`, a copy of `shared/gpu-profiles/devices.json` that keeps
+/// every entry's source; see `Fixtures/README.md`), so no file outside the clone is needed.
+let profilePath: String = {
+    guard let url = Bundle.module.url(forResource: "gpu-profiles", withExtension: "json",
+                                      subdirectory: "Fixtures") else {
+        fatalError("the test bundle has no Fixtures/gpu-profiles.json resource")
+    }
+    return url.path
 }()
 
 /// Every real device profile, decoded once.
