@@ -177,10 +177,11 @@ extension Allocator {
 
 extension AllocationError {
     /// Whether the next candidate memory type may succeed where this failure happened: a
-    /// full heap (cap, budget or the driver) or the device's object count.
+    /// full heap (cap, budget or the driver), the device's object count, or a type that
+    /// needs a device feature the library does not enable.
     var mayFallBack: Bool {
         switch self {
-        case .outOfMemory, .tooManyAllocations: true
+        case .outOfMemory, .tooManyAllocations, .memory(.featureNotEnabled): true
         default: false
         }
     }

@@ -62,7 +62,7 @@ public final class Allocator: Sendable {
         self.id = id
         let observers = Observers(options.observers + (options.recorder.map { [$0] } ?? []), allocator: id)
         self.observers = observers
-        let ledger = MemoryLedger(device: device, heapCount: properties.heaps.count, options: options,
+        let ledger = MemoryLedger(device: device, heapSizes: properties.heaps.map(\.size), options: options,
                                   observers: observers)
         self.ledger = ledger
         pools = properties.types.map {

@@ -38,9 +38,15 @@ final class MemoryLedger: Sendable {
     /// reported from here, the one place they happen.
     let observers: Observers
 
-    init(device: VulkanDevice, heapCount: Int, options: AllocatorOptions, observers: Observers) {
+    /// Each heap's size: the driver can never give more, so a request past it is refused
+    /// here rather than asked of the driver again and again once a heap is full.
+    let heapSizes: [UInt64]
+
+    init(device: VulkanDevice, heapSizes: [UInt64], options: AllocatorOptions, observers: Observers) {
         self.device = device
         self.observers = observers
+        self.heapSizes = heapSizes
+        let heapCount = heapSizes.count
         heapSizeLimits = options.heapSizeLimits
         respectBudget = options.respectBudget
         deviceAddress = device.capabilities.contains(.bufferDeviceAddress)
@@ -72,8 +78,14 @@ final class MemoryLedger: Sendable {
                   dedicatedTo target: DeviceMemory.DedicatedTarget? = nil,
                   priority: Float? = nil) throws(AllocationError) -> DeviceMemory {
         do throws(AllocationError) {
-            try reserveCommitted(size, typeIndex: typeIndex, heap: heap)
+            // The budget first: where it is asked for, it is the more telling refusal.
             if respectBudget { try reserveBudget(size, typeIndex: typeIndex, heap: heap) }
+            do throws(AllocationError) {
+                try reserveCommitted(size, typeIndex: typeIndex, heap: heap)
+            } catch {
+                if respectBudget { budgetInFlight.withLock { $0[heap] -= size } }
+                throw error
+            }
         } catch {
             if observers.isActive, case let .outOfMemory(_, _, _, _, reason) = error {
                 observers.send(.refused(RefusalEvent(size: size, memoryTypeIndex: typeIndex, heapIndex: heap,
@@ -118,27 +130,26 @@ final class MemoryLedger: Sendable {
                           heapIndex: memory.heapIndex, isDedicated: isDedicated)
     }
 
+    /// Reserves `size` bytes of `heap` against its cap, or its size where it has none.
     private func reserveCommitted(_ size: UInt64, typeIndex: Int, heap: Int) throws(AllocationError) {
-        guard let limit = heapSizeLimits[heap] else {
-            committed.withLock { $0[heap] &+= size }
-            return
-        }
+        let cap = heapSizeLimits[heap]
+        let limit = min(cap ?? heapSizes[heap], heapSizes[heap])
         let refused: UInt64? = committed.withLock { committed in
             guard committed[heap] <= limit, size <= limit - committed[heap] else { return committed[heap] }
             committed[heap] += size
             return nil
         }
         if let current = refused {
+            let why = cap.map { "heap \(heap) is capped at \($0) bytes" } ?? "heap \(heap) holds \(limit) bytes"
             throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heap,
                                available: current < limit ? limit - current : 0,
-                               reason: "heap \(heap) is capped at \(limit) bytes and \(current) are committed")
+                               reason: "\(why) and \(current) are committed by this allocator")
         }
     }
 
     /// Checks and reserves under one lock: two threads allocating pages of different types
     /// (different pool locks) on one heap must not both pass against the same budget before
-    /// either allocation shows in the driver's usage. On refusal the committed bytes
-    /// reserved before are given back.
+    /// either allocation shows in the driver's usage.
     private func reserveBudget(_ size: UInt64, typeIndex: Int, heap: Int) throws(AllocationError) {
         let refusal: (budget: MemoryBudget, inFlight: UInt64)? = budgetInFlight.withLock { inFlight in
             let budget = MemoryBudget(device: device)
@@ -150,7 +161,6 @@ final class MemoryLedger: Sendable {
             return nil
         }
         guard let (budget, inFlight) = refusal else { return }
-        committed.withLock { $0[heap] -= size }
         let heapBudget = budget.heaps[heap]
         throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heap,
                            available: heapBudget.available > inFlight ? heapBudget.available - inFlight : 0,
