@@ -157,23 +157,7 @@ extension Allocator {
     ///   `.unknownAllocation` for a pool of another allocator or one destroyed before.
     public func destroyPool(_ pool: MemoryPool) throws(AllocationError) {
         guard pool.owner == ObjectIdentifier(self) else { throw .unknownAllocation }
-        let released: [DeviceMemory] = try pool.pages.state.withLock {
-            (state: inout MemoryTypePool.State) throws(AllocationError) -> [DeviceMemory] in
-            // Closed already: destroyed before, or by another thread just now.
-            guard !state.isClosed else { throw .unknownAllocation }
-            guard state.liveCount == 0 else { throw .poolNotEmpty(name: pool.options.name, allocations: state.liveCount) }
-            // Under the pool's lock: an allocation racing this call either finished
-            // before (and then the pool was not empty) or finds the pool closed.
-            state.isClosed = true
-            let slots = state.active
-            return slots.map { slot in
-                if state.pages[Int(slot)].isReserved {
-                    state.pages[Int(slot)].isReserved = false
-                    state.emptyPageCount += 1
-                }
-                return pool.pages.removePage(slot: slot, state: &state)
-            }
-        }
+        let released = try pool.pages.close()
         // Only this pool's entry: the number is not reused before the entry is cleared.
         customPools.withLock { registry in
             if registry.pools[pool.index]?.pool === pool.pages { registry.pools[pool.index] = nil }
