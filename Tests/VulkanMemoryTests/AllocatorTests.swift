@@ -146,20 +146,20 @@ struct AllocatorTests {
             // Bytes other threads are allocating count against the budget until the
             // driver's usage shows them: with the whole heap in flight even 1 MiB is over it.
             let small = MemoryRequirements(size: Self.mebibyte, memoryTypeBits: bits)
-            allocator.budgetInFlight.withLock { $0[heap] = heapSize }
+            allocator.simulateBudgetPressure(heap: heap, bytes: heapSize)
             #expect {
                 _ = try allocator.allocate(small, usage: .gpuOnly, options: AllocationOptions(dedicated: .always))
             } throws: { error in
                 guard case let AllocationError.outOfMemory(asked, _, refused, available, reason) = error else { return false }
                 return asked == Self.mebibyte && refused == heap && available == 0 && reason.contains("budget")
             }
-            allocator.budgetInFlight.withLock { $0[heap] = 0 }
+            allocator.simulateBudgetPressure(heap: heap, bytes: 0)
             #expect(allocator.usage == before)
             try allocator.free(held)
             // Without the option the budget is not consulted: the same request, under the
             // same pressure, goes through.
             let relaxed = Allocator(device: context.device)
-            relaxed.budgetInFlight.withLock { $0[heap] = heapSize }
+            relaxed.simulateBudgetPressure(heap: heap, bytes: heapSize)
             let a = try relaxed.allocate(small, usage: .gpuOnly, options: AllocationOptions(dedicated: .always))
             #expect(a.isDedicated)
             try relaxed.free(a)

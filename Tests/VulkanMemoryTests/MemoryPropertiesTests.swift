@@ -1,3 +1,5 @@
+import CVulkan
+import Foundation
 import Testing
 @testable import VulkanMemory
 
@@ -83,6 +85,48 @@ struct MemoryPropertiesTests {
             }
             try memory.free()
             #expect(MemoryBudget(device: device).heaps[heap].usage == before.heaps[heap].usage)
+        }
+    }
+}
+
+/// What the other tests read from the device, printed so a run on another machine says what
+/// it ran on, and the rules of the Vulkan spec they rely on.
+@Suite("The device at hand")
+struct DeviceAtHandTests {
+    @Test func factsTheTestsReadAndTheRulesTheyRelyOn() throws {
+        try withTestDevice { context in
+            let device = context.device
+            let properties = MemoryProperties(device: device)
+            let budget = MemoryBudget(device: device)
+            var maintenance3 = VkPhysicalDeviceMaintenance3Properties()
+            maintenance3.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES
+            var properties2 = VkPhysicalDeviceProperties2()
+            properties2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2
+            withUnsafeMutablePointer(to: &maintenance3) { pointer in
+                properties2.pNext = UnsafeMutableRawPointer(pointer)
+                device.instanceFunctions.getPhysicalDeviceProperties2(device.physicalDevice, &properties2)
+            }
+            let allocator = Allocator(device: device)
+            var lines = ["device \(device.info.name), Vulkan \(device.apiVersion), \(ProcessInfo.processInfo.activeProcessorCount) cores",
+                         "budget from \(budget.source.rawValue); maxMemoryAllocationSize \(maintenance3.maxMemoryAllocationSize); "
+                             + "bufferImageGranularity \(properties.limits.bufferImageGranularity); "
+                             + "nonCoherentAtomSize \(properties.limits.nonCoherentAtomSize); "
+                             + "maxMemoryAllocationCount \(properties.limits.maxMemoryAllocationCount)"]
+            for heap in properties.heaps {
+                lines.append("heap \(heap.index): \(heap.size) bytes \(heap.flags), budget \(budget.heaps[heap.index].budget), "
+                             + "usage \(budget.heaps[heap.index].usage)")
+                // The budget tests rely on this (VkPhysicalDeviceMemoryBudgetPropertiesEXT).
+                #expect(budget.heaps[heap.index].budget <= heap.size)
+            }
+            for type in properties.types {
+                lines.append("type \(type.index): heap \(type.heapIndex) \(type.flags)")
+            }
+            for usage in MemoryUsage.allCases {
+                lines.append("\(usage): \(allocator.rankedTypes(for: .usage(usage))), mapped: "
+                             + "\(allocator.expectedType(for: usage, mapped: true).index)")
+            }
+            print(lines.map { "[device] " + $0 }.joined(separator: "\n"))
+            #expect(properties.mappableType != nil, "no host-visible type: the mapping tests cannot run")
         }
     }
 }

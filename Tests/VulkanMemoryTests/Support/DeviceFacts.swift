@@ -58,6 +58,16 @@ extension AllocatorOptions {
     }
 }
 
+extension Allocator {
+    /// Pretends other threads are allocating `bytes` on `heap`: bytes in flight count
+    /// against the budget until the driver's usage shows them. Budget pressure without
+    /// allocating anything (the H200's budget is 139.8 GiB). The one place the tests reach
+    /// the allocator's budget bookkeeping.
+    func simulateBudgetPressure(heap: Int, bytes: UInt64) {
+        budgetInFlight.withLock { $0[heap] = bytes }
+    }
+}
+
 /// Threads for the tests that hammer the allocator from many threads at once: at least
 /// `minimum`, and one per core where there are more (16 on the GPU machine, 2 here).
 func stressThreadCount(minimum: Int) -> Int {
