@@ -120,6 +120,12 @@ final class MemoryLedger: Sendable {
         committed.withLock { $0[memory.heapIndex] -= memory.size }
     }
 
+    /// Sets the bytes counted as being allocated on `heap` by other threads: for tests, to
+    /// put a heap under budget pressure without allocating (a budget of 140 GiB, say).
+    func setBudgetInFlight(heap: Int, bytes: UInt64) {
+        budgetInFlight.withLock { $0[heap] = bytes }
+    }
+
     /// Releases each of `memories`.
     func release(_ memories: some Sequence<DeviceMemory>) {
         for memory in memories { release(memory) }
