@@ -42,10 +42,12 @@ public final class MemoryPool: Sendable, CustomStringConvertible {
     public let memoryTypeIndex: Int
     let pages: MemoryTypePool
     let index: Int
-    /// The allocator that made the pool: no other may use or destroy it.
-    let owner: ObjectIdentifier
+    /// The `Allocator.id` of the allocator that made the pool, the only one that may use or
+    /// destroy it: never reused, unlike the allocator's address, so a pool of a dead
+    /// allocator never passes for a new one's.
+    let owner: UInt64
 
-    init(options: PoolOptions, memoryTypeIndex: Int, pages: MemoryTypePool, index: Int, owner: ObjectIdentifier) {
+    init(options: PoolOptions, memoryTypeIndex: Int, pages: MemoryTypePool, index: Int, owner: UInt64) {
         self.options = options
         self.memoryTypeIndex = memoryTypeIndex
         self.pages = pages
@@ -149,14 +151,14 @@ extension Allocator {
         }
         customPools.withLock { $0.pools[index] = .live(pages) }
         return MemoryPool(options: options, memoryTypeIndex: typeIndex, pages: pages, index: index,
-                          owner: ObjectIdentifier(self))
+                          owner: id)
     }
 
     /// Destroys an empty custom pool and releases all its pages (VMA's `vmaDestroyPool`).
     /// - Throws: `.poolNotEmpty` while it holds live allocations (nothing changes then);
     ///   `.unknownAllocation` for a pool of another allocator or one destroyed before.
     public func destroyPool(_ pool: MemoryPool) throws(AllocationError) {
-        guard pool.owner == ObjectIdentifier(self) else { throw .unknownAllocation }
+        guard pool.owner == id else { throw .unknownAllocation }
         let released = try pool.pages.close()
         // Only this pool's entry: the number is not reused before the entry is cleared.
         customPools.withLock { registry in

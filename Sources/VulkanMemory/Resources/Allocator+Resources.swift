@@ -197,7 +197,7 @@ extension Allocator {
 
     /// The pages of a custom pool this allocator made and has not destroyed.
     func poolPages(_ pool: MemoryPool) throws(AllocationError) -> MemoryTypePool {
-        guard pool.owner == ObjectIdentifier(self) else { throw .unknownAllocation }
+        guard pool.owner == id else { throw .unknownAllocation }
         return pool.pages
     }
 }
