@@ -137,7 +137,8 @@ extension Allocator {
             for group in groups {
                 let members = group.members.map { requirements[$0] }
                 let candidates = sharedCandidates(members, group.members.map { entries[$0].memory })
-                let placed = try placeGroup(members, candidates: candidates, strategy: strategy,
+                let placed = try placeGroup(members, candidates: candidates,
+                                            as: strategy == .privatePage ? .privatePage : .sharedRange,
                                             names: group.members.map { entries[$0].name }, record: bound)
                 for (member, allocation) in zip(group.members, placed) { allocations[member] = allocation }
             }
