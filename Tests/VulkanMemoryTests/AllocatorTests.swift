@@ -2,7 +2,7 @@ import CVulkan
 import Testing
 @testable import VulkanMemory
 
-@Suite("Allocator on lavapipe")
+@Suite("Allocator on the device at hand")
 struct AllocatorTests {
     static let mebibyte: UInt64 = 1 << 20
 
@@ -71,14 +71,22 @@ struct AllocatorTests {
 
     @Test func heapCapMakesARealOutOfMemoryAndChangesNothing() throws {
         try withTestDevice { context in
+            let properties = MemoryProperties(device: context.device)
+            // The heap GPU-only memory comes from (lavapipe's only heap, VRAM on a discrete
+            // GPU) is capped; requests are kept to its types, so a full heap cannot fall
+            // back to another heap's memory.
+            let type = Allocator(device: context.device).expectedType(for: .gpuOnly)
+            let heap = type.heapIndex
+            let bits = properties.typeBits(onHeap: heap)
             var options = AllocatorOptions()
-            options.heapSizeLimits = [0: 40 * Self.mebibyte]
+            options.heapSizeLimits = [heap: 40 * Self.mebibyte]
             let allocator = Allocator(device: context.device, options: options)
+            let requirements = MemoryRequirements(size: 3 * Self.mebibyte, memoryTypeBits: bits)
             var live: [Allocation] = []
             var failure: AllocationError?
             for _ in 0..<100 {
                 do throws(AllocationError) {
-                    live.append(try allocator.allocate(MemoryRequirements(size: 3 * Self.mebibyte), usage: .gpuOnly))
+                    live.append(try allocator.allocate(requirements, usage: .gpuOnly))
                 } catch {
                     failure = error
                     break
@@ -89,16 +97,19 @@ struct AllocatorTests {
                 Issue.record("expected outOfMemory, got \(error)")
                 return
             }
-            #expect(heapIndex == 0 && typeIndex == 0 && size >= 3 * Self.mebibyte)
+            // The error is the best candidate's: the type GPU-only memory goes to first.
+            #expect(heapIndex == heap && typeIndex == type.index && size >= 3 * Self.mebibyte)
             #expect(reason.contains("capped"))
-            #expect(error.description.contains("heap 0"))
+            #expect(error.description.contains("heap \(heap)"))
+            #expect(live.allSatisfy { properties.types[$0.memoryTypeIndex].heapIndex == heap })
             let before = allocator.usage
             #expect(before.committedBytes <= 40 * Self.mebibyte)
+            #expect(allocator.committedByHeap[heap] == before.committedBytes)
             #expect(throws: AllocationError.self) {
-                _ = try allocator.allocate(MemoryRequirements(size: 3 * Self.mebibyte), usage: .gpuOnly)
+                _ = try allocator.allocate(requirements, usage: .gpuOnly)
             }
             #expect(allocator.usage == before)
-            #expect(MemoryBudget(device: context.device).heaps[0].usage == before.committedBytes)
+            expectHeapUsage(context.device, heap: heap, is: before.committedBytes)
             for allocation in live { try allocator.free(allocation) }
         }
     }
@@ -108,34 +119,61 @@ struct AllocatorTests {
             var options = AllocatorOptions()
             options.respectBudget = true
             let allocator = Allocator(device: context.device, options: options)
-            let budget = MemoryBudget(device: context.device).heaps[0]
-            // Two allocations of 60% of the budget: the second would go over it. Nothing is
-            // touched, so lavapipe commits no host memory for them.
-            let size = budget.budget / 10 * 6
-            let first = try allocator.allocate(MemoryRequirements(size: size), usage: .gpuOnly)
-            #expect(first.isDedicated)
+            let type = allocator.expectedType(for: .gpuOnly)
+            let heap = type.heapIndex
+            let heapSize = allocator.properties.heaps[heap].size
+            // Only the types of that heap: a refusal must not fall back to another heap.
+            let bits = allocator.properties.typeBits(onHeap: heap)
+            // A small allocation within the budget goes through, dedicated as asked, and
+            // stays: from now on the heap's usage (the driver's, or the library's own count
+            // without VK_EXT_memory_budget) includes it.
+            let held = try allocator.allocate(MemoryRequirements(size: 4 * Self.mebibyte, memoryTypeBits: bits),
+                                              usage: .gpuOnly, options: AllocationOptions(dedicated: .always))
+            #expect(held.isDedicated && held.memoryTypeIndex == type.index)
+            let before = allocator.usage
+            // The whole heap: a budget is never larger than its heap and `held` is in use,
+            // so this is over the budget on any device, whatever the tests running beside
+            // this one allocate or free. Refused before vkAllocateMemory: nothing is
+            // allocated for real, even on a heap of 140 GiB.
+            let size = heapSize
             #expect {
-                _ = try allocator.allocate(MemoryRequirements(size: size), usage: .gpuOnly)
+                _ = try allocator.allocate(MemoryRequirements(size: size, memoryTypeBits: bits), usage: .gpuOnly)
             } throws: { error in
-                guard case let AllocationError.outOfMemory(asked, _, heap, available, reason) = error else { return false }
-                return asked == size && heap == 0 && available < size && reason.contains("budget")
+                guard case let AllocationError.outOfMemory(asked, _, refused, available, reason) = error else { return false }
+                return asked == size && refused == heap && available < size && reason.contains("budget")
             }
-            try allocator.free(first)
-            // Without the option the same request goes through.
+            #expect(allocator.usage == before)
+            // Bytes other threads are allocating count against the budget until the
+            // driver's usage shows them: with the whole heap in flight even 1 MiB is over it.
+            let small = MemoryRequirements(size: Self.mebibyte, memoryTypeBits: bits)
+            allocator.simulateBudgetPressure(heap: heap, bytes: heapSize)
+            #expect {
+                _ = try allocator.allocate(small, usage: .gpuOnly, options: AllocationOptions(dedicated: .always))
+            } throws: { error in
+                guard case let AllocationError.outOfMemory(asked, _, refused, available, reason) = error else { return false }
+                return asked == Self.mebibyte && refused == heap && available == 0 && reason.contains("budget")
+            }
+            allocator.simulateBudgetPressure(heap: heap, bytes: 0)
+            #expect(allocator.usage == before)
+            try allocator.free(held)
+            // Without the option the budget is not consulted: the same request, under the
+            // same pressure, goes through.
             let relaxed = Allocator(device: context.device)
-            let a = try relaxed.allocate(MemoryRequirements(size: size), usage: .gpuOnly)
-            let b = try relaxed.allocate(MemoryRequirements(size: size), usage: .gpuOnly)
+            relaxed.simulateBudgetPressure(heap: heap, bytes: heapSize)
+            let a = try relaxed.allocate(small, usage: .gpuOnly, options: AllocationOptions(dedicated: .always))
+            #expect(a.isDedicated)
             try relaxed.free(a)
-            try relaxed.free(b)
         }
     }
 
     @Test func dedicatedBySizeAndByRequest() throws {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)
-            let page = allocator.pools[0].preferredPageSize
+            // The page size of the type GPU-only memory goes to (128 MiB on a large heap).
+            let pool = allocator.expectedPool(for: .gpuOnly)
+            let page = pool.preferredPageSize
             let big = try allocator.allocate(MemoryRequirements(size: page / 2 + 1), usage: .gpuOnly)
-            #expect(big.isDedicated && big.offset == 0)
+            #expect(big.isDedicated && big.offset == 0 && big.memoryTypeIndex == pool.typeIndex)
             let asked = try allocator.allocate(MemoryRequirements(size: 4096), usage: .gpuOnly,
                                                options: AllocationOptions(dedicated: .always))
             #expect(asked.isDedicated)
@@ -176,6 +214,7 @@ struct AllocatorTests {
     @Test func pagesGrowGraduallyAndEmptyOnesGoBack() throws {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)
+            let heap = allocator.expectedType(for: .gpuOnly).heapIndex
             var live: [Allocation] = []
             for _ in 0..<200 {
                 live.append(try allocator.allocate(MemoryRequirements(size: Self.mebibyte), usage: .gpuOnly))
@@ -189,7 +228,7 @@ struct AllocatorTests {
             #expect(emptied.pageCount == 1 && emptied.emptyPageCount == 1)
             #expect(allocator.freeUnusedPages() > 0)
             #expect(allocator.usage.committedBytes == 0)
-            #expect(MemoryBudget(device: context.device).heaps[0].usage == 0)
+            expectHeapUsage(context.device, heap: heap, is: 0)
         }
     }
 
@@ -298,7 +337,8 @@ struct AllocatorTests {
     @Test func failedCreationDestroysTheResource() throws {
         try withTestDevice { context in
             var options = AllocatorOptions()
-            options.heapSizeLimits = [0: 8 * Self.mebibyte]
+            // Every heap: staging memory is host memory on a heap of its own on a discrete GPU.
+            options.capEveryHeap(at: 8 * Self.mebibyte, of: MemoryProperties(device: context.device))
             let allocator = Allocator(device: context.device, options: options)
             var info = VkBufferCreateInfo()
             info.size = 16 * Self.mebibyte

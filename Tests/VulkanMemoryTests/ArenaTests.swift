@@ -8,15 +8,15 @@ struct ArenaTests {
     static let kibibyte: UInt64 = 1 << 10
 
     /// Every live allocation lies inside its page's memory, allocations of one page are
-    /// disjoint, and the arena's own invariants hold.
+    /// disjoint, and the arena's own invariants hold, in every memory type.
     static func checkPlacement(_ allocator: Allocator, _ live: [Allocation],
                                sourceLocation: SourceLocation = #_sourceLocation) {
-        let pool = allocator.pools[0]
-        let sizes: [UInt64: UInt64] = pool.state.withLock { state in
-            state.arena._checkInvariants()
-            var sizes: [UInt64: UInt64] = [:]
-            for page in state.pages { if let memory = page.memory { sizes[UInt64(UInt(bitPattern: page.handle))] = memory.size } }
-            return sizes
+        var sizes: [UInt64: UInt64] = [:]
+        for pool in allocator.pools {
+            pool.state.withLock { state in
+                state.arena._checkInvariants()
+                for page in state.pages { if let memory = page.memory { sizes[UInt64(UInt(bitPattern: page.handle))] = memory.size } }
+            }
         }
         for (memory, group) in Dictionary(grouping: live, by: { UInt64(UInt(bitPattern: $0.memory)) }) {
             guard let size = sizes[memory] else {
@@ -34,7 +34,7 @@ struct ArenaTests {
     @Test func churnWithPagesMadeAndReleasedKeepsEveryRangeInOnePage() throws {
         try withTestDevice { context in
             var options = AllocatorOptions()
-            options.pageSizeByType[0] = 4 << 20
+            options.setPageSize(4 << 20, forEveryTypeOf: MemoryProperties(device: context.device))
             options.maxEmptyPagesPerType = 0
             let allocator = Allocator(device: context.device, options: options)
             var random = SplitMix(seed: 11)
@@ -58,10 +58,12 @@ struct ArenaTests {
             #expect(pagesSeen.count > 3, "the churn should have needed several pages")
             for allocation in live { try allocator.free(allocation) }
             #expect(allocator.usage.pageCount == 0 && allocator.usage.committedBytes == 0)
-            allocator.pools[0].state.withLock { state in
-                state.arena._checkInvariants()
-                // Only fences are left in the arena.
-                #expect(state.arena.allocationCount == state.fences.count + (state.restFence == nil ? 0 : 1))
+            for pool in allocator.pools {
+                pool.state.withLock { state in
+                    state.arena._checkInvariants()
+                    // Only fences are left in the arena.
+                    #expect(state.arena.allocationCount == state.fences.count + (state.restFence == nil ? 0 : 1))
+                }
             }
         }
     }
@@ -69,7 +71,8 @@ struct ArenaTests {
     @Test func theBestFitIsFoundInAnyPage() throws {
         try withTestDevice { context in
             var options = AllocatorOptions()
-            options.pageSizeByType[0] = 2 << 20  // pages of 1 MiB first
+            // Pages of 1 MiB first, in whichever type GPU-only memory goes to.
+            options.setPageSize(2 << 20, forEveryTypeOf: MemoryProperties(device: context.device))
             let allocator = Allocator(device: context.device, options: options)
             func allocate(_ size: UInt64) throws -> Allocation {
                 try allocator.allocate(MemoryRequirements(size: size, alignment: 256, kind: .linear), usage: .gpuOnly)
@@ -110,7 +113,7 @@ struct ArenaTests {
             #expect(throws: AllocationError.alreadyFreed) { try allocator.free(first) }
             #expect(!allocator.isLive(first) && allocator.isLive(second))
             try allocator.free(second)
-            allocator.pools[0].state.withLock { $0.arena._checkInvariants() }
+            allocator.pools[second.memoryTypeIndex].state.withLock { $0.arena._checkInvariants() }
         }
     }
 }

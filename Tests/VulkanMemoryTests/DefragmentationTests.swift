@@ -2,21 +2,27 @@ import CVulkan
 import Testing
 @testable import VulkanMemory
 
-@Suite("Defragmentation on lavapipe")
+@Suite("Defragmentation on the device at hand")
 struct DefragmentationTests {
     static let kibibyte: UInt64 = 1 << 10
 
-    /// An allocator with small pages, `count` mapped 64 KiB allocations each holding its
-    /// index, and two of every three freed: many pages, each partly used.
-    static func fragmented(_ context: VulkanContext, count: Int = 120) throws -> (Allocator, [Int: Allocation]) {
+    /// An allocator with small pages, `count` 64 KiB allocations, mapped ones each holding
+    /// its index, and two of every three freed: many pages, each partly used.
+    ///
+    /// Mapped, they are `.dynamic` (the type `expectedType(for: .dynamic)`: host-visible
+    /// VRAM on the H200); unmapped, GPU-only (VRAM alone there; the same one type on
+    /// lavapipe). `mapped` never moves an intent to another type.
+    static func fragmented(_ context: VulkanContext, count: Int = 120,
+                           mapped: Bool = true) throws -> (Allocator, [Int: Allocation]) {
         let allocator = smallPageAllocator(context)
         var live: [Int: Allocation] = [:]
         for index in 0..<count {
             let allocation = try allocator.allocate(MemoryRequirements(size: 64 * kibibyte, alignment: 256, kind: .linear),
-                                                    usage: .gpuOnly, options: AllocationOptions(mapped: true))
-            try allocator.map(allocation).write(contentsOf: [UInt64](repeating: UInt64(index), count: 8))
+                                                    usage: mapped ? .dynamic : .gpuOnly, options: AllocationOptions(mapped: mapped))
+            if mapped { try allocator.map(allocation).write(contentsOf: [UInt64](repeating: UInt64(index), count: 8)) }
             live[index] = allocation
         }
+        #expect(live.values.allSatisfy { $0.memoryTypeIndex == allocator.expectedType(for: mapped ? .dynamic : .gpuOnly).index })
         for index in 0..<count where index % 3 != 0 {
             try allocator.free(live.removeValue(forKey: index)!)
         }
@@ -46,7 +52,12 @@ struct DefragmentationTests {
             #expect(try allocator.map(allocation).read(UInt64.self, count: 8) == [UInt64](repeating: UInt64(index), count: 8),
                     sourceLocation: sourceLocation)
         }
-        allocator.pools[0].state.withLock { $0.arena._checkInvariants() }
+        checkArenas(allocator)
+    }
+
+    /// The arena invariants of every memory type (the moves stay in their type).
+    static func checkArenas(_ allocator: Allocator) {
+        for pool in allocator.pools { pool.state.withLock { $0.arena._checkInvariants() } }
     }
 
     @Test func aPassEmptiesTheLeastUsedPagesAndTheirMemoryGoesBack() throws {
@@ -93,7 +104,7 @@ struct DefragmentationTests {
                 let kind: SuballocationKind = index % 5 == 0 ? .optimal : .linear
                 let size = 1_000 + random.next() % (40 * Self.kibibyte)
                 let allocation = try allocator.allocate(MemoryRequirements(size: size, alignment: 16, kind: kind),
-                                                        usage: .gpuOnly, options: AllocationOptions(mapped: true))
+                                                        usage: .dynamic, options: AllocationOptions(mapped: true))
                 try allocator.map(allocation).write(contentsOf: [UInt64](repeating: UInt64(index), count: 8))
                 live[index] = allocation
             }
@@ -101,16 +112,18 @@ struct DefragmentationTests {
             let committed = allocator.usage.committedBytes
             let pass = try allocator.beginDefragmentation()
             #expect(!pass.moves.isEmpty)
-            allocator.pools[0].state.withLock { $0.arena._checkInvariants() }
+            Self.checkArenas(allocator)
             // Small allocations made while the pass is open stay out of the pages it empties,
             // even out of the slivers that granularity pages leave at the ends of holes.
             let emptied = Set(pass.moves.map { UInt64(UInt(bitPattern: $0.source.memory)) })
             var small: [Allocation] = []
+            // Mapped like the others, so they are placed in the same memory type.
             for index in 0..<400 {
                 small.append(try allocator.allocate(MemoryRequirements(size: 8 + UInt64(index % 5) * 8, alignment: 8,
                                                                        kind: index % 2 == 0 ? .linear : .optimal),
-                                                    usage: .gpuOnly))
+                                                    usage: .dynamic, options: AllocationOptions(mapped: true)))
             }
+            #expect(small.allSatisfy { $0.memoryTypeIndex == allocator.expectedType(for: .dynamic).index })
             #expect(small.allSatisfy { !emptied.contains(UInt64(UInt(bitPattern: $0.memory))) })
             for allocation in small { try allocator.free(allocation) }
             live = try Self.copy(pass, allocator, live)
@@ -136,10 +149,12 @@ struct DefragmentationTests {
             #expect(allocator.usage == usage)
             #expect(Set(allocator.liveAllocations().map(\.description)) == reports)
             try Self.checkContents(allocator, live)
-            // The pages that were to be emptied take allocations again.
+            // The pages that were to be emptied take allocations again (mapped, so in the
+            // same memory type as the others).
             var more: [Allocation] = []
             for _ in 0..<40 {
-                more.append(try allocator.allocate(MemoryRequirements(size: 64 * Self.kibibyte), usage: .gpuOnly))
+                more.append(try allocator.allocate(MemoryRequirements(size: 64 * Self.kibibyte), usage: .dynamic,
+                                                   options: AllocationOptions(mapped: true)))
             }
             #expect(allocator.usage.pageCount == usage.pageCount)
             for allocation in more + Array(live.values) { try allocator.free(allocation) }
@@ -165,12 +180,16 @@ struct DefragmentationTests {
 
     @Test func groupsAndDedicatedMemoryStay() throws {
         try withTestDevice { context in
-            let (allocator, _) = try Self.fragmented(context, count: 60)
+            // Unmapped: in the type the group and the dedicated allocation go to.
+            let (allocator, _) = try Self.fragmented(context, count: 60, mapped: false)
             let group = try ResourceBatch.buffer(size: 4096, usage: .vertexBuffer)
                 .nextBuffer(size: 4096, usage: .vertexBuffer).bind(allocator, strategy: .contiguous)
             let dedicated = try allocator.allocate(MemoryRequirements(size: 4096), usage: .gpuOnly,
                                                    options: AllocationOptions(dedicated: .always))
+            #expect(group[0].allocation.memoryTypeIndex == allocator.expectedType(for: .gpuOnly).index)
+            #expect(dedicated.memoryTypeIndex == allocator.expectedType(for: .gpuOnly).index)
             let pass = try allocator.beginDefragmentation()
+            #expect(!pass.moves.isEmpty)
             for move in pass.moves {
                 #expect(move.source.memory != group[0].allocation.memory)
                 #expect(move.source.memory != dedicated.memory)
@@ -229,11 +248,14 @@ struct DefragmentationTests {
             #expect(statistics.pages.reduce(0) { $0 + $1.usedBytes } == usage.liveBytes)
             // One pass at a time.
             #expect(throws: AllocationError.defragmentationPassOpen) { try allocator.beginDefragmentation() }
-            // The sources of the emptied pages freed early, and new allocations made meanwhile:
-            // the empty-page count stays exact.
+            // The sources of the emptied pages freed early, and new allocations made meanwhile
+            // (mapped, so in the same memory type): the empty-page count stays exact.
             for move in pass.moves { try allocator.free(move.source) }
             var more: [Allocation] = []
-            for _ in 0..<30 { more.append(try allocator.allocate(MemoryRequirements(size: 64 * Self.kibibyte), usage: .gpuOnly)) }
+            for _ in 0..<30 {
+                more.append(try allocator.allocate(MemoryRequirements(size: 64 * Self.kibibyte), usage: .dynamic,
+                                                   options: AllocationOptions(mapped: true)))
+            }
             let moves = pass.moves
             pass.commit()
             let after = allocator.statistics()
@@ -263,7 +285,8 @@ struct DefragmentationTests {
 
     @Test func privatePageMembersKeepTheirAlignmentWhenTheyMove() throws {
         try withTestDevice { context in
-            let (allocator, _) = try Self.fragmented(context)
+            // Unmapped: in the type the group's page is made in.
+            let (allocator, _) = try Self.fragmented(context, mapped: false)
             let group = try ResourceBatch.image(width: 16, height: 16, usage: [.sampled], name: "small image")
                 .nextBuffer(size: 100, usage: .uniformBuffer).bind(allocator, strategy: .privatePage)
             let alignments = group.map { resource -> UInt64 in

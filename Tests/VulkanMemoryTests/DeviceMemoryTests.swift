@@ -7,10 +7,17 @@ import Glibc
 
 @Suite("Raw device memory")
 struct DeviceMemoryTests {
+    /// A type the tests can map: lavapipe's type 0; on a discrete GPU type 0 may be
+    /// device-only (the H200's is host memory without HOST_VISIBLE).
+    static func mappableType(_ device: VulkanDevice) throws -> MemoryType {
+        try #require(MemoryProperties(device: device).mappableType, "the device has no host-visible memory type")
+    }
+
     @Test func allocateMapWriteReadFree() throws {
         try withTestDevice { context in
-            let memory = try DeviceMemory.allocate(on: context.device, size: 65536, memoryTypeIndex: 0)
-            #expect(memory.size == 65536 && memory.heapIndex == 0 && !memory.isFreed)
+            let type = try Self.mappableType(context.device)
+            let memory = try DeviceMemory.allocate(on: context.device, size: 65536, memoryTypeIndex: type.index)
+            #expect(memory.size == 65536 && memory.heapIndex == type.heapIndex && !memory.isFreed)
             let view = try memory.map()
             #expect(view.size == 65536)
             struct Vertex: Equatable { var x: Float; var y: Float; var z: Float; var color: UInt32 }
@@ -30,7 +37,8 @@ struct DeviceMemoryTests {
 
     @Test func secondMapSharesTheFirst() throws {
         try withTestDevice { context in
-            let memory = try DeviceMemory.allocate(on: context.device, size: 8192, memoryTypeIndex: 0)
+            let memory = try DeviceMemory.allocate(on: context.device, size: 8192,
+                                                   memoryTypeIndex: try Self.mappableType(context.device).index)
             let whole = try memory.map()
             let part = try memory.map(offset: 4096, size: 1024)
             #expect(memory.mapCount == 2)
@@ -62,15 +70,23 @@ struct DeviceMemoryTests {
             #expect(throws: MemoryError.zeroSize) {
                 _ = try DeviceMemory.allocate(on: device, size: 0, memoryTypeIndex: 0)
             }
-            let heapSize = properties.heaps[0].size
-            #expect(throws: MemoryError.sizeExceedsHeap(size: heapSize + 1, heapIndex: 0, heapSize: heapSize)) {
-                _ = try DeviceMemory.allocate(on: device, size: heapSize + 1, memoryTypeIndex: 0)
+            // Checked against the type's own heap (type 0 draws from heap 1 on the H200).
+            let type = try Self.mappableType(device)
+            let heapSize = properties.heap(of: type).size
+            #expect(throws: MemoryError.sizeExceedsHeap(size: heapSize + 1, heapIndex: type.heapIndex, heapSize: heapSize)) {
+                _ = try DeviceMemory.allocate(on: device, size: heapSize + 1, memoryTypeIndex: type.index)
+            }
+            for other in properties.types {
+                let size = properties.heap(of: other).size
+                #expect(throws: MemoryError.sizeExceedsHeap(size: size + 1, heapIndex: other.heapIndex, heapSize: size)) {
+                    _ = try DeviceMemory.allocate(on: device, size: size + 1, memoryTypeIndex: other.index)
+                }
             }
             #expect(throws: MemoryError.invalidPriority(1.5)) {
-                _ = try DeviceMemory.allocate(on: device, size: 4096, memoryTypeIndex: 0,
+                _ = try DeviceMemory.allocate(on: device, size: 4096, memoryTypeIndex: type.index,
                                               options: .init(priority: 1.5))
             }
-            let memory = try DeviceMemory.allocate(on: device, size: 4096, memoryTypeIndex: 0)
+            let memory = try DeviceMemory.allocate(on: device, size: 4096, memoryTypeIndex: type.index)
             #expect(throws: MemoryError.rangeOutOfBounds(offset: 4000, size: 200, limit: 4096)) {
                 _ = try memory.map(offset: 4000, size: 200)
             }
@@ -101,9 +117,11 @@ struct DeviceMemoryTests {
         }
     }
 
+    /// On a non-coherent type where the device has one, so the calls reach the driver.
     @Test func flushAndInvalidateAcceptMappedRanges() throws {
         try withTestDevice { context in
-            let memory = try DeviceMemory.allocate(on: context.device, size: 1000, memoryTypeIndex: 0)
+            let memory = try DeviceMemory.allocate(on: context.device, size: 1000,
+                                                   memoryTypeIndex: try Self.mappableType(context.device).index)
             let view = try memory.map()
             try view.flush(at: 3, size: 10)
             try view.invalidate(at: 990)
@@ -179,11 +197,13 @@ struct DeviceMemoryTests {
     @Test func exportedMemoryIsSharedWithItsImport() throws {
         try withTestDevice { context in
             let device = context.device
-            let exported = try DeviceMemory.allocate(on: device, size: 65536, memoryTypeIndex: 0,
+            // Mapped on both sides: a host-visible type.
+            let type = try Self.mappableType(device).index
+            let exported = try DeviceMemory.allocate(on: device, size: 65536, memoryTypeIndex: type,
                                                      options: .init(exportHandleTypes: .opaqueFd))
             let fd = try exported.exportFileDescriptor()
             #expect(fd >= 0)
-            let imported = try DeviceMemory.importFileDescriptor(fd, on: device, size: 65536, memoryTypeIndex: 0)
+            let imported = try DeviceMemory.importFileDescriptor(fd, on: device, size: 65536, memoryTypeIndex: type)
             try exported.map().write(UInt64(0x0123_4567_89AB_CDEF), at: 512)
             #expect(try imported.map().read(UInt64.self, at: 512) == 0x0123_4567_89AB_CDEF)
             try imported.free()
@@ -200,13 +220,15 @@ struct DeviceMemoryTests {
     @Test func memoryIsFreedWithItsLastReference() throws {
         try withTestDevice { context in
             let device = context.device
+            let type = try Self.mappableType(device)
             do {
-                let memory = try DeviceMemory.allocate(on: device, size: 1 << 16, memoryTypeIndex: 0)
+                let memory = try DeviceMemory.allocate(on: device, size: 1 << 16, memoryTypeIndex: type.index)
                 _ = try memory.map()
                 #expect(device.accounting.snapshot.totalAllocations == 1)
+                #expect(device.accounting.snapshot.bytes[type.heapIndex] == 1 << 16)
             }
             #expect(device.accounting.snapshot.totalAllocations == 0)
-            #expect(device.accounting.snapshot.bytes[0] == 0)
+            #expect(device.accounting.snapshot.bytes[type.heapIndex] == 0)
         }
     }
 

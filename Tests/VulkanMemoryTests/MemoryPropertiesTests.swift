@@ -1,8 +1,11 @@
+import CVulkan
+import Foundation
 import Testing
 @testable import VulkanMemory
 
 @Suite("Memory properties")
 struct MemoryPropertiesTests {
+    /// Checks any device; lavapipe's one heap and one type in detail.
     @Test func lavapipeHasOneHeapAndOneType() throws {
         try withTestDevice { context in
             let properties = MemoryProperties(device: context.device)
@@ -68,12 +71,61 @@ struct MemoryPropertiesTests {
             let device = context.device
             let before = MemoryBudget(device: device)
             #expect(before.source == .estimated)
-            let heapSize = MemoryProperties(device: device).heaps[0].size
-            #expect(before.heaps[0].budget == UInt64(Double(heapSize) * 0.8))
+            let properties = MemoryProperties(device: device)
+            #expect(before.heaps.count == properties.heaps.count)
+            for heap in properties.heaps {
+                #expect(before.heaps[heap.index].budget == UInt64(Double(heap.size) * 0.8))
+            }
+            // Type 0's heap: lavapipe's only one, host memory (heap 1) on the H200.
+            let heap = properties.types[0].heapIndex
             let memory = try DeviceMemory.allocate(on: device, size: 1 << 20, memoryTypeIndex: 0)
-            #expect(MemoryBudget(device: device).heaps[0].usage == before.heaps[0].usage + (1 << 20))
+            let during = MemoryBudget(device: device)
+            for other in properties.heaps.indices {
+                #expect(during.heaps[other].usage == before.heaps[other].usage + (other == heap ? 1 << 20 : 0))
+            }
             try memory.free()
-            #expect(MemoryBudget(device: device).heaps[0].usage == before.heaps[0].usage)
+            #expect(MemoryBudget(device: device).heaps[heap].usage == before.heaps[heap].usage)
+        }
+    }
+}
+
+/// What the other tests read from the device, printed so a run on another machine says what
+/// it ran on, and the rules of the Vulkan spec they rely on.
+@Suite("The device at hand")
+struct DeviceAtHandTests {
+    @Test func factsTheTestsReadAndTheRulesTheyRelyOn() throws {
+        try withTestDevice { context in
+            let device = context.device
+            let properties = MemoryProperties(device: device)
+            let budget = MemoryBudget(device: device)
+            var maintenance3 = VkPhysicalDeviceMaintenance3Properties()
+            maintenance3.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES
+            var properties2 = VkPhysicalDeviceProperties2()
+            properties2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2
+            withUnsafeMutablePointer(to: &maintenance3) { pointer in
+                properties2.pNext = UnsafeMutableRawPointer(pointer)
+                device.instanceFunctions.getPhysicalDeviceProperties2(device.physicalDevice, &properties2)
+            }
+            let allocator = Allocator(device: device)
+            var lines = ["device \(device.info.name), Vulkan \(device.apiVersion), \(ProcessInfo.processInfo.activeProcessorCount) cores",
+                         "budget from \(budget.source.rawValue); maxMemoryAllocationSize \(maintenance3.maxMemoryAllocationSize); "
+                             + "bufferImageGranularity \(properties.limits.bufferImageGranularity); "
+                             + "nonCoherentAtomSize \(properties.limits.nonCoherentAtomSize); "
+                             + "maxMemoryAllocationCount \(properties.limits.maxMemoryAllocationCount)"]
+            for heap in properties.heaps {
+                lines.append("heap \(heap.index): \(heap.size) bytes \(heap.flags), budget \(budget.heaps[heap.index].budget), "
+                             + "usage \(budget.heaps[heap.index].usage)")
+                // The budget tests rely on this (VkPhysicalDeviceMemoryBudgetPropertiesEXT).
+                #expect(budget.heaps[heap.index].budget <= heap.size)
+            }
+            for type in properties.types {
+                lines.append("type \(type.index): heap \(type.heapIndex) \(type.flags)")
+            }
+            for usage in MemoryUsage.allCases {
+                lines.append("\(usage): \(allocator.rankedTypes(for: .usage(usage)))")
+            }
+            print(lines.map { "[device] " + $0 }.joined(separator: "\n"))
+            #expect(properties.mappableType != nil, "no host-visible type: the mapping tests cannot run")
         }
     }
 }

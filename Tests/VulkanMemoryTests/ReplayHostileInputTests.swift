@@ -57,7 +57,7 @@ struct ReplayHostileInputTests {
     /// 3,000 seeded mutations of both shared recordings (fields replaced with junk, lines
     /// cut or dropped): each reads or throws a `VMARecordingError`, and a device read
     /// from one ranks its types without trapping.
-    @Test func mutatedRecordingsNeverTrap() throws {
+    @Test(needsTraces) func mutatedRecordingsNeverTrap() throws {
         let text = try String(contentsOfFile: tracePath(inexorTrace), encoding: .utf8) + "\n"
             + (try String(contentsOfFile: tracePath(vegaTrace), encoding: .utf8))
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -147,7 +147,7 @@ struct ReplayHostileInputTests {
     /// 60 seeded mutations of the Inexor recording's numeric fields, replayed under the
     /// validation layer: whatever the fields say, nothing reaches Vulkan that it refuses,
     /// and nothing stays allocated.
-    @Test func mutatedRecordingsReplayWithoutValidationMessages() throws {
+    @Test(needsTraces) func mutatedRecordingsReplayWithoutValidationMessages() throws {
         try withTestDevice { context in
             let lines = try String(contentsOfFile: tracePath(inexorTrace), encoding: .utf8)
                 .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -304,3 +304,32 @@ struct RequestPipelineTests {
         }
     }
 }
+
+@Suite("Allocator identity")
+struct AllocatorIdentityTests {
+    /// A pool of a dead allocator is refused by a new allocator, even one made at the same
+    /// address: ownership is the allocator's `id`, never reused, not its address.
+    @Test func aDeadAllocatorsPoolIsRefusedByItsSuccessors() throws {
+        try withTestDevice { context in
+            var orphan: MemoryPool?
+            var ids: Set<UInt64> = []
+            do {
+                var options = AllocatorOptions()
+                options.reportLeaksAtTeardown = false
+                let first = Allocator(device: context.device, options: options)
+                ids.insert(first.id)
+                orphan = try first.makePool(PoolOptions(name: "orphan", pageSize: 1 << 20))
+                try first.destroyPool(orphan!)
+            }
+            for _ in 0..<20 {
+                let next = Allocator(device: context.device)
+                #expect(ids.insert(next.id).inserted, "an allocator id was reused")
+                #expect(throws: AllocationError.unknownAllocation) { try next.destroyPool(orphan!) }
+                #expect(throws: AllocationError.unknownAllocation) {
+                    _ = try next.allocate(MemoryRequirements(size: 256), in: orphan!)
+                }
+                #expect(next.usage.allocationCount == 0)
+            }
+        }
+    }
+}

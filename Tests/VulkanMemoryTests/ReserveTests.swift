@@ -47,9 +47,14 @@ struct ReserveTests {
 
     @Test func aReservationPastTheHeapCapLeavesNothingBehind() throws {
         try withTestDevice { context in
+            let properties = MemoryProperties(device: context.device)
+            // The heap reservations for GPU-only memory come from is capped; the allocations
+            // below are kept to its types, so that they cannot go to another heap instead.
+            let heap = Allocator(device: context.device).expectedType(for: .gpuOnly).heapIndex
+            let bits = properties.typeBits(onHeap: heap)
             var options = AllocatorOptions()
-            options.pageSizeByType[0] = 8 << 20
-            options.heapSizeLimits[0] = 12 << 20
+            options.setPageSize(8 << 20, forEveryTypeOf: properties)
+            options.heapSizeLimits[heap] = 12 << 20
             let allocator = Allocator(device: context.device, options: options)
             #expect(throws: AllocationError.self) { try allocator.reserve(20 << 20, usage: .gpuOnly) }
             let usage = allocator.usage
@@ -59,9 +64,9 @@ struct ReserveTests {
             try allocator.reserve(8 << 20, usage: .gpuOnly)
             #expect(allocator.usage.reservedBytes == 8 << 20)
             #expect(throws: AllocationError.self) {
-                _ = try allocator.allocate(MemoryRequirements(size: 6 << 20), usage: .gpuOnly,
+                _ = try allocator.allocate(MemoryRequirements(size: 6 << 20, memoryTypeBits: bits), usage: .gpuOnly,
                                            options: AllocationOptions(dedicated: .never))
-                _ = try allocator.allocate(MemoryRequirements(size: 6 << 20), usage: .gpuOnly,
+                _ = try allocator.allocate(MemoryRequirements(size: 6 << 20, memoryTypeBits: bits), usage: .gpuOnly,
                                            options: AllocationOptions(dedicated: .never))
             }
         }

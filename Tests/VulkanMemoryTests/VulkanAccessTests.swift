@@ -54,6 +54,7 @@ struct VulkanAccessTests {
         }
     }
 
+    /// What lavapipe offers, or any other device (the H200 offers memory budget and priority).
     @Test func contextEnablesWhatLavapipeOffers() throws {
         try withTestDevice { context in
             let device = context.device
@@ -140,7 +141,10 @@ struct ValidationHarnessTests {
         options.validation = .required
         let context = try VulkanContext(options: options)
         let device = context.device
-        let memory = try DeviceMemory.allocate(on: device, size: 4096, memoryTypeIndex: 0)
+        // Mappable memory, so that the second map is the only misuse: vkMapMemory on a type
+        // without HOST_VISIBLE (the H200's type 0) is undefined behaviour in the driver.
+        let type = try #require(MemoryProperties(device: device).mappableType)
+        let memory = try DeviceMemory.allocate(on: device, size: 4096, memoryTypeIndex: type.index)
         var first: UnsafeMutableRawPointer?
         var second: UnsafeMutableRawPointer?
         _ = device.deviceFunctions.mapMemory(device.device, memory.handle, 0, 4096, 0, &first)

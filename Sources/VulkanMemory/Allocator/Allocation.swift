@@ -6,6 +6,11 @@ import CVulkan
 ///
 /// A plain value with no reference counting, so copies are free; freeing one copy frees
 /// the range, and freeing another copy afterwards is `AllocationError.alreadyFreed`.
+///
+/// An allocation belongs to at most one buffer or image: one made by `createBuffer`,
+/// `createImage` or a batch is bound already, and one from `allocate` takes a single
+/// `createBuffer(_:boundTo:)` / `createImage(_:boundTo:)`; a second bind is refused
+/// (`UnmetRequirement.alreadyBound`).
 public struct Allocation: Hashable, @unchecked Sendable, CustomStringConvertible {
     /// Where the allocation lives inside the allocator.
     enum Location: Hashable {
@@ -105,13 +110,19 @@ public struct AllocationOptions: Sendable, Hashable {
 
     /// When to use dedicated memory.
     public var dedicated: DedicatedPolicy
-    /// Map the memory and return `Allocation.mappedPointer` (host-visible types only).
+    /// Map the memory and return `Allocation.mappedPointer`. Ignored on a memory type that
+    /// is not host-visible (`VMA_ALLOCATION_CREATE_MAPPED_BIT`'s rule): the type is chosen
+    /// for the intent alone, never moved to a mappable one for this, and the allocation
+    /// then has no pointer. Intents that need a pointer (`.staging`, `.readback`,
+    /// `.dynamic`) only rank host-visible types.
     public var mapped: Bool
     /// A name for leak reports and statistics.
     public var name: String?
     /// A value kept for the caller.
     public var userData: UInt64
-    /// `VK_EXT_memory_priority` priority of dedicated memory, 0…1.
+    /// `VK_EXT_memory_priority` priority of dedicated memory, 0…1 (pages are shared and
+    /// keep the default). Outside 0…1, or not a number, is `.invalidPriority` on every
+    /// path, dedicated or not.
     public var priority: Float?
     /// How the free ranges of a memory type's pages are searched.
     public var strategy: AllocationStrategy

@@ -15,11 +15,11 @@ extension Allocator {
         // end), and Vulkan requires a dedicated allocation's size to equal the resource's.
         let size = placement.requirements.size
         let memory = try ledger.allocate(size: size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
-                                         dedicatedTo: placement.target, priority: placement.options.priority)
+                                         isDedicated: true, dedicatedTo: placement.target, priority: placement.options.priority)
         var mapped: UnsafeMutableRawPointer?
         if placement.options.mapped, pool.flags.contains(.hostVisible) {
             do { mapped = try memory.map().baseAddress } catch {
-                ledger.release(memory)
+                ledger.release(memory, isDedicated: true)
                 throw .memory(error)
             }
         }
@@ -41,6 +41,6 @@ extension Allocator {
             case .unknown: return .failure(.unknownAllocation)
             }
         }
-        ledger.release(try result.get())
+        ledger.release(try result.get(), isDedicated: true)
     }
 }

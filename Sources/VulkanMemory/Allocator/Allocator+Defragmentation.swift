@@ -101,9 +101,14 @@ final class DefragmentationPlan: Sendable {
         var result = DefragmentationResult()
         for plan in plans {
             let pool = allocator.pools[plan.typeIndex]
-            let (freed, boundSources, released) = pool.commitDefragmentation(plan.moves, plan.emptied, ignored: ignored)
+            let (freed, freedSources, released) = pool.commitDefragmentation(plan.moves, plan.emptied, ignored: ignored)
             result.freedBytes += freed
+            let boundSources = freedSources.filter(\.wasBound).map(\.source)
             if !boundSources.isEmpty { allocator.movedSources.withLock { $0.formUnion(boundSources) } }
+            if allocator.observers.isActive {
+                for move in plan.moves where !ignored.contains(move) { allocator.observers.send(.moved(move)) }
+                for (source, _) in freedSources { allocator.reportFreed(source, .defragmentation) }
+            }
             for memory in released {
                 result.releasedPages += 1
                 result.releasedBytes += memory.size

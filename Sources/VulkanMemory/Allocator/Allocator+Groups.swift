@@ -86,13 +86,8 @@ extension Allocator {
         switch allocation.location {
         case let .page(tagged, generation, handle):
             guard let (pool, slot) = pagePool(of: allocation, slot: tagged) else { return .unknownAllocation }
-            return pool.state.withLock { state -> AllocationError? in
-                switch pool.pageOffset(of: handle, slot: slot, generation: generation, memory: allocation.memory,
-                                       state: state) {
-                case let .failure(error): return error
-                case let .success(placed): return placed.offset == allocation.offset ? nil : .unknownAllocation
-                }
-            }
+            return pool.liveness(of: handle, slot: slot, generation: generation, memory: allocation.memory,
+                                 offset: allocation.offset)
         case let .dedicated(slot, generation):
             return dedicated.withLock { table -> AllocationError? in
                 switch table.lookup(slot: slot, generation: generation) {

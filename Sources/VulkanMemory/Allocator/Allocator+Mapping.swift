@@ -9,7 +9,7 @@ extension Allocator {
     ///   `.alreadyFreed` / `.unknownAllocation` for a stale allocation.
     public func map(_ allocation: Allocation) throws(AllocationError) -> MappedMemory {
         let mapped = try mapAllocation(allocation)
-        recorder?.recordUse("vmaMapMemory", handle: CallRecorder.handle(of: allocation))
+        if observers.isActive { observers.send(.mapped(allocation)) }
         return mapped
     }
 
@@ -23,18 +23,8 @@ extension Allocator {
         switch allocation.location {
         case let .page(tagged, generation, handle):
             guard let (pool, slot) = pagePool(of: allocation, slot: tagged) else { throw .unknownAllocation }
-            return try pool.state.withLock { (state: inout MemoryTypePool.State) throws(AllocationError) -> MappedMemory in
-                let index = Int(slot)
-                let placed = try pool.pageOffset(of: handle, slot: slot, generation: generation,
-                                                 memory: allocation.memory, state: state).get()
-                guard placed.offset == allocation.offset, placed.size == allocation.size,
-                      let memory = state.pages[index].memory else {
-                    throw .unknownAllocation
-                }
-                let base = try pool.mappedBase(of: state.pages[index])
-                return MappedMemory(memory: memory, baseAddress: base + Int(allocation.offset),
-                                    offset: allocation.offset, size: allocation.size)
-            }
+            return try pool.view(of: handle, slot: slot, generation: generation, memory: allocation.memory,
+                                 offset: allocation.offset, size: allocation.size)
         case let .member(slot, generation, index):
             let base = try groupBase(of: allocation, slot: slot, generation: generation, index: index)
             let view = try mapAllocation(base)

@@ -136,10 +136,10 @@ extension Allocator {
 
     /// Places a group of resources together in the first of `candidates` that takes the
     /// whole group, with the same fallback as a single request: one range of a shared page
-    /// (`.contiguous`) or a page of the group's own (`.privatePage`).
+    /// (`.sharedRange`) or a page of the group's own (`.privatePage`).
     /// - Returns: the members' allocations, in the order of `requirements`.
     /// - Complexity: O(members) per candidate type tried, plus one placement each.
-    func placeGroup(_ requirements: [MemoryRequirements], candidates: [Int], strategy: BindStrategy,
+    func placeGroup(_ requirements: [MemoryRequirements], candidates: [Int], as placement: GroupPlacement,
                     names: [String?], record: AllocationRecord) throws(AllocationError) -> [Allocation] {
         var firstError: AllocationError?
         for typeIndex in candidates {
@@ -149,7 +149,7 @@ extension Allocator {
                 guard layout.size <= pool.heapSize else {
                     throw .groupTooLarge(size: layout.size, typeIndex: pool.typeIndex, maximum: pool.heapSize)
                 }
-                if strategy == .privatePage {
+                if placement == .privatePage {
                     return try pool.allocatePrivatePage(layout: layout, members: requirements, options: AllocationOptions(),
                                                         records: Array(repeating: record, count: requirements.count),
                                                         names: names)
@@ -175,12 +175,20 @@ extension Allocator {
     }
 }
 
+/// How a group of resources is placed together: one range of a shared page (what
+/// `BindStrategy.contiguous` asks for), or a page of the group's own (`.privatePage`).
+enum GroupPlacement {
+    case sharedRange
+    case privatePage
+}
+
 extension AllocationError {
     /// Whether the next candidate memory type may succeed where this failure happened: a
-    /// full heap (cap, budget or the driver) or the device's object count.
+    /// full heap (cap, budget or the driver), the device's object count, or a type that
+    /// needs a device feature the library does not enable.
     var mayFallBack: Bool {
         switch self {
-        case .outOfMemory, .tooManyAllocations: true
+        case .outOfMemory, .tooManyAllocations, .memory(.featureNotEnabled): true
         default: false
         }
     }

@@ -42,10 +42,12 @@ public final class MemoryPool: Sendable, CustomStringConvertible {
     public let memoryTypeIndex: Int
     let pages: MemoryTypePool
     let index: Int
-    /// The allocator that made the pool: no other may use or destroy it.
-    let owner: ObjectIdentifier
+    /// The `Allocator.id` of the allocator that made the pool, the only one that may use or
+    /// destroy it: never reused, unlike the allocator's address, so a pool of a dead
+    /// allocator never passes for a new one's.
+    let owner: UInt64
 
-    init(options: PoolOptions, memoryTypeIndex: Int, pages: MemoryTypePool, index: Int, owner: ObjectIdentifier) {
+    init(options: PoolOptions, memoryTypeIndex: Int, pages: MemoryTypePool, index: Int, owner: UInt64) {
         self.options = options
         self.memoryTypeIndex = memoryTypeIndex
         self.pages = pages
@@ -149,31 +151,15 @@ extension Allocator {
         }
         customPools.withLock { $0.pools[index] = .live(pages) }
         return MemoryPool(options: options, memoryTypeIndex: typeIndex, pages: pages, index: index,
-                          owner: ObjectIdentifier(self))
+                          owner: id)
     }
 
     /// Destroys an empty custom pool and releases all its pages (VMA's `vmaDestroyPool`).
     /// - Throws: `.poolNotEmpty` while it holds live allocations (nothing changes then);
     ///   `.unknownAllocation` for a pool of another allocator or one destroyed before.
     public func destroyPool(_ pool: MemoryPool) throws(AllocationError) {
-        guard pool.owner == ObjectIdentifier(self) else { throw .unknownAllocation }
-        let released: [DeviceMemory] = try pool.pages.state.withLock {
-            (state: inout MemoryTypePool.State) throws(AllocationError) -> [DeviceMemory] in
-            // Closed already: destroyed before, or by another thread just now.
-            guard !state.isClosed else { throw .unknownAllocation }
-            guard state.liveCount == 0 else { throw .poolNotEmpty(name: pool.options.name, allocations: state.liveCount) }
-            // Under the pool's lock: an allocation racing this call either finished
-            // before (and then the pool was not empty) or finds the pool closed.
-            state.isClosed = true
-            let slots = state.active
-            return slots.map { slot in
-                if state.pages[Int(slot)].isReserved {
-                    state.pages[Int(slot)].isReserved = false
-                    state.emptyPageCount += 1
-                }
-                return pool.pages.removePage(slot: slot, state: &state)
-            }
-        }
+        guard pool.owner == id else { throw .unknownAllocation }
+        let released = try pool.pages.close()
         // Only this pool's entry: the number is not reused before the entry is cleared.
         customPools.withLock { registry in
             if registry.pools[pool.index]?.pool === pool.pages { registry.pools[pool.index] = nil }
@@ -192,7 +178,10 @@ extension Allocator {
                          options allocationOptions: AllocationOptions = AllocationOptions(),
                          fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> Allocation {
         let placement = try PlacementRequest(requirements, allocationOptions, fileID: fileID, line: line)
-        return try place(placement, inPool: try poolPages(pool))
+        let allocation = try place(placement, inPool: try poolPages(pool))
+        reportAllocated(allocation, requirements, request: nil, options: allocationOptions, pool: pool.options.name,
+                        resource: nil, fileID: fileID, line: line)
+        return allocation
     }
 
     /// Places a request in a custom pool's pages: the one memory type the pool has, with

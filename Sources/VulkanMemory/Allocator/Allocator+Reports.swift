@@ -5,17 +5,7 @@ extension Allocator {
     /// - Complexity: O(ranges of every type's arena); takes each type's lock in turn.
     public func liveAllocations() -> [AllocationReport] {
         var reports: [AllocationReport] = []
-        for pool in everyPagePool() {
-            pool.state.withLock { state in
-                pool.forEachPageAllocation(state) { slot, offset, size, _, handle in
-                    let record = state.records[Int(handle.index)]
-                    reports.append(AllocationReport(
-                        name: state.names[handle.index], size: size, offset: offset,
-                        memoryTypeIndex: pool.typeIndex, isDedicated: false, userData: record.userData,
-                        fileID: record.fileID.description, line: Int(record.line)))
-                }
-            }
-        }
+        for pool in everyPagePool() { reports += pool.liveAllocationReports() }
         dedicated.withLock { registry in
             for entry in registry.live {
                 reports.append(AllocationReport(
@@ -41,16 +31,13 @@ extension Allocator {
     public var usage: AllocatorUsage {
         var usage = AllocatorUsage()
         for pool in everyPagePool() {
-            pool.state.withLock { state in
-                usage.pageCount += state.active.count
-                usage.emptyPageCount += state.emptyPageCount
-                usage.committedBytes += state.committedBytes
-                usage.liveBytes += state.liveBytes
-                usage.allocationCount += state.liveCount
-                for slot in state.active where state.pages[Int(slot)].isReserved {
-                    usage.reservedBytes += state.pages[Int(slot)].memory?.size ?? 0
-                }
-            }
+            let totals = pool.totals()
+            usage.pageCount += totals.pageCount
+            usage.emptyPageCount += totals.emptyPageCount
+            usage.committedBytes += totals.committedBytes
+            usage.liveBytes += totals.liveBytes
+            usage.allocationCount += totals.allocationCount
+            usage.reservedBytes += totals.reservedBytes
         }
         dedicated.withLock { registry in
             for entry in registry.live {

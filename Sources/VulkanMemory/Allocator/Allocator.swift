@@ -34,8 +34,11 @@ public final class Allocator: Sendable {
     /// Caps, budget, committed bytes and every `vkAllocateMemory`/`vkFreeMemory`: below
     /// the pools, which ask it for memory.
     let ledger: MemoryLedger
-    /// `options.recorder` when this allocator is the one it records; nil otherwise.
-    let recorder: CallRecorder?
+    /// A number no other allocator of this process has had or will have: what observers
+    /// and custom pools tell allocators apart by (an object's address may be reused).
+    public let id: UInt64
+    /// `options.observers`, then `options.recorder`.
+    let observers: Observers
     /// Custom pools (`makePool`), by number.
     let customPools = Locked(PoolRegistry())
     /// The sources a committed defragmentation pass freed while a resource was still bound
@@ -55,7 +58,12 @@ public final class Allocator: Sendable {
         let selection = MemoryTypeSelection(properties: properties,
                                             isDiscrete: device.info.type == .discreteGPU)
         self.selection = selection
-        let ledger = MemoryLedger(device: device, heapCount: properties.heaps.count, options: options)
+        let id = allocatorSerial.wrappingAdd(1, ordering: .relaxed).newValue
+        self.id = id
+        let observers = Observers(options.observers + (options.recorder.map { [$0] } ?? []), allocator: id)
+        self.observers = observers
+        let ledger = MemoryLedger(device: device, heapSizes: properties.heaps.map(\.size), options: options,
+                                  observers: observers)
         self.ledger = ledger
         pools = properties.types.map {
             MemoryTypePool(type: $0, heap: properties.heaps[$0.heapIndex], limits: properties.limits,
@@ -63,7 +71,7 @@ public final class Allocator: Sendable {
         }
         unmanagedPools = pools.map { Unmanaged.passUnretained($0) }
         rankedByUsage = MemoryUsage.allCases.map { selection.rankedTypes(for: .usage($0)) }
-        recorder = options.recorder.flatMap { $0.begin(device: device, properties: properties) ? $0 : nil }
+        if observers.isActive { observers.send(.began(device: device, properties: properties)) }
     }
 
     /// Allocates memory for a resource with the given requirements and intent.
@@ -82,7 +90,8 @@ public final class Allocator: Sendable {
     ) throws(AllocationError) -> Allocation {
         let placement = try PlacementRequest(requirements, allocationOptions, fileID: fileID, line: line)
         let allocation = try place(placement, request)
-        if let recorder { recordAllocate(requirements, request, allocationOptions, allocation, to: recorder) }
+        reportAllocated(allocation, requirements, request: request, options: allocationOptions, pool: nil,
+                        resource: nil, fileID: fileID, line: line)
         return allocation
     }
 
@@ -131,7 +140,7 @@ public final class Allocator: Sendable {
     ///   a search of the few free ranges of fence size.
     public func free(_ allocation: Allocation) throws(AllocationError) {
         try free(allocation, keepEmpty: options.maxEmptyPagesPerType)
-        recorder?.recordRelease("vmaFreeMemory", handle: CallRecorder.handle(of: allocation))
+        reportFreed(allocation, .free)
     }
 
     /// `free` keeping up to `keepEmpty` wholly free pages per type.
@@ -191,7 +200,7 @@ public final class Allocator: Sendable {
     }
 
     deinit {
-        recorder?.record("vmaDestroyAllocator")
+        if observers.isActive { observers.send(.ended) }
         if options.reportLeaksAtTeardown {
             let leaks = liveAllocations()
             if !leaks.isEmpty {

@@ -19,8 +19,12 @@ public struct AllocatorOptions: Sendable {
     /// Report live allocations through swift-log when the allocator is deinitialized.
     public var reportLeaksAtTeardown = true
     /// Records the allocator's calls in VMA's call-recording format, to replay them later
-    /// (`vkmem replay`); nil, the default, records nothing. See `CallRecorder`.
+    /// (`vkmem replay`); nil, the default, records nothing. See `CallRecorder`. The
+    /// recorder is one more observer, after `observers`.
     public var recorder: CallRecorder?
+    /// Who sees the allocator's events (`AllocationEvent`), in order; none by default,
+    /// and then observation costs one branch per call.
+    public var observers: [any AllocationObserver] = []
 
     /// Creates the default options.
     public init() {}

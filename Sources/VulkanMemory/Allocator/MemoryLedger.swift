@@ -34,9 +34,19 @@ final class MemoryLedger: Sendable {
     private let calls = Atomic<Int>(0)
     /// `VkDeviceMemory` objects alive now.
     private let liveObjects = Atomic<Int>(0)
+    /// The allocator's observers: every `vkAllocateMemory`, `vkFreeMemory` and refusal is
+    /// reported from here, the one place they happen.
+    let observers: Observers
 
-    init(device: VulkanDevice, heapCount: Int, options: AllocatorOptions) {
+    /// Each heap's size: the driver can never give more, so a request past it is refused
+    /// here rather than asked of the driver again and again once a heap is full.
+    let heapSizes: [UInt64]
+
+    init(device: VulkanDevice, heapSizes: [UInt64], options: AllocatorOptions, observers: Observers) {
         self.device = device
+        self.observers = observers
+        self.heapSizes = heapSizes
+        let heapCount = heapSizes.count
         heapSizeLimits = options.heapSizeLimits
         respectBudget = options.respectBudget
         deviceAddress = device.capabilities.contains(.bufferDeviceAddress)
@@ -59,15 +69,30 @@ final class MemoryLedger: Sendable {
     /// The heap's bytes are reserved before the call and given back if it fails, so two
     /// threads growing different types of one heap never both pass one cap or budget.
     /// - Parameters:
+    ///   - isDedicated: one allocation's memory alone, rather than a page.
     ///   - dedicatedTo: the resource the memory is dedicated to (`VkMemoryDedicatedAllocateInfo`).
     ///   - priority: `VK_EXT_memory_priority`'s priority, already validated to be in 0…1.
     /// - Throws: `.outOfMemory` naming the cap, the budget or the driver's refusal (the
     ///   next memory type may do); `.tooManyAllocations`; `.vulkan` for any other failure.
-    func allocate(size: UInt64, typeIndex: Int, heapIndex heap: Int,
+    func allocate(size: UInt64, typeIndex: Int, heapIndex heap: Int, isDedicated: Bool = false,
                   dedicatedTo target: DeviceMemory.DedicatedTarget? = nil,
                   priority: Float? = nil) throws(AllocationError) -> DeviceMemory {
-        try reserveCommitted(size, typeIndex: typeIndex, heap: heap)
-        if respectBudget { try reserveBudget(size, typeIndex: typeIndex, heap: heap) }
+        do throws(AllocationError) {
+            // The budget first: where it is asked for, it is the more telling refusal.
+            if respectBudget { try reserveBudget(size, typeIndex: typeIndex, heap: heap) }
+            do throws(AllocationError) {
+                try reserveCommitted(size, typeIndex: typeIndex, heap: heap)
+            } catch {
+                if respectBudget { budgetInFlight.withLock { $0[heap] -= size } }
+                throw error
+            }
+        } catch {
+            if observers.isActive, case let .outOfMemory(_, _, _, _, reason) = error {
+                observers.send(.refused(RefusalEvent(size: size, memoryTypeIndex: typeIndex, heapIndex: heap,
+                                                     reason: reason)))
+            }
+            throw error
+        }
         // The budget reservation ends with the call: from then on the driver's usage (or
         // the device's own accounting) holds the memory, or nothing was allocated.
         defer { if respectBudget { budgetInFlight.withLock { $0[heap] -= size } } }
@@ -78,6 +103,7 @@ final class MemoryLedger: Sendable {
             let memory = try DeviceMemory.allocate(on: device, size: size, memoryTypeIndex: typeIndex, options: options)
             calls.add(1, ordering: .relaxed)
             liveObjects.add(1, ordering: .relaxed)
+            if observers.isActive { observers.send(.deviceMemoryAllocated(event(memory, isDedicated: isDedicated))) }
             return memory
         } catch {
             committed.withLock { $0[heap] -= size }
@@ -87,10 +113,17 @@ final class MemoryLedger: Sendable {
 
     /// Frees memory this ledger allocated (`vkFreeMemory`, which also unmaps it) and takes
     /// its bytes off its heap.
-    func release(_ memory: DeviceMemory) {
+    func release(_ memory: DeviceMemory, isDedicated: Bool = false) {
+        if observers.isActive { observers.send(.deviceMemoryFreed(event(memory, isDedicated: isDedicated))) }
         try? memory.free()
         liveObjects.subtract(1, ordering: .relaxed)
         committed.withLock { $0[memory.heapIndex] -= memory.size }
+    }
+
+    /// Sets the bytes counted as being allocated on `heap` by other threads: for tests, to
+    /// put a heap under budget pressure without allocating (a budget of 140 GiB, say).
+    func setBudgetInFlight(heap: Int, bytes: UInt64) {
+        budgetInFlight.withLock { $0[heap] = bytes }
     }
 
     /// Releases each of `memories`.
@@ -98,27 +131,31 @@ final class MemoryLedger: Sendable {
         for memory in memories { release(memory) }
     }
 
+    private func event(_ memory: DeviceMemory, isDedicated: Bool) -> DeviceMemoryEvent {
+        DeviceMemoryEvent(memory: memory.handle, size: memory.size, memoryTypeIndex: memory.memoryTypeIndex,
+                          heapIndex: memory.heapIndex, isDedicated: isDedicated)
+    }
+
+    /// Reserves `size` bytes of `heap` against its cap, or its size where it has none.
     private func reserveCommitted(_ size: UInt64, typeIndex: Int, heap: Int) throws(AllocationError) {
-        guard let limit = heapSizeLimits[heap] else {
-            committed.withLock { $0[heap] &+= size }
-            return
-        }
+        let cap = heapSizeLimits[heap]
+        let limit = min(cap ?? heapSizes[heap], heapSizes[heap])
         let refused: UInt64? = committed.withLock { committed in
             guard committed[heap] <= limit, size <= limit - committed[heap] else { return committed[heap] }
             committed[heap] += size
             return nil
         }
         if let current = refused {
+            let why = cap.map { "heap \(heap) is capped at \($0) bytes" } ?? "heap \(heap) holds \(limit) bytes"
             throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heap,
                                available: current < limit ? limit - current : 0,
-                               reason: "heap \(heap) is capped at \(limit) bytes and \(current) are committed")
+                               reason: "\(why) and \(current) are committed by this allocator")
         }
     }
 
     /// Checks and reserves under one lock: two threads allocating pages of different types
     /// (different pool locks) on one heap must not both pass against the same budget before
-    /// either allocation shows in the driver's usage. On refusal the committed bytes
-    /// reserved before are given back.
+    /// either allocation shows in the driver's usage.
     private func reserveBudget(_ size: UInt64, typeIndex: Int, heap: Int) throws(AllocationError) {
         let refusal: (budget: MemoryBudget, inFlight: UInt64)? = budgetInFlight.withLock { inFlight in
             let budget = MemoryBudget(device: device)
@@ -130,7 +167,6 @@ final class MemoryLedger: Sendable {
             return nil
         }
         guard let (budget, inFlight) = refusal else { return }
-        committed.withLock { $0[heap] -= size }
         let heapBudget = budget.heaps[heap]
         throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heap,
                            available: heapBudget.available > inFlight ? heapBudget.available - inFlight : 0,

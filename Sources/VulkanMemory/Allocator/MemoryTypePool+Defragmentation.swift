@@ -167,14 +167,14 @@ extension MemoryTypePool {
 
     /// Ends a pass by freeing the sources still live (the destinations of ignored moves)
     /// and releasing the emptied pages.
-    /// - Returns: the bytes of sources freed here, the sources freed while a resource was
-    ///   still bound to them (its destroy must not fail for it), and the pages' memory to
-    ///   release.
-    func commitDefragmentation(_ moves: [DefragmentationMove], _ emptied: [EmptiedPage],
-                               ignored: Set<DefragmentationMove>) -> (UInt64, [Allocation], [DeviceMemory]) {
+    /// - Returns: the bytes of sources freed here; the sources freed here, each with
+    ///   whether a resource was still bound to it (its destroy must not fail for it); and
+    ///   the pages' memory to release.
+    func commitDefragmentation(_ moves: [DefragmentationMove], _ emptied: [EmptiedPage], ignored: Set<DefragmentationMove>)
+        -> (UInt64, [(source: Allocation, wasBound: Bool)], [DeviceMemory]) {
         state.withLock { state in
             var freed: UInt64 = 0
-            var boundSources: [Allocation] = []
+            var freedSources: [(source: Allocation, wasBound: Bool)] = []
             for move in moves {
                 if ignored.contains(move) {
                     release(move.destination, state: &state)
@@ -182,7 +182,7 @@ extension MemoryTypePool {
                     let wasBound = Int(handle.index) < state.records.count && state.records[Int(handle.index)].isBound
                     if let size = release(move.source, state: &state) {
                         freed += size
-                        if wasBound { boundSources.append(move.source) }
+                        freedSources.append((move.source, wasBound))
                     }
                 }
             }
@@ -192,7 +192,7 @@ extension MemoryTypePool {
                 guard state.generations[slot] == page.generation, state.pages[slot].memory != nil else { continue }
                 if unblock(slot, page.blockers, state: &state) { released.append(removePage(slot: page.slot, state: &state)) }
             }
-            return (freed, boundSources, released)
+            return (freed, freedSources, released)
         }
     }
 

@@ -114,8 +114,14 @@ public final class DeviceMemory: @unchecked Sendable {
             throw .invalidMemoryType(index: memoryTypeIndex, typeCount: typeCount)
         }
         guard size > 0 else { throw .zeroSize }
-        let heapIndex = withUnsafeBytes(of: properties.memoryTypes) {
-            Int($0.bindMemory(to: VkMemoryType.self)[memoryTypeIndex].heapIndex)
+        let type = withUnsafeBytes(of: properties.memoryTypes) { $0.bindMemory(to: VkMemoryType.self)[memoryTypeIndex] }
+        let heapIndex = Int(type.heapIndex)
+        let flags = MemoryPropertyFlags(rawValue: type.propertyFlags)
+        if flags.contains(.protected) {
+            throw .featureNotEnabled(typeIndex: memoryTypeIndex, flags: flags, feature: "protectedMemory")
+        }
+        if flags.contains(.deviceCoherentAMD) {
+            throw .featureNotEnabled(typeIndex: memoryTypeIndex, flags: flags, feature: "deviceCoherentMemory")
         }
         let heapSize = withUnsafeBytes(of: properties.memoryHeaps) {
             $0.bindMemory(to: VkMemoryHeap.self)[heapIndex].size

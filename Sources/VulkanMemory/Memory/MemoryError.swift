@@ -24,6 +24,10 @@ public enum MemoryError: Error, Equatable, Sendable, CustomStringConvertible {
     case capabilityNotEnabled(DeviceCapabilities, operation: String)
     /// Export of a handle type the memory was not allocated as exportable for.
     case notExportable(requested: ExternalMemoryHandleTypes, allocatedWith: ExternalMemoryHandleTypes)
+    /// The memory type needs a device feature the library never enables: `protectedMemory`
+    /// for `PROTECTED` types, `deviceCoherentMemory` for `DEVICE_COHERENT_AMD` ones
+    /// (VUID-VkMemoryAllocateInfo-memoryTypeIndex-01872, VUID-vkAllocateMemory-deviceCoherentMemory-02790).
+    case featureNotEnabled(typeIndex: Int, flags: MemoryPropertyFlags, feature: String)
     /// A file descriptor to import is negative: no descriptor at all.
     case invalidFileDescriptor(Int32)
     /// Another Vulkan call failed.
@@ -54,6 +58,8 @@ public enum MemoryError: Error, Equatable, Sendable, CustomStringConvertible {
             return "memory priority \(priority) is outside 0…1"
         case let .capabilityNotEnabled(capability, operation):
             return "\(operation) needs \(capability), which was not enabled on the device"
+        case let .featureNotEnabled(type, flags, feature):
+            return "memory type \(type) (\(flags)) needs the \(feature) feature, which the library does not enable"
         case let .notExportable(requested, allocatedWith):
             return "export as \(requested) needs memory allocated exportable as that type "
                 + "(it was allocated exportable as \(allocatedWith))"

@@ -17,9 +17,13 @@ import Darwin
 /// optimal resource), `free`, `createBuffer`, `createImage`, `destroyBuffer`,
 /// `destroyImage` and `map`; and `vmaDestroyAllocator` when the allocator goes away.
 /// A bulk bind (`ResourceBatch`) is recorded as one `vmaCreateBuffer` or `vmaCreateImage`
-/// a resource, whatever its strategy (VMA had no bulk binds). Defragmentation and the
-/// resources made `boundTo:` an allocation are not recorded, nor is anything done later
-/// to an allocation the recording did not create: it only names allocations it created.
+/// a resource, whatever its strategy (VMA had no bulk binds). The resources made `boundTo:`
+/// an allocation and allocations in custom pools are not recorded, nor is anything done
+/// later to an allocation the recording did not create: it only names allocations it
+/// created. A committed defragmentation pass freeing a recorded allocation reads as its
+/// destroy or free, VMA 2.x having no defragmentation moves.
+///
+/// It is an `AllocationObserver`: the allocator reports to it as to any other observer.
 ///
 /// Thread safety: any thread may record; lines are written whole, in the order their
 /// calls finished, under one lock. Recording is a debugging aid: that lock is taken on
@@ -28,7 +32,10 @@ public final class CallRecorder: @unchecked Sendable {
     private struct State {
         var file: UnsafeMutablePointer<FILE>?
         var text = ""
-        var began = false
+        /// The `Allocator.id` of the allocator recorded; nil before one began.
+        var recorded: UInt64?
+        /// The function each live handle was created by, to free it as VMA would.
+        var creators: [String: String] = [:]
         var start = ContinuousClock.now
         /// Handles of the allocations the recording created and has not released: a
         /// destroy, free or map of any other (a bulk-bound resource, a defragmentation
@@ -67,9 +74,10 @@ public final class CallRecorder: @unchecked Sendable {
     /// The recording so far, for an in-memory recorder; empty for one writing a file.
     public var text: String { state.withLock { $0.text } }
 
-    /// Writes the header, the device's `Config` section and `vmaCreateAllocator`.
-    /// Only the first allocator given this recorder is recorded.
-    func begin(device: VulkanDevice, properties: MemoryProperties) -> Bool {
+    /// Writes the header, the device's `Config` section and `vmaCreateAllocator`, and
+    /// takes `allocator` as the one it records. Only the first allocator given this
+    /// recorder is recorded.
+    func begin(allocator: UInt64, device: VulkanDevice, properties: MemoryProperties) -> Bool {
         let info = device.info
         var lines = ["Vulkan Memory Allocator,Calls recording", "1,8", "Config,Begin",
                      "VulkanApiVersion,\(device.apiVersion.major),\(device.apiVersion.minor)",
@@ -94,8 +102,8 @@ public final class CallRecorder: @unchecked Sendable {
         }
         lines.append("Config,End")
         return state.withLock { state in
-            guard !state.began else { return false }
-            state.began = true
+            guard state.recorded == nil else { return false }
+            state.recorded = allocator
             state.start = ContinuousClock.now
             CallRecorder.write(lines.joined(separator: "\n") + "\n", to: &state)
             CallRecorder.write(CallRecorder.line("vmaCreateAllocator", [], since: state.start), to: &state)
@@ -108,6 +116,7 @@ public final class CallRecorder: @unchecked Sendable {
     func recordCreation(_ function: String, _ parameters: [String], handle: String) {
         state.withLock { state in
             state.live.insert(handle)
+            state.creators[handle] = function
             CallRecorder.write(CallRecorder.line(function, parameters, since: state.start), to: &state)
         }
     }
@@ -116,9 +125,29 @@ public final class CallRecorder: @unchecked Sendable {
     func recordRelease(_ function: String, handle: String) {
         state.withLock { state in
             guard state.live.remove(handle) != nil else { return }
+            state.creators[handle] = nil
             CallRecorder.write(CallRecorder.line(function, [handle], since: state.start), to: &state)
         }
     }
+
+    /// Records the release of `handle` with the call that undoes the one that created it
+    /// (`vmaDestroyBuffer`, `vmaDestroyImage` or `vmaFreeMemory`), if the recording
+    /// created it: how a defragmentation pass's freeing of a moved resource's memory reads
+    /// in a format that has no defragmentation.
+    func recordReleaseAsCreated(handle: String) {
+        let function: String? = state.withLock { state in
+            switch state.creators[handle] {
+            case nil: return nil
+            case "vmaCreateBuffer": return "vmaDestroyBuffer"
+            case "vmaCreateImage": return "vmaDestroyImage"
+            default: return "vmaFreeMemory"
+            }
+        }
+        if let function { recordRelease(function, handle: handle) }
+    }
+
+    /// Whether `allocator` is the allocator this recorder records.
+    func records(_ allocator: UInt64) -> Bool { state.withLock { $0.recorded == allocator } }
 
     /// Records a call on `handle` (a map), if the recording created it.
     func recordUse(_ function: String, handle: String) {

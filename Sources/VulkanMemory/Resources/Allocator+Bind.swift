@@ -47,7 +47,9 @@ extension Allocator {
                     preconditionFailure("a batch entry made an object of another kind")
                 }
             }
-            if let recorder { recordBatch(batch.entries, resources, strategy: strategy, to: recorder) }
+            if observers.isActive {
+                reportBatch(batch.entries, requirements, resources, strategy: strategy, fileID: fileID, line: line)
+            }
             return BoundResources(resources: resources)
         } catch {
             for allocation in allocations { if let allocation { try? free(allocation, keepEmpty: .max) } }
@@ -65,30 +67,29 @@ extension Allocator {
         }
     }
 
-    /// Records a bound batch as one `vmaCreateBuffer`/`vmaCreateImage` a resource (VMA
-    /// had no bulk binds): a replay makes each resource alone, wherever it then goes.
-    private func recordBatch(_ entries: [ResourceBatch.Entry], _ resources: [Resource], strategy: BindStrategy,
-                             to recorder: CallRecorder) {
-        for (entry, resource) in zip(entries, resources) {
-            switch (entry, resource) {
-            case let (.buffer(description), .buffer(buffer)):
-                let options = AllocationOptions(dedicated: strategy == .dedicated ? .always : .automatic,
-                                                name: description.name)
+    /// Reports each resource of a bound batch as its own `.allocated` event, with the
+    /// dedicated policy its strategy gave it: a recording makes one `vmaCreateBuffer` or
+    /// `vmaCreateImage` a resource of it (VMA had no bulk binds).
+    private func reportBatch(_ entries: [ResourceBatch.Entry], _ requirements: [MemoryRequirements],
+                             _ resources: [Resource], strategy: BindStrategy, fileID: StaticString, line: UInt) {
+        for (index, (entry, resource)) in zip(entries, resources).enumerated() {
+            let options = AllocationOptions(dedicated: strategy == .dedicated ? .always : .automatic, name: entry.name)
+            let creation: ResourceCreation
+            switch entry {
+            case .buffer(let description):
                 var info = VkBufferCreateInfo()
                 info.size = description.size
                 info.usage = VkBufferUsageFlags(description.usage.rawValue)
                 info.sharingMode = description.sharedQueueFamilies.count > 1 ? VK_SHARING_MODE_CONCURRENT
                     : VK_SHARING_MODE_EXCLUSIVE
-                recordCreateBuffer(info, description.memory, options, buffer.allocation, to: recorder)
-            case let (.image(description), .image(image)):
-                let options = AllocationOptions(dedicated: strategy == .dedicated ? .always : .automatic,
-                                                name: description.name)
+                creation = ResourceCreation(info)
+            case .image(let description):
                 var info = description.exclusiveCreateInfo
                 if description.sharedQueueFamilies.count > 1 { info.sharingMode = VK_SHARING_MODE_CONCURRENT }
-                recordCreateImage(info, description.memory, options, image.allocation, to: recorder)
-            default:
-                continue
+                creation = .image(ImageCreation(info))
             }
+            reportAllocated(resource.allocation, requirements[index], request: entry.memory, options: options, pool: nil,
+                            resource: creation, fileID: fileID, line: line)
         }
     }
 
@@ -136,7 +137,8 @@ extension Allocator {
             for group in groups {
                 let members = group.members.map { requirements[$0] }
                 let candidates = sharedCandidates(members, group.members.map { entries[$0].memory })
-                let placed = try placeGroup(members, candidates: candidates, strategy: strategy,
+                let placed = try placeGroup(members, candidates: candidates,
+                                            as: strategy == .privatePage ? .privatePage : .sharedRange,
                                             names: group.members.map { entries[$0].name }, record: bound)
                 for (member, allocation) in zip(group.members, placed) { allocations[member] = allocation }
             }

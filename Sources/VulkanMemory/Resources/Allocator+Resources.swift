@@ -46,10 +46,10 @@ extension Allocator {
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> BoundBuffer {
         let object = try ResourceObject.create(createInfo, on: device)
-        let allocation = try createBound(object, allocationOptions, fileID: fileID, line: line) {
+        let allocation = try createBound(object, allocationOptions, request: request, pool: nil,
+                                         creation: ResourceCreation(createInfo), fileID: fileID, line: line) {
             (placement) throws(AllocationError) in try place(placement, request)
         }
-        if let recorder { recordCreateBuffer(createInfo, request, allocationOptions, allocation, to: recorder) }
         return BoundBuffer(buffer: object.buffer, allocation: allocation, size: createInfo.size)
     }
 
@@ -64,10 +64,10 @@ extension Allocator {
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> BoundImage {
         let object = try ResourceObject.create(createInfo, on: device)
-        let allocation = try createBound(object, allocationOptions, fileID: fileID, line: line) {
+        let allocation = try createBound(object, allocationOptions, request: request, pool: nil,
+                                         creation: .image(ImageCreation(createInfo)), fileID: fileID, line: line) {
             (placement) throws(AllocationError) in try place(placement, request)
         }
-        if let recorder { recordCreateImage(createInfo, request, allocationOptions, allocation, to: recorder) }
         return BoundImage(image: object.image, allocation: allocation)
     }
 
@@ -79,7 +79,8 @@ extension Allocator {
                              fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> BoundBuffer {
         let pages = try poolPages(pool)
         let object = try ResourceObject.create(createInfo, on: device)
-        let allocation = try createBound(object, allocationOptions, fileID: fileID, line: line) {
+        let allocation = try createBound(object, allocationOptions, request: nil, pool: pool.options.name,
+                                         creation: ResourceCreation(createInfo), fileID: fileID, line: line) {
             (placement) throws(AllocationError) in try place(placement, inPool: pages)
         }
         return BoundBuffer(buffer: object.buffer, allocation: allocation, size: createInfo.size)
@@ -92,7 +93,8 @@ extension Allocator {
                             fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> BoundImage {
         let pages = try poolPages(pool)
         let object = try ResourceObject.create(createInfo, on: device)
-        let allocation = try createBound(object, allocationOptions, fileID: fileID, line: line) {
+        let allocation = try createBound(object, allocationOptions, request: nil, pool: pool.options.name,
+                                         creation: .image(ImageCreation(createInfo)), fileID: fileID, line: line) {
             (placement) throws(AllocationError) in try place(placement, inPool: pages)
         }
         return BoundImage(image: object.image, allocation: allocation)
@@ -131,13 +133,15 @@ extension Allocator {
     }
 
     /// The part of every create-and-bind after the object exists: one placement request
-    /// for it (validated once, marked bound), placed by `place`, then bound; on any failure
-    /// the memory goes back (with a page made for it) and the object is destroyed, so the
-    /// allocator is as before.
-    func createBound(_ object: ResourceObject, _ allocationOptions: AllocationOptions, fileID: StaticString, line: UInt,
+    /// for it (validated once, marked bound), placed by `place`, then bound, then one
+    /// event; on any failure the memory goes back (with a page made for it) and the object
+    /// is destroyed, so the allocator is as before.
+    func createBound(_ object: ResourceObject, _ allocationOptions: AllocationOptions, request: MemoryRequest?,
+                     pool: String?, creation: @autoclosure () -> ResourceCreation, fileID: StaticString, line: UInt,
                      place: (PlacementRequest) throws(AllocationError) -> Allocation) throws(AllocationError) -> Allocation {
         do throws(AllocationError) {
-            let placement = try PlacementRequest(object.requirements(on: device), allocationOptions,
+            let requirements = object.requirements(on: device)
+            let placement = try PlacementRequest(requirements, allocationOptions,
                                                  target: object.dedicatedTarget, bound: true,
                                                  fileID: fileID, line: line)
             let allocation = try place(placement)
@@ -148,6 +152,8 @@ extension Allocator {
                 releasePageStarted(by: allocation)
                 throw error
             }
+            reportAllocated(allocation, requirements, request: request, options: allocationOptions, pool: pool,
+                            resource: creation(), fileID: fileID, line: line)
             return allocation
         } catch {
             object.destroy(on: device)
@@ -164,31 +170,34 @@ extension Allocator {
     ///   (and no committed pass moved it); the buffer is then left alone, as it may be
     ///   destroyed already too.
     public func destroyBuffer(_ bound: BoundBuffer) throws(AllocationError) {
-        try freeForDestroy(bound.allocation)
+        let freedHere = try freeForDestroy(bound.allocation)
         device.deviceFunctions.destroyBuffer(device.device, bound.buffer, nil)
-        recorder?.recordRelease("vmaDestroyBuffer", handle: CallRecorder.handle(of: bound.allocation))
+        if freedHere { reportFreed(bound.allocation, .destroyBuffer) }
     }
 
     /// Destroys an image (`vkDestroyImage`) and frees its memory, as `destroyBuffer`.
     public func destroyImage(_ bound: BoundImage) throws(AllocationError) {
-        try freeForDestroy(bound.allocation)
+        let freedHere = try freeForDestroy(bound.allocation)
         device.deviceFunctions.destroyImage(device.device, bound.image, nil)
-        recorder?.recordRelease("vmaDestroyImage", handle: CallRecorder.handle(of: bound.allocation))
+        if freedHere { reportFreed(bound.allocation, .destroyImage) }
     }
 
     /// Frees a destroyed resource's memory; memory a committed defragmentation pass moved
-    /// away (and freed) counts as freed here, once.
-    private func freeForDestroy(_ allocation: Allocation) throws(AllocationError) {
+    /// away (and freed, and reported freed) is taken as freed here, once.
+    /// - Returns: whether this call freed the memory.
+    private func freeForDestroy(_ allocation: Allocation) throws(AllocationError) -> Bool {
         do throws(AllocationError) {
             try free(allocation, keepEmpty: options.maxEmptyPagesPerType)
+            return true
         } catch {
             guard case .alreadyFreed = error, movedSources.withLock({ $0.remove(allocation) != nil }) else { throw error }
+            return false
         }
     }
 
     /// The pages of a custom pool this allocator made and has not destroyed.
     func poolPages(_ pool: MemoryPool) throws(AllocationError) -> MemoryTypePool {
-        guard pool.owner == ObjectIdentifier(self) else { throw .unknownAllocation }
+        guard pool.owner == id else { throw .unknownAllocation }
         return pool.pages
     }
 }

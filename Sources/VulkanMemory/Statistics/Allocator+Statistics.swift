@@ -14,14 +14,13 @@ extension Allocator {
         var pages: [PageStatistics] = []
         var emptyPageCount = 0
         for pool in everyPagePool() {
-            pool.state.withLock { state in
-                pages += PageStatistics.pages(of: pool, state)
-                types[pool.typeIndex].pageCount += state.active.count
-                types[pool.typeIndex].committedBytes += state.committedBytes
-                types[pool.typeIndex].liveBytes += state.liveBytes
-                types[pool.typeIndex].allocationCount += state.liveCount
-                emptyPageCount += state.emptyPageCount
-            }
+            let (totals, snapshots) = pool.snapshot()
+            pages += snapshots.map { PageStatistics($0, of: pool) }
+            types[pool.typeIndex].pageCount += totals.pageCount
+            types[pool.typeIndex].committedBytes += totals.committedBytes
+            types[pool.typeIndex].liveBytes += totals.liveBytes
+            types[pool.typeIndex].allocationCount += totals.allocationCount
+            emptyPageCount += totals.emptyPageCount
         }
         let dedicatedAllocations: [DedicatedStatistics] = dedicated.withLock { registry in
             registry.live.map { entry in
@@ -75,32 +74,21 @@ private struct TypeTally {
 }
 
 extension PageStatistics {
-    /// The figures and ranges (page-relative, in address order) of every page of a pool,
-    /// in slot order, from one walk of its arena. Runs under the pool's lock.
+    /// A page's figures and ranges (page-relative, in address order) from a pool's
+    /// snapshot.
     ///
     /// Bytes of a page beyond its arena region (the granularity's remainder) count as
     /// free bytes but belong to no free range.
-    fileprivate static func pages(of pool: MemoryTypePool, _ state: MemoryTypePool.State) -> [PageStatistics] {
-        var allocations = [[RangeStatistics]](repeating: [], count: state.pages.count)
-        var gaps = [[RangeStatistics]](repeating: [], count: state.pages.count)
-        pool.forEachPageAllocation(state) { slot, offset, size, kind, handle in
-            allocations[slot].append(RangeStatistics(offset: offset, size: size, kind: RangeStatistics.Kind(kind),
-                                                     name: state.names[handle.index]))
+    fileprivate init(_ page: MemoryTypePool.PageSnapshot, of pool: MemoryTypePool) {
+        let allocations = page.allocations.map {
+            RangeStatistics(offset: $0.offset, size: $0.size, kind: RangeStatistics.Kind($0.kind ?? .unknown), name: $0.name)
         }
-        pool.forEachPageFreeRange(state) { slot, offset, size in
-            gaps[slot].append(RangeStatistics(offset: offset, size: size, kind: .free, name: nil))
-        }
-        return state.active.map { slot in
-            let page = state.pages[Int(slot)]
-            let used = allocations[Int(slot)].reduce(0) { $0 + $1.size }
-            let size = page.memory?.size ?? 0
-            return PageStatistics(memoryTypeIndex: pool.typeIndex, size: size, usedBytes: used,
-                                  freeBytes: size - used, allocationCount: allocations[Int(slot)].count,
-                                  freeRangeCount: gaps[Int(slot)].count,
-                                  largestFreeRange: gaps[Int(slot)].map(\.size).max() ?? 0,
-                                  mapped: page.mappedBase != nil, reserved: page.isReserved, pool: pool.poolName,
-                                  ranges: merged(allocations[Int(slot)], gaps[Int(slot)]))
-        }
+        let gaps = page.freeRanges.map { RangeStatistics(offset: $0.offset, size: $0.size, kind: .free, name: nil) }
+        let used = allocations.reduce(0) { $0 + $1.size }
+        self.init(memoryTypeIndex: pool.typeIndex, size: page.size, usedBytes: used, freeBytes: page.size - used,
+                  allocationCount: allocations.count, freeRangeCount: gaps.count,
+                  largestFreeRange: gaps.map(\.size).max() ?? 0, mapped: page.isMapped, reserved: page.isReserved,
+                  pool: pool.poolName, ranges: PageStatistics.merged(allocations, gaps))
     }
 
     private static func merged(_ a: [RangeStatistics], _ b: [RangeStatistics]) -> [RangeStatistics] {

@@ -1,10 +1,11 @@
 @testable import VulkanMemory
 
-/// An allocator whose pages grow towards 8 MiB (1 MiB first) on lavapipe's one memory
-/// type: a few hundred KiB of allocations spread over many pages.
+/// An allocator whose pages grow towards 8 MiB (1 MiB first) in every memory type (the
+/// one of lavapipe; GPU-only, mapped and host types alike on a discrete GPU): a few
+/// hundred KiB of allocations spread over many pages.
 func smallPageAllocator(_ context: VulkanContext) -> Allocator {
     var options = AllocatorOptions()
-    options.pageSizeByType[0] = 8 << 20
+    options.setPageSize(8 << 20, forEveryTypeOf: MemoryProperties(device: context.device))
     return Allocator(device: context.device, options: options)
 }
 

@@ -1,0 +1,140 @@
+import CVulkan
+
+/// What a pool tells the rest of the allocator about itself: totals, a picture of its
+/// pages, its live allocations, whether an allocation of it is live, a view of one for
+/// mapping, and its closing. Nobody outside the pool's files reads its `State`.
+extension MemoryTypePool {
+    /// A pool's figures at one moment.
+    struct Totals {
+        var pageCount = 0
+        var emptyPageCount = 0
+        var committedBytes: UInt64 = 0
+        var liveBytes: UInt64 = 0
+        var allocationCount = 0
+        var reservedBytes: UInt64 = 0
+    }
+
+    /// One page as a snapshot shows it.
+    struct PageSnapshot {
+        struct Range {
+            let offset: UInt64
+            let size: UInt64
+            /// nil for a free range.
+            let kind: SuballocationKind?
+            let name: String?
+        }
+
+        let size: UInt64
+        let isMapped: Bool
+        let isReserved: Bool
+        /// Live allocations of the page, page-relative, in address order.
+        let allocations: [Range]
+        /// Free ranges of the page, page-relative, in address order.
+        let freeRanges: [Range]
+    }
+
+    /// The pool's totals, under its lock.
+    /// - Complexity: O(pages).
+    func totals() -> Totals { state.withLock { totals(of: $0) } }
+
+    private func totals(of state: State) -> Totals {
+        var totals = Totals(pageCount: state.active.count, emptyPageCount: state.emptyPageCount,
+                            committedBytes: state.committedBytes, liveBytes: state.liveBytes,
+                            allocationCount: state.liveCount)
+        for slot in state.active where state.pages[Int(slot)].isReserved {
+            totals.reservedBytes += state.pages[Int(slot)].memory?.size ?? 0
+        }
+        return totals
+    }
+
+    /// The totals and every live page (oldest first) with its ranges, from one walk of
+    /// the arena under the pool's lock: a consistent picture.
+    /// - Complexity: O(arena ranges).
+    func snapshot() -> (totals: Totals, pages: [PageSnapshot]) {
+        state.withLock { state in
+            var allocations = [[PageSnapshot.Range]](repeating: [], count: state.pages.count)
+            var gaps = [[PageSnapshot.Range]](repeating: [], count: state.pages.count)
+            forEachPageAllocation(state) { slot, offset, size, kind, handle in
+                allocations[slot].append(PageSnapshot.Range(offset: offset, size: size, kind: kind,
+                                                            name: state.names[handle.index]))
+            }
+            forEachPageFreeRange(state) { slot, offset, size in
+                gaps[slot].append(PageSnapshot.Range(offset: offset, size: size, kind: nil, name: nil))
+            }
+            let pages = state.active.map { slot in
+                let page = state.pages[Int(slot)]
+                return PageSnapshot(size: page.memory?.size ?? 0, isMapped: page.mappedBase != nil,
+                                    isReserved: page.isReserved, allocations: allocations[Int(slot)],
+                                    freeRanges: gaps[Int(slot)])
+            }
+            return (totals(of: state), pages)
+        }
+    }
+
+    /// Every live allocation of the pool, as a report.
+    /// - Complexity: O(arena ranges).
+    func liveAllocationReports() -> [AllocationReport] {
+        state.withLock { state in
+            var reports: [AllocationReport] = []
+            forEachPageAllocation(state) { _, offset, size, _, handle in
+                let record = state.records[Int(handle.index)]
+                reports.append(AllocationReport(
+                    name: state.names[handle.index], size: size, offset: offset, memoryTypeIndex: typeIndex,
+                    isDedicated: false, userData: record.userData, fileID: record.fileID.description,
+                    line: Int(record.line)))
+            }
+            return reports
+        }
+    }
+
+    /// Nil when `handle` is a live allocation of page `slot` at `offset`; otherwise why
+    /// not (`.alreadyFreed`, `.unknownAllocation`).
+    /// - Complexity: O(1).
+    func liveness(of handle: VirtualAllocationHandle, slot: UInt32, generation: UInt32, memory: VkDeviceMemory,
+                  offset: UInt64) -> AllocationError? {
+        state.withLock { state -> AllocationError? in
+            switch pageOffset(of: handle, slot: slot, generation: generation, memory: memory, state: state) {
+            case let .failure(error): return error
+            case let .success(placed): return placed.offset == offset ? nil : .unknownAllocation
+            }
+        }
+    }
+
+    /// A view of exactly a live allocation of page `slot`, through the page's mapping.
+    /// - Throws: `.alreadyFreed` / `.unknownAllocation` for one that is not live here;
+    ///   `.memory(.notHostVisible)` on a type that cannot be mapped.
+    /// - Complexity: O(1).
+    func view(of handle: VirtualAllocationHandle, slot: UInt32, generation: UInt32, memory: VkDeviceMemory,
+              offset: UInt64, size: UInt64) throws(AllocationError) -> MappedMemory {
+        try state.withLock { (state: inout State) throws(AllocationError) -> MappedMemory in
+            let placed = try pageOffset(of: handle, slot: slot, generation: generation, memory: memory, state: state).get()
+            guard placed.offset == offset, placed.size == size, let owner = state.pages[Int(slot)].memory else {
+                throw .unknownAllocation
+            }
+            let base = try mappedBase(of: state.pages[Int(slot)])
+            return MappedMemory(memory: owner, baseAddress: base + Int(offset), offset: offset, size: size)
+        }
+    }
+
+    /// Closes a custom pool that holds no live allocation and takes all its pages out,
+    /// for release: allocations racing this call either finished before (and then the
+    /// pool was not empty) or find the pool closed.
+    /// - Throws: `.unknownAllocation` when it was closed before; `.poolNotEmpty`.
+    func close() throws(AllocationError) -> [DeviceMemory] {
+        try state.withLock { (state: inout State) throws(AllocationError) -> [DeviceMemory] in
+            guard !state.isClosed else { throw .unknownAllocation }
+            guard state.liveCount == 0 else {
+                throw .poolNotEmpty(name: poolName ?? "memory type \(typeIndex)", allocations: state.liveCount)
+            }
+            state.isClosed = true
+            let slots = state.active
+            return slots.map { slot in
+                if state.pages[Int(slot)].isReserved {
+                    state.pages[Int(slot)].isReserved = false
+                    state.emptyPageCount += 1
+                }
+                return removePage(slot: slot, state: &state)
+            }
+        }
+    }
+}
