@@ -46,7 +46,8 @@ struct AllocatorRandomTests {
         (.named("Mali-T760"), 256 << 20),                                          // lazily allocated, granularity 4 KiB
     ]
 
-    /// 6 profiles × 5 cases × 4 seeds × 2,000 operations on profiled devices over lavapipe.
+    /// 6 profiles × 5 cases × 4 seeds × 1,000 operations on profiled devices over lavapipe: 20
+    /// seeds a profile.
     @Test("random operations on profiled devices",
           arguments: profiles.indices, 0..<UInt64(5))
     func profiled(_ profile: Int, _ testCase: UInt64) throws {
@@ -54,9 +55,9 @@ struct AllocatorRandomTests {
         try withProfiledDevice(profileCase.profile, heapSizeOverride: heapSizeOverride) { device in
             for seed in testCase * Self.seedsPerCase..<(testCase + 1) * Self.seedsPerCase {
                 let tally = try AllocatorRandomRun.run(device: device, seed: 1_000_000 * UInt64(profile + 1) + seed,
-                                                       steps: 2_000)
-                #expect(tally.outOfMemory >= 10, "\(profileCase.profile.name), seed \(seed): \(tally)")
-                #expect(tally.succeeded >= 1_000, "\(profileCase.profile.name), seed \(seed): \(tally)")
+                                                       steps: 1_000)
+                #expect(tally.outOfMemory >= 5, "\(profileCase.profile.name), seed \(seed): \(tally)")
+                #expect(tally.succeeded >= 500, "\(profileCase.profile.name), seed \(seed): \(tally)")
             }
         }
     }
@@ -208,6 +209,10 @@ final class AllocatorRandomRun {
     var targetLive: Int
     var tally = Tally()
     let addressable: Bool
+    /// Whether the heaps' budget and usage in `statistics()` are this process's state alone:
+    /// on lavapipe and profiled devices (a CPU device underneath) they are; a real GPU's
+    /// driver counts other processes too, so there they may change between two snapshots.
+    let driverBudgetIsState: Bool
     let allTypeBits: UInt32
 
     private init(device: VulkanDevice, seed: UInt64) {
@@ -233,6 +238,7 @@ final class AllocatorRandomRun {
         self.properties = properties
         targetLive = rng.int(8...128)
         addressable = device.capabilities.contains(.bufferDeviceAddress)
+        driverBudgetIsState = device.info.type == .cpu || ProfiledDevice.of(device) != nil
         allTypeBits = properties.types.count >= 32 ? .max : (1 << UInt32(properties.types.count)) - 1
         self.rng = rng
     }
@@ -249,7 +255,9 @@ final class AllocatorRandomRun {
             }
             try run.tearDown()
         } catch is Stopped {
-            // Recorded already; the allocator's deinit frees its memory.
+            // Recorded already. Give back what can be, so the failure stands alone (the
+            // allocator's deinit frees the memory; buffers and images are the test's).
+            run.abandon()
         }
         return run.tally
     }
@@ -280,7 +288,8 @@ final class AllocatorRandomRun {
             try expect(after == usage, "threw \(error) but usage went from \(usage) to \(after)",
                        sourceLocation: sourceLocation)
             let now = allocator.statistics()
-            try expect(now == statistics, "threw \(error) but statistics changed: \(Self.difference(statistics, now))",
+            try expect(now == statistics || (!driverBudgetIsState && Self.sameIgnoringDriverBudget(now, statistics)),
+                       "threw \(error) but statistics changed: \(Self.difference(statistics, now))",
                        sourceLocation: sourceLocation)
             return .failure(error)
         }
@@ -307,6 +316,16 @@ final class AllocatorRandomRun {
         }
     }
 
+    /// Whether two snapshots agree in everything but the heaps' budget and usage as the
+    /// driver reports them.
+    static func sameIgnoringDriverBudget(_ a: Statistics, _ b: Statistics) -> Bool {
+        a.device == b.device && a.totals == b.totals && a.types == b.types && a.pages == b.pages
+            && a.dedicated == b.dedicated && a.heaps.count == b.heaps.count
+            && zip(a.heaps, b.heaps).allSatisfy {
+                $0.index == $1.index && $0.size == $1.size && $0.flags == $1.flags && $0.committedBytes == $1.committedBytes
+            }
+    }
+
     /// The first difference between two snapshots, for a failure message.
     static func difference(_ a: Statistics, _ b: Statistics) -> String {
         if a.totals != b.totals { return "totals \(a.totals) → \(b.totals)" }
@@ -322,6 +341,12 @@ final class AllocatorRandomRun {
     func expectCapacityFailure(_ error: AllocationError, sourceLocation: SourceLocation = #_sourceLocation) throws {
         switch error {
         case .outOfMemory, .tooManyAllocations, .noSuitableMemoryType, .groupTooLarge: return
+        case let .memory(.featureNotEnabled(typeIndex, _, _))
+            where properties.types.indices.contains(typeIndex)
+                && !properties.types[typeIndex].flags.intersection([.protected, .deviceCoherentAMD]).isEmpty:
+            // A custom pool of a type whose feature the library never enables: its pages
+            // cannot be made.
+            return
         default: try expect(false, "unexpected error \(error)", sourceLocation: sourceLocation)
         }
     }
@@ -1185,6 +1210,16 @@ final class AllocatorRandomRun {
         }
         try expect(false, "\(resource) has no create info")
         throw Stopped()
+    }
+
+    /// After a failure: destroys every resource and frees every allocation it can, ignoring
+    /// errors, and ends the custom pools and reservations.
+    func abandon() {
+        for entry in tracked { try? release(entry) }
+        tracked = []
+        for pool in pools { try? allocator.destroyPool(pool) }
+        allocator.releaseReservations()
+        allocator.freeUnusedPages()
     }
 
     /// Gives everything back and checks that nothing is left.

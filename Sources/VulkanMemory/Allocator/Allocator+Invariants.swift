@@ -16,8 +16,8 @@ extension Allocator {
     ///    twice.
     /// 3. The ledger agrees with the pools: per heap, committed bytes equal the pages of
     ///    every pool (own and custom) on that heap plus the dedicated memory on it, and
-    ///    stay within the heap's cap; its live objects are the pages plus the dedicated
-    ///    allocations.
+    ///    stay within the heap's size and cap; its live objects are the pages plus the
+    ///    dedicated allocations.
     /// 4. Contiguous groups: each group's range is a live allocation of one of the
     ///    allocator's own pages, pinned and bound, used by no other group; its members
     ///    lie inside it in layout order, and `remaining` counts the live ones (a group
@@ -98,6 +98,9 @@ extension Allocator {
             guard committed[heap] == pageBytes[heap] + dedicatedBytes[heap] else {
                 fail("heap \(heap): the ledger holds \(committed[heap]) bytes committed; pages hold \(pageBytes[heap]), "
                      + "dedicated memory \(dedicatedBytes[heap])")
+            }
+            guard committed[heap] <= properties.heaps[heap].size else {
+                fail("heap \(heap): \(committed[heap]) bytes committed, more than its \(properties.heaps[heap].size)")
             }
             if let cap = options.heapSizeLimits[heap], committed[heap] > cap {
                 fail("heap \(heap): \(committed[heap]) bytes committed over its cap of \(cap)")
