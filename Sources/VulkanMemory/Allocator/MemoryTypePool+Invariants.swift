@@ -15,8 +15,6 @@ extension MemoryTypePool {
         var pinnedCount = 0
         /// Pages a defragmentation pass is emptying.
         var pagesBeingEmptied = 0
-        /// Live user allocations.
-        var liveCount = 0
     }
 
     /// Checks every invariant of this pool under its lock and stops the program with a
@@ -52,7 +50,10 @@ extension MemoryTypePool {
     ///    allocations whose record `isNamed`; a pinned record (a contiguous group's range)
     ///    is bound (its members are, by the batch that made the group); a resource
     ///    alignment is remembered only for a bound allocation, whose offset meets it.
-    /// - Complexity: O(arena ranges + slots).
+    ///
+    /// A pool that never had a page is checked directly (its rest fence alone over the
+    /// whole arena, every counter zero) rather than by the arena's full check.
+    /// - Complexity: O(arena ranges + slots + the arena's size classes).
     func _checkInvariants() -> InvariantSummary {
         #if DEBUG
         return state.withLock { check($0) }
@@ -278,7 +279,6 @@ extension MemoryTypePool {
         guard state.active.count <= maxPages else { fail("\(state.active.count) pages, at most \(maxPages) allowed") }
         guard !state.isClosed || state.active.isEmpty else { fail("a closed pool holds \(state.active.count) pages") }
 
-        summary.liveCount = liveCount
         return summary
     }
     #endif
