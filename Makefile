@@ -66,7 +66,7 @@ test-tsan:
 ## and as objects the validation layer finds at device teardown.
 ASAN_FILTER := RequestPipeline|Observer|BindToAllocation|PoolTests|Defragmentation|Reserve|ProfiledDeviceTests|oneSeed
 test-asan:
-	ASAN_OPTIONS=detect_leaks=0 VKMEM_RANDOM_SEED=7 VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --sanitize=address --scratch-path .build-asan --filter '$(ASAN_FILTER)''
+	ASAN_OPTIONS=detect_leaks=0 VKMEM_RANDOM_SEED=7 VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --sanitize=address --scratch-path .build-asan --filter '$(ASAN_FILTER)'
 
 bench: build
 	swift run -c release vkmem bench virtual

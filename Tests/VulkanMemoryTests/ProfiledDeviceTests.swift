@@ -782,6 +782,11 @@ struct ProfiledDeviceTests {
             #expect(throws: MemoryError.self) {
                 try DeviceMemory.allocate(on: device, size: 4096, memoryTypeIndex: type.index).free()
             }
+            // A pool of such a type could hold nothing: refused when it is made.
+            #expect(throws: AllocationError.self) {
+                try allocator.destroyPool(try allocator.makePool(PoolOptions(name: "gated", memoryTypeIndex: type.index,
+                                                                               pageSize: 1 << 20)))
+            }
         }
     }
 

@@ -111,6 +111,11 @@ extension Allocator {
             typeIndex = first
         }
         let type = properties.types[typeIndex]
+        // Such a pool could hold nothing: every page would be refused (VMA refuses the pool
+        // up front too, with VK_ERROR_FEATURE_NOT_PRESENT).
+        if let feature = DeviceMemory.featureNeeded(by: type.flags) {
+            throw .memory(.featureNotEnabled(typeIndex: typeIndex, flags: type.flags, feature: feature))
+        }
         let heap = properties.heaps[type.heapIndex]
         let granularity = max(properties.limits.bufferImageGranularity, 1)
         guard options.pageSize <= heap.size else {

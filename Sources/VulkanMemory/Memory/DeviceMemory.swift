@@ -104,6 +104,15 @@ public final class DeviceMemory: @unchecked Sendable {
                             options: options)
     }
 
+    /// The device feature a memory type with `flags` needs, which the library never
+    /// enables: `protectedMemory` for `PROTECTED`, `deviceCoherentMemory` for
+    /// `DEVICE_COHERENT_AMD`; nil for every other type.
+    static func featureNeeded(by flags: MemoryPropertyFlags) -> String? {
+        if flags.contains(.protected) { return "protectedMemory" }
+        if flags.contains(.deviceCoherentAMD) { return "deviceCoherentMemory" }
+        return nil
+    }
+
     /// Checks everything Vulkan's valid usage rules demand of an allocation, so the driver
     /// and validation layer never see a bad request. Returns the type's heap index.
     static func validate(device: VulkanDevice, size: UInt64, memoryTypeIndex: Int,
@@ -117,11 +126,8 @@ public final class DeviceMemory: @unchecked Sendable {
         let type = withUnsafeBytes(of: properties.memoryTypes) { $0.bindMemory(to: VkMemoryType.self)[memoryTypeIndex] }
         let heapIndex = Int(type.heapIndex)
         let flags = MemoryPropertyFlags(rawValue: type.propertyFlags)
-        if flags.contains(.protected) {
-            throw .featureNotEnabled(typeIndex: memoryTypeIndex, flags: flags, feature: "protectedMemory")
-        }
-        if flags.contains(.deviceCoherentAMD) {
-            throw .featureNotEnabled(typeIndex: memoryTypeIndex, flags: flags, feature: "deviceCoherentMemory")
+        if let feature = featureNeeded(by: flags) {
+            throw .featureNotEnabled(typeIndex: memoryTypeIndex, flags: flags, feature: feature)
         }
         let heapSize = withUnsafeBytes(of: properties.memoryHeaps) {
             $0.bindMemory(to: VkMemoryHeap.self)[heapIndex].size
