@@ -82,7 +82,7 @@ struct AllocatorRandomTests {
     @Test func aMoveKeepsTheAlignmentOfAResourceBoundLater() throws {
         try withTestDevice { context in
             var options = AllocatorOptions()
-            options.pageSizeByType[0] = 1 << 20
+            options.setPageSize(1 << 20, forEveryTypeOf: MemoryProperties(device: context.device))
             let allocator = Allocator(device: context.device, options: options)
             func linear(_ size: UInt64) -> MemoryRequirements { MemoryRequirements(size: size, alignment: 1, kind: .linear) }
             let shared = AllocationOptions(dedicated: .never)
@@ -1051,7 +1051,9 @@ final class AllocatorRandomRun {
         } catch {
             second = error
         }
-        try expect(second == .defragmentationPassOpen && allocator.statistics() == statistics,
+        let after = allocator.statistics()
+        try expect(second == .defragmentationPassOpen
+                       && (after == statistics || (!driverBudgetIsState && Self.sameIgnoringDriverBudget(after, statistics))),
                    "a second pass gave \(String(describing: second))")
         var position: [Allocation: Int] = [:]
         for (index, entry) in tracked.enumerated() { position[entry.allocation] = index }

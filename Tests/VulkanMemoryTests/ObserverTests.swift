@@ -45,7 +45,7 @@ struct ObserverTests {
             #expect(device === context.device)
             let requirements = MemoryRequirements(size: 1000, alignment: 256, kind: .linear)
             let line = #line + 1
-            let raw = try allocator.allocate(requirements, usage: .gpuOnly, options: AllocationOptions(name: "raw"))
+            let raw = try allocator.allocate(requirements, usage: .staging, options: AllocationOptions(name: "raw"))
             let buffer = try allocator.createBuffer(Self.bufferInfo(), .usage(.gpuOnly))
             let image = try allocator.createImage(ImageDescription(width: 16, height: 16, usage: .sampled).exclusiveCreateInfo,
                                                   .usage(.gpuOnly))
@@ -86,10 +86,13 @@ struct ObserverTests {
             let log = EventLog()
             var options = AllocatorOptions()
             options.observers = [log]
-            for heap in MemoryProperties(device: context.device).heaps.indices { options.heapSizeLimits[heap] = 4 << 20 }
+            let heaps = MemoryProperties(device: context.device).heaps.indices
+            for heap in heaps { options.heapSizeLimits[heap] = 4 << 20 }
             let allocator = Allocator(device: context.device, options: options)
             log.clear()
-            let batch = ResourceBatch.buffer(size: 2 << 20, usage: .storageBuffer).nextBuffer(size: 3 << 20, usage: .storageBuffer)
+            // One 3 MiB buffer fits a capped heap: one more than every heap can take.
+            var batch = ResourceBatch()
+            for _ in 0...heaps.count { batch = batch.nextBuffer(size: 3 << 20, usage: .storageBuffer) }
             #expect(throws: AllocationError.self) { _ = try batch.bind(allocator, strategy: .dedicated) }
             #expect(log.allocated.isEmpty && log.freed.isEmpty)
             #expect(!log.refusals.isEmpty)
@@ -103,7 +106,7 @@ struct ObserverTests {
             let log = EventLog()
             var options = AllocatorOptions()
             options.observers = [log]
-            options.pageSizeByType[0] = 1 << 20
+            options.setPageSize(1 << 20, forEveryTypeOf: MemoryProperties(device: context.device))
             options.maxEmptyPagesPerType = 0
             let allocator = Allocator(device: context.device, options: options)
             var held: [Allocation] = []

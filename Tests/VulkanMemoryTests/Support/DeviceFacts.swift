@@ -88,3 +88,16 @@ func expectHeapUsage(_ device: VulkanDevice, heap: Int, is bytes: UInt64,
         #expect(budget.heaps[heap].usage >= bytes, "driver's usage of heap \(heap)", sourceLocation: sourceLocation)
     }
 }
+
+extension Statistics {
+    /// Whether two snapshots hold the same allocator state: everything but each heap's
+    /// budget and usage as the driver reports them, which on a real GPU move with other
+    /// processes and with the tests running beside this one.
+    func sameAllocatorState(as other: Statistics) -> Bool {
+        device == other.device && totals == other.totals && types == other.types && pages == other.pages
+            && dedicated == other.dedicated && heaps.count == other.heaps.count
+            && zip(heaps, other.heaps).allSatisfy {
+                $0.index == $1.index && $0.size == $1.size && $0.flags == $1.flags && $0.committedBytes == $1.committedBytes
+            }
+    }
+}
