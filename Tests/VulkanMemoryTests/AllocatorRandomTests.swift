@@ -47,7 +47,7 @@ struct AllocatorRandomTests {
 
     /// 5 profiles × 5 cases × 4 seeds × 1,000 operations on profiled devices over lavapipe: 20
     /// seeds a profile.
-    @Test("random operations on profiled devices",
+    @Test("random operations on profiled devices", needsLavapipe,
           arguments: profiles.indices, 0..<UInt64(5))
     func profiled(_ profile: Int, _ testCase: UInt64) throws {
         let (profileCase, heapSizeOverride) = Self.profiles[profile]
@@ -79,7 +79,10 @@ struct AllocatorRandomTests {
     /// happened to lie; a defragmentation move placed the destination with alignment 1
     /// again, at an odd offset, and the buffer could not be re-created there. The move now
     /// keeps the bound resource's alignment.
-    @Test func aMoveKeepsTheAlignmentOfAResourceBoundLater() throws {
+    /// The scenario needs exact placements: a device with a `bufferImageGranularity` of at
+    /// most 64 (lavapipe); the random runs cover the property on every device.
+    @Test(.enabled(if: granularityIsSmall, "skipped: the placements it needs assume a bufferImageGranularity of at most 64"))
+    func aMoveKeepsTheAlignmentOfAResourceBoundLater() throws {
         try withTestDevice { context in
             var options = AllocatorOptions()
             options.setPageSize(1 << 20, forEveryTypeOf: MemoryProperties(device: context.device))
@@ -1252,3 +1255,14 @@ final class AllocatorRandomRun {
                    "left behind: \(usage), ledger \(allocator.ledger.committedBytes)")
     }
 }
+
+/// Whether the test device's `bufferImageGranularity` is at most 64 (lavapipe's), so that
+/// a request of 1 MiB less 128 bytes fills a page of 1 MiB.
+let granularityIsSmall: Bool = {
+    var options = VulkanContext.Options()
+    options.validation = .off
+    options.capabilities = []
+    guard let context = try? VulkanContext(options: options) else { return false }
+    return MemoryProperties(device: context.device).limits.bufferImageGranularity <= 64
+}()
+

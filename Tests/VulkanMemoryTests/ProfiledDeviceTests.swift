@@ -45,7 +45,7 @@ struct ProfileCase: Sendable, CustomTestStringConvertible {
     ]
 }
 
-@Suite("Profiled devices: real GPUs' memory layouts over lavapipe")
+@Suite("Profiled devices: real GPUs' memory layouts over lavapipe", needsLavapipe)
 struct ProfiledDeviceTests {
     static let kibibyte: UInt64 = 1 << 10
     static let mebibyte: UInt64 = 1 << 20

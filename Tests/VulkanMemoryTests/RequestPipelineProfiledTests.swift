@@ -5,7 +5,7 @@ import Testing
 /// The request-pipeline regressions that need more than lavapipe's one memory type, on
 /// real GPUs' memory layouts presented over lavapipe (`withProfiledDevice`), under the
 /// validation layer.
-@Suite("One request pipeline on real layouts")
+@Suite("One request pipeline on real layouts", needsLavapipe)
 struct RequestPipelineProfiledTests {
     static let discrete = "NVIDIA H100 80GB HBM3"
 

@@ -1047,3 +1047,15 @@ private struct RealFunctions: @unchecked Sendable {
         bindImageMemory2 = try deviceLevel("vkBindImageMemory2", PFN_vkBindImageMemory2.self)
     }
 }
+
+/// Whether lavapipe is installed: the profiled device presents a profile over it. The GPU
+/// machine has no Mesa, and there the profiled tests say they were skipped.
+let lavapipePresent: Bool = {
+    guard let devices = try? VulkanContext.availableDevices() else { return false }
+    return devices.contains { $0.name.contains("llvmpipe") }
+}()
+
+/// The trait of a test or suite that runs on profiled devices.
+let needsLavapipe = Testing.ConditionTrait.enabled(
+    if: lavapipePresent, "skipped: profiled devices run over lavapipe, which is not installed here")
+
