@@ -10,20 +10,21 @@ struct DedicatedEntry {
 extension Allocator {
     /// Gives a request a `VkDeviceMemory` of its own in `pool`'s memory type, mapped when
     /// asked and host-visible (the wish is ignored elsewhere, as on pages).
-    func allocateDedicated(_ placement: PlacementRequest, pool: MemoryTypePool) throws(AllocationError) -> Allocation {
+    func allocateDedicated(_ placement: PlacementRequest, pool: MemoryTypePool,
+                           name: String?) throws(AllocationError) -> Allocation {
         // Not rounded to atoms: the memory is the allocation's alone (flushes clamp to its
         // end), and Vulkan requires a dedicated allocation's size to equal the resource's.
         let size = placement.requirements.size
         let memory = try ledger.allocate(size: size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
-                                         isDedicated: true, dedicatedTo: placement.target, priority: placement.options.priority)
+                                         isDedicated: true, dedicatedTo: placement.target, priority: placement.priority)
         var mapped: UnsafeMutableRawPointer?
-        if placement.options.mapped, pool.flags.contains(.hostVisible) {
+        if placement.mapped, pool.flags.contains(.hostVisible) {
             do { mapped = try memory.map().baseAddress } catch {
                 ledger.release(memory, isDedicated: true)
                 throw .memory(error)
             }
         }
-        let entry = DedicatedEntry(memory: memory, record: placement.record, name: placement.options.name,
+        let entry = DedicatedEntry(memory: memory, record: placement.record, name: name,
                                    pool: pool.typeIndex)
         let (slot, generation) = dedicated.withLock { $0.insert(entry) }
         return Allocation(memory: memory.handle, offset: 0, size: size, memoryTypeIndex: pool.typeIndex,

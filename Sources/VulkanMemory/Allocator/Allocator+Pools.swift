@@ -183,7 +183,7 @@ extension Allocator {
                          options allocationOptions: AllocationOptions = AllocationOptions(),
                          fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> Allocation {
         let placement = try PlacementRequest(requirements, allocationOptions, fileID: fileID, line: line)
-        let allocation = try place(placement, inPool: try poolPages(pool))
+        let allocation = try place(placement, inPool: try poolPages(pool), name: allocationOptions.name)
         reportAllocated(allocation, requirements, request: nil, options: allocationOptions, pool: pool.options.name,
                         resource: nil, fileID: fileID, line: line)
         return allocation
@@ -191,11 +191,12 @@ extension Allocator {
 
     /// Places a request in a custom pool's pages: the one memory type the pool has, with
     /// no dedicated memory.
-    func place(_ placement: PlacementRequest, inPool pages: MemoryTypePool) throws(AllocationError) -> Allocation {
+    func place(_ placement: PlacementRequest, inPool pages: MemoryTypePool,
+               name: String?) throws(AllocationError) -> Allocation {
         guard placement.requirements.memoryTypeBits & (1 << UInt32(pages.typeIndex)) != 0 else {
             throw .noSuitableMemoryType(required: [], memoryTypeBits: placement.requirements.memoryTypeBits, usage: nil)
         }
-        return try place(placement, in: pages, dedicatedAllowed: false)
+        return try place(placement, in: pages, dedicatedAllowed: false, name: name)
     }
 
     /// Frees an allocation of a custom pool's page. The pool's empty pages stay until the

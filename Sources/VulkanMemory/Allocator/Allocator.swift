@@ -89,7 +89,7 @@ public final class Allocator: Sendable {
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> Allocation {
         let placement = try PlacementRequest(requirements, allocationOptions, fileID: fileID, line: line)
-        let allocation = try place(placement, request)
+        let allocation = try place(placement, request, name: allocationOptions.name)
         reportAllocated(allocation, requirements, request: request, options: allocationOptions, pool: nil,
                         resource: nil, fileID: fileID, line: line)
         return allocation

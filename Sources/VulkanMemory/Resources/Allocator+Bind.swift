@@ -104,7 +104,7 @@ extension Allocator {
                                                  AllocationOptions(dedicated: dedicated, name: entries[index].name),
                                                  target: objects[index].dedicatedTarget, bound: true,
                                                  fileID: fileID, line: line)
-            return try place(placement, entries[index].memory)
+            return try place(placement, entries[index].memory, name: entries[index].name)
         }
         switch strategy {
         case .scatter, .dedicated:

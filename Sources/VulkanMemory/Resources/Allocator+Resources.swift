@@ -48,7 +48,7 @@ extension Allocator {
         let object = try ResourceObject.create(createInfo, on: device)
         let allocation = try createBound(object, allocationOptions, request: request, pool: nil,
                                          creation: ResourceCreation(createInfo), fileID: fileID, line: line) {
-            (placement) throws(AllocationError) in try place(placement, request)
+            (placement) throws(AllocationError) in try place(placement, request, name: allocationOptions.name)
         }
         return BoundBuffer(buffer: object.buffer, allocation: allocation, size: createInfo.size)
     }
@@ -66,7 +66,7 @@ extension Allocator {
         let object = try ResourceObject.create(createInfo, on: device)
         let allocation = try createBound(object, allocationOptions, request: request, pool: nil,
                                          creation: .image(ImageCreation(createInfo)), fileID: fileID, line: line) {
-            (placement) throws(AllocationError) in try place(placement, request)
+            (placement) throws(AllocationError) in try place(placement, request, name: allocationOptions.name)
         }
         return BoundImage(image: object.image, allocation: allocation)
     }
@@ -81,7 +81,7 @@ extension Allocator {
         let object = try ResourceObject.create(createInfo, on: device)
         let allocation = try createBound(object, allocationOptions, request: nil, pool: pool.options.name,
                                          creation: ResourceCreation(createInfo), fileID: fileID, line: line) {
-            (placement) throws(AllocationError) in try place(placement, inPool: pages)
+            (placement) throws(AllocationError) in try place(placement, inPool: pages, name: allocationOptions.name)
         }
         return BoundBuffer(buffer: object.buffer, allocation: allocation, size: createInfo.size)
     }
@@ -95,7 +95,7 @@ extension Allocator {
         let object = try ResourceObject.create(createInfo, on: device)
         let allocation = try createBound(object, allocationOptions, request: nil, pool: pool.options.name,
                                          creation: .image(ImageCreation(createInfo)), fileID: fileID, line: line) {
-            (placement) throws(AllocationError) in try place(placement, inPool: pages)
+            (placement) throws(AllocationError) in try place(placement, inPool: pages, name: allocationOptions.name)
         }
         return BoundImage(image: object.image, allocation: allocation)
     }
@@ -185,6 +185,7 @@ extension Allocator {
     /// Frees a destroyed resource's memory; memory a committed defragmentation pass moved
     /// away (and freed, and reported freed) is taken as freed here, once.
     /// - Returns: whether this call freed the memory.
+    @inline(__always)
     private func freeForDestroy(_ allocation: Allocation) throws(AllocationError) -> Bool {
         do throws(AllocationError) {
             try free(allocation, keepEmpty: options.maxEmptyPagesPerType)

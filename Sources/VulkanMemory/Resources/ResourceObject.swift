@@ -72,6 +72,7 @@ struct ResourceObject {
     }
 
     /// `vkBindBufferMemory` / `vkBindImageMemory` at the allocation's memory and offset.
+    @inline(__always)
     func bind(to allocation: Allocation, on device: VulkanDevice) throws(AllocationError) {
         let functions = device.deviceFunctions
         switch handle {
