@@ -315,6 +315,8 @@ final class AllocatorRandomRun {
         case .groupTooLarge: "groupTooLarge"
         case .duplicateResource: "duplicateResource"
         case .defragmentationPassOpen: "defragmentationPassOpen"
+        case .tooManyPools: "tooManyPools"
+        case .invalidName: "invalidName"
         case .poolNotEmpty: "poolNotEmpty"
         case .requirementsNotMet: "requirementsNotMet"
         case .memory: "memory"

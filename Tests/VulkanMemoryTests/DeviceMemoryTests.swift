@@ -27,7 +27,7 @@ struct DeviceMemoryTests {
             let values = (0..<256).map { UInt16($0 * 3) }
             try view.write(contentsOf: values, at: 1000)
             #expect(try view.read(UInt16.self, count: 256, at: 1000) == values)
-            view.withUnsafeMutableBytes { bytes in bytes[65535] = 7 }
+            try view.withUnsafeMutableBytes { bytes in bytes[65535] = 7 }
             #expect(try view.read(UInt8.self, at: 65535) == 7)
             try memory.unmap()
             try memory.free()

@@ -33,6 +33,11 @@ public struct Allocation: Hashable, @unchecked Sendable, CustomStringConvertible
     /// The memory type.
     public let memoryTypeIndex: Int
     /// The host address of the range's first byte when the allocation was made mapped.
+    ///
+    /// A raw pointer with no check: it is valid until the allocation is freed, moved by a
+    /// committed defragmentation pass, or its allocator deinitialized, and using it after
+    /// that writes into memory another allocation may hold, or that is unmapped.
+    /// ``Allocator/map(_:)`` gives a view that throws ``MemoryError/viewEnded`` instead.
     public let mappedPointer: UnsafeMutableRawPointer?
     let location: Location
     /// Whether this allocation made its page: a call that fails after allocating releases
@@ -60,9 +65,19 @@ public struct Allocation: Hashable, @unchecked Sendable, CustomStringConvertible
         return false
     }
 
-    /// "type T, memory M, offset O, size S".
+    /// "type T, page P, offset O, size S" (or "dedicated memory D", "group G"): where the
+    /// allocation is by the allocator's own numbers, never by the `VkDeviceMemory` handle,
+    /// whose value is a heap address on some drivers and means nothing to a reader.
     public var description: String {
-        "type \(memoryTypeIndex), \(isDedicated ? "dedicated " : "")memory \(memory), offset \(offset), size \(size)"
+        let place: String
+        switch location {
+        case let .page(slot, _, _):
+            let pool = slot >> MemoryTypePool.slotTagShift
+            place = (pool == 0 ? "" : "pool \(pool - 1) ") + "page \(slot & MemoryTypePool.localSlotMask)"
+        case let .dedicated(slot, _): place = "dedicated memory \(slot)"
+        case let .member(slot, _, index): place = "group \(slot) member \(index)"
+        }
+        return "type \(memoryTypeIndex), \(place), offset \(offset), size \(size)"
     }
 }
 
@@ -162,9 +177,10 @@ public struct AllocationReport: Sendable, Hashable, CustomStringConvertible {
     /// `#line` of the allocating call.
     public let line: Int
 
-    /// "'name' S bytes in type T at file:line".
+    /// "'name' S bytes in type T at file:line", the name with control characters escaped
+    /// (`\u{A}` for a line feed) so a report is always one line.
     public var description: String {
-        "\(name.map { "'\($0)'" } ?? "unnamed") \(size) bytes in memory type \(memoryTypeIndex)"
+        "\(name.map { "'\($0.escapingControlCharacters)'" } ?? "unnamed") \(size) bytes in memory type \(memoryTypeIndex)"
             + (isDedicated ? " (dedicated)" : "") + ", allocated at \(fileID):\(line)"
     }
 }

@@ -25,6 +25,11 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     case duplicateResource
     /// Another defragmentation pass of this allocator is still open.
     case defragmentationPassOpen
+    /// A name that cannot be kept as given: `reason` says why.
+    case invalidName(String, reason: String)
+    /// The allocator already holds `limit` custom pools, as many as it can tell apart;
+    /// destroy one before making another.
+    case tooManyPools(limit: Int)
     /// A custom pool cannot be destroyed while it holds live allocations.
     case poolNotEmpty(name: String, allocations: Int)
     /// A resource's requirements are not met by the allocation it was to be bound to
@@ -66,8 +71,13 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
             return "the same resource was listed more than once"
         case let .requirementsNotMet(allocation, reason):
             return "cannot bind the resource to \(allocation): \(reason)"
+        case let .invalidName(name, reason):
+            return "the name '\(name.escapingControlCharacters)' cannot be used: \(reason)"
+        case let .tooManyPools(limit):
+            return "the allocator already holds \(limit) custom pools, the most it can hold at once; "
+                + "destroy a pool before making another"
         case let .poolNotEmpty(name, allocations):
-            return "pool '\(name)' still holds \(allocations) live allocation(s); free them before destroying it"
+            return "pool '\(name.escapingControlCharacters)' still holds \(allocations) live allocation(s); free them before destroying it"
         case .defragmentationPassOpen:
             return "another defragmentation pass of this allocator is open; commit or cancel it first"
         case .memory(let error):

@@ -2,7 +2,9 @@ extension Allocator {
     /// A bounds-checked view of exactly an allocation's range, for host access.
     ///
     /// Pages are mapped once and stay mapped (Vulkan forbids mapping one `VkDeviceMemory`
-    /// twice); the view is valid until the allocation is freed. On non-coherent memory the
+    /// twice); the view is valid until the allocation is freed, moved by a defragmentation
+    /// pass, or the allocator deinitialized, and then throws ``MemoryError/viewEnded`` on
+    /// every access. On non-coherent memory the
     /// view's typed writes flush and reads invalidate, and allocations there own whole
     /// `nonCoherentAtomSize` atoms so this never touches a neighbour.
     /// - Throws: `.memory(.notHostVisible)` for a type that cannot be mapped,
@@ -29,7 +31,7 @@ extension Allocator {
             let base = try groupBase(of: allocation, slot: slot, generation: generation, index: index)
             let view = try mapAllocation(base)
             let start = allocation.offset - base.offset
-            return MappedMemory(memory: view.memory, baseAddress: view.baseAddress + Int(start),
+            return MappedMemory(memory: view.memory, lifetime: view.lifetime, baseAddress: view.baseAddress + Int(start),
                                 offset: allocation.offset, size: allocation.size)
         case let .dedicated(slot, generation):
             // Mapped under the dedicated table's lock, which a bind to the allocation
@@ -40,13 +42,9 @@ extension Allocator {
                 guard case .live(let entry) = lookup else { throw lookup.isRemoved ? .alreadyFreed : .unknownAllocation }
                 let memory = entry.memory
                 guard memory.handle == allocation.memory, allocation.size <= memory.size else { throw .unknownAllocation }
-                if let base = memory.mappedPointer {
-                    return MappedMemory(memory: memory, baseAddress: base, offset: 0, size: allocation.size)
-                }
                 do throws(MemoryError) {
-                    // Kept mapped for the allocation's life; freeing it unmaps.
-                    let view = try memory.map()
-                    return MappedMemory(memory: memory, baseAddress: view.baseAddress, offset: 0, size: allocation.size)
+                    // Kept mapped for the allocation's life; freeing it unmaps and ends the view.
+                    return try memory.persistentView(offset: 0, size: allocation.size)
                 } catch {
                     throw .memory(error)
                 }

@@ -29,6 +29,17 @@ struct PlacementRequest {
     ///   `.invalidPriority` for a priority outside 0…1 (whether or not the allocation
     ///   turns out dedicated: the same request must not be valid on one path and invalid
     ///   on another).
+    /// Why a name cannot be taken, or nil when it can.
+    ///
+    /// Names are otherwise kept as given (text forms escape control characters, see
+    /// `escapingControlCharacters`). A leading U+FEFF is refused because YAML readers take
+    /// it for a byte-order mark and drop it (Yams does), so the name could not come back
+    /// from `Statistics.yaml()` as it went in.
+    static func unacceptable(_ name: String) -> String? {
+        name.unicodeScalars.first == "\u{FEFF}"
+            ? "it begins with U+FEFF, which YAML readers drop as a byte-order mark; remove it" : nil
+    }
+
     init(_ requirements: MemoryRequirements, _ options: AllocationOptions,
          target: DeviceMemory.DedicatedTarget? = nil, bound: Bool = false,
          fileID: StaticString, line: UInt) throws(AllocationError) {
@@ -39,6 +50,7 @@ struct PlacementRequest {
             throw .sizeOverflow(size: requirements.size, alignment: alignment)
         }
         if let priority = options.priority, !(priority >= 0 && priority <= 1) { throw .invalidPriority(priority) }
+        if let name = options.name, let reason = Self.unacceptable(name) { throw .invalidName(name, reason: reason) }
         self.requirements = requirements
         self.alignment = alignment
         dedicated = options.dedicated

@@ -92,11 +92,12 @@ extension Allocator {
     /// - Throws: `.zeroSize` for pages of no bytes; `.noSuitableMemoryType` for a type
     ///   index this device lacks or an intent no type serves; `.outOfMemory` when the
     ///   pages do not fit the heap, when `minPages` exceeds `maxPages`, or when the
-    ///   first pages cannot be made (nothing is left behind then); `.tooManyAllocations`
+    ///   first pages cannot be made (nothing is left behind then); `.tooManyPools`
     ///   past 4,094 pools at once.
     /// - Complexity: one `vkAllocateMemory` per page of `minPages`.
     public func makePool(_ options: PoolOptions) throws(AllocationError) -> MemoryPool {
         guard options.pageSize > 0 else { throw .zeroSize }
+        if let reason = PlacementRequest.unacceptable(options.name) { throw .invalidName(options.name, reason: reason) }
         let typeIndex: Int
         if let index = options.memoryTypeIndex {
             guard properties.types.indices.contains(index) else {
@@ -137,7 +138,7 @@ extension Allocator {
                 return (free, registry.made)
             }
             guard registry.pools.count < PoolRegistry.capacity else {
-                throw .tooManyAllocations(limit: UInt32(PoolRegistry.capacity))
+                throw .tooManyPools(limit: PoolRegistry.capacity)
             }
             registry.pools.append(.making)
             return (registry.pools.count - 1, registry.made)

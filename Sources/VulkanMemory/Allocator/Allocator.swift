@@ -29,8 +29,8 @@ public final class Allocator: Sendable {
     /// The ranking of each `MemoryUsage` (in `allCases` order) for any type bits, computed
     /// once so the allocation path only filters it.
     let rankedByUsage: [[Int]]
-    let dedicated = Locked(SlotTable<DedicatedEntry>())
-    let groups = Locked(SlotTable<GroupEntry>())
+    let dedicated: Locked<SlotTable<DedicatedEntry>>
+    let groups: Locked<SlotTable<GroupEntry>>
     /// Caps, budget, committed bytes and every `vkAllocateMemory`/`vkFreeMemory`: below
     /// the pools, which ask it for memory.
     let ledger: MemoryLedger
@@ -60,6 +60,8 @@ public final class Allocator: Sendable {
         self.selection = selection
         let id = allocatorSerial.wrappingAdd(1, ordering: .relaxed).newValue
         self.id = id
+        dedicated = Locked(SlotTable(generationBase: SlotTable<DedicatedEntry>.generationBase(forAllocator: id)))
+        groups = Locked(SlotTable(generationBase: SlotTable<GroupEntry>.generationBase(forAllocator: id)))
         let observers = Observers(options.observers + (options.recorder.map { [$0] } ?? []), allocator: id)
         self.observers = observers
         let ledger = MemoryLedger(device: device, heapSizes: properties.heaps.map(\.size), options: options,
@@ -208,6 +210,8 @@ public final class Allocator: Sendable {
                 for leak in leaks { logger.warning("leak: \(leak)") }
             }
         }
+        for pool in everyPagePool() { pool.tearDown() }
+        for memory in dedicated.withLock({ $0.live.map(\.memory) }) { try? memory.free() }
     }
 }
 

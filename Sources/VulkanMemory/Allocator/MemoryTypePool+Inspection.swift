@@ -112,7 +112,9 @@ extension MemoryTypePool {
                 throw .unknownAllocation
             }
             let base = try mappedBase(of: state.pages[Int(slot)])
-            return MappedMemory(memory: owner, baseAddress: base + Int(offset), offset: offset, size: size)
+            let lifetime = state.viewLifetime(of: handle)
+            return MappedMemory(memory: owner, lifetime: lifetime, baseAddress: base + Int(offset), offset: offset,
+                                size: size)
         }
     }
 
@@ -127,6 +129,7 @@ extension MemoryTypePool {
                 throw .poolNotEmpty(name: poolName ?? "memory type \(typeIndex)", allocations: state.liveCount)
             }
             state.isClosed = true
+            state.endViews()
             let slots = state.active
             return slots.map { slot in
                 if state.pages[Int(slot)].isReserved {
@@ -136,5 +139,16 @@ extension MemoryTypePool {
                 return removePage(slot: slot, state: &state)
             }
         }
+    }
+
+    /// Ends every view of the pool's allocations and frees every page's memory now, for
+    /// the allocator's deinitialization: a view or a user's reference that outlives the
+    /// allocator must neither keep its pages alive nor write into them.
+    func tearDown() {
+        let memories = state.withLock { state in
+            state.endViews()
+            return state.pages.compactMap(\.memory)
+        }
+        for memory in memories { try? memory.free() }
     }
 }

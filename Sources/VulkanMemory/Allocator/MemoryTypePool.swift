@@ -90,6 +90,9 @@ final class MemoryTypePool: @unchecked Sendable {
         var records: [AllocationRecord] = []
         /// Names of the allocations that have one, by handle index.
         var names: [UInt32: String] = [:]
+        /// The lifetimes of the views `Allocator.map` made, by handle index: only mapped
+        /// allocations have one, so a free checks an empty dictionary and moves on.
+        var viewLifetimes: [UInt32: ViewLifetime] = [:]
         var emptyPageCount = 0
         var committedBytes: UInt64 = 0
         var liveBytes: UInt64 = 0
@@ -110,6 +113,23 @@ final class MemoryTypePool: @unchecked Sendable {
         mutating func forget(_ handle: VirtualAllocationHandle) {
             // Most pools hold no names: skip the record's cache line then.
             if !names.isEmpty, records[Int(handle.index)].isNamed { names[handle.index] = nil }
+            if !viewLifetimes.isEmpty, let lifetime = viewLifetimes.removeValue(forKey: handle.index) {
+                lifetime.end()
+            }
+        }
+
+        /// The lifetime the views of a live allocation share, made on its first view.
+        mutating func viewLifetime(of handle: VirtualAllocationHandle) -> ViewLifetime {
+            if let lifetime = viewLifetimes[handle.index] { return lifetime }
+            let lifetime = ViewLifetime()
+            viewLifetimes[handle.index] = lifetime
+            return lifetime
+        }
+
+        /// Ends every view of the pool's allocations: the pool is closed or torn down.
+        mutating func endViews() {
+            for lifetime in viewLifetimes.values { lifetime.end() }
+            viewLifetimes.removeAll()
         }
     }
 

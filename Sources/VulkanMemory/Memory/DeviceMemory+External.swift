@@ -12,6 +12,8 @@ extension DeviceMemory {
         guard let getFd = device.deviceFunctions.getMemoryFd else {
             throw .capabilityNotEnabled(.externalMemoryFd, operation: "exporting memory")
         }
+        // Freed first: whatever it was allocated as, freed memory has nothing to export.
+        guard !isFreed else { throw .alreadyFreed }
         guard options.exportHandleTypes.contains(.opaqueFd) else {
             throw .notExportable(requested: .opaqueFd, allocatedWith: options.exportHandleTypes)
         }

@@ -6,6 +6,9 @@ extension DeviceMemory {
     /// The whole object is mapped on the first call and stays mapped until as many
     /// `unmap()` calls as `map` calls have been made, because Vulkan forbids a second
     /// `vkMapMemory` on mapped memory.
+    ///
+    /// The view lasts while the mapping does: after the `unmap()` that ends it, or after
+    /// `free()`, the view's methods throw ``MemoryError/viewEnded``.
     /// - Parameters:
     ///   - offset: where the view starts, in bytes from the start of the memory.
     ///   - size: the view's length; nil means up to the end.
@@ -16,24 +19,48 @@ extension DeviceMemory {
             throw .notHostVisible(typeIndex: memoryTypeIndex, flags: flags)
         }
         let length = try checkedRange(offset: offset, size: size)
-        let result: Result<UnsafeMutableRawPointer, MemoryError> = state.withLock { state in
-            if state.freed { return .failure(.alreadyFreed) }
-            if let pointer = state.pointer {
-                state.mapCount += 1
-                return .success(pointer)
-            }
-            var pointer: UnsafeMutableRawPointer?
-            let code = VulkanResult(device.deviceFunctions.mapMemory(
-                device.device, handle, 0, VK_WHOLE_SIZE, 0, &pointer))
-            guard code.isSuccess, let pointer else {
-                return .failure(.vulkan(.callFailed(function: "vkMapMemory", result: code)))
-            }
-            state.pointer = pointer
-            state.mapCount = 1
-            return .success(pointer)
+        let (base, lifetime) = try state.withLock {
+            (state: inout MapState) throws(MemoryError) -> (UnsafeMutableRawPointer, ViewLifetime) in
+            let mapping = try mapping(&state)
+            state.mapCount += 1
+            return mapping
         }
-        let base = try result.get()
-        return MappedMemory(memory: self, baseAddress: base + Int(offset), offset: offset, size: length)
+        return MappedMemory(memory: self, lifetime: lifetime, baseAddress: base + Int(offset), offset: offset,
+                            size: length)
+    }
+
+    /// A view of `offset..<offset + size` through the current mapping, made (and counted
+    /// once, for the memory's whole life) when there is none: for memory an allocator owns,
+    /// which stays mapped until it is freed.
+    func persistentView(offset: UInt64, size: UInt64) throws(MemoryError) -> MappedMemory {
+        guard flags.contains(.hostVisible) else {
+            throw .notHostVisible(typeIndex: memoryTypeIndex, flags: flags)
+        }
+        let length = try checkedRange(offset: offset, size: size)
+        let (base, lifetime) = try state.withLock {
+            (state: inout MapState) throws(MemoryError) -> (UnsafeMutableRawPointer, ViewLifetime) in
+            if state.pointer == nil { state.mapCount += 1 }
+            return try mapping(&state)
+        }
+        return MappedMemory(memory: self, lifetime: lifetime, baseAddress: base + Int(offset), offset: offset,
+                            size: length)
+    }
+
+    /// The current mapping, mapped now (`vkMapMemory` of the whole object) when there is
+    /// none; called under the map lock.
+    private func mapping(_ state: inout MapState) throws(MemoryError) -> (UnsafeMutableRawPointer, ViewLifetime) {
+        if state.freed { throw .alreadyFreed }
+        if let pointer = state.pointer, let lifetime = state.lifetime { return (pointer, lifetime) }
+        var pointer: UnsafeMutableRawPointer?
+        let code = VulkanResult(device.deviceFunctions.mapMemory(
+            device.device, handle, 0, VK_WHOLE_SIZE, 0, &pointer))
+        guard code.isSuccess, let pointer else {
+            throw .vulkan(.callFailed(function: "vkMapMemory", result: code))
+        }
+        let lifetime = ViewLifetime()
+        state.pointer = pointer
+        state.lifetime = lifetime
+        return (pointer, lifetime)
     }
 
     /// Ends one `map()` (`vkUnmapMemory` when it was the last).
@@ -46,6 +73,7 @@ extension DeviceMemory {
             guard state.mapCount > 0 else { return .notMapped }
             state.mapCount -= 1
             if state.mapCount == 0 {
+                state.endViews()
                 device.deviceFunctions.unmapMemory(device.device, handle)
                 state.pointer = nil
             }

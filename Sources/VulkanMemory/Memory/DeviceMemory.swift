@@ -48,6 +48,14 @@ public final class DeviceMemory: @unchecked Sendable {
         var freed = false
         var mapCount = 0
         var pointer: UnsafeMutableRawPointer?
+        /// Shared by the views of the current mapping; ended when it ends.
+        var lifetime: ViewLifetime?
+
+        /// Ends the current mapping's views.
+        mutating func endViews() {
+            lifetime?.end()
+            lifetime = nil
+        }
     }
 
     /// The device the memory belongs to.
@@ -174,7 +182,7 @@ public final class DeviceMemory: @unchecked Sendable {
     /// - Throws: `MemoryError.alreadyFreed` on a second call.
     public func free() throws(MemoryError) {
         let wasFreed = state.withLock { state in
-            defer { state.freed = true; state.pointer = nil; state.mapCount = 0 }
+            defer { state.freed = true; state.pointer = nil; state.mapCount = 0; state.endViews() }
             return state.freed
         }
         if wasFreed { throw .alreadyFreed }

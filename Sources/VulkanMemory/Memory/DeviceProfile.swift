@@ -14,6 +14,10 @@ public struct DeviceProfile: Sendable, Hashable, Decodable {
         case unknownFlag(device: String, flag: String)
         /// A type names a heap that does not exist.
         case badHeapIndex(device: String, typeIndex: Int, heapIndex: Int)
+        /// More memory types than Vulkan allows (`VK_MAX_MEMORY_TYPES`, 32), or none.
+        case memoryTypeCount(device: String, count: Int)
+        /// More heaps than Vulkan allows (`VK_MAX_MEMORY_HEAPS`, 16), or none.
+        case memoryHeapCount(device: String, count: Int)
 
         /// What is wrong with the file.
         public var description: String {
@@ -23,6 +27,12 @@ public struct DeviceProfile: Sendable, Hashable, Decodable {
             case let .unknownFlag(device, flag): "profile \(device): unknown memory flag \(flag)"
             case let .badHeapIndex(device, type, heap):
                 "profile \(device): memory type \(type) names heap \(heap), which does not exist"
+            case let .memoryTypeCount(device, count):
+                "profile \(device): \(count) memory types; a Vulkan device has 1 to \(MemoryProperties.maxMemoryTypes) "
+                    + "(VK_MAX_MEMORY_TYPES)"
+            case let .memoryHeapCount(device, count):
+                "profile \(device): \(count) memory heaps; a Vulkan device has 1 to \(MemoryProperties.maxMemoryHeaps) "
+                    + "(VK_MAX_MEMORY_HEAPS)"
             }
         }
     }
@@ -51,8 +61,17 @@ public struct DeviceProfile: Sendable, Hashable, Decodable {
 
     /// The profile as `MemoryProperties`.
     ///
-    /// - Throws: `LoadError` on an unknown flag name or a type naming a missing heap.
+    /// - Throws: `LoadError` on an unknown flag name, a type naming a missing heap, or
+    ///   more types or heaps than `VkPhysicalDeviceMemoryProperties` can hold.
     public func memoryProperties() throws(LoadError) -> MemoryProperties {
+        // Everything downstream (type bits, `VkPhysicalDeviceMemoryProperties`' fixed
+        // arrays) relies on these bounds, so a profile past them is refused here.
+        guard (1...MemoryProperties.maxMemoryHeaps).contains(memoryHeaps.count) else {
+            throw .memoryHeapCount(device: name, count: memoryHeaps.count)
+        }
+        guard (1...MemoryProperties.maxMemoryTypes).contains(memoryTypes.count) else {
+            throw .memoryTypeCount(device: name, count: memoryTypes.count)
+        }
         var heaps: [MemoryHeap] = []
         for (index, heap) in memoryHeaps.enumerated() {
             guard let flags = MemoryHeapFlags(names: heap.flags) else {

@@ -5,27 +5,46 @@
 /// invalidates the bytes it touches; after writing through raw pointers call `flush()`.
 /// These are nobs-vkmem's `host_to_device` / `device_to_host`, by their Swift names.
 ///
+/// ## Lifetime
+/// A view of a `DeviceMemory` lasts while the memory stays mapped: until the `unmap()`
+/// that ends the mapping (the last one, as maps are counted) or `free()`. A view from
+/// ``Allocator/map(_:)`` lasts until the allocation is freed, moved by a defragmentation
+/// pass, or its allocator is deinitialized. After that every method throws
+/// ``MemoryError/viewEnded`` (one atomic load per call): a stale view never writes into
+/// memory that another allocation has taken, nor into memory the driver has unmapped.
+///
+/// ``baseAddress`` and the pointers `withUnsafeMutableBytes` lends are raw: they carry no
+/// such check, and must not be used past the view's lifetime (``isValid`` tells).
+///
 /// Thread safety: a view may be used from any thread; concurrent writes to overlapping
-/// bytes are the caller's race, as with any memory. A view of a `DeviceMemory` is valid
-/// until the matching `unmap()` or `free()`; a view from an `Allocator` until the
-/// allocation is freed.
+/// bytes are the caller's race, as with any memory, and so is freeing the memory while
+/// another thread uses a view of it.
 public struct MappedMemory: @unchecked Sendable {
     /// The memory this view belongs to. Not public: for an allocator's view it is a page
     /// shared with other allocations, which a caller must not unmap or free.
     let memory: DeviceMemory
-    /// The host address of the view's first byte.
+    /// Ends when the memory is unmapped or freed, or the allocation freed.
+    let lifetime: ViewLifetime
+    /// The host address of the view's first byte: a raw pointer, valid only while
+    /// ``isValid`` is true.
     public let baseAddress: UnsafeMutableRawPointer
     /// Where the view starts within `memory`.
     public let offset: UInt64
     /// The view's length in bytes.
     public let size: UInt64
 
-    init(memory: DeviceMemory, baseAddress: UnsafeMutableRawPointer, offset: UInt64, size: UInt64) {
+    init(memory: DeviceMemory, lifetime: ViewLifetime, baseAddress: UnsafeMutableRawPointer,
+         offset: UInt64, size: UInt64) {
         self.memory = memory
+        self.lifetime = lifetime
         self.baseAddress = baseAddress
         self.offset = offset
         self.size = size
     }
+
+    /// Whether the view may still be used: false once its memory was unmapped or freed,
+    /// or its allocation freed or moved.
+    public var isValid: Bool { !lifetime.isEnded }
 
     /// Whether reads and writes need invalidate and flush.
     public var needsSynchronization: Bool { !memory.flags.contains(.hostCoherent) }
@@ -81,18 +100,28 @@ public struct MappedMemory: @unchecked Sendable {
     }
 
     /// Calls `body` with the view's bytes. Flush afterwards if the memory is not coherent.
-    public func withUnsafeMutableBytes<R, E: Error>(
-        _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R
-    ) throws(E) -> R {
-        try body(UnsafeMutableRawBufferPointer(start: baseAddress, count: Int(size)))
+    ///
+    /// The buffer must not escape `body`.
+    /// - Throws: ``MemoryError/viewEnded`` (before `body` runs) when the view outlived its
+    ///   memory; whatever `body` throws.
+    public func withUnsafeMutableBytes<R>(
+        _ body: (UnsafeMutableRawBufferPointer) throws(MemoryError) -> R
+    ) throws(MemoryError) -> R {
+        guard !lifetime.isEnded else { throw .viewEnded }
+        return try body(UnsafeMutableRawBufferPointer(start: baseAddress, count: Int(size)))
     }
 
     /// Calls `body` with the view's bytes, read-only. Invalidate first if the memory is not
     /// coherent and the device wrote it.
-    public func withUnsafeBytes<R, E: Error>(
-        _ body: (UnsafeRawBufferPointer) throws(E) -> R
-    ) throws(E) -> R {
-        try body(UnsafeRawBufferPointer(start: baseAddress, count: Int(size)))
+    ///
+    /// The buffer must not escape `body`.
+    /// - Throws: ``MemoryError/viewEnded`` (before `body` runs) when the view outlived its
+    ///   memory; whatever `body` throws.
+    public func withUnsafeBytes<R>(
+        _ body: (UnsafeRawBufferPointer) throws(MemoryError) -> R
+    ) throws(MemoryError) -> R {
+        guard !lifetime.isEnded else { throw .viewEnded }
+        return try body(UnsafeRawBufferPointer(start: baseAddress, count: Int(size)))
     }
 
     /// Flushes a range of the view (all of it by default); see `DeviceMemory.flush`.
@@ -109,7 +138,9 @@ public struct MappedMemory: @unchecked Sendable {
         try memory.invalidate(offset: offset + byteOffset, size: length)
     }
 
+    @inline(__always)
     private func check(_ byteOffset: UInt64, _ length: UInt64) throws(MemoryError) {
+        guard !lifetime.isEnded else { throw .viewEnded }
         guard byteOffset <= size, length <= size - byteOffset else {
             throw .rangeOutOfBounds(offset: byteOffset, size: length, limit: size)
         }

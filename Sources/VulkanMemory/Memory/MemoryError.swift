@@ -18,6 +18,9 @@ public enum MemoryError: Error, Equatable, Sendable, CustomStringConvertible {
     case alreadyFreed
     /// Unmap, flush or invalidate of memory that is not mapped.
     case notMapped
+    /// A `MappedMemory` view was used after its memory was unmapped or freed, or after
+    /// the allocation it shows was freed or moved: map again to get a current view.
+    case viewEnded
     /// A priority outside 0…1.
     case invalidPriority(Float)
     /// The operation needs a device capability that was not enabled.
@@ -54,6 +57,9 @@ public enum MemoryError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the memory was already freed"
         case .notMapped:
             return "the memory is not mapped"
+        case .viewEnded:
+            return "the mapped view outlived its memory: the memory was unmapped or freed, or the "
+                + "allocation it shows was freed or moved; map again for a current view"
         case let .invalidPriority(priority):
             return "memory priority \(priority) is outside 0…1"
         case let .capabilityNotEnabled(capability, operation):

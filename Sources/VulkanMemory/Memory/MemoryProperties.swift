@@ -84,6 +84,11 @@ public struct MemoryLimits: Hashable, Sendable {
 /// A device's memory heaps and types in the driver's order, with the limits that matter
 /// for memory management. A pure value: build it from a live device or from a profile.
 public struct MemoryProperties: Hashable, Sendable {
+    /// `VK_MAX_MEMORY_TYPES`: the most memory types a device can have.
+    public static let maxMemoryTypes = Int(VK_MAX_MEMORY_TYPES)
+    /// `VK_MAX_MEMORY_HEAPS`: the most heaps a device can have.
+    public static let maxMemoryHeaps = Int(VK_MAX_MEMORY_HEAPS)
+
     /// The heaps, in the driver's order.
     public let heaps: [MemoryHeap]
     /// The types, in the driver's order (order matters: among equal choices Vulkan asks

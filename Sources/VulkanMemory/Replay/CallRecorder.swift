@@ -248,8 +248,9 @@ extension CallRecorder {
         }
         let fields = [String(flags), String(usage), String(request.required.rawValue), String(request.preferred.rawValue),
                       String(request.memoryTypeBits == .max ? 0 : request.memoryTypeBits), "0000000000000000"]
-        // A name is the line's last field: it may hold commas, not line breaks.
-        let name = options.name.map { String($0.map { $0.isNewline ? " " : $0 }) }
+        // A name is the line's last field: it may hold commas, never a line break or a NUL
+        // (which would end the line early or glue the next call onto it).
+        let name = options.name?.escapingControlCharacters
         let userData = name ?? (options.userData == 0 ? "" : {
             let digits = String(options.userData, radix: 16, uppercase: true)
             return String(repeating: "0", count: max(0, 16 - digits.count)) + digits

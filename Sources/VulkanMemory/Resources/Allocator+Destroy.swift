@@ -37,6 +37,7 @@ extension Allocator {
     public func map(_ resource: Resource) throws(AllocationError) -> MappedMemory {
         let view = try map(resource.allocation)
         guard case .buffer(let buffer) = resource, buffer.size < view.size else { return view }
-        return MappedMemory(memory: view.memory, baseAddress: view.baseAddress, offset: view.offset, size: buffer.size)
+        return MappedMemory(memory: view.memory, lifetime: view.lifetime, baseAddress: view.baseAddress,
+                            offset: view.offset, size: buffer.size)
     }
 }

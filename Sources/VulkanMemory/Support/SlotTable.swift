@@ -23,6 +23,20 @@ struct SlotTable<Entry> {
     private(set) var entries: [Entry?] = []
     private var generations: [UInt32] = []
     private var freeSlots: [UInt32] = []
+    /// The generation every slot starts at. Tables of different allocators start at
+    /// different bases, so a handle of another allocator's table falls outside this
+    /// table's history and reads as unknown, not as freed.
+    let generationBase: UInt32
+
+    /// Creates an empty table whose slots start at `generationBase`.
+    init(generationBase: UInt32 = 0) { self.generationBase = generationBase }
+
+    /// The base for the tables of allocator `id`: 2^20 generations apart, so the tables of
+    /// 4,096 allocators in a row never share a generation unless a slot is reused more
+    /// than a million times.
+    static func generationBase(forAllocator id: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: id) << 20
+    }
 
     /// Stores an entry in a free slot and returns its handle.
     /// - Complexity: amortised O(1).
@@ -32,15 +46,18 @@ struct SlotTable<Entry> {
             return (slot, generations[Int(slot)])
         }
         entries.append(entry)
-        generations.append(0)
-        return (UInt32(entries.count - 1), 0)
+        generations.append(generationBase)
+        return (UInt32(entries.count - 1), generationBase)
     }
 
     /// What a handle refers to.
     func lookup(slot: UInt32, generation: UInt32) -> Lookup {
         guard Int(slot) < entries.count else { return .unknown }
-        if generations[Int(slot)] == generation, let entry = entries[Int(slot)] { return .live(entry) }
-        return generations[Int(slot)] > generation || entries[Int(slot)] == nil ? .removed : .unknown
+        let current = generations[Int(slot)]
+        if current == generation, let entry = entries[Int(slot)] { return .live(entry) }
+        // Removed means one of this slot's earlier generations: base ≤ generation < current,
+        // counted from the base so the comparison survives wrapping.
+        return generation &- generationBase < current &- generationBase ? .removed : .unknown
     }
 
     /// Replaces a live entry.
