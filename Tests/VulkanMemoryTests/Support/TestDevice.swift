@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import VulkanMemory
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Creates a device on lavapipe (or `VKMEM_DEVICE`) with the validation layer enabled as
 /// `VKMEM_VALIDATION` says (`make test` requires it), runs `body`, and fails the test on
@@ -37,6 +40,7 @@ func withTestDevice<R>(
 /// random tests, which make 50 devices. With this anchor the whole suite passed there, in
 /// parallel, 200 tests, and the random tests alone too.
 let driverAnchor: VulkanContext? = {
+    pinDriverLibraries()
     guard ProcessInfo.processInfo.environment["VKMEM_TEST_ANCHOR"] != "0" else { return nil }
     var options = VulkanContext.Options()
     options.validation = .off
@@ -44,6 +48,21 @@ let driverAnchor: VulkanContext? = {
     options.applicationName = "VulkanMemoryTests anchor"
     return try? VulkanContext(options: options)
 }()
+
+/// Keeps the Vulkan layers and drivers the loader opens mapped until the process ends
+/// (`RTLD_NODELETE`), so LeakSanitizer can name the library a leak at exit came from: one
+/// the loader had closed shows as "<unknown module>", which no suppression can match, and
+/// `make test-asan` could then not tell the loader's and driver's own leaks (suppressed in
+/// `scripts/lsan.supp`) from ours (which fail the run).
+func pinDriverLibraries() {
+    #if canImport(Glibc)
+    for library in ["libvulkan.so.1", "libVkLayer_khronos_validation.so", "libvulkan_lvp.so",
+                    "libVkLayer_MESA_device_select.so"] {
+        // A library that is not installed is simply not pinned.
+        _ = dlopen(library, RTLD_LAZY | RTLD_NODELETE)
+    }
+    #endif
+}
 
 /// The project's directory of shared data (`../shared` beside the clone): the VMA
 /// recordings `ReplayTests` read live there.
