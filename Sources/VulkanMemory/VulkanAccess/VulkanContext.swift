@@ -10,6 +10,11 @@ import Darwin
 /// picks a physical device, and creates a device with one transfer-capable queue and the
 /// memory-related extensions the device offers.
 ///
+/// Portability: where the loader offers `VK_KHR_portability_enumeration` the instance is
+/// created with it and `VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR`, without which
+/// the loader hides MoltenVK and KosmicKrisp on Apple platforms; a device that lists
+/// `VK_KHR_portability_subset` gets it enabled, as the specification requires.
+///
 /// Everything it creates is destroyed, device first, then messenger, then instance, when
 /// the last reference to `device` (held by every object allocated from it) goes away.
 ///
@@ -74,6 +79,10 @@ public final class VulkanContext: Sendable {
         ]
         /// `VkApplicationInfo.pApplicationName`.
         public var applicationName = "swift-vulkan-memory"
+        /// Where `vkGetInstanceProcAddr` comes from; nil for `VulkanLoader.system()`, which
+        /// searches the platform's usual places or opens `VKMEM_VULKAN_LIBRARY`. Use
+        /// `VulkanLoader.open(library:)` for a loader your application ships.
+        public var loader: VulkanLoader? = nil
         /// Creates the default options.
         public init() {}
     }
@@ -86,17 +95,22 @@ public final class VulkanContext: Sendable {
     public let validationEnabled: Bool
     /// The device extensions enabled at creation.
     public let enabledExtensions: [String]
+    /// The instance extensions enabled at creation (`VK_EXT_debug_utils` with validation,
+    /// `VK_KHR_portability_enumeration` where the loader offers it).
+    public let enabledInstanceExtensions: [String]
     /// The queue family of `queue`; it supports transfers.
     public let queueFamilyIndex: UInt32
     /// The loader's instance version.
     public let instanceVersion: VulkanVersion
 
-    /// The devices the loader reports, in its order.
+    /// The devices the loader reports, in its order, portability drivers included.
     ///
+    /// - Parameter loader: the loader to ask; nil for `VulkanLoader.system()`.
     /// - Throws: `VulkanError` when the loader is missing or no driver answers.
-    public static func availableDevices() throws(VulkanError) -> [PhysicalDeviceInfo] {
+    public static func availableDevices(loader: VulkanLoader? = nil) throws(VulkanError) -> [PhysicalDeviceInfo] {
         var options = Options()
         options.validation = .off
+        options.loader = loader
         let resources = try InstanceResources(options: options)
         return try resources.physicalDevices().map(\.info)
     }
@@ -125,6 +139,7 @@ public final class VulkanContext: Sendable {
         validationLog = resources.log
         validationEnabled = resources.validationEnabled
         enabledExtensions = plan.extensions
+        enabledInstanceExtensions = resources.enabledExtensions
         queueFamilyIndex = plan.queueFamilyIndex
         instanceVersion = resources.loaderVersion
     }
