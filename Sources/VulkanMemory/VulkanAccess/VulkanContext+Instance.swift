@@ -56,7 +56,7 @@ final class InstanceResources: @unchecked Sendable {
         // Required validation must be heard: without VK_EXT_debug_utils nothing would be.
         if validation && !hasDebugUtils && options.validation == .required { throw .validationLayerUnavailable }
         if validation { layers.append(Self.validationLayerName) }
-        let log: ValidationLog? = validation && hasDebugUtils ? ValidationLog() : nil
+        let log: ValidationLog? = validation && hasDebugUtils ? (options.validationLog ?? ValidationLog()) : nil
         if log != nil { extensions.append(Self.debugUtilsExtensionName) }
         // Apple's drivers (MoltenVK, KosmicKrisp) implement only part of Vulkan: the loader
         // lists them only to an instance that says it can handle that. Asked for wherever
@@ -179,6 +179,8 @@ final class InstanceResources: @unchecked Sendable {
             destroy(instance, messenger, nil)
         }
         functions.destroyInstance(instance, nil)
+        // Every message of the teardown, leak reports included, has now been delivered.
+        log?.finish()
     }
 }
 
