@@ -37,6 +37,11 @@ struct ImportOnlyTests {
             try view.write(contentsOf: [UInt32](repeating: 7, count: 16))
             #expect(try view.read(UInt32.self, count: 16) == [UInt32](repeating: 7, count: 16))
             try allocator.destroyBuffer(staging)
+            // The README's form: an untyped closure around a typed-throwing call.
+            let vertices = try BufferDescription(size: 1 << 16, usage: .vertexBuffer,
+                                                 sharedQueueFamilies: [context.queue.familyIndex])
+                .withCreateInfo { info in try allocator.createBuffer(info, .usage(.gpuOnly)) }
+            try allocator.destroyBuffer(vertices)
             // Any Vulkan function through the library's loader, typed by the re-exported headers.
             let getInstanceProcAddr: PFN_vkGetInstanceProcAddr = context.device.loader.getInstanceProcAddr
             let getDeviceProcAddr = unsafeBitCast(getInstanceProcAddr(context.device.instance, "vkGetDeviceProcAddr"),
