@@ -55,6 +55,12 @@ test-info:
 	  if [ $$rc -ne 1 ] || ! echo "$$out" | grep -q "No Vulkan device matches 'no-such-gpu'"; then \
 	    echo "vkmem info --device no-such-gpu: exit $$rc, output: $$out"; exit 1; fi; \
 	  echo "vkmem info --device no-such-gpu: exit 1 with \"$$out\""
+	@# VKMEM_VULKAN_LIBRARY names the one loader tried: a wrong path is a clear error, the real one works.
+	@out=$$(VKMEM_VULKAN_LIBRARY=/nonexistent/libvulkan.so.1 "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" info 2>&1); rc=$$?; \
+	  if [ $$rc -ne 1 ] || ! echo "$$out" | grep -q "/nonexistent/libvulkan.so.1 could not be loaded"; then \
+	    echo "VKMEM_VULKAN_LIBRARY=/nonexistent/libvulkan.so.1 vkmem info: exit $$rc, output: $$out"; exit 1; fi; \
+	  echo "VKMEM_VULKAN_LIBRARY=/nonexistent/libvulkan.so.1 vkmem info: exit 1 naming the library"
+	VKMEM_VULKAN_LIBRARY=libvulkan.so.1 "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" info > /dev/null
 
 test-tsan:
 	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --sanitize=thread --scratch-path .build-tsan --filter 'Thread'

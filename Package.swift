@@ -40,6 +40,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SuballocationTests", dependencies: ["Suballocation"]),
+        // Depends on VulkanMemory alone: proves `import VulkanMemory` is all a dependent needs.
+        .testTarget(name: "VulkanMemoryConsumerTests", dependencies: ["VulkanMemory"]),
         .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "VulkanMemory", "CVulkan"]),
         .testTarget(
             name: "VulkanMemoryTests",

@@ -18,15 +18,18 @@ if [entry["device"] for entry in out] != [d["name"] for d in devices]:
     problems.append("devices differ from the profile file's")
 for entry, device in zip(out, devices):
     usages = entry["usages"]
-    if sorted(usages) != ["dynamic", "gpuOnly", "readback", "staging"]:
+    if sorted(usages) != ["dynamic", "gpuOnly", "readback", "staging", "transientAttachment"]:
         problems.append(f"{entry['device']}: usages {sorted(usages)}")
     for usage, ranked in usages.items():
         count = len(device["memoryTypes"])
+        lazy = [t for t, memory_type in enumerate(device["memoryTypes"]) if "LAZILY_ALLOCATED" in memory_type["propertyFlags"]]
+        if usage == "transientAttachment" and lazy and (not ranked or ranked[0] not in lazy):
+            problems.append(f"{entry['device']} transientAttachment: {ranked} does not start with a lazily allocated type ({lazy})")
         if not ranked or len(set(ranked)) != len(ranked) or not all(0 <= t < count for t in ranked):
             problems.append(f"{entry['device']} {usage}: ranking {ranked}")
-        if usage != "gpuOnly" and not all("HOST_VISIBLE" in device["memoryTypes"][t]["propertyFlags"] for t in ranked):
+        if usage not in ("gpuOnly", "transientAttachment") and not all("HOST_VISIBLE" in device["memoryTypes"][t]["propertyFlags"] for t in ranked):
             problems.append(f"{entry['device']} {usage}: a type that is not host-visible in {ranked}")
 if problems:
     print("vkmem types --json:\n  " + "\n  ".join(problems))
     sys.exit(1)
-print(f"vkmem types --json: {len(out)} devices, 4 intents each, rankings well-formed")
+print(f"vkmem types --json: {len(out)} devices, 5 intents each, rankings well-formed")

@@ -6,7 +6,7 @@ import VulkanMemory
 struct TypesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "types",
-        abstract: "Rank memory types for each intent (gpuOnly, staging, dynamic, readback) on profiled devices.")
+        abstract: "Rank memory types for each intent (gpuOnly, staging, dynamic, readback, transientAttachment) on profiled devices.")
 
     @Option(name: .long, help: "A profile file in the format of shared/gpu-profiles/devices.json.")
     var profiles: String
@@ -14,7 +14,7 @@ struct TypesCommand: ParsableCommand {
     @Option(name: .long, help: "Only devices whose name contains this text.")
     var device: String?
 
-    @Flag(name: .long, help: "Print JSON: [{device, usages: {gpuOnly, staging, dynamic, readback: [type indices, best first]}}].")
+    @Flag(name: .long, help: "Print JSON: [{device, usages: {gpuOnly, staging, dynamic, readback, transientAttachment: [type indices, best first]}}].")
     var json = false
 
     struct Entry: Encodable {
@@ -42,7 +42,7 @@ struct TypesCommand: ParsableCommand {
                     let ranked = selection.rankedTypes(for: .usage(usage))
                     usages[usage.rawValue] = ranked
                     let shown = ranked.map { "\($0) [\(properties.types[$0].flags)]" }
-                    text.append("  \(usage.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) "
+                    text.append("  \(usage.rawValue.padding(toLength: 19, withPad: " ", startingAt: 0)) "
                                 + (shown.isEmpty ? "no suitable type" : shown.joined(separator: ", ")))
                 }
                 entries.append(Entry(device: profile.name, usages: usages))

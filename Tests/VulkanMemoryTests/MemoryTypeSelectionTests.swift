@@ -26,17 +26,23 @@ struct MemoryTypeSelectionTests {
             let context = "\(profile.name) \(usage): \(ranked)"
             #expect(!ranked.isEmpty, "\(context)")
             #expect(Set(ranked).count == ranked.count, "\(context)")
-            // Never a lazily allocated, protected or AMD special-purpose type.
-            #expect(ranked.allSatisfy { types[$0].flags.isDisjoint(with: special) }, "\(context)")
+            // Never a protected or AMD special-purpose type; lazily allocated only for
+            // transient attachments, the one intent that asks for it.
+            let allowed: Flags = usage == .transientAttachment ? .lazilyAllocated : []
+            let excluded = special.subtracting(allowed)
+            #expect(ranked.allSatisfy { types[$0].flags.isDisjoint(with: excluded) }, "\(context)")
             // Ranked by cost, ties by index.
             let costs = ranked.map { selection.cost(of: types[$0], for: .usage(usage))! }
             for i in costs.indices.dropFirst() {
                 #expect(costs[i - 1] < costs[i] || (costs[i - 1] == costs[i] && ranked[i - 1] < ranked[i]), "\(context)")
             }
             // Every ordinary type satisfying the intent's requirement is a candidate.
-            let required: Flags = usage == .gpuOnly ? [] : .hostVisible
-            #expect(Set(ranked) == Set(types.filter { ordinary($0) && $0.flags.isSuperset(of: required) }.map(\.index)),
-                    "\(context)")
+            let required: Flags = usage == .gpuOnly || usage == .transientAttachment ? [] : .hostVisible
+            let candidates = types.filter {
+                $0.flags.isDisjoint(with: excluded) && properties.heaps[$0.heapIndex].size > 0
+                    && $0.flags.isSuperset(of: required)
+            }
+            #expect(Set(ranked) == Set(candidates.map(\.index)), "\(context)")
             guard let best = ranked.first.map({ types[$0].flags }) else { continue }
             switch usage {
             case .gpuOnly:
@@ -60,6 +66,14 @@ struct MemoryTypeSelectionTests {
                 #expect(best.contains(.hostVisible), "\(context)")
                 if exists([.hostVisible, .hostCached]) {
                     #expect(best.contains(.hostCached), "\(context)")
+                }
+            case .transientAttachment:
+                if types.contains(where: { $0.flags.contains(.lazilyAllocated) && $0.flags.isDisjoint(with: excluded) }) {
+                    #expect(best.contains(.lazilyAllocated), "\(context)")
+                } else if exists(.deviceLocal, without: .hostVisible) {
+                    #expect(best.contains(.deviceLocal) && !best.contains(.hostVisible), "\(context)")
+                } else if exists(.deviceLocal) {
+                    #expect(best.contains(.deviceLocal), "\(context)")
                 }
             }
         }

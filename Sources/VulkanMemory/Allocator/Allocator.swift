@@ -223,6 +223,7 @@ extension MemoryUsage {
         case .staging: 1
         case .dynamic: 2
         case .readback: 3
+        case .transientAttachment: 4
         }
     }
 }

@@ -51,6 +51,11 @@ public struct MemoryTypeSelection: Sendable, Hashable {
             required.insert(.hostVisible)
             preferred.insert(.hostCached)
             leaning.insert(.hostCoherent)
+        case .transientAttachment?:
+            // Preferring the flag, not requiring it, is what lets a desktop GPU (no lazily
+            // allocated type) or a buffer (never offered one) fall back to device-local.
+            preferred.formUnion([.lazilyAllocated, .deviceLocal])
+            notPreferred.insert(.hostVisible)
         case nil:
             break
         }

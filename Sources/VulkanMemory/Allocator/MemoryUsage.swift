@@ -16,6 +16,16 @@ public enum MemoryUsage: String, Sendable, Hashable, CaseIterable, CustomStringC
     /// The device writes it, the host reads it back. Host-visible; cached preferred,
     /// coherent leaned to.
     case readback
+    /// An attachment that lives only within a render pass on a tile-based GPU (Mali,
+    /// Apple, some Adreno and PowerVR drivers): an image made with
+    /// `VK_IMAGE_USAGE_TRANSIENT_ATTACHMENT_BIT` whose contents never leave tile memory.
+    /// `VK_MEMORY_PROPERTY_LAZILY_ALLOCATED_BIT` preferred, which such drivers may never
+    /// back with real memory (Metal's memoryless storage under MoltenVK); plain device-local
+    /// memory where the device has no lazily allocated type or the resource does not
+    /// accept it (only transient-attachment images do). Never host-visible by choice:
+    /// lazily allocated memory cannot be mapped. VMA's `VMA_MEMORY_USAGE_GPU_LAZILY_ALLOCATED`,
+    /// which requires the type instead of preferring it.
+    case transientAttachment
 
     /// The name used by `vkmem types --json`.
     public var description: String { rawValue }

@@ -239,14 +239,20 @@ extension CallRecorder {
         if options.mapped { flags |= 0x4 }
         if options.name != nil { flags |= 0x20 }
         let usage: UInt32
+        var preferred = request.preferred
         switch request.usage {
         case nil: usage = 0
         case .gpuOnly: usage = 1
         case .staging: usage = 2
         case .dynamic: usage = 3
         case .readback: usage = 4
+        case .transientAttachment:
+            // VMA's own lazily allocated usage (6) requires the type and would fail on a
+            // desktop GPU at replay; GPU only with the flag preferred chooses as this intent does.
+            usage = 1
+            preferred.insert(.lazilyAllocated)
         }
-        let fields = [String(flags), String(usage), String(request.required.rawValue), String(request.preferred.rawValue),
+        let fields = [String(flags), String(usage), String(request.required.rawValue), String(preferred.rawValue),
                       String(request.memoryTypeBits == .max ? 0 : request.memoryTypeBits), "0000000000000000"]
         // A name is the line's last field: it may hold commas, never a line break or a NUL
         // (which would end the line early or glue the next call onto it).

@@ -34,12 +34,51 @@ public struct ValidationMessage: Sendable, Hashable, CustomStringConvertible {
 /// Collects the warnings and errors reported through a debug-utils messenger, so that a
 /// test can assert there were none.
 ///
+/// The validation layer reports objects never destroyed (`VkBuffer`, `VkImage`,
+/// `VkDeviceMemory` leaks, VUID `vkDestroyDevice-device-05137`) when the device is
+/// destroyed, which `VulkanContext` does when the last object made from it goes away,
+/// after the context itself may be gone. To read those reports, either make the log
+/// yourself and pass it in `VulkanContext.Options.validationLog`, then read it once
+/// `isFinished` is true, or give it a `handler`, which sees every message as it arrives:
+///
+/// ```swift
+/// let log = ValidationLog()
+/// var options = VulkanContext.Options()
+/// options.validation = .required
+/// options.validationLog = log
+/// do {
+///     let context = try VulkanContext(options: options)
+///     // … allocate, use and destroy …
+/// }
+/// // The context and everything made from it are gone: the teardown's reports are in.
+/// assert(log.isFinished && log.messages.isEmpty, "\(log.messages)")
+/// ```
+///
 /// Thread safety: locked; the driver may call back from any thread.
 public final class ValidationLog: Sendable {
     private let storage = Locked<[ValidationMessage]>([])
+    private let finished = Locked(false)
+    /// Called with every message as it arrives, on the thread the driver reports it from.
+    public let handler: (@Sendable (ValidationMessage) -> Void)?
 
     /// Creates an empty log.
-    public init() {}
+    ///
+    /// - Parameter handler: called with each message as it arrives, after it is stored, on
+    ///   whatever thread the driver calls back on (during teardown, the thread that
+    ///   released the last reference): forward to your logger, or stop in a debugger. It
+    ///   must not create or destroy Vulkan objects.
+    public init(handler: (@Sendable (ValidationMessage) -> Void)? = nil) {
+        self.handler = handler
+    }
+
+    /// Whether the device, messenger and instance this log listened to have been
+    /// destroyed: every message, the teardown's leak reports included, has been delivered.
+    public var isFinished: Bool { finished.withLock { $0 } }
+
+    /// Marks the log complete once the instance is destroyed.
+    func finish() {
+        finished.withLock { $0 = true }
+    }
 
     /// Every message collected so far, oldest first.
     public var messages: [ValidationMessage] { storage.withLock { $0 } }
@@ -54,6 +93,7 @@ public final class ValidationLog: Sendable {
 
     func append(_ message: ValidationMessage) {
         storage.withLock { $0.append(message) }
+        handler?(message)
     }
 
     /// The callback handed to `vkCreateDebugUtilsMessengerEXT`; `pUserData` is the log.

@@ -3,6 +3,9 @@ import CVulkan
 /// What `VulkanContext` will enable on the device it creates, decided from what the
 /// physical device offers and what the options ask for.
 struct DevicePlan {
+    /// Not in the headers without `VK_ENABLE_BETA_EXTENSIONS`, hence the literal.
+    static let portabilitySubsetExtensionName = "VK_KHR_portability_subset"
+
     let physicalDevice: VkPhysicalDevice
     let queueFamilyIndex: UInt32
     let extensions: [String]
@@ -40,6 +43,13 @@ struct DevicePlan {
 
         var extensions: [String] = []
         var capabilities: DeviceCapabilities = []
+        // A driver that implements only part of Vulkan (MoltenVK, KosmicKrisp) lists
+        // VK_KHR_portability_subset, and the specification requires it enabled on every
+        // device made from it (VUID-VkDeviceCreateInfo-pProperties-04451), whatever the
+        // options ask.
+        if available.contains(Self.portabilitySubsetExtensionName) {
+            extensions.append(Self.portabilitySubsetExtensionName)
+        }
         if wanted.contains(.memoryBudget), available.contains("VK_EXT_memory_budget") {
             extensions.append("VK_EXT_memory_budget")
             capabilities.insert(.memoryBudget)

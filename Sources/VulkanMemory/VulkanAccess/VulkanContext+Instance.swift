@@ -10,6 +10,7 @@ import Darwin
 final class InstanceResources: @unchecked Sendable {
     static let validationLayerName = "VK_LAYER_KHRONOS_validation"
     static let debugUtilsExtensionName = "VK_EXT_debug_utils"
+    static let portabilityEnumerationExtensionName = "VK_KHR_portability_enumeration"
 
     let loader: VulkanLoader
     let loaderVersion: VulkanVersion
@@ -19,12 +20,15 @@ final class InstanceResources: @unchecked Sendable {
     let functions: InstanceFunctions
     let log: ValidationLog?
     let validationEnabled: Bool
+    /// The instance extensions enabled at creation.
+    let enabledExtensions: [String]
     private var messenger: VkDebugUtilsMessengerEXT?
     /// Set once by `VulkanContext.init` before the object is shared.
     var device: VkDevice?
 
     init(options: VulkanContext.Options) throws(VulkanError) {
-        let loader = try VulkanLoader.system()
+        let loader: VulkanLoader
+        if let given = options.loader { loader = given } else { loader = try VulkanLoader.system() }
         let loaderVersion = loader.instanceVersion()
         guard loaderVersion >= .v1_1 else {
             throw .unsupportedVersion(found: loaderVersion, required: .v1_1)
@@ -47,12 +51,18 @@ final class InstanceResources: @unchecked Sendable {
             }
             validation = available
         }
-        let hasDebugUtils = try loader.instanceExtensions().contains(Self.debugUtilsExtensionName)
+        let offered = Set(try loader.instanceExtensions())
+        let hasDebugUtils = offered.contains(Self.debugUtilsExtensionName)
         // Required validation must be heard: without VK_EXT_debug_utils nothing would be.
         if validation && !hasDebugUtils && options.validation == .required { throw .validationLayerUnavailable }
         if validation { layers.append(Self.validationLayerName) }
-        let log: ValidationLog? = validation && hasDebugUtils ? ValidationLog() : nil
+        let log: ValidationLog? = validation && hasDebugUtils ? (options.validationLog ?? ValidationLog()) : nil
         if log != nil { extensions.append(Self.debugUtilsExtensionName) }
+        // Apple's drivers (MoltenVK, KosmicKrisp) implement only part of Vulkan: the loader
+        // lists them only to an instance that says it can handle that. Asked for wherever
+        // the loader offers it, since it changes nothing where no such driver is installed.
+        let portability = offered.contains(Self.portabilityEnumerationExtensionName)
+        if portability { extensions.append(Self.portabilityEnumerationExtensionName) }
 
         guard let createInstance = loader.load(
             "vkCreateInstance", instance: nil, as: PFN_vkCreateInstance.self) else {
@@ -76,6 +86,10 @@ final class InstanceResources: @unchecked Sendable {
                                 // Chained so that instance creation and destruction are
                                 // validated too.
                                 info.pNext = log == nil ? nil : UnsafeRawPointer(messengerPointer)
+                                if portability {
+                                    info.flags = VkInstanceCreateFlags(
+                                        VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR.rawValue)
+                                }
                                 info.pApplicationInfo = appPointer
                                 info.enabledLayerCount = UInt32(layers.count)
                                 info.ppEnabledLayerNames = layerNames
@@ -106,6 +120,7 @@ final class InstanceResources: @unchecked Sendable {
             throw error
         }
         validationEnabled = validation
+        enabledExtensions = extensions
         // A log with no messenger behind it would report "no messages" for a run nobody
         // listened to: required validation fails instead, optional goes on without a log.
         var listening = false
@@ -164,6 +179,8 @@ final class InstanceResources: @unchecked Sendable {
             destroy(instance, messenger, nil)
         }
         functions.destroyInstance(instance, nil)
+        // Every message of the teardown, leak reports included, has now been delivered.
+        log?.finish()
     }
 }
 

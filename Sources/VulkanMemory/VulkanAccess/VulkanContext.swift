@@ -7,11 +7,19 @@ import Darwin
 
 /// A small bootstrap for programs without an engine of their own: creates an instance,
 /// optionally with the Khronos validation layer and a messenger that collects its messages,
-/// picks a physical device, and creates a device with one transfer-capable queue and the
-/// memory-related extensions the device offers.
+/// picks a physical device, and creates a device with one transfer-capable queue (`queue`)
+/// and the memory-related extensions the device offers.
+///
+/// Portability: where the loader offers `VK_KHR_portability_enumeration` the instance is
+/// created with it and `VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR`, without which
+/// the loader hides MoltenVK and KosmicKrisp on Apple platforms; a device that lists
+/// `VK_KHR_portability_subset` gets it enabled, as the specification requires.
 ///
 /// Everything it creates is destroyed, device first, then messenger, then instance, when
-/// the last reference to `device` (held by every object allocated from it) goes away.
+/// the last reference to `device` (held by every object allocated from it) goes away. The
+/// validation layer reports objects never destroyed (leaks) at that moment, after the
+/// context itself may be gone: pass a `ValidationLog` of your own in
+/// `Options.validationLog`, or give it a handler, to read them (see `ValidationLog`).
 ///
 /// Thread safety: immutable after creation; use from any thread.
 public final class VulkanContext: Sendable {
@@ -74,6 +82,15 @@ public final class VulkanContext: Sendable {
         ]
         /// `VkApplicationInfo.pApplicationName`.
         public var applicationName = "swift-vulkan-memory"
+        /// Where `vkGetInstanceProcAddr` comes from; nil for `VulkanLoader.system()`, which
+        /// searches the platform's usual places or opens `VKMEM_VULKAN_LIBRARY`. Use
+        /// `VulkanLoader.open(library:)` for a loader your application ships.
+        public var loader: VulkanLoader? = nil
+        /// The log the validation layer's messages go to, including those sent while the
+        /// device and instance are destroyed (leak reports), which arrive after the last
+        /// reference to the context may be gone. nil makes a new one. Used only when
+        /// validation is enabled; `VulkanContext.validationLog` is this object.
+        public var validationLog: ValidationLog? = nil
         /// Creates the default options.
         public init() {}
     }
@@ -86,17 +103,26 @@ public final class VulkanContext: Sendable {
     public let validationEnabled: Bool
     /// The device extensions enabled at creation.
     public let enabledExtensions: [String]
+    /// The instance extensions enabled at creation (`VK_EXT_debug_utils` with validation,
+    /// `VK_KHR_portability_enumeration` where the loader offers it).
+    public let enabledInstanceExtensions: [String]
+    /// The one queue the device was created with: queue 0 of the first family that
+    /// supports transfers (graphics, compute or transfer). Submitting to it needs the
+    /// caller's own synchronization, as `VulkanQueue` says.
+    public let queue: VulkanQueue
     /// The queue family of `queue`; it supports transfers.
-    public let queueFamilyIndex: UInt32
+    public var queueFamilyIndex: UInt32 { queue.familyIndex }
     /// The loader's instance version.
     public let instanceVersion: VulkanVersion
 
-    /// The devices the loader reports, in its order.
+    /// The devices the loader reports, in its order, portability drivers included.
     ///
+    /// - Parameter loader: the loader to ask; nil for `VulkanLoader.system()`.
     /// - Throws: `VulkanError` when the loader is missing or no driver answers.
-    public static func availableDevices() throws(VulkanError) -> [PhysicalDeviceInfo] {
+    public static func availableDevices(loader: VulkanLoader? = nil) throws(VulkanError) -> [PhysicalDeviceInfo] {
         var options = Options()
         options.validation = .off
+        options.loader = loader
         let resources = try InstanceResources(options: options)
         return try resources.physicalDevices().map(\.info)
     }
@@ -125,7 +151,11 @@ public final class VulkanContext: Sendable {
         validationLog = resources.log
         validationEnabled = resources.validationEnabled
         enabledExtensions = plan.extensions
-        queueFamilyIndex = plan.queueFamilyIndex
+        enabledInstanceExtensions = resources.enabledExtensions
+        guard let queue = VulkanQueue.retrieve(from: device, familyIndex: plan.queueFamilyIndex, index: 0) else {
+            throw .callFailed(function: "vkGetDeviceQueue", result: .errorInitializationFailed)
+        }
+        self.queue = queue
         instanceVersion = resources.loaderVersion
     }
 

@@ -4,7 +4,10 @@
 public enum VulkanError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A Vulkan function returned an error code.
     case callFailed(function: String, result: VulkanResult)
-    /// `libvulkan.so.1` could not be loaded, or it has no `vkGetInstanceProcAddr`.
+    /// No Vulkan loader could be loaded (`libvulkan.so.1`, `libvulkan.1.dylib`,
+    /// `vulkan-1.dll`, or the library `VKMEM_VULKAN_LIBRARY` names), or the one found has
+    /// no `vkGetInstanceProcAddr`. `library` is the first library tried; `reason` says why
+    /// each one was passed over.
     case loaderNotFound(library: String, reason: String)
     /// The loader has no driver that offers a physical device.
     case noPhysicalDevice
@@ -26,8 +29,9 @@ public enum VulkanError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(function) failed with \(result.name)"
         case let .loaderNotFound(library, reason):
             return "The Vulkan loader \(library) could not be loaded (\(reason)). "
-                + "Install it with `apt-get install libvulkan1` (Debian/Ubuntu) and a driver "
-                + "such as `mesa-vulkan-drivers`; `make demo` installs both."
+                + Self.loaderInstallHint(library: library)
+                + " Or point \(VulkanLoader.libraryOverrideVariable) at a loader "
+                + "(when set, it is the only library tried)."
         case .noPhysicalDevice:
             return "The Vulkan loader found no driver offering a physical device. "
                 + "Install a driver (`apt-get install mesa-vulkan-drivers` gives lavapipe, "
@@ -46,6 +50,21 @@ public enum VulkanError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .noTransferQueue(device):
             return "The device \(device) has no queue family supporting transfers."
         }
+    }
+}
+
+extension VulkanError {
+    /// How to install a loader, told by the kind of library that was looked for.
+    static func loaderInstallHint(library: String) -> String {
+        if library.hasSuffix(".dll") {
+            return "Install the Vulkan Runtime (it comes with current GPU drivers and the LunarG SDK)."
+        }
+        if library.contains(".dylib") || library.contains(".framework") {
+            return "Install the LunarG Vulkan SDK (and run its setup-env.sh, which sets VULKAN_SDK) "
+                + "or `brew install vulkan-loader molten-vk`."
+        }
+        return "Install it with `apt-get install libvulkan1` (Debian/Ubuntu) and a driver "
+            + "such as `mesa-vulkan-drivers`; `make demo` installs both."
     }
 }
 
