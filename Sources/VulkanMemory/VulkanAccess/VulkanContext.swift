@@ -7,8 +7,9 @@ import Darwin
 
 /// A small bootstrap for programs without an engine of their own: creates an instance,
 /// optionally with the Khronos validation layer and a messenger that collects its messages,
-/// picks a physical device, and creates a device with one transfer-capable queue and the
-/// memory-related extensions the device offers.
+/// picks a physical device, and creates a device with one queue (transfer-capable, and
+/// compute-capable where the device allows) and the memory-related extensions the device
+/// offers.
 ///
 /// Everything it creates is destroyed, device first, then messenger, then instance, when
 /// the last reference to `device` (held by every object allocated from it) goes away.
@@ -86,10 +87,26 @@ public final class VulkanContext: Sendable {
     public let validationEnabled: Bool
     /// The device extensions enabled at creation.
     public let enabledExtensions: [String]
-    /// The queue family of `queue`; it supports transfers.
+    /// The queue family of `queue`; it supports transfers, and compute where the device has
+    /// a family that does.
     public let queueFamilyIndex: UInt32
+    /// `VkQueueFamilyProperties::queueFlags` of that family (`VK_QUEUE_COMPUTE_BIT` says
+    /// whether `queue` can dispatch compute shaders).
+    public let queueFlags: VkQueueFlags
     /// The loader's instance version.
     public let instanceVersion: VulkanVersion
+
+    /// The one queue the context created (`vkGetDeviceQueue` of `queueFamilyIndex`, index 0).
+    ///
+    /// Vulkan requires that a queue be used by one thread at a time (`vkQueueSubmit`,
+    /// `vkQueueWaitIdle`); a `TransferQueue` on it serializes its own submissions, and a
+    /// program that also submits elsewhere must not do so at the same moment.
+    public var queue: VkQueue {
+        var queue: VkQueue?
+        device.commandFunctions.getDeviceQueue(device.device, queueFamilyIndex, 0, &queue)
+        // The device was created with one queue in this family, so Vulkan returns it.
+        return queue!
+    }
 
     /// The devices the loader reports, in its order.
     ///
@@ -126,6 +143,7 @@ public final class VulkanContext: Sendable {
         validationEnabled = resources.validationEnabled
         enabledExtensions = plan.extensions
         queueFamilyIndex = plan.queueFamilyIndex
+        queueFlags = plan.queueFlags
         instanceVersion = resources.loaderVersion
     }
 
