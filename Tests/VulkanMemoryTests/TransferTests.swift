@@ -101,6 +101,32 @@ struct TransferTests {
         }
     }
 
+    @Test("Threads share one TransferQueue: each thread's buffer round-trips its own values")
+    func threadsShareOneTransferQueue() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let transfer = try TransferQueue(context: context, allocator: allocator, staging: .always)
+            let failures = Failures()
+            runOnThreads(4) { thread in
+                do {
+                    let buffer = try allocator.createBuffer(Self.bufferInfo(size: 4096), .usage(.gpuOnly))
+                    for round in 0..<10 {
+                        let values = (0..<1024).map { UInt32(thread << 24 | round << 16 | $0) }
+                        try transfer.upload(values, to: buffer)
+                        let back = try transfer.download(UInt32.self, count: 1024, from: buffer)
+                        if back != values { failures.append("thread \(thread) round \(round): values differ") }
+                    }
+                    try allocator.destroyBuffer(buffer)
+                } catch {
+                    failures.append("thread \(thread): \(error)")
+                }
+            }
+            #expect(failures.all.isEmpty, "\(failures.all)")
+            Self.expectNoStaging(allocator)
+            #expect(allocator.liveAllocations().isEmpty)
+        }
+    }
+
     @Test("Images round-trip every mip level and layer, left in the layout the caller names")
     func imageRoundTrips() throws {
         try withTestDevice { context in
