@@ -6,7 +6,7 @@ APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_FLAGS ?=
 
-.PHONY: deps build demo test test-unit test-info test-tsan test-asan test-lsan test-long bench clean
+.PHONY: deps build demo test test-unit test-info test-tsan test-asan test-lsan test-long bench clean shaders
 
 ## deps: installs the Vulkan loader, headers, lavapipe, the validation layer and vulkaninfo when missing.
 deps:
@@ -40,6 +40,12 @@ test-info:
 	python3 scripts/compare_vulkaninfo.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation > /dev/null
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" check --validation
+	@# The example: mesh, texture and compute round trip, checked value by value, with no
+	@# validation message, copying directly where the host can map memory and through staging.
+	swift build $(SWIFT_FLAGS) --product vkmem-example
+	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem-example" --validation
+	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem-example" --validation --always-stage
+	python3 scripts/spirv_to_swift.py --check $(SHADER_DIR)/Shaders/square.comp.spv squareShaderSPIRV $(SHADER_DIR)/SquareShader+SPIRV.swift
 	@# W3's harness (allocator, raw and placed-raw calls, defragmentation) is valid Vulkan usage.
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" bench resources --validation --steps 2000 --runs 1 > /dev/null
 	@# Both VMA recordings beside the project replay with no failed call and no validation message.
@@ -91,6 +97,17 @@ test-lsan:
 ## operations a thread, 100,000 mutated profiles and recordings.
 test-long: deps
 	VKMEM_LOAD_OPERATIONS=200000 VKMEM_FUZZ_ITERATIONS=100000 VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --filter 'eightThreadsOfMixedOperations|Fuzz'
+
+## shaders: compiles the example's GLSL to SPIR-V with glslangValidator (installing Debian's
+## glslang-tools when missing) and regenerates the Swift words the example embeds. Both are
+## committed, so building never needs the tool.
+SHADER_DIR := Examples/ComputeRoundTrip
+shaders:
+	@dpkg -s glslang-tools >/dev/null 2>&1 || { echo "Installing: glslang-tools"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends glslang-tools >/dev/null; }
+	glslangValidator -V $(SHADER_DIR)/Shaders/square.comp -o $(SHADER_DIR)/Shaders/square.comp.spv
+	python3 scripts/spirv_to_swift.py $(SHADER_DIR)/Shaders/square.comp.spv squareShaderSPIRV $(SHADER_DIR)/SquareShader+SPIRV.swift
 
 bench: build
 	swift run -c release vkmem bench virtual

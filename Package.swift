@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Suballocation", targets: ["Suballocation"]),
         .library(name: "VulkanMemoryWorkloads", targets: ["Workloads"]),
         .executable(name: "vkmem", targets: ["vkmem"]),
+        .executable(name: "vkmem-example", targets: ["ComputeRoundTrip"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +39,15 @@ let package = Package(
                 "VulkanMemory", "Workloads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // The example program: a mesh, a texture and a compute shader's data through the
+        // transfer helper. The shader's GLSL and SPIR-V sit in Shaders/ (`make shaders`);
+        // the SPIR-V is embedded as Swift words so the binary needs no file beside it.
+        .executableTarget(
+            name: "ComputeRoundTrip",
+            dependencies: ["VulkanMemory", "CVulkan"],
+            path: "Examples/ComputeRoundTrip",
+            exclude: ["Shaders"]
         ),
         .testTarget(name: "SuballocationTests", dependencies: ["Suballocation"]),
         // Depends on VulkanMemory alone: proves `import VulkanMemory` is all a dependent needs.

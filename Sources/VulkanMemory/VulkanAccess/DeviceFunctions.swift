@@ -3,29 +3,55 @@ import CVulkan
 /// The device-level Vulkan functions this library calls, resolved once through
 /// `vkGetDeviceProcAddr` so calls skip the loader's dispatch trampoline.
 ///
+/// Public so that a program built on `CVulkan` (`VK_NO_PROTOTYPES`: no `vkAllocateMemory`
+/// to link against) can call the functions the library loaded already, as
+/// `device.deviceFunctions.mapMemory(device.device, …)`, instead of loading each one by
+/// hand. The functions to record and submit work are in `CommandFunctions`.
+///
 /// Thread safety: immutable; use from any thread.
 public struct DeviceFunctions: @unchecked Sendable {
-    let destroyDevice: PFN_vkDestroyDevice
-    let getDeviceQueue: PFN_vkGetDeviceQueue
-    let allocateMemory: PFN_vkAllocateMemory
-    let freeMemory: PFN_vkFreeMemory
-    let mapMemory: PFN_vkMapMemory
-    let unmapMemory: PFN_vkUnmapMemory
-    let flushMappedMemoryRanges: PFN_vkFlushMappedMemoryRanges
-    let invalidateMappedMemoryRanges: PFN_vkInvalidateMappedMemoryRanges
-    let createBuffer: PFN_vkCreateBuffer
-    let destroyBuffer: PFN_vkDestroyBuffer
-    let createImage: PFN_vkCreateImage
-    let destroyImage: PFN_vkDestroyImage
-    let getBufferMemoryRequirements: PFN_vkGetBufferMemoryRequirements
-    let getImageMemoryRequirements: PFN_vkGetImageMemoryRequirements
-    let getBufferMemoryRequirements2: PFN_vkGetBufferMemoryRequirements2
-    let getImageMemoryRequirements2: PFN_vkGetImageMemoryRequirements2
-    let bindBufferMemory: PFN_vkBindBufferMemory
-    let bindImageMemory: PFN_vkBindImageMemory
-    let getMemoryFd: PFN_vkGetMemoryFdKHR?
-    let getMemoryFdProperties: PFN_vkGetMemoryFdPropertiesKHR?
-    let getBufferDeviceAddress: PFN_vkGetBufferDeviceAddress?
+    /// `vkDestroyDevice`.
+    public let destroyDevice: PFN_vkDestroyDevice
+    /// `vkGetDeviceQueue`.
+    public let getDeviceQueue: PFN_vkGetDeviceQueue
+    /// `vkAllocateMemory`.
+    public let allocateMemory: PFN_vkAllocateMemory
+    /// `vkFreeMemory`.
+    public let freeMemory: PFN_vkFreeMemory
+    /// `vkMapMemory`.
+    public let mapMemory: PFN_vkMapMemory
+    /// `vkUnmapMemory`.
+    public let unmapMemory: PFN_vkUnmapMemory
+    /// `vkFlushMappedMemoryRanges`.
+    public let flushMappedMemoryRanges: PFN_vkFlushMappedMemoryRanges
+    /// `vkInvalidateMappedMemoryRanges`.
+    public let invalidateMappedMemoryRanges: PFN_vkInvalidateMappedMemoryRanges
+    /// `vkCreateBuffer`.
+    public let createBuffer: PFN_vkCreateBuffer
+    /// `vkDestroyBuffer`.
+    public let destroyBuffer: PFN_vkDestroyBuffer
+    /// `vkCreateImage`.
+    public let createImage: PFN_vkCreateImage
+    /// `vkDestroyImage`.
+    public let destroyImage: PFN_vkDestroyImage
+    /// `vkGetBufferMemoryRequirements`.
+    public let getBufferMemoryRequirements: PFN_vkGetBufferMemoryRequirements
+    /// `vkGetImageMemoryRequirements`.
+    public let getImageMemoryRequirements: PFN_vkGetImageMemoryRequirements
+    /// `vkGetBufferMemoryRequirements2`.
+    public let getBufferMemoryRequirements2: PFN_vkGetBufferMemoryRequirements2
+    /// `vkGetImageMemoryRequirements2`.
+    public let getImageMemoryRequirements2: PFN_vkGetImageMemoryRequirements2
+    /// `vkBindBufferMemory`.
+    public let bindBufferMemory: PFN_vkBindBufferMemory
+    /// `vkBindImageMemory`.
+    public let bindImageMemory: PFN_vkBindImageMemory
+    /// `vkGetMemoryFdKHR`; nil when the extension or feature that provides it is not enabled.
+    public let getMemoryFd: PFN_vkGetMemoryFdKHR?
+    /// `vkGetMemoryFdPropertiesKHR`; nil when the extension or feature that provides it is not enabled.
+    public let getMemoryFdProperties: PFN_vkGetMemoryFdPropertiesKHR?
+    /// `vkGetBufferDeviceAddress`; nil when the extension or feature that provides it is not enabled.
+    public let getBufferDeviceAddress: PFN_vkGetBufferDeviceAddress?
 
     /// Resolves the table for `device`; `extensions` says which optional ones to look for.
     init(instanceFunctions: InstanceFunctions, device: VkDevice,

@@ -3,25 +3,43 @@ import CVulkan
 /// The instance-level Vulkan functions this library calls, resolved once through
 /// `vkGetInstanceProcAddr`.
 ///
+/// Public so that a program built on `CVulkan` (`VK_NO_PROTOTYPES`) can call them through
+/// `VulkanDevice.instanceFunctions` without loading them by hand.
+///
 /// Required functions are non-optional: building the table fails when one is missing.
 /// Extension functions are optional and nil when the extension is not enabled.
 /// Thread safety: immutable; use from any thread.
 public struct InstanceFunctions: @unchecked Sendable {
-    let destroyInstance: PFN_vkDestroyInstance
-    let enumeratePhysicalDevices: PFN_vkEnumeratePhysicalDevices
-    let getPhysicalDeviceProperties: PFN_vkGetPhysicalDeviceProperties
-    let getPhysicalDeviceProperties2: PFN_vkGetPhysicalDeviceProperties2
-    let getPhysicalDeviceFeatures2: PFN_vkGetPhysicalDeviceFeatures2
-    let getPhysicalDeviceMemoryProperties: PFN_vkGetPhysicalDeviceMemoryProperties
-    let getPhysicalDeviceMemoryProperties2: PFN_vkGetPhysicalDeviceMemoryProperties2
-    let getPhysicalDeviceQueueFamilyProperties: PFN_vkGetPhysicalDeviceQueueFamilyProperties
-    let getPhysicalDeviceFormatProperties: PFN_vkGetPhysicalDeviceFormatProperties
-    let getPhysicalDeviceImageFormatProperties: PFN_vkGetPhysicalDeviceImageFormatProperties
-    let enumerateDeviceExtensionProperties: PFN_vkEnumerateDeviceExtensionProperties
-    let createDevice: PFN_vkCreateDevice
-    let getDeviceProcAddr: PFN_vkGetDeviceProcAddr
-    let createDebugUtilsMessenger: PFN_vkCreateDebugUtilsMessengerEXT?
-    let destroyDebugUtilsMessenger: PFN_vkDestroyDebugUtilsMessengerEXT?
+    /// `vkDestroyInstance`.
+    public let destroyInstance: PFN_vkDestroyInstance
+    /// `vkEnumeratePhysicalDevices`.
+    public let enumeratePhysicalDevices: PFN_vkEnumeratePhysicalDevices
+    /// `vkGetPhysicalDeviceProperties`.
+    public let getPhysicalDeviceProperties: PFN_vkGetPhysicalDeviceProperties
+    /// `vkGetPhysicalDeviceProperties2`.
+    public let getPhysicalDeviceProperties2: PFN_vkGetPhysicalDeviceProperties2
+    /// `vkGetPhysicalDeviceFeatures2`.
+    public let getPhysicalDeviceFeatures2: PFN_vkGetPhysicalDeviceFeatures2
+    /// `vkGetPhysicalDeviceMemoryProperties`.
+    public let getPhysicalDeviceMemoryProperties: PFN_vkGetPhysicalDeviceMemoryProperties
+    /// `vkGetPhysicalDeviceMemoryProperties2`.
+    public let getPhysicalDeviceMemoryProperties2: PFN_vkGetPhysicalDeviceMemoryProperties2
+    /// `vkGetPhysicalDeviceQueueFamilyProperties`.
+    public let getPhysicalDeviceQueueFamilyProperties: PFN_vkGetPhysicalDeviceQueueFamilyProperties
+    /// `vkGetPhysicalDeviceFormatProperties`.
+    public let getPhysicalDeviceFormatProperties: PFN_vkGetPhysicalDeviceFormatProperties
+    /// `vkGetPhysicalDeviceImageFormatProperties`.
+    public let getPhysicalDeviceImageFormatProperties: PFN_vkGetPhysicalDeviceImageFormatProperties
+    /// `vkEnumerateDeviceExtensionProperties`.
+    public let enumerateDeviceExtensionProperties: PFN_vkEnumerateDeviceExtensionProperties
+    /// `vkCreateDevice`.
+    public let createDevice: PFN_vkCreateDevice
+    /// `vkGetDeviceProcAddr`.
+    public let getDeviceProcAddr: PFN_vkGetDeviceProcAddr
+    /// `vkCreateDebugUtilsMessengerEXT`; nil when the extension or feature that provides it is not enabled.
+    public let createDebugUtilsMessenger: PFN_vkCreateDebugUtilsMessengerEXT?
+    /// `vkDestroyDebugUtilsMessengerEXT`; nil when the extension or feature that provides it is not enabled.
+    public let destroyDebugUtilsMessenger: PFN_vkDestroyDebugUtilsMessengerEXT?
 
     /// Resolves the table for `instance`.
     ///

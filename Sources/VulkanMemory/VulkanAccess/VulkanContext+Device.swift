@@ -8,6 +8,7 @@ struct DevicePlan {
 
     let physicalDevice: VkPhysicalDevice
     let queueFamilyIndex: UInt32
+    let queueFlags: VkQueueFlags
     let extensions: [String]
     let capabilities: DeviceCapabilities
     let apiVersion: VulkanVersion
@@ -27,12 +28,17 @@ struct DevicePlan {
         // Graphics and compute queues support transfers implicitly.
         let transferBits = VK_QUEUE_GRAPHICS_BIT.rawValue | VK_QUEUE_COMPUTE_BIT.rawValue
             | VK_QUEUE_TRANSFER_BIT.rawValue
-        guard let family = families.firstIndex(where: {
-            $0.queueCount > 0 && $0.queueFlags & transferBits != 0
-        }) else {
+        // A family that can also dispatch compute comes first: a program without an engine
+        // (the example, the transfer helper's users) wants one queue for copies and
+        // shaders. Every device with graphics has such a family, so this only skips
+        // transfer-only families listed before it.
+        let computeBit = VK_QUEUE_COMPUTE_BIT.rawValue
+        guard let family = families.firstIndex(where: { $0.queueCount > 0 && $0.queueFlags & computeBit != 0 })
+                ?? families.firstIndex(where: { $0.queueCount > 0 && $0.queueFlags & transferBits != 0 }) else {
             throw .noTransferQueue(device: info.name)
         }
         queueFamilyIndex = UInt32(family)
+        queueFlags = families[family].queueFlags
 
         let available = Set(try enumerateArray("vkEnumerateDeviceExtensionProperties",
                                                empty: VkExtensionProperties()) { count, out in

@@ -7,8 +7,9 @@ import Darwin
 
 /// A small bootstrap for programs without an engine of their own: creates an instance,
 /// optionally with the Khronos validation layer and a messenger that collects its messages,
-/// picks a physical device, and creates a device with one transfer-capable queue (`queue`)
-/// and the memory-related extensions the device offers.
+/// picks a physical device, and creates a device with one queue (`queue`: transfer-capable,
+/// and compute-capable where the device allows) and the memory-related extensions the
+/// device offers.
 ///
 /// Portability: where the loader offers `VK_KHR_portability_enumeration` the instance is
 /// created with it and `VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR`, without which
@@ -106,12 +107,16 @@ public final class VulkanContext: Sendable {
     /// The instance extensions enabled at creation (`VK_EXT_debug_utils` with validation,
     /// `VK_KHR_portability_enumeration` where the loader offers it).
     public let enabledInstanceExtensions: [String]
-    /// The one queue the device was created with: queue 0 of the first family that
-    /// supports transfers (graphics, compute or transfer). Submitting to it needs the
-    /// caller's own synchronization, as `VulkanQueue` says.
+    /// The one queue the device was created with: queue 0 of a family that supports
+    /// transfers, and compute where the device has such a family. Submitting to it needs
+    /// the caller's own synchronization, as `VulkanQueue` says; a `TransferQueue` on it
+    /// serializes its own submissions.
     public let queue: VulkanQueue
     /// The queue family of `queue`; it supports transfers.
     public var queueFamilyIndex: UInt32 { queue.familyIndex }
+    /// `VkQueueFamilyProperties::queueFlags` of that family (`VK_QUEUE_COMPUTE_BIT` says
+    /// whether `queue` can dispatch compute shaders).
+    public let queueFlags: VkQueueFlags
     /// The loader's instance version.
     public let instanceVersion: VulkanVersion
 
@@ -156,6 +161,7 @@ public final class VulkanContext: Sendable {
             throw .callFailed(function: "vkGetDeviceQueue", result: .errorInitializationFailed)
         }
         self.queue = queue
+        queueFlags = plan.queueFlags
         instanceVersion = resources.loaderVersion
     }
 

@@ -29,8 +29,13 @@ public final class VulkanDevice: @unchecked Sendable {
     /// How functions are resolved.
     public let loader: VulkanLoader
 
-    let instanceFunctions: InstanceFunctions
-    let deviceFunctions: DeviceFunctions
+    /// The instance-level functions the library resolved for `instance`.
+    public let instanceFunctions: InstanceFunctions
+    /// The device-level memory and resource functions the library resolved for `device`.
+    public let deviceFunctions: DeviceFunctions
+    /// The functions to record, submit and wait for work on `device` (command buffers,
+    /// copies, barriers, fences, compute pipelines), resolved once for `device`.
+    public let commandFunctions: CommandFunctions
     /// `vkGetPhysicalDeviceMemoryProperties`, read once: it does not change for the life
     /// of the device.
     let rawMemoryProperties: VkPhysicalDeviceMemoryProperties
@@ -85,6 +90,8 @@ public final class VulkanDevice: @unchecked Sendable {
         self.instanceFunctions = instanceFunctions
         self.deviceFunctions = try DeviceFunctions(
             instanceFunctions: instanceFunctions, device: device, capabilities: capabilities)
+        self.commandFunctions = try CommandFunctions(
+            getDeviceProcAddr: instanceFunctions.getDeviceProcAddr, device: device)
         self.rawMemoryProperties = memoryProperties
         self.rawLimits = properties.limits
         self.accounting = MemoryAccounting(heapCount: Int(memoryProperties.memoryHeapCount))

@@ -4,9 +4,10 @@ import CVulkan
 /// (`vkGetDeviceQueue(device, familyIndex, index, &handle)`).
 ///
 /// `VulkanContext` creates one queue, able to transfer (a graphics, compute or transfer
-/// family), and hands it out as `VulkanContext.queue` so that a program without an engine
-/// can record and submit copies into the memory it allocates. The library itself never
-/// submits work.
+/// family, compute-capable where the device has one), and hands it out as
+/// `VulkanContext.queue` so that a program without an engine can record and submit copies
+/// into the memory it allocates. The allocator never submits work; `TransferQueue` does,
+/// only when asked.
 ///
 /// Thread safety: the value is immutable and may be passed anywhere, but Vulkan requires
 /// the caller to synchronize access to the queue itself: two threads must not call
