@@ -319,6 +319,7 @@ final class AllocatorRandomRun {
         case .invalidName: "invalidName"
         case .poolNotEmpty: "poolNotEmpty"
         case .requirementsNotMet: "requirementsNotMet"
+        case .invalidCreateInfo: "invalidCreateInfo"
         case .memory: "memory"
         case .vulkan: "vulkan"
         }

@@ -35,6 +35,10 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     /// A resource's requirements are not met by the allocation it was to be bound to
     /// (described in `allocation`): `reason` says which.
     case requirementsNotMet(allocation: String, reason: UnmetRequirement)
+    /// A buffer's or image's create-info breaks a rule of Vulkan or a limit of the device
+    /// (`CreateInfoError` names the field, its value and the limit); refused before any
+    /// Vulkan call.
+    case invalidCreateInfo(CreateInfoError)
     /// A raw memory operation failed (mapping, flushing…).
     case memory(MemoryError)
     /// A Vulkan call failed.
@@ -80,6 +84,8 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
             return "pool '\(name.escapingControlCharacters)' still holds \(allocations) live allocation(s); free them before destroying it"
         case .defragmentationPassOpen:
             return "another defragmentation pass of this allocator is open; commit or cancel it first"
+        case .invalidCreateInfo(let error):
+            return error.description
         case .memory(let error):
             return error.description
         case .vulkan(let error):

@@ -125,7 +125,8 @@ private struct ReplaySession {
             // Markers of the recording's span; this allocator already exists.
             replayed(function)
         case let .createBuffer(parameters, create, handle, userData):
-            guard isFree(handle, call), let info = bufferInfo(parameters, call) else { return }
+            guard isFree(handle, call) else { return }
+            let info = bufferInfo(parameters, call)
             make(call, create, handle: handle, userData: userData) { (request, options) throws(AllocationError) in
                 .buffer(try allocator.createBuffer(info, request, options: options))
             }
@@ -185,13 +186,22 @@ private struct ReplaySession {
             dedicated: info.wantsDedicatedMemory ? .always : .automatic, mapped: info.wantsMapping, name: name,
             userData: info.userDataIsString ? 0 : VMARecording.pointerValue(userData) ?? 0)
         let start = ContinuousClock.now
-        do {
+        do throws(AllocationError) {
             let made = try body(request, options)
             report.nanoseconds += elapsed(since: start)
             live[handle] = Entry(made: made, line: call.line, function: function, name: name)
             replayed(function)
         } catch {
-            failed(call, error.description)
+            switch error {
+            // A buffer or image this device cannot create was refused by the allocator's
+            // own check before Vulkan saw it: the recording asks for what cannot be made
+            // here, which is an adjustment, not a failure of the allocator.
+            case .invalidCreateInfo,
+                 .zeroSize where call.function.createsResource:
+                adjusted(call, "skipped: \(error.description)")
+            default:
+                failed(call, error.description)
+            }
         }
     }
 
@@ -251,12 +261,13 @@ private struct ReplaySession {
     /// image flags that need nothing but the create-info.
     static let replayableImageFlags: UInt32 = 0x8 | 0x10
 
-    /// The buffer's create-info, or nil (reported) when nothing of its usage can be
-    /// replayed. Flags (sparse, protected, capture-replay…) are dropped, and usages
-    /// beyond Vulkan 1.0's (device address needs memory allocated for it; extensions may
-    /// be off here), both reported: the memory it needs stays close to what it needed.
+    /// The buffer's create-info as it can be replayed here. Flags (sparse, protected,
+    /// capture-replay…) are dropped, and usages beyond Vulkan 1.0's (device address needs
+    /// memory allocated for it; extensions may be off here), both reported: the memory it
+    /// needs stays close to what it needed. What is left is checked by `createBuffer`
+    /// (`ResourceObject.validate`) before any Vulkan call; a create it refuses is skipped.
     private mutating func bufferInfo(_ parameters: VMARecording.BufferParameters,
-                                     _ call: VMARecording.Call) -> VkBufferCreateInfo? {
+                                     _ call: VMARecording.Call) -> VkBufferCreateInfo {
         var info = VkBufferCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
         info.size = parameters.size
@@ -267,39 +278,27 @@ private struct ReplaySession {
             adjusted(call, "usage bits 0x\(String(parameters.usage & ~Self.replayableBufferUsage, radix: 16)) dropped")
         }
         if parameters.sharingMode != 0 { adjusted(call, "concurrent sharing replayed as exclusive") }
-        guard info.usage != 0, parameters.size > 0 else {
-            adjusted(call, "skipped: no size or no usage left to create the buffer with")
-            return nil
-        }
         return info
     }
 
-    /// The image's create-info, or nil (reported) when this device cannot create it:
-    /// `vkGetPhysicalDeviceImageFormatProperties` refuses the format, tiling and usage,
-    /// or the extent, levels, layers or samples exceed what it allows.
+    /// The image's create-info as it can be replayed here, or nil (reported) for a format
+    /// beyond Vulkan 1.0's core: extension formats need extensions this device may not
+    /// have enabled, multi-planar ones a conversion the recording does not describe.
+    /// Usages and flags beyond the core ones are dropped, a cube-compatible flag the
+    /// image cannot have and a transient usage with no attachment too, and sharing is
+    /// exclusive. The rest (type, extent, levels, layers, samples, tiling, layout, and what
+    /// `vkGetPhysicalDeviceImageFormatProperties` allows) is checked by `createImage`
+    /// (`ResourceObject.validate`) before any Vulkan call; a create it refuses is skipped.
     private mutating func imageInfo(_ p: VMARecording.ImageParameters, _ call: VMARecording.Call) -> VkImageCreateInfo? {
-        // What vkCreateImage requires of any image, whatever the device: known types
-        // (1D, 2D, 3D) and tilings (optimal, linear: a DRM modifier needs a pNext chain
-        // the recording does not have), a real extent, levels the extent allows, one
-        // sample-count bit, some usage.
-        let largest = max(p.width, p.height, p.depth)
-        let levelsPossible = largest == 0 ? 0 : UInt32(32 - largest.leadingZeroBitCount)
+        // Core formats: VK_FORMAT_R4G4_UNORM_PACK8 … ASTC_12x12_SRGB_BLOCK.
+        guard (1...184).contains(p.format) else {
+            adjusted(call, "skipped: format \(p.format) is not one of Vulkan 1.0's core formats (1 to 184)")
+            return nil
+        }
         var usage = p.usage & Self.replayableImageUsage
         // TRANSIENT_ATTACHMENT only goes with an attachment usage (VUID-VkImageCreateInfo-usage-00966).
         if usage & 0x40 != 0, usage & (0x10 | 0x20 | 0x80) == 0 { usage &= ~0x40 }
         var flags = p.flags & Self.replayableImageFlags
-        // Core formats (VK_FORMAT_R4G4_UNORM_PACK8 … ASTC_12x12_SRGB_BLOCK): extension
-        // formats need extensions this device may not have enabled, multi-planar ones a
-        // conversion the recording does not describe.
-        guard (1...184).contains(p.format), p.imageType <= 2, p.tiling <= 1, p.width > 0, p.height > 0, p.depth > 0, p.arrayLayers > 0,
-              p.mipLevels > 0, p.mipLevels <= levelsPossible, p.samples != 0, p.samples <= 64,
-              p.samples & (p.samples - 1) == 0, usage != 0,
-              p.imageType == 2 ? p.arrayLayers == 1 : p.depth == 1, p.imageType != 0 || p.height == 1 else {
-            adjusted(call, "skipped: not a valid image (format \(p.format), type \(p.imageType), tiling \(p.tiling), extent "
-                     + "\(p.width)×\(p.height)×\(p.depth), \(p.mipLevels) levels, \(p.arrayLayers) layers, "
-                     + "samples \(p.samples), usage 0x\(String(p.usage, radix: 16)))")
-            return nil
-        }
         // A cube-compatible image is a square 2D image with six layers or more.
         if flags & 0x10 != 0, !(p.imageType == 1 && p.width == p.height && p.arrayLayers >= 6) { flags &= ~0x10 }
         if flags != p.flags { adjusted(call, "image flags 0x\(String(p.flags & ~flags, radix: 16)) dropped") }
@@ -322,19 +321,6 @@ private struct ReplaySession {
         info.initialLayout = p.initialLayout == preinitialized ? VK_IMAGE_LAYOUT_PREINITIALIZED : VK_IMAGE_LAYOUT_UNDEFINED
         if p.initialLayout != preinitialized && p.initialLayout != 0 {
             adjusted(call, "initial layout \(p.initialLayout) replayed as UNDEFINED")
-        }
-        let device = allocator.device
-        var limits = VkImageFormatProperties()
-        let result = device.instanceFunctions.getPhysicalDeviceImageFormatProperties(
-            device.physicalDevice, info.format, info.imageType, info.tiling, info.usage, info.flags, &limits)
-        let fits = p.width <= limits.maxExtent.width && p.height <= limits.maxExtent.height
-            && p.depth <= limits.maxExtent.depth && p.mipLevels <= limits.maxMipLevels
-            && p.arrayLayers <= limits.maxArrayLayers && limits.sampleCounts & p.samples != 0
-        guard result == VK_SUCCESS, fits else {
-            let why = result == VK_SUCCESS ? "its extent, levels, layers or samples exceed this device's limits"
-                : "\(VulkanResult(result)) for format \(p.format), tiling \(p.tiling), usage \(p.usage)"
-            adjusted(call, "skipped: this device cannot create the image (\(why))")
-            return nil
         }
         return info
     }
@@ -366,5 +352,16 @@ private struct ReplaySession {
     private func elapsed(since start: ContinuousClock.Instant) -> Double {
         let d = ContinuousClock.now - start
         return Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9
+    }
+}
+
+extension VMARecording.Function {
+    /// Whether the call creates a buffer or an image (whose zero sizes are create-infos
+    /// this device cannot create, not allocator failures).
+    var createsResource: Bool {
+        switch self {
+        case .createBuffer, .createImage: true
+        default: false
+        }
     }
 }

@@ -15,9 +15,14 @@ struct ResourceObject {
     /// neighbours `bufferImageGranularity` keeps apart.
     let kind: SuballocationKind
 
-    /// `vkCreateBuffer`.
+    /// `vkCreateBuffer`, after `validate(_:on:)` accepted the create-info.
     static func create(_ info: VkBufferCreateInfo, on device: VulkanDevice) throws(AllocationError) -> ResourceObject {
-        guard info.size > 0 else { throw .zeroSize }
+        try validate(info, on: device)
+        return try createValidated(info, on: device)
+    }
+
+    /// `vkCreateBuffer` of a create-info `validate(_:on:)` has accepted already.
+    static func createValidated(_ info: VkBufferCreateInfo, on device: VulkanDevice) throws(AllocationError) -> ResourceObject {
         var info = info
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
         var created: VkBuffer?
@@ -28,10 +33,14 @@ struct ResourceObject {
         return ResourceObject(handle: .buffer(buffer), kind: .linear)
     }
 
-    /// `vkCreateImage`.
+    /// `vkCreateImage`, after `validate(_:on:)` accepted the create-info.
     static func create(_ info: VkImageCreateInfo, on device: VulkanDevice) throws(AllocationError) -> ResourceObject {
-        guard info.extent.width > 0, info.extent.height > 0, info.extent.depth > 0,
-              info.mipLevels > 0, info.arrayLayers > 0 else { throw .zeroSize }
+        try validate(info, on: device)
+        return try createValidated(info, on: device)
+    }
+
+    /// `vkCreateImage` of a create-info `validate(_:on:)` has accepted already.
+    static func createValidated(_ info: VkImageCreateInfo, on device: VulkanDevice) throws(AllocationError) -> ResourceObject {
         var info = info
         info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
         var created: VkImage?
