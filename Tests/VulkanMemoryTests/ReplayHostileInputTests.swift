@@ -542,3 +542,61 @@ extension ReplayHostileInputTests {
         }
     }
 }
+
+extension ReplayHostileInputTests {
+    /// A long recording of calls that all fail or are not replayed (50,000 lines, 2 MB)
+    /// replays from its file as it is read: the report keeps 1,000 notes and 100 function
+    /// names and counts the rest, so memory stays bounded; the replay runs in its own
+    /// process to measure its peak resident set.
+    @Test func aLongRecordingReplaysFromItsFileInBoundedMemory() async {
+        let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+            let lines = 50_000
+            var body = ""
+            for index in 0..<lines {
+                body += index % 2 == 0 ? "1,0.1,0,vmaUnmapMemory,\(String(index, radix: 16))\n"
+                    : "1,0.1,0,vmaQuery\(index)Statistics,0\n"
+            }
+            let path = writeHostileFile(head: recording([], []) + "\n" + body, filler: 0, count: 0, tail: "")
+            defer { unlink(path) }
+            let ok = try withTestDevice { context in
+                let allocator = Allocator(device: context.device)
+                var reset = false
+                if let clear = fopen("/proc/self/clear_refs", "w") {
+                    reset = fputs("5", clear) >= 0 && fflush(clear) == 0
+                    fclose(clear)
+                }
+                let before = residentBytes()
+                let start = ContinuousClock.now
+                let (report, device) = try allocator.replay(contentsOfFile: path)
+                let elapsed = ContinuousClock.now - start
+                let after = residentBytes()
+                let growth = (reset ? after.peak : after.current) &- before.current
+                print("a \(lines)-line recording of failing calls, replayed from its file: peak RSS growth "
+                      + "\(growth / 1024) KiB (peak reset: \(reset)), \(elapsed); \(report.failures.count) failures kept, "
+                      + "\(report.omittedNotes) omitted, \(report.notReplayed.count) names not replayed")
+                return device.name.isEmpty && report.calls == lines + 2 && report.failures.count == ReplayReport.maximumNotes
+                    && report.omittedNotes == lines / 2 - ReplayReport.maximumNotes
+                    && report.notReplayed.count == ReplayReport.maximumNotReplayedNames + 1
+                    && report.notReplayed.values.reduce(0, +) == lines / 2
+                    && growth < 64 << 20 && allocator.usage.allocationCount == 0
+            }
+            if !ok { exit(1) }
+        }
+        print(String(decoding: result?.standardOutputContent ?? [], as: UTF8.self), terminator: "")
+    }
+
+    /// A file that breaks part-way is refused, and what its calls had made is destroyed.
+    @Test func aFileThatBreaksPartWayLeavesNothingAllocated() throws {
+        try withTestDevice { context in
+            let text = recording([], ["1,0.1,0,vmaCreateBuffer,0,65536,128,0,0,1,0,0,0,0000000000000000,00000000000000A0,",
+                                      "1,0.2,0,vmaCreateBuffer,0,big,128,0,0,1,0,0,0,0000000000000000,00000000000000B0,"])
+            let path = writeHostileFile(head: text, filler: 0, count: 0, tail: "")
+            defer { unlink(path) }
+            let allocator = Allocator(device: context.device)
+            #expect(throws: VMARecordingError.malformedLine(line: 7, reason: "vmaCreateBuffer parameter 2 is 'big', not a 64-bit number")) {
+                _ = try allocator.replay(contentsOfFile: path)
+            }
+            #expect(allocator.usage.allocationCount == 0 && allocator.usage.liveBytes == 0)
+        }
+    }
+}

@@ -55,6 +55,17 @@ public struct ReplayReport: Sendable, Hashable, Codable {
     public var deviceMemoryAllocations = 0
     /// Nanoseconds spent in the allocator's create, allocate, destroy and free calls.
     public var nanoseconds: Double = 0
+    /// Failures and adjustments beyond the first `maximumNotes` of each, counted and not
+    /// kept: a recording of a million bad calls must not make a report of a million notes.
+    public var omittedNotes = 0
+
+    /// The most failures, and the most adjustments, a report keeps (1,000 each).
+    public static let maximumNotes = 1_000
+    /// The most distinct function names `notReplayed` keeps (100); the calls of further
+    /// names are counted under `otherFunctions`.
+    public static let maximumNotReplayedNames = 100
+    /// The `notReplayed` key of the calls beyond `maximumNotReplayedNames` names.
+    public static let otherFunctions = "(other functions)"
 }
 
 extension Allocator {
@@ -74,13 +85,51 @@ extension Allocator {
     public func replay(_ recording: VMARecording) -> ReplayReport {
         var session = ReplaySession(allocator: self)
         let allocationsBefore = usage.deviceMemoryAllocations
-        for call in recording.calls {
-            session.report.calls += 1
-            session.run(call)
-            let now = usage
-            session.report.peakCommittedBytes = max(session.report.peakCommittedBytes, now.committedBytes)
-            session.report.peakLiveBytes = max(session.report.peakLiveBytes, now.liveBytes)
+        for call in recording.calls { step(&session, call) }
+        return finish(&session, allocationsBefore: allocationsBefore)
+    }
+
+    /// `replay(_:)` of the recording in the file at `path`, run as the file is read: the
+    /// calls of each 64 KiB chunk are replayed before the next is read, so memory holds
+    /// one chunk, one line (at most `VMARecording.maximumLineLength` bytes), the report
+    /// (at most `ReplayReport.maximumNotes` notes of each kind) and what the recording
+    /// keeps alive, however long the file.
+    ///
+    /// - Returns: the report, and the device the recording was made on (its `Config`
+    ///   section).
+    /// - Throws: `VMARecordingError` when the file cannot be read or a line is malformed;
+    ///   what the calls before it made is destroyed first, so the allocator is as before.
+    public func replay(contentsOfFile path: String) throws(VMARecordingError)
+        -> (report: ReplayReport, recordedDevice: VMARecording.RecordedDevice) {
+        var session = ReplaySession(allocator: self)
+        let allocationsBefore = usage.deviceMemoryAllocations
+        var parser = RecordingParser()
+        let rest: VMARecording
+        do throws(VMARecordingError) {
+            try VMARecording.read(path) { (chunk) throws(VMARecordingError) in
+                try parser.feed(chunk)
+                for call in parser.takeCalls() { step(&session, call) }
+            }
+            rest = try parser.finish()
+        } catch {
+            session.finish()
+            throw error
         }
+        for call in rest.calls { step(&session, call) }
+        return (finish(&session, allocationsBefore: allocationsBefore), rest.device)
+    }
+
+    /// Runs one call and updates the peak figures.
+    private func step(_ session: inout ReplaySession, _ call: VMARecording.Call) {
+        session.report.calls += 1
+        session.run(call)
+        let now = usage
+        session.report.peakCommittedBytes = max(session.report.peakCommittedBytes, now.committedBytes)
+        session.report.peakLiveBytes = max(session.report.peakLiveBytes, now.liveBytes)
+    }
+
+    /// Frees what the recording left alive and completes the report.
+    private func finish(_ session: inout ReplaySession, allocationsBefore: Int) -> ReplayReport {
         session.finish()
         session.report.deviceMemoryAllocations = usage.deviceMemoryAllocations - allocationsBefore
         return session.report
@@ -168,7 +217,9 @@ private struct ReplaySession {
             guard live[handle] != nil else { return failed(call, "no live allocation has handle \(handle)") }
             replayed(function)
         case .other:
-            report.notReplayed[function, default: 0] += 1
+            let key = report.notReplayed[function] != nil
+                || report.notReplayed.count < ReplayReport.maximumNotReplayedNames ? function : ReplayReport.otherFunctions
+            report.notReplayed[key, default: 0] += 1
         }
     }
 
@@ -342,10 +393,12 @@ private struct ReplaySession {
     private mutating func replayed(_ function: String) { report.replayed[function, default: 0] += 1 }
 
     private mutating func failed(_ call: VMARecording.Call, _ reason: String) {
+        guard report.failures.count < ReplayReport.maximumNotes else { return report.omittedNotes += 1 }
         report.failures.append(ReplayReport.Note(line: call.line, function: call.function.name, reason: reason))
     }
 
     private mutating func adjusted(_ call: VMARecording.Call, _ reason: String) {
+        guard report.adjustments.count < ReplayReport.maximumNotes else { return report.omittedNotes += 1 }
         report.adjustments.append(ReplayReport.Note(line: call.line, function: call.function.name, reason: reason))
     }
 
