@@ -62,14 +62,14 @@ extension VMARecording {
     }
 
     /// `text` as an error quotes it: at most `maximumQuotedLength` characters of the
-    /// quote (control characters such as NUL and CR escaped as `\u{0}`, each escape
-    /// counted whole), and the length in bytes when it was cut.
+    /// quote, with what could break or forge a line escaped as everywhere else
+    /// (`escapingControlCharacters`: NUL, CR, bidirectional overrides… as `\u{…}`, each
+    /// escape counted whole), and the length in bytes when it was cut.
     static func quoted(_ text: some StringProtocol) -> String {
         var result = ""
         var count = 0
         for scalar in text.unicodeScalars {
-            let escaped = scalar.value < 0x20 || scalar.value == 0x7F
-            let piece = escaped ? "\\u{" + String(scalar.value, radix: 16) + "}" : String(scalar)
+            let piece = String(scalar).escapingControlCharacters
             if count + piece.count > maximumQuotedLength {
                 return result + "… (\(text.utf8.count) bytes)"
             }
