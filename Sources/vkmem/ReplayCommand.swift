@@ -95,6 +95,10 @@ struct ReplayCommand: ParsableCommand {
             print("  failed:")
             report.failures.forEach { print("    \($0)") }
         }
+        if report.omittedNotes > 0 {
+            print("  \(report.omittedNotes) more changes and failures not listed (a report keeps "
+                  + "\(ReplayReport.maximumNotes) of each)")
+        }
         print("  peak committed: \(report.peakCommittedBytes) bytes, peak live: \(report.peakLiveBytes) bytes, "
               + "vkAllocateMemory calls: \(report.deviceMemoryAllocations)")
         print("  time in the allocator: \(String(format: "%.1f", report.nanoseconds / 1_000)) µs")

@@ -18,7 +18,9 @@ extension Allocator {
     /// `.privatePage` place each group of resources that share a best memory type in the
     /// first type every member accepts that takes the whole group. Resources whose driver
     /// requires a dedicated allocation get one whatever the strategy.
-    /// - Throws: `AllocationError`; if anything fails part-way (creation, memory, binding),
+    /// - Throws: `AllocationError`: `.invalidCreateInfo` when an entry's create-info breaks
+    ///   a rule of Vulkan or a limit of the device, found before the first resource is
+    ///   created; if anything fails part-way (creation, memory, binding),
     ///   every resource the call created is destroyed and every range and page it made
     ///   given back, so the allocator is exactly as before.
     /// - Complexity: O(n) Vulkan calls and allocations for n resources.
