@@ -452,6 +452,46 @@ private let fuzzSeed: String = recording(
      "1,0.5,2,vmaDestroyBuffer,00000000000000B0", "1,0.5,2,vmaDestroyImage,00000000000000C0",
      "1,0.5,2,vmaFreeMemory,00000000000000D0", "1,0.6,2,vmaDestroyImage,00000000000000C1"])
 
+/// `bytes` with `range` replaced by `replacement`, copied with `memcpy`: the test runs
+/// in a debug build, where the standard library's generic splicing goes a byte at a time.
+private func splice(_ bytes: inout [UInt8], _ range: Range<Int>, _ replacement: [UInt8]) {
+    let count = bytes.count - range.count + replacement.count
+    bytes = bytes.withUnsafeBytes { old in
+        replacement.withUnsafeBytes { new in
+            [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let out = UnsafeMutableRawPointer(buffer.baseAddress!)
+                if range.lowerBound > 0 { memcpy(out, old.baseAddress!, range.lowerBound) }
+                if !new.isEmpty { memcpy(out + range.lowerBound, new.baseAddress!, new.count) }
+                let tail = old.count - range.upperBound
+                if tail > 0 { memcpy(out + range.lowerBound + new.count, old.baseAddress! + range.upperBound, tail) }
+                initialized = count
+            }
+        }
+    }
+}
+
+/// The line around `position` (its start, its end) and the offsets of its commas, found
+/// with `memchr` where it can.
+private func fieldBounds(_ bytes: [UInt8], around position: Int) -> (start: Int, end: Int, commas: [Int]) {
+    bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> (start: Int, end: Int, commas: [Int]) in
+        let base = raw.baseAddress!
+        var start = position
+        while start > 0, raw[start - 1] != 0x0A { start -= 1 }
+        var end = raw.count
+        if let newline = memchr(base + position, 0x0A, raw.count - position) {
+            end = UnsafeRawPointer(newline) - base
+        }
+        var commas: [Int] = []
+        var from = start
+        while from < end, let comma = memchr(base + from, 0x2C, end - from) {
+            let offset = UnsafeRawPointer(comma) - base
+            commas.append(offset)
+            from = offset + 1
+        }
+        return (start, end, commas)
+    }
+}
+
 /// Applies one seeded mutation of the kinds a damaged or hostile file has.
 private func mutate(_ bytes: inout [UInt8], _ generator: inout SplitMix) {
     let junk: [String] = ["", "-1", "+1", " 1", "0x10", "1e400", "nan", "-0", "18446744073709551616", "4294967296",
@@ -460,23 +500,20 @@ private func mutate(_ bytes: inout [UInt8], _ generator: inout SplitMix) {
     let at = bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &generator)
     switch Int.random(in: 0..<8, using: &generator) {
     case 0: // truncation
-        bytes.removeSubrange(at...)
+        splice(&bytes, at..<bytes.count, [])
     case 1: // a huge field: up to 100 KB of digits, commas, NULs or letters
         let filler = [UInt8(ascii: "9"), UInt8(ascii: ","), 0, UInt8(ascii: "a"), 0xFF].randomElement(using: &generator)!
-        bytes.insert(contentsOf: repeatElement(filler, count: Int.random(in: 1_000...100_000, using: &generator)), at: at)
+        splice(&bytes, at..<at, [UInt8](repeating: filler, count: Int.random(in: 1_000...100_000, using: &generator)))
     case 2: // NULs and bytes that are not UTF-8
-        bytes.insert(contentsOf: [[0], [0, 0, 0], [0xFF], [0xC3], [0xE2, 0x82]].randomElement(using: &generator)!, at: at)
+        splice(&bytes, at..<at, [[0], [0, 0, 0], [0xFF], [0xC3], [0xE2, 0x82]].randomElement(using: &generator)!)
     case 3: // separators
-        bytes.insert(contentsOf: Array([",", "\n", "\r", "\r\n", ",,", "\n\n\n"].randomElement(using: &generator)!.utf8), at: at)
+        splice(&bytes, at..<at, Array([",", "\n", "\r", "\r\n", ",,", "\n\n\n"].randomElement(using: &generator)!.utf8))
     default: // a field of a random line replaced with a bad number or a token
         guard !bytes.isEmpty else { return }
-        let newline = UInt8(ascii: "\n"), comma = UInt8(ascii: ",")
-        let inside = min(at, bytes.count - 1)
-        let lineStart = bytes[..<inside].lastIndex(of: newline).map { $0 + 1 } ?? 0
-        let lineEnd = bytes[inside...].firstIndex(of: newline) ?? bytes.count
-        let commas = [lineStart - 1] + bytes[lineStart..<lineEnd].indices.filter { bytes[$0] == comma } + [lineEnd]
-        let field = Int.random(in: 0..<commas.count - 1, using: &generator)
-        bytes.replaceSubrange(commas[field] + 1..<commas[field + 1], with: Array(junk.randomElement(using: &generator)!.utf8))
+        let (lineStart, lineEnd, commas) = fieldBounds(bytes, around: min(at, bytes.count - 1))
+        let bounds = [lineStart - 1] + commas + [lineEnd]
+        let field = Int.random(in: 0..<bounds.count - 1, using: &generator)
+        splice(&bytes, bounds[field] + 1..<bounds[field + 1], Array(junk.randomElement(using: &generator)!.utf8))
     }
 }
 
@@ -485,12 +522,14 @@ extension ReplayHostileInputTests {
     /// NULs, bytes that are not UTF-8, separators), fed in random chunks: each reads or
     /// throws a `VMARecordingError` whose message stays short, and every 16th that reads
     /// is replayed under the validation layer with nothing left allocated.
-    /// `VKMEM_FUZZ_ITERATIONS` (default 400) and `VKMEM_FUZZ_SEED` (default 1) set the
-    /// run: a long one is, say, `VKMEM_FUZZ_ITERATIONS=20000`.
+    /// `VKMEM_REPLAY_FUZZ_ITERATIONS`, else `VKMEM_FUZZ_ITERATIONS` (`make test-long`),
+    /// else 400, and `VKMEM_FUZZ_SEED` (default 1) set the run.
     @Test func seededFuzzOfTheRecordingFormat() throws {
         let environment = ProcessInfo.processInfo.environment
-        // 400 keep the normal run to a few seconds in a debug build; CI's long run sets thousands.
-        let iterations = Int(environment["VKMEM_FUZZ_ITERATIONS"] ?? "") ?? 400
+        // 400 keep the normal run to a few seconds in a debug build; the long run sets
+        // thousands (its own variable lets it differ from the other fuzzers' count).
+        let iterations = Int(environment["VKMEM_REPLAY_FUZZ_ITERATIONS"] ?? "")
+            ?? Int(environment["VKMEM_FUZZ_ITERATIONS"] ?? "") ?? 400
         let seed = UInt64(environment["VKMEM_FUZZ_SEED"] ?? "") ?? 1
         var corpus = [Array(fuzzSeed.utf8)]
         if tracesPresent {
