@@ -95,12 +95,14 @@ extension Allocator {
     /// (at most `ReplayReport.maximumNotes` notes of each kind) and what the recording
     /// keeps alive, however long the file.
     ///
+    /// - Parameter observe: sees each call as it is read, before it runs (`vkmem replay`
+    ///   collects the distinct memory requests there), without the file being kept.
     /// - Returns: the report, and the device the recording was made on (its `Config`
     ///   section).
     /// - Throws: `VMARecordingError` when the file cannot be read or a line is malformed;
     ///   what the calls before it made is destroyed first, so the allocator is as before.
-    public func replay(contentsOfFile path: String) throws(VMARecordingError)
-        -> (report: ReplayReport, recordedDevice: VMARecording.RecordedDevice) {
+    public func replay(contentsOfFile path: String, observe: (VMARecording.Call) -> Void = { _ in })
+        throws(VMARecordingError) -> (report: ReplayReport, recordedDevice: VMARecording.RecordedDevice) {
         var session = ReplaySession(allocator: self)
         let allocationsBefore = usage.deviceMemoryAllocations
         var parser = RecordingParser()
@@ -108,14 +110,20 @@ extension Allocator {
         do throws(VMARecordingError) {
             try VMARecording.read(path) { (chunk) throws(VMARecordingError) in
                 try parser.feed(chunk)
-                for call in parser.takeCalls() { step(&session, call) }
+                for call in parser.takeCalls() {
+                    observe(call)
+                    step(&session, call)
+                }
             }
             rest = try parser.finish()
         } catch {
             session.finish()
             throw error
         }
-        for call in rest.calls { step(&session, call) }
+        for call in rest.calls {
+            observe(call)
+            step(&session, call)
+        }
         return (finish(&session, allocationsBefore: allocationsBefore), rest.device)
     }
 
