@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 export XDG_RUNTIME_DIR ?= /tmp
 
-APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
+APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools zlib1g-dev chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_FLAGS ?=
 
 .PHONY: deps build demo test test-unit test-info test-tsan test-asan test-lsan test-long bench clean shaders
 
-## deps: installs the Vulkan loader, headers, lavapipe, the validation layer and vulkaninfo when missing.
+## deps: installs the Vulkan loader, headers, lavapipe, the validation layer and vulkaninfo when missing;
+## zlib's headers and Chromium too, for the memory map's tests (a PNG screenshot in a headless browser).
 deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
