@@ -41,6 +41,10 @@ test-info:
 	python3 scripts/compare_vulkaninfo.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation > /dev/null
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" check --validation
+	@# Every statistics format of the stats scene, and the demo's memory map, with no validation message.
+	for format in vma-json svg html; do \
+	  "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" stats --validation --format $$format > /dev/null || exit 1; done
+	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation --map "$$(mktemp -d)/map.html" > /dev/null
 	@# The example: mesh, texture and compute round trip, checked value by value, with no
 	@# validation message, copying directly where the host can map memory and through staging.
 	swift build $(SWIFT_FLAGS) --product vkmem-example
