@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 export XDG_RUNTIME_DIR ?= /tmp
 
-APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
+APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools zlib1g-dev chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_FLAGS ?=
 
 .PHONY: deps build demo test test-unit test-info test-tsan test-asan test-lsan test-long bench clean shaders
 
-## deps: installs the Vulkan loader, headers, lavapipe, the validation layer and vulkaninfo when missing.
+## deps: installs the Vulkan loader, headers, lavapipe, the validation layer and vulkaninfo when missing;
+## zlib's headers and Chromium too, for the memory map's tests (a PNG screenshot in a headless browser).
 deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -40,6 +41,10 @@ test-info:
 	python3 scripts/compare_vulkaninfo.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation > /dev/null
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" check --validation
+	@# Every statistics format of the stats scene, and the demo's memory map, with no validation message.
+	for format in vma-json svg html; do \
+	  "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" stats --validation --format $$format > /dev/null || exit 1; done
+	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation --map "$$(mktemp -d)/map.html" > /dev/null
 	@# The example: mesh, texture and compute round trip, checked value by value, with no
 	@# validation message, copying directly where the host can map memory and through staging.
 	swift build $(SWIFT_FLAGS) --product vkmem-example

@@ -50,13 +50,16 @@ let package = Package(
             exclude: ["Shaders"]
         ),
         .testTarget(name: "SuballocationTests", dependencies: ["Suballocation"]),
+        // zlib (Debian's zlib1g-dev), for the tests alone: the memory map's browser test
+        // inflates Chromium's PNG screenshot to read its pixels.
+        .systemLibrary(name: "CZlib", path: "Tests/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Depends on VulkanMemory alone: proves `import VulkanMemory` is all a dependent needs.
         .testTarget(name: "VulkanMemoryConsumerTests", dependencies: ["VulkanMemory"]),
         .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "VulkanMemory", "CVulkan"]),
         .testTarget(
             name: "VulkanMemoryTests",
             dependencies: [
-                "VulkanMemory", "CVulkan",
+                "VulkanMemory", "CVulkan", "CZlib",
                 .product(name: "Yams", package: "Yams"),
             ],
             // The 46 real devices' memory tables (Fixtures/README.md says where they come from).

@@ -5,6 +5,9 @@ struct DedicatedEntry {
     var record: AllocationRecord
     let name: String?
     let pool: Int
+    /// The kind of resource the requirements were for, as a page range keeps it in its
+    /// arena: statistics tell a dedicated image from a buffer by it.
+    let kind: SuballocationKind
 }
 
 extension Allocator {
@@ -25,7 +28,7 @@ extension Allocator {
             }
         }
         let entry = DedicatedEntry(memory: memory, record: placement.record, name: name,
-                                   pool: pool.typeIndex)
+                                   pool: pool.typeIndex, kind: placement.requirements.kind)
         let (slot, generation) = dedicated.withLock { $0.insert(entry) }
         return Allocation(memory: memory.handle, offset: 0, size: size, memoryTypeIndex: pool.typeIndex,
                           mappedPointer: mapped, location: .dedicated(slot: slot, generation: generation))

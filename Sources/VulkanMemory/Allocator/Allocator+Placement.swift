@@ -20,8 +20,8 @@ struct PlacementRequest {
     /// The resource the memory will be bound to, for a dedicated allocation's
     /// `VkMemoryDedicatedAllocateInfo`; `options.dedicatedTarget` when none is given.
     let target: DeviceMemory.DedicatedTarget?
-    /// What leak reports and statistics say of the allocation; `isBound` when a resource
-    /// is bound to it as part of the same call.
+    /// What leak reports and statistics say of the allocation; `isBound` and `resource`
+    /// when a resource is bound to it as part of the same call.
     var record: AllocationRecord
 
     /// Validates a request.
@@ -41,7 +41,7 @@ struct PlacementRequest {
     }
 
     init(_ requirements: MemoryRequirements, _ options: AllocationOptions,
-         target: DeviceMemory.DedicatedTarget? = nil, bound: Bool = false,
+         target: DeviceMemory.DedicatedTarget? = nil, resource: BoundResource? = nil,
          fileID: StaticString, line: UInt) throws(AllocationError) {
         guard requirements.size > 0 else { throw .zeroSize }
         let alignment = max(requirements.alignment, 1)
@@ -59,7 +59,8 @@ struct PlacementRequest {
         strategy = options.strategy
         self.target = target ?? options.dedicatedTarget
         record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line), userData: options.userData)
-        record.isBound = bound
+        record.isBound = resource != nil
+        record.resource = resource
     }
 }
 

@@ -144,6 +144,7 @@ extension MemoryTypePool {
         var record = state.records[Int(member.handle.index)]
         record.isBound = false
         record.boundAlignmentLog2 = 0
+        record.resource = nil
         let mapped = state.pages[page].mappedBase != nil
         let name = state.names[member.handle.index]
         let destination = finish(placed, state: &state, mapped: mapped, name: name, record: record)

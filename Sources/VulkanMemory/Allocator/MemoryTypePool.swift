@@ -19,6 +19,10 @@ struct AllocationRecord {
     /// needs, when that is more than the allocation was placed with: a defragmentation
     /// move's destination keeps it, so the resource can be re-created there. 0 otherwise.
     var boundAlignmentLog2: UInt8 = 0
+    /// The buffer or image bound to the range and its usage flags, when the allocator
+    /// bound it (or a claim did): statistics name each range's resource, as VMA's dump
+    /// does. nil while nothing is bound, and for a `.contiguous` group's shared range.
+    var resource: BoundResource?
 
     static let empty = AllocationRecord(fileID: "", line: 0, userData: 0)
 }

@@ -109,7 +109,7 @@ extension Allocator {
         func single(_ index: Int, dedicated: AllocationOptions.DedicatedPolicy) throws(AllocationError) -> Allocation {
             let placement = try PlacementRequest(requirements[index],
                                                  AllocationOptions(dedicated: dedicated, name: entries[index].name),
-                                                 target: objects[index].dedicatedTarget, bound: true,
+                                                 target: objects[index].dedicatedTarget, resource: objects[index].bound,
                                                  fileID: fileID, line: line)
             return try place(placement, entries[index].memory, name: entries[index].name)
         }

@@ -22,7 +22,7 @@ extension Allocator {
                 guard let (pool, slot) = pagePool(of: allocation, slot: tagged) else { throw .unknownAllocation }
                 try pool.claim(handle, slot: slot, generation: generation, memory: allocation.memory,
                                offset: allocation.offset, kind: needs.kind, alignment: needs.alignment,
-                               description: allocation.description)
+                               resource: object.bound, description: allocation.description)
                 do throws(AllocationError) {
                     try object.bind(to: allocation, on: device)
                 } catch {
@@ -43,6 +43,7 @@ extension Allocator {
                     }
                     try object.bind(to: allocation, on: device)
                     entry.record.isBound = true
+                    entry.record.resource = object.bound
                     table.update(slot: slot, entry)
                 }
             case .member:

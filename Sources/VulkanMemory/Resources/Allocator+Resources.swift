@@ -147,7 +147,7 @@ extension Allocator {
         do throws(AllocationError) {
             let requirements = object.requirements(on: device)
             let placement = try PlacementRequest(requirements, allocationOptions,
-                                                 target: object.dedicatedTarget, bound: true,
+                                                 target: object.dedicatedTarget, resource: object.bound,
                                                  fileID: fileID, line: line)
             let allocation = try place(placement)
             do throws(AllocationError) {

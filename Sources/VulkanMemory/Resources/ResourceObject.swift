@@ -1,5 +1,18 @@
 import CVulkan
 
+/// The resource an allocation's record says is bound to it: a plain value kept beside
+/// each live allocation, so it holds the kind and usage flags, not the handle.
+struct BoundResource: Equatable {
+    enum Kind: UInt8 {
+        case buffer
+        case image
+    }
+
+    let kind: Kind
+    /// `VkBufferUsageFlags` or `VkImageUsageFlags`, as created.
+    let usage: UInt32
+}
+
 /// A buffer or an image as the allocator handles it between creating it and handing it
 /// out bound: the one type that every resource path (`createBuffer`/`createImage` for an
 /// intent, a pool or an allocation, and each strategy of a batch) creates, asks for its
@@ -14,6 +27,17 @@ struct ResourceObject {
     /// `.linear` for buffers and linear-tiling images, `.optimal` for other images: which
     /// neighbours `bufferImageGranularity` keeps apart.
     let kind: SuballocationKind
+    /// The create-info's usage flags (`VkBufferUsageFlags` or `VkImageUsageFlags`); 0 for an
+    /// object made only to ask for its requirements.
+    var usage: UInt32 = 0
+
+    /// What statistics say is bound to the memory once this object is.
+    var bound: BoundResource {
+        switch handle {
+        case .buffer: BoundResource(kind: .buffer, usage: usage)
+        case .image: BoundResource(kind: .image, usage: usage)
+        }
+    }
 
     /// `vkCreateBuffer`, after `validate(_:on:)` accepted the create-info.
     static func create(_ info: VkBufferCreateInfo, on device: VulkanDevice) throws(AllocationError) -> ResourceObject {
@@ -30,7 +54,7 @@ struct ResourceObject {
         guard result.isSuccess, let buffer = created else {
             throw .vulkan(.callFailed(function: "vkCreateBuffer", result: result))
         }
-        return ResourceObject(handle: .buffer(buffer), kind: .linear)
+        return ResourceObject(handle: .buffer(buffer), kind: .linear, usage: UInt32(truncatingIfNeeded: info.usage))
     }
 
     /// `vkCreateImage`, after `validate(_:on:)` accepted the create-info.
@@ -48,7 +72,8 @@ struct ResourceObject {
         guard result.isSuccess, let image = created else {
             throw .vulkan(.callFailed(function: "vkCreateImage", result: result))
         }
-        return ResourceObject(handle: .image(image), kind: info.tiling == VK_IMAGE_TILING_OPTIMAL ? .optimal : .linear)
+        return ResourceObject(handle: .image(image), kind: info.tiling == VK_IMAGE_TILING_OPTIMAL ? .optimal : .linear,
+                              usage: info.usage)
     }
 
     /// What the memory of a dedicated allocation for this resource is dedicated to.
