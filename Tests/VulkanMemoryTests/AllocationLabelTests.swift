@@ -115,7 +115,8 @@ struct AllocationLabelTests {
     }
 
     /// Observers see one `.labelChanged` a change; the recorder writes VMA's
-    /// `vmaSetAllocationUserData` with the name, which the recording reads back.
+    /// `vmaSetAllocationUserData` with the name, which the recording reads back and a
+    /// replay applies.
     @Test func changesAreObservedAndRecorded() throws {
         try withTestDevice { context in
             let recorder = CallRecorder()
@@ -138,6 +139,13 @@ struct AllocationLabelTests {
             }
             #expect(set == ["mesh, LOD 0", "mesh, LOD 0"])
             try allocator.free(allocation)
+
+            // Replayed, the rename reaches the replaying allocator: what is left alive has the new name.
+            let replayer = Allocator(device: context.device)
+            let report = replayer.replay(recording)
+            #expect(report.failures.isEmpty, "\(report.failures)")
+            #expect(report.replayed["vmaSetAllocationUserData"] == 2)
+            #expect(report.leftAlive.map(\.name) == ["mesh, LOD 0"])
         }
     }
 
