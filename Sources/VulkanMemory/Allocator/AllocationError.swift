@@ -114,6 +114,9 @@ public enum UnmetRequirement: Sendable, Equatable, CustomStringConvertible {
     /// The range was placed for a resource of another kind; `bufferImageGranularity`
     /// keeps linear and optimal-tiling resources apart.
     case kind(placed: SuballocationKind, needed: SuballocationKind)
+    /// Memory allocated for one resource (`VkMemoryDedicatedAllocateInfo`) takes it at its
+    /// start only; this bind asked for the given local offset.
+    case offsetInDedicatedMemory(UInt64)
 
     /// The requirement, in words.
     public var description: String {
@@ -134,6 +137,8 @@ public enum UnmetRequirement: Sendable, Equatable, CustomStringConvertible {
         case let .kind(placed, needed):
             return "the range was placed for a \(placed) resource and this one is \(needed); "
                 + "bufferImageGranularity keeps the two apart"
+        case let .offsetInDedicatedMemory(offset):
+            return "the memory was allocated for this resource and takes it at offset 0, not \(offset)"
         }
     }
 }

@@ -1,9 +1,11 @@
 /// A dedicated allocation: one `VkDeviceMemory` of its own.
 struct DedicatedEntry {
     let memory: DeviceMemory
-    /// `record.isBound` changes when a resource is bound to the allocation later.
+    /// `record.isBound` changes when a resource is bound to the allocation later,
+    /// `record.userData` by `setUserData(_:of:)`.
     var record: AllocationRecord
-    let name: String?
+    /// Changed by `setName(_:of:)`.
+    var name: String?
     let pool: Int
     /// The kind of resource the requirements were for, as a page range keeps it in its
     /// arena: statistics tell a dedicated image from a buffer by it.

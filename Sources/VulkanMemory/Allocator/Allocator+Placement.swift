@@ -185,10 +185,10 @@ extension Allocator {
                 pinned.isPinned = true
                 let base = try pool.allocate(size: layout.size, alignment: layout.alignment, kind: layout.kind,
                                              strategy: .bestFit, mapped: false,
-                                             name: "contiguous group of \(requirements.count)", record: pinned)
+                                             name: GroupEntry.rangeName(names), record: pinned)
                 return registerGroup(base: base, members: layout.offsets.indices.map {
                     (layout.offsets[$0], layout.sizes[$0], requirements[$0].kind)
-                })
+                }, names: names)
             } catch {
                 guard error.mayFallBack || { if case .groupTooLarge = error { true } else { false } }() else {
                     throw error

@@ -207,11 +207,18 @@ private struct ReplaySession {
         case let .destroyBuffer(handle), let .destroyImage(handle), let .freeMemory(handle):
             destroy(handle, call)
         case let .setAllocationUserData(handle, userData):
-            guard live[handle] != nil else { return failed(call, "no live allocation has handle \(handle)") }
-            // The allocator names an allocation when it is made; the replay keeps the
-            // new name for its own report of what is left alive.
-            live[handle]?.name = userData.isEmpty ? nil : userData
-            replayed(function)
+            guard let entry = live[handle] else { return failed(call, "no live allocation has handle \(handle)") }
+            // VMA's user data is the allocation's name here, as at creation: the
+            // allocator's reports and the replay's own report of what is left alive
+            // show the new one.
+            let name = userData.isEmpty ? nil : userData
+            do {
+                try allocator.setName(name, of: entry.made.allocation)
+                live[handle]?.name = name
+                replayed(function)
+            } catch {
+                failed(call, error.description)
+            }
         case let .mapMemory(handle):
             guard let entry = live[handle] else { return failed(call, "no live allocation has handle \(handle)") }
             do {

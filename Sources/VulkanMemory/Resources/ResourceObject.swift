@@ -105,18 +105,20 @@ struct ResourceObject {
         }
     }
 
-    /// `vkBindBufferMemory` / `vkBindImageMemory` at the allocation's memory and offset.
+    /// `vkBindBufferMemory` / `vkBindImageMemory` at the allocation's memory and offset,
+    /// plus `localOffset` (`vmaBindBufferMemory2`'s `allocationLocalOffset`; 0 on every
+    /// path but a bind of the caller's own resource).
     @inline(__always)
-    func bind(to allocation: Allocation, on device: VulkanDevice) throws(AllocationError) {
+    func bind(to allocation: Allocation, localOffset: UInt64 = 0, on device: VulkanDevice) throws(AllocationError) {
         let functions = device.deviceFunctions
         switch handle {
         case .buffer(let buffer):
             let result = VulkanResult(functions.bindBufferMemory(device.device, buffer, allocation.memory,
-                                                                 allocation.offset))
+                                                                 allocation.offset + localOffset))
             guard result.isSuccess else { throw .vulkan(.callFailed(function: "vkBindBufferMemory", result: result)) }
         case .image(let image):
             let result = VulkanResult(functions.bindImageMemory(device.device, image, allocation.memory,
-                                                                allocation.offset))
+                                                                allocation.offset + localOffset))
             guard result.isSuccess else { throw .vulkan(.callFailed(function: "vkBindImageMemory", result: result)) }
         }
     }
