@@ -6,7 +6,7 @@ APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_FLAGS ?=
 
-.PHONY: deps build demo test test-unit test-info test-tsan test-asan test-lsan test-long bench clean shaders
+.PHONY: deps build demo docs test test-docs test-unit test-info test-tsan test-asan test-lsan test-long bench clean shaders
 
 ## deps: installs the Vulkan loader, headers, lavapipe, the validation layer and vulkaninfo when missing;
 ## zlib's headers and Chromium too, for the memory map's tests (a PNG screenshot in a headless browser).
@@ -28,7 +28,20 @@ demo: build
 ## test: every test with the Khronos validation layer on (a validation message fails the test
 ## that caused it), then the thread-safety tests again under the thread sanitizer and the
 ## allocator's own tests under the address sanitizer.
-test: deps test-unit test-info test-tsan test-asan
+test: deps test-unit test-docs test-info test-tsan test-asan
+
+## docs: the DocC catalogs of VulkanMemory and Suballocation, with every documentation warning
+## (a broken symbol link, an undocumented parameter) an error.
+DOCC := swift package $(SWIFT_FLAGS) --disable-sandbox generate-documentation --warnings-as-errors
+docs:
+	$(DOCC) --target VulkanMemory
+	$(DOCC) --target Suballocation
+
+## test-docs: every Swift block of the README and the articles is a compiled sample of
+## Tests/DocumentationSampleTests (which test-unit runs), and the catalogs build without a warning.
+test-docs:
+	python3 scripts/doc_samples.py --check
+	@$(MAKE) --no-print-directory docs
 
 test-unit:
 	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS)

@@ -40,7 +40,7 @@ public struct Allocation: Hashable, @unchecked Sendable, CustomStringConvertible
     /// A raw pointer with no check: it is valid until the allocation is freed, moved by a
     /// committed defragmentation pass, or its allocator deinitialized, and using it after
     /// that writes into memory another allocation may hold, or that is unmapped.
-    /// ``Allocator/map(_:)`` gives a view that throws ``MemoryError/viewEnded`` instead.
+    /// ``Allocator/map(_:)-(Allocation)`` gives a view that throws ``MemoryError/viewEnded`` instead.
     public let mappedPointer: UnsafeMutableRawPointer?
     let location: Location
     /// Whether this allocation made its page: a call that fails after allocating releases

@@ -67,13 +67,9 @@ struct Page {
 ///
 /// All pages of the type live in one TLSF block, the arena: page slot `p` is the range
 /// `p * stride ..< p * stride + region`, and fences (allocations of the arena that are
-/// not the user's) fill the rest of each slot and every slot without a page. One search
-/// of the arena therefore finds the best-fitting free range among all pages at once, as
-/// if the pages were one heap (past 16,384 arena records, less the two most recently
-/// freed ranges, which `VirtualBlock` merges two frees later), and no range can straddle
-/// two pages. Committed memory
-/// follows from that: placement across pages is as good as within one page, so pages
-/// can grow in small steps without scattering holes over many separate blocks.
+/// not the user's) fill the rest of each slot and every slot without a page, so one
+/// search covers every page and no range straddles two. Why, and how pages grow: the
+/// DocC article "Pages and the arena" (VulkanMemory.docc/PagesAndTheArena.md).
 final class MemoryTypePool: @unchecked Sendable {
     struct State {
         /// Every page of this type, each in its own slot of `stride` bytes.

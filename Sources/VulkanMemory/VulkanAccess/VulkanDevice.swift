@@ -55,6 +55,9 @@ public final class VulkanDevice: @unchecked Sendable {
     /// Wraps handles the caller created and keeps owning.
     ///
     /// - Parameters:
+    ///   - instance: the caller's `VkInstance`.
+    ///   - physicalDevice: the `VkPhysicalDevice` `device` was created on.
+    ///   - device: the caller's `VkDevice`.
     ///   - apiVersion: the `apiVersion` the instance was created with (1.1 at least).
     ///   - capabilities: the memory-related extensions and features the caller enabled on
     ///     `device`; the library uses nothing beyond them.
