@@ -103,6 +103,14 @@ extension Allocator {
     ///   what the calls before it made is destroyed first, so the allocator is as before.
     public func replay(contentsOfFile path: String, observe: (VMARecording.Call) -> Void = { _ in })
         throws(VMARecordingError) -> (report: ReplayReport, recordedDevice: VMARecording.RecordedDevice) {
+        try replay(contentsOfFile: path, observe: observe, beforeCleanup: {})
+    }
+
+    /// `replay(contentsOfFile:observe:)`, calling `beforeCleanup` after the recording's
+    /// last call and before what it left alive is freed: a `TimelineRecorder` marks the
+    /// leaks there, which the cleanup's frees would otherwise hide.
+    func replay(contentsOfFile path: String, observe: (VMARecording.Call) -> Void, beforeCleanup: () -> Void)
+        throws(VMARecordingError) -> (report: ReplayReport, recordedDevice: VMARecording.RecordedDevice) {
         var session = ReplaySession(allocator: self)
         let allocationsBefore = usage.deviceMemoryAllocations
         var parser = RecordingParser()
@@ -124,6 +132,7 @@ extension Allocator {
             observe(call)
             step(&session, call)
         }
+        beforeCleanup()
         return (finish(&session, allocationsBefore: allocationsBefore), rest.device)
     }
 
