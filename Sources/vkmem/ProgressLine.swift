@@ -16,6 +16,7 @@ final class ProgressLine {
     private let isShown: Bool
     private let start = ContinuousClock.now
     private var lastDrawn: ContinuousClock.Instant?
+    private var lastDetail = ""
 
     /// Progress of `task` over `total` steps; `quiet` (a `--json` run) hides it. `total`
     /// is only evaluated when the line is shown (counting a file's lines reads it).
@@ -26,12 +27,14 @@ final class ProgressLine {
     }
 
     /// `done` steps of `total` are done; `detail` says what runs now. Redrawn at most ten
-    /// times a second, so a fast loop pays a clock read and no write.
+    /// times a second, so a fast loop pays a clock read and no write, except when `detail`
+    /// changes: a new step is always named.
     func update(_ done: Int, _ detail: String = "") {
         guard isShown else { return }
         let now = ContinuousClock.now
-        if let lastDrawn, now - lastDrawn < .milliseconds(100), done < total { return }
+        if let lastDrawn, now - lastDrawn < .milliseconds(100), done < total, detail == lastDetail { return }
         lastDrawn = now
+        lastDetail = detail
         let fraction = min(Double(done) / Double(total), 1)
         let elapsed = Self.seconds(now - start)
         var line = "\(task): \(Int(fraction * 100))% (\(done)/\(total))"
