@@ -95,8 +95,10 @@ extension Allocator {
     /// (at most `ReplayReport.maximumNotes` notes of each kind) and what the recording
     /// keeps alive, however long the file.
     ///
-    /// - Parameter observe: sees each call as it is read, before it runs (`vkmem replay`
-    ///   collects the distinct memory requests there), without the file being kept.
+    /// - Parameters:
+    ///   - path: the recording (VMA 2.x's calls-recording CSV, format 1,8).
+    ///   - observe: sees each call as it is read, before it runs (`vkmem replay`
+    ///     collects the distinct memory requests there), without the file being kept.
     /// - Returns: the report, and the device the recording was made on (its `Config`
     ///   section).
     /// - Throws: `VMARecordingError` when the file cannot be read or a line is malformed;

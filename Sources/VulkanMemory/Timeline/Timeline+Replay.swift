@@ -7,7 +7,10 @@ extension Timeline {
     ///
     /// The same recorder serves live observation; this only drives it from a file.
     ///
-    /// - Parameter options: the allocator's options; the recorder is added to its observers.
+    /// - Parameters:
+    ///   - path: the recording (VMA 2.x's calls-recording CSV, format 1,8).
+    ///   - device: the device to replay it on.
+    ///   - options: the allocator's options; the recorder is added to its observers.
     /// - Returns: the timeline and the replay's own report (whose peaks the timeline's equal).
     /// - Throws: `TimelineError.recording` when the file cannot be read or a line is malformed.
     public static func replaying(contentsOfFile path: String, on device: VulkanDevice,
