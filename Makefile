@@ -73,6 +73,8 @@ test-info:
 	    "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" replay --validation "$$trace" > /dev/null || exit 1; \
 	  done; \
 	else echo "skipped: vkmem replay of the VMA recordings (../shared/traces is not beside the project)"; fi
+	@# Progress on a terminal (a pseudo-terminal), none piped or with --json, stdout unchanged.
+	python3 scripts/check_progress.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
 	python3 scripts/check_types_json.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" Tests/VulkanMemoryTests/Fixtures/gpu-profiles.json
 	@# An unknown device is a clear error with a non-zero exit, not a crash.
 	@out=$$("$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" info --device no-such-gpu 2>&1); rc=$$?; \

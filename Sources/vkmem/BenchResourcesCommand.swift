@@ -51,7 +51,12 @@ struct BenchResourcesCommand: ParsableCommand {
             var results: [ResourceWorkloadResult] = []
             var options = AllocatorOptions()
             if let pageMiB { options.deviceLocalPageSize = pageMiB << 20 }
-            for _ in 0..<runs { results.append(try workload.run(on: context.device, options: options)) }
+            let progress = ProgressLine("bench resources", total: runs, quiet: json)
+            for run in 0..<runs {
+                progress.update(run, "runs, \(steps) steps each")
+                results.append(try workload.run(on: context.device, options: options))
+            }
+            progress.finish()
             let r = ResourceWorkloadResult.median(results)
             if json {
                 print("{\"workload\": \"\(r.workload)\", \"pair_ns\": \(oneDecimal(r.pairNanoseconds)), "
