@@ -54,6 +54,8 @@ test-info:
 	python3 scripts/compare_vulkaninfo.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation > /dev/null
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" check --validation
+	@# The memory map drawn by headless Chromium, alone: beside the parallel suite it starved.
+	VKMEM_BROWSER_TEST=1 VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --skip-build --filter 'MemoryMapBrowser'
 	@# Every statistics format of the stats scene, and the demo's memory map, with no validation message.
 	for format in vma-json svg html; do \
 	  "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" stats --validation --format $$format > /dev/null || exit 1; done
