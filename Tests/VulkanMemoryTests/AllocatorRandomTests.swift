@@ -1046,7 +1046,9 @@ final class AllocatorRandomRun {
         let moves = pass.moves
         tally.moves += moves.count
         try expect(pass.bytesToMove == moves.reduce(0) { $0 + $1.source.size } && pass.bytesToMove <= maxBytes
-                       && moves.count <= maxMoves && (moves.isEmpty == (pass.pagesToRelease == 0)),
+                       // Pages go back only through moves; moves that empty no page are
+                       // allowed (a limited pass moves what fits towards fuller pages).
+                       && moves.count <= maxMoves && (pass.pagesToRelease == 0 || !moves.isEmpty),
                    "\(moves.count) moves of \(pass.bytesToMove) bytes, \(pass.pagesToRelease) pages")
         let pagesToRelease = pass.pagesToRelease
         // A second pass is refused while this one is open.
@@ -1142,9 +1144,16 @@ final class AllocatorRandomRun {
             }
             try verify()
         }
-        // Allocations made while the pass is open stay out of the pages it empties, but for
-        // the room of sources freed meanwhile.
-        let blocked = sources.subtracting(freedByUs.map { UInt(bitPattern: $0.memory) })
+        // Allocations made while the pass is open stay out of the pages it empties (those
+        // whose every allocation moves; a limited pass may also move some of a page it does
+        // not empty), but for the room of sources freed meanwhile.
+        let movedSources = Set(moves.map(\.source))
+        let emptied = sources.filter { page in
+            tracked.allSatisfy { UInt(bitPattern: $0.allocation.memory) != page || movedSources.contains($0.allocation)
+                || freedByUs.contains($0.allocation) }
+                && extra.allSatisfy { UInt(bitPattern: $0.memory) != page || movedSources.contains($0) }
+        }
+        let blocked = emptied.subtracting(freedByUs.map { UInt(bitPattern: $0.memory) })
         for _ in 0..<rng.int(0...3) {
             let count = tracked.count
             try opAllocate()
