@@ -5,6 +5,9 @@ struct DedicatedEntry {
     var record: AllocationRecord
     let name: String?
     let pool: Int
+    /// Resources aliasing the allocation (`Allocator.createAliasingBuffer`); it is not
+    /// freed while any lives.
+    var aliases: [AliasRecord] = []
 }
 
 extension Allocator {
@@ -24,6 +27,19 @@ extension Allocator {
                 throw .memory(error)
             }
         }
+        if pool.debug.initialize {
+            // The new pattern (`AllocatorOptions.initializeAllocations`): through the
+            // mapping asked for, or one made now and kept for the allocation's life, as
+            // `map(_:)` would.
+            var base = mapped
+            if base == nil {
+                do throws(MemoryError) { base = try memory.persistentView(offset: 0, size: size).baseAddress } catch {
+                    ledger.release(memory, isDedicated: true)
+                    throw .memory(error)
+                }
+            }
+            base?.initializeMemory(as: UInt8.self, repeating: DebugFill.newPattern, count: Int(size))
+        }
         let entry = DedicatedEntry(memory: memory, record: placement.record, name: name,
                                    pool: pool.typeIndex)
         let (slot, generation) = dedicated.withLock { $0.insert(entry) }
@@ -36,6 +52,7 @@ extension Allocator {
             switch table.lookup(slot: slot, generation: generation) {
             case .live(let entry):
                 guard entry.memory.handle == allocation.memory else { return .failure(.unknownAllocation) }
+                guard entry.aliases.isEmpty else { return .failure(.aliasesLive(count: entry.aliases.count)) }
                 table.remove(slot: slot)
                 return .success(entry.memory)
             case .removed: return .failure(.alreadyFreed)

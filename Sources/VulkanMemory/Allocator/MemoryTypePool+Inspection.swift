@@ -22,6 +22,8 @@ extension MemoryTypePool {
             /// nil for a free range.
             let kind: SuballocationKind?
             let name: String?
+            /// The resources aliasing the allocation.
+            var aliases: [AliasRecord] = []
         }
 
         let size: UInt64
@@ -56,7 +58,8 @@ extension MemoryTypePool {
             var gaps = [[PageSnapshot.Range]](repeating: [], count: state.pages.count)
             forEachPageAllocation(state) { slot, offset, size, kind, handle in
                 allocations[slot].append(PageSnapshot.Range(offset: offset, size: size, kind: kind,
-                                                            name: state.names[handle.index]))
+                                                            name: state.names[handle.index],
+                                                            aliases: state.aliases[handle.index] ?? []))
             }
             forEachPageFreeRange(state) { slot, offset, size in
                 gaps[slot].append(PageSnapshot.Range(offset: offset, size: size, kind: nil, name: nil))
@@ -78,10 +81,12 @@ extension MemoryTypePool {
             var reports: [AllocationReport] = []
             forEachPageAllocation(state) { _, offset, size, _, handle in
                 let record = state.records[Int(handle.index)]
+                // The allocation as its owner knows it: without margins.
+                let region = userRegion(offset: offset, size: size, record: record)
                 reports.append(AllocationReport(
-                    name: state.names[handle.index], size: size, offset: offset, memoryTypeIndex: typeIndex,
+                    name: state.names[handle.index], size: region.size, offset: region.offset, memoryTypeIndex: typeIndex,
                     isDedicated: false, userData: record.userData, fileID: record.fileID.description,
-                    line: Int(record.line)))
+                    line: Int(record.line), aliasCount: state.aliases[handle.index]?.count ?? 0))
             }
             return reports
         }

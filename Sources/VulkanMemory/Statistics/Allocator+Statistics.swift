@@ -30,7 +30,8 @@ extension Allocator {
                 types[entry.pool].allocationCount += 1
                 // The memory's own lock inside the registry's: nothing takes them the other way round.
                 return DedicatedStatistics(memoryTypeIndex: entry.pool, size: entry.memory.size, name: entry.name,
-                                           mapped: entry.memory.mappedPointer != nil)
+                                           mapped: entry.memory.mappedPointer != nil,
+                                           aliases: entry.aliases.isEmpty ? nil : entry.aliases.map(AliasStatistics.init))
             }
         }
         let typeStatistics = properties.types.map { type in
@@ -81,7 +82,8 @@ extension PageStatistics {
     /// free bytes but belong to no free range.
     fileprivate init(_ page: MemoryTypePool.PageSnapshot, of pool: MemoryTypePool) {
         let allocations = page.allocations.map {
-            RangeStatistics(offset: $0.offset, size: $0.size, kind: RangeStatistics.Kind($0.kind ?? .unknown), name: $0.name)
+            RangeStatistics(offset: $0.offset, size: $0.size, kind: RangeStatistics.Kind($0.kind ?? .unknown), name: $0.name,
+                            aliases: $0.aliases.isEmpty ? nil : $0.aliases.map(AliasStatistics.init))
         }
         let gaps = page.freeRanges.map { RangeStatistics(offset: $0.offset, size: $0.size, kind: .free, name: nil) }
         let used = allocations.reduce(0) { $0 + $1.size }

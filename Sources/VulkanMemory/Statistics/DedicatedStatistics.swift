@@ -8,4 +8,6 @@ public struct DedicatedStatistics: Codable, Sendable, Equatable {
     public let name: String?
     /// Whether the memory is mapped into the host's address space.
     public let mapped: Bool
+    /// The resources aliasing the allocation; absent when none does.
+    public internal(set) var aliases: [AliasStatistics]? = nil
 }

@@ -1,7 +1,8 @@
 /// One page (a `VkDeviceMemory` shared by many allocations) in a `Statistics`.
 ///
 /// `ranges` tiles the page: offsets run from 0 to `size` with no gap or overlap, the
-/// allocations' sizes add up to `usedBytes` and the free ranges' to `freeBytes`.
+/// allocations' sizes add up to `usedBytes` and the free ranges' to `freeBytes`. With
+/// `AllocatorOptions.debugMargin`, an allocation's range includes its margins.
 public struct PageStatistics: Codable, Sendable, Equatable {
     /// The page's memory type.
     public let memoryTypeIndex: Int
@@ -62,4 +63,8 @@ public struct RangeStatistics: Codable, Sendable, Equatable {
     /// The allocation's name (`AllocationOptions.name`); absent for free ranges and
     /// unnamed allocations.
     public let name: String?
+    /// The resources aliasing the allocation, with their offsets from the allocation's
+    /// start (not the range's, which includes a front margin with
+    /// `AllocatorOptions.debugMargin`); absent when none does.
+    public internal(set) var aliases: [AliasStatistics]? = nil
 }
