@@ -31,8 +31,18 @@ extension MemoryTypePool {
             guard placedKind == kind || placedKind == .unknown else {
                 throw .requirementsNotMet(allocation: description, reason: .kind(placed: placedKind, needed: kind))
             }
+            if state.aliases[handle.index] == nil { state.aliasedCount += 1 }
             state.aliases[handle.index, default: []].append(alias)
         }
+    }
+
+    /// Throws `.aliasesLive` when the live allocation `handle` has aliases (after checking
+    /// it is live, so a stale handle whose index was reused is told apart).
+    @inline(never)
+    func refuseIfAliased(_ handle: VirtualAllocationHandle, slot: UInt32, generation: UInt32, memory: VkDeviceMemory,
+                         offset: UInt64, state: State) throws(AllocationError) {
+        _ = try liveRange(handle, slot: slot, generation: generation, memory: memory, offset: offset, state: state)
+        if let aliases = state.aliases[handle.index] { throw .aliasesLive(count: aliases.count) }
     }
 
     /// Forgets a resource aliasing the live allocation `handle`; false when it was not
@@ -47,6 +57,7 @@ extension MemoryTypePool {
                   let index = list.firstIndex(where: { $0.resource == resource }) else { return false }
             list.remove(at: index)
             state.aliases[handle.index] = list.isEmpty ? nil : list
+            if list.isEmpty { state.aliasedCount -= 1 }
             return true
         }
     }

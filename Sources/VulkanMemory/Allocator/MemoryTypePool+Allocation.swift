@@ -233,6 +233,10 @@ extension MemoryTypePool {
 
     /// Frees a range; returns a page's memory to release when the free left more wholly
     /// free pages than `keepEmpty`.
+    ///
+    /// Inlined into `Allocator.free`, as before the debugging options and aliases existed;
+    /// their work is out of line (`freeDebug`, `refuseIfAliased`).
+    @inline(__always)
     func free(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle, memory: VkDeviceMemory,
               offset: UInt64, keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
         // The debugging options' one branch on the free path.
@@ -243,10 +247,9 @@ extension MemoryTypePool {
         return try state.withLock { (state: inout State) throws(AllocationError) -> DeviceMemory? in
             if let error = pageError(slot: slot, generation: generation, memory: memory, state: state) { throw error }
             // Aliasing resources outlive no allocation: refused, the allocation stays live.
-            if !state.aliases.isEmpty {
-                _ = try liveRange(handle, slot: slot, generation: generation, memory: memory, offset: offset,
-                                  state: state)
-                if let aliases = state.aliases[handle.index] { throw .aliasesLive(count: aliases.count) }
+            if state.aliasedCount != 0 {
+                try refuseIfAliased(handle, slot: slot, generation: generation, memory: memory, offset: offset,
+                                    state: state)
             }
             let index = Int(slot)
             // The handle must still mean the allocation at this offset of this page (not

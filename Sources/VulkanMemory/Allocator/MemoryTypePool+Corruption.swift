@@ -110,7 +110,7 @@ extension MemoryTypePool {
     /// The range to place for an allocation of `size` bytes aligned to `alignment`, with
     /// the margins in force, and the record to keep (its front margin noted).
     /// - Complexity: O(1).
-    @inline(__always)
+    @inline(never)
     func placedSize(_ size: UInt64, alignment: UInt64, record: inout AllocationRecord) -> UInt64 {
         let front = debug.frontMargin(alignment: alignment)
         guard front > 0 else { return size }
@@ -121,6 +121,7 @@ extension MemoryTypePool {
     /// `finish` for a range placed with the debugging options in force: the allocation
     /// starts after the front margin and ends before the back one; the margins get the
     /// magic value and the allocation the new pattern, as asked.
+    @inline(never)
     func finishDebug(_ placed: VirtualAllocation, state: inout State, mapped wantsMapping: Bool, name: String?,
                      record: AllocationRecord) -> Allocation {
         let range = finish(placed, state: &state, mapped: wantsMapping, name: name, record: record)
@@ -192,12 +193,13 @@ extension MemoryTypePool {
     /// checked (an overwritten one is kept for `Allocator.takeCorruptionReports()` and
     /// logged; the free completes all the same) and the allocation filled with the freed
     /// pattern, before the range goes back to the arena.
+    @inline(never)
     func freeDebug(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle, memory: VkDeviceMemory,
                    offset: UInt64, keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
         try state.withLock { (state: inout State) throws(AllocationError) -> DeviceMemory? in
             let (size, _) = try liveRange(handle, slot: slot, generation: generation, memory: memory, offset: offset,
                                           state: state)
-            if !state.aliases.isEmpty, let aliases = state.aliases[handle.index] {
+            if state.aliasedCount != 0, let aliases = state.aliases[handle.index] {
                 throw .aliasesLive(count: aliases.count)
             }
             let index = Int(slot)

@@ -56,7 +56,8 @@ extension MemoryTypePool {
     ///    starts aligned; the range holds both margins and at least one byte. A pool
     ///    without margins holds no range with one.
     /// 12. Aliases (`Allocator.createAliasingBuffer`): each list is non-empty and belongs
-    ///    to a live user allocation; each alias lies inside that allocation.
+    ///    to a live user allocation; each alias lies inside that allocation; `aliasedCount`
+    ///    counts the lists.
     ///
     /// A pool that never had a page is checked directly (its rest fence alone over the
     /// whole arena, every counter zero) rather than by the arena's full check.
@@ -264,8 +265,9 @@ extension MemoryTypePool {
                 fail("arena allocation \(handle) at \(offset) carries mark \(mark)")
             }
         }
-        guard aliased == state.aliases.count else {
-            fail("\(state.aliases.count) alias lists kept for \(aliased) live aliased allocations")
+        guard aliased == state.aliases.count, state.aliasedCount == aliased else {
+            fail("\(state.aliases.count) alias lists (aliasedCount \(state.aliasedCount)) kept for \(aliased) live "
+                 + "aliased allocations")
         }
         guard named == state.names.count else {
             fail("\(state.names.count) names kept for \(named) live named allocations")

@@ -111,6 +111,9 @@ final class MemoryTypePool: @unchecked Sendable {
         /// handle index: empty unless aliasing is used, so a free checks an empty
         /// dictionary and moves on.
         var aliases: [UInt32: [AliasRecord]] = [:]
+        /// `aliases.count`, kept inline so the free path tests a word of the state it
+        /// already touches rather than the dictionary's storage.
+        var aliasedCount = 0
         /// Margins found overwritten on free, until `Allocator.takeCorruptionReports()`.
         var corruptions: [CorruptionReport] = []
 
