@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 export XDG_RUNTIME_DIR ?= /tmp
 
-APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
+APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools zlib1g-dev chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_FLAGS ?=
 
-.PHONY: deps build demo test test-unit test-info test-tsan test-asan test-lsan test-long bench clean shaders
+.PHONY: deps build demo docs test test-docs test-unit test-info test-tsan test-asan test-lsan test-long bench clean shaders
 
-## deps: installs the Vulkan loader, headers, lavapipe, the validation layer and vulkaninfo when missing.
+## deps: installs the Vulkan loader, headers, lavapipe, the validation layer and vulkaninfo when missing;
+## zlib's headers and Chromium too, for the memory map's tests (a PNG screenshot in a headless browser).
 deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -27,7 +28,20 @@ demo: build
 ## test: every test with the Khronos validation layer on (a validation message fails the test
 ## that caused it), then the thread-safety tests again under the thread sanitizer and the
 ## allocator's own tests under the address sanitizer.
-test: deps test-unit test-info test-tsan test-asan
+test: deps test-unit test-docs test-info test-tsan test-asan
+
+## docs: the DocC catalogs of VulkanMemory and Suballocation, with every documentation warning
+## (a broken symbol link, an undocumented parameter) an error.
+DOCC := swift package $(SWIFT_FLAGS) --disable-sandbox generate-documentation --warnings-as-errors
+docs:
+	$(DOCC) --target VulkanMemory
+	$(DOCC) --target Suballocation
+
+## test-docs: every Swift block of the README and the articles is a compiled sample of
+## Tests/DocumentationSampleTests (which test-unit runs), and the catalogs build without a warning.
+test-docs:
+	python3 scripts/doc_samples.py --check
+	@$(MAKE) --no-print-directory docs
 
 test-unit:
 	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS)
@@ -40,6 +54,10 @@ test-info:
 	python3 scripts/compare_vulkaninfo.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation > /dev/null
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" check --validation
+	@# Every statistics format of the stats scene, and the demo's memory map, with no validation message.
+	for format in vma-json svg html; do \
+	  "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" stats --validation --format $$format > /dev/null || exit 1; done
+	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation --map "$$(mktemp -d)/map.html" > /dev/null
 	@# The example: mesh, texture and compute round trip, checked value by value, with no
 	@# validation message, copying directly where the host can map memory and through staging.
 	swift build $(SWIFT_FLAGS) --product vkmem-example
@@ -94,9 +112,10 @@ test-lsan:
 	  echo "test-lsan: the deliberate leak was caught (exit $$rc, LeakSanitizer: detected memory leaks)"
 
 ## test-long: the load test and the fuzzers at length (not part of `make test`): 200,000
-## operations a thread, 100,000 mutated profiles and recordings.
+## operations a thread, 100,000 mutated profiles, 20,000 mutated recordings (each one read,
+## every 16th replayed under the validation layer).
 test-long: deps
-	VKMEM_LOAD_OPERATIONS=200000 VKMEM_FUZZ_ITERATIONS=100000 VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --filter 'eightThreadsOfMixedOperations|Fuzz'
+	VKMEM_LOAD_OPERATIONS=200000 VKMEM_FUZZ_ITERATIONS=100000 VKMEM_REPLAY_FUZZ_ITERATIONS=20000 VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --filter 'eightThreadsOfMixedOperations|Fuzz'
 
 ## shaders: compiles the example's GLSL to SPIR-V with glslangValidator (installing Debian's
 ## glslang-tools when missing) and regenerates the Swift words the example embeds. Both are

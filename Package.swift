@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // `make docs`: the DocC catalogs of VulkanMemory and Suballocation (a command plugin;
+        // nothing of it is linked into the libraries).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // The Vulkan headers with VK_NO_PROTOTYPES: every entry point is loaded at run time.
@@ -50,13 +53,22 @@ let package = Package(
             exclude: ["Shaders"]
         ),
         .testTarget(name: "SuballocationTests", dependencies: ["Suballocation"]),
+        // zlib (Debian's zlib1g-dev), for the tests alone: the memory map's browser test
+        // inflates Chromium's PNG screenshot to read its pixels.
+        .systemLibrary(name: "CZlib", path: "Tests/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Depends on VulkanMemory alone: proves `import VulkanMemory` is all a dependent needs.
         .testTarget(name: "VulkanMemoryConsumerTests", dependencies: ["VulkanMemory"]),
+        // The README's and the DocC articles' code samples, each a function run on lavapipe,
+        // so the documented code is known to compile and to work.
+        .testTarget(
+            name: "DocumentationSampleTests",
+            dependencies: ["VulkanMemory", "Suballocation"]
+        ),
         .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "VulkanMemory", "CVulkan"]),
         .testTarget(
             name: "VulkanMemoryTests",
             dependencies: [
-                "VulkanMemory", "CVulkan",
+                "VulkanMemory", "CVulkan", "CZlib",
                 .product(name: "Yams", package: "Yams"),
             ],
             // The 46 real devices' memory tables (Fixtures/README.md says where they come from).

@@ -1,24 +1,11 @@
 /// Deferred merging of freed TLSF ranges.
 ///
-/// With many live allocations the records no longer fit in the cache, and freeing is
-/// bound by misses: the freed allocation's record, then its neighbours' records, each
-/// load waiting on the one before, and the branches that decide whether to merge
-/// waiting on the loads, so that the processor cannot look ahead into the next
-/// operation. Measured with 100,000 live allocations (W5), a step of free-then-allocate
-/// cost 1.4-2.3 times the step with 10,000 (W1), whose records stay in L2.
-///
-/// So, once a block has many records, `free` retires the allocation at once (its
-/// handle is stale, the counters and every observer see its bytes free) but merges its
-/// range two frees later. Meanwhile
-/// the record, loaded to check the handle, and then its neighbours, loaded by a free
-/// in between with no branch waiting on them, have come into the cache; the merge then
-/// runs from the cache. The cost is that the two most recently freed ranges are not
-/// offered to `allocate` until then, except when nothing else fits: a search that
-/// fails settles the deferred frees and searches again, so deferral never makes an
-/// allocation fail, and `.lowestOffset` and `allocate(at:)` settle them first.
-///
-/// Smaller blocks, whose records stay in the cache, merge at once: there deferral
-/// gains nothing, and an allocation right after a free may take the freed place.
+/// Once a block has many records, `free` retires the allocation at once but merges its
+/// range two frees later, when the records the merge touches are in the cache; a search
+/// that fails settles the deferred frees and searches again, and `.lowestOffset` and
+/// `allocate(at:)` settle them first. Why (the cache misses of a free with 100,000 live
+/// allocations) and what it costs: the DocC article "Virtual blocks"
+/// (Suballocation.docc/VirtualBlocks.md), section "Deferred merging".
 extension Core {
     /// Blocks defer merges once they have used this many records (512 KiB of table:
     /// about 10,000 live allocations and their free ranges): from

@@ -24,6 +24,7 @@ extension VirtualBlock {
                                   kind: SuballocationKind = .unknown,
                                   userData: UInt64 = 0) throws(VirtualBlockError) -> VirtualAllocation {
         guard size > 0 else { throw .zeroSize }
+        let alignment = max(alignment, 1)
         guard isPowerOfTwo(alignment) else { throw .alignmentNotPowerOfTwo(alignment) }
         guard offset % alignment == 0 else { throw .offsetNotAligned(offset: offset, alignment: alignment) }
         guard offset <= UInt64.max - size else { throw .sizeOverflow(size: size, alignment: alignment) }

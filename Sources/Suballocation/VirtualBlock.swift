@@ -89,7 +89,8 @@ public struct VirtualBlock: Sendable {
     ///
     /// - Parameters:
     ///   - size: Bytes to place; at least 1.
-    ///   - alignment: A power of two that the offset is a multiple of.
+    ///   - alignment: A power of two that the offset is a multiple of; 0 is read as 1,
+    ///     as VMA reads it ("no alignment").
     ///   - kind: What the allocation holds, for the granularity rule.
     ///   - strategy: How a TLSF block chooses among fitting free ranges; linear
     ///     blocks ignore it.
@@ -111,6 +112,7 @@ public struct VirtualBlock: Sendable {
                                   strategy: AllocationStrategy = .bestFit, upperAddress: Bool = false,
                                   userData: UInt64 = 0) throws(VirtualBlockError) -> VirtualAllocation {
         guard size > 0 else { throw .zeroSize }
+        let alignment = max(alignment, 1)
         guard isPowerOfTwo(alignment) else { throw .alignmentNotPowerOfTwo(alignment) }
         guard size <= UInt64.max - (alignment - 1) else { throw .sizeOverflow(size: size, alignment: alignment) }
         makeUnique()

@@ -101,7 +101,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run the benchmark workloads.",
-        subcommands: [BenchVirtualCommand.self, BenchResourcesCommand.self, BenchLatencyCommand.self])
+        subcommands: [BenchVirtualCommand.self, BenchResourcesCommand.self, BenchLatencyCommand.self,
+                      BenchViewsCommand.self])
 }
 
 /// One decimal place, for benchmark figures.

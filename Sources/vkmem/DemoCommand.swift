@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import VulkanMemory
 
@@ -10,10 +11,14 @@ struct DemoCommand: ParsableCommand {
 
     @OptionGroup var deviceOptions: DeviceOptions
 
+    @Option(help: ArgumentHelp("Write the memory map of step 6's scene to this file: an SVG picture if it ends in .svg, else an HTML page.",
+                               valueName: "file"))
+    var map: String?
+
     func run() throws {
         try runReportingErrors {
             let context = try deviceOptions.openContext()
-            try Demo(context: context).run()
+            try Demo(context: context, mapPath: map).run()
             if let log = context.validationLog, !log.messages.isEmpty {
                 printError("validation messages:")
                 log.messages.forEach { printError("  \($0)") }
@@ -26,6 +31,8 @@ struct DemoCommand: ParsableCommand {
 /// The demo's steps; the README shows the same code.
 struct Demo {
     let context: VulkanContext
+    /// Where step 6 writes its memory map; nil for none.
+    var mapPath: String? = nil
 
     func step(_ title: String) { print("\n== \(title)") }
 
@@ -94,6 +101,15 @@ struct Demo {
         step("6. The statistics, as YAML")
         let before = allocator.statistics()
         print(try before.yaml())
+        if let mapPath {
+            let picture = mapPath.lowercased().hasSuffix(".svg") ? before.svg() : before.html()
+            do {
+                try picture.write(toFile: mapPath, atomically: true, encoding: .utf8)
+            } catch {
+                throw DemoFailure("cannot write the memory map to \(mapPath): \(error.localizedDescription)")
+            }
+            print("wrote the memory map of this scene to \(mapPath)")
+        }
 
         step("7. destroy(many:) of the first chain and the private-page group")
         try allocator.destroy(many: Array(scene) + Array(privatePage))

@@ -27,15 +27,21 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let recording = try VMARecording(contentsOfFile: file)
             let context = try deviceOptions.openContext()
             let allocator = Allocator(device: context.device)
-            let report = allocator.replay(recording)
-            let choices = recordedDeviceChoices(recording)
+            // Streamed: the file is replayed as it is read, in bounded memory; only the
+            // distinct requests are kept, for the summary of type choices.
+            var requests: [MemoryRequest] = []
+            var seen = Set<String>()
+            let (report, recorded) = try allocator.replay(contentsOfFile: file) { call in
+                guard let request = Self.memoryRequest(of: call), seen.insert(describe(request)).inserted else { return }
+                requests.append(request)
+            }
+            let choices = recordedDeviceChoices(requests, recorded: recorded)
             if json {
-                try printJSON(report, recording: recording, choices: choices, device: context.device.info.name)
+                try printJSON(report, recorded: recorded, choices: choices, device: context.device.info.name)
             } else {
-                printText(report, recording: recording, choices: choices, device: context.device.info.name)
+                printText(report, recorded: recorded, choices: choices, device: context.device.info.name)
             }
             if let log = context.validationLog, !log.messages.isEmpty {
                 printError("validation messages:")
@@ -48,25 +54,21 @@ struct ReplayCommand: ParsableCommand {
 
     /// For each distinct request of the recording, the type this library ranks first on
     /// the recorded device (nil when none qualifies), in order of first appearance.
-    private func recordedDeviceChoices(_ recording: VMARecording) -> [(request: String, type: Int?)] {
-        guard let memory = recording.device.memory else { return [] }
-        let selection = MemoryTypeSelection(properties: memory, isDiscrete: recording.device.isDiscrete)
-        var seen = Set<String>()
-        var choices: [(String, Int?)] = []
-        for call in recording.calls {
-            let info: VMARecording.AllocationCreateInfo
-            switch call.function {
-            case let .createBuffer(_, create, _, _), let .createImage(_, create, _, _),
-                 let .allocateMemory(_, _, create, _, _):
-                info = create
-            default: continue
-            }
-            guard let request = info.memoryRequest else { continue }
-            let label = describe(request)
-            guard seen.insert(label).inserted else { continue }
-            choices.append((label, selection.rankedTypes(for: request).first))
+    private static func memoryRequest(of call: VMARecording.Call) -> MemoryRequest? {
+        switch call.function {
+        case let .createBuffer(_, create, _, _), let .createImage(_, create, _, _),
+             let .allocateMemory(_, _, create, _, _):
+            return create.memoryRequest
+        default:
+            return nil
         }
-        return choices
+    }
+
+    private func recordedDeviceChoices(_ requests: [MemoryRequest],
+                                       recorded: VMARecording.RecordedDevice) -> [(request: String, type: Int?)] {
+        guard let memory = recorded.memory else { return [] }
+        let selection = MemoryTypeSelection(properties: memory, isDiscrete: recorded.isDiscrete)
+        return requests.map { (describe($0), selection.rankedTypes(for: $0).first) }
     }
 
     private func describe(_ request: MemoryRequest) -> String {
@@ -77,9 +79,9 @@ struct ReplayCommand: ParsableCommand {
         return parts.joined(separator: ", ")
     }
 
-    private func printText(_ report: ReplayReport, recording: VMARecording, choices: [(request: String, type: Int?)],
+    private func printText(_ report: ReplayReport, recorded recordedDevice: VMARecording.RecordedDevice, choices: [(request: String, type: Int?)],
                            device: String) {
-        let recorded = recording.device.name.isEmpty ? "an unnamed device" : recording.device.name
+        let recorded = recordedDevice.name.isEmpty ? "an unnamed device" : recordedDevice.name
         print("Replayed \(file) (recorded on \(recorded)) on \(device)")
         print("  calls: \(report.calls), replayed: \(report.replayed.values.reduce(0, +))")
         for (function, count) in report.replayed.sorted(by: { $0.key < $1.key }) { print("    \(function): \(count)") }
@@ -94,6 +96,10 @@ struct ReplayCommand: ParsableCommand {
         if !report.failures.isEmpty {
             print("  failed:")
             report.failures.forEach { print("    \($0)") }
+        }
+        if report.omittedNotes > 0 {
+            print("  \(report.omittedNotes) more changes and failures not listed (a report keeps "
+                  + "\(ReplayReport.maximumNotes) of each)")
         }
         print("  peak committed: \(report.peakCommittedBytes) bytes, peak live: \(report.peakLiveBytes) bytes, "
               + "vkAllocateMemory calls: \(report.deviceMemoryAllocations)")
@@ -122,12 +128,12 @@ struct ReplayCommand: ParsableCommand {
         var recordedDeviceChoices: [Choice]
     }
 
-    private func printJSON(_ report: ReplayReport, recording: VMARecording, choices: [(request: String, type: Int?)],
+    private func printJSON(_ report: ReplayReport, recorded recordedDevice: VMARecording.RecordedDevice, choices: [(request: String, type: Int?)],
                            device: String) throws {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys]
-        let output = JSONOutput(file: file, recordedDevice: recording.device.name, device: device, report: report,
+        let output = JSONOutput(file: file, recordedDevice: recordedDevice.name, device: device, report: report,
                                 recordedDeviceChoices: choices.map { JSONOutput.Choice(request: $0.request,
                                                                                         memoryTypeIndex: $0.type) })
         print(String(decoding: try encoder.encode(output), as: UTF8.self))

@@ -3,7 +3,8 @@ import CVulkan
 import VulkanMemory
 
 /// `vkmem stats`: builds a small scene of buffers and images through the allocator on a
-/// device and prints the allocator's statistics (`Allocator.statistics()`) as YAML or JSON.
+/// device and prints the allocator's statistics (`Allocator.statistics()`) as YAML, JSON,
+/// VMA's JSON dump, or a memory map (SVG or an HTML page).
 struct StatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats",
@@ -17,7 +18,7 @@ struct StatsCommand: ParsableCommand {
 
     @OptionGroup var deviceOptions: DeviceOptions
 
-    @Option(help: "Output format: yaml or json.")
+    @Option(help: "Output format: yaml, json, vma-json (VMA's vmaBuildStatsString dump, for VMA's tools), svg or html (a memory map).")
     var format: StatisticsFormat = .yaml
 
     func run() throws {

@@ -60,9 +60,6 @@ func expectRefusal(_ expected: VirtualBlockError, _ block: inout VirtualBlock,
     func badRequestsChangeNothing(algorithm: VirtualBlock.Algorithm) throws {
         var (block, _) = try populated(algorithm)
         expectRefusal(.zeroSize, &block) { b throws(VirtualBlockError) in _ = try b.allocate(size: 0) }
-        expectRefusal(.alignmentNotPowerOfTwo(0), &block) { b throws(VirtualBlockError) in
-            _ = try b.allocate(size: 8, alignment: 0)
-        }
         expectRefusal(.alignmentNotPowerOfTwo(48), &block) { b throws(VirtualBlockError) in
             _ = try b.allocate(size: 8, alignment: 48)
         }

@@ -1,5 +1,7 @@
 import CVulkan
+import Foundation
 import Testing
+import Yams
 @testable import VulkanMemory
 
 /// Resources aliasing one allocation (VMA's `VMA_ALLOCATION_CREATE_CAN_ALIAS_BIT`,
@@ -194,6 +196,61 @@ struct AliasingTests {
             try allocator.destroyAliasingBuffer(alias)
             try allocator.free(aliased)
             allocator._checkInvariants()
+        }
+    }
+
+    /// Aliases in every writer of the statistics: JSON and YAML keep them and read back
+    /// equal; VMA's dump, which has no place for them, stays valid against VMA's schema
+    /// with the aliased allocation once; the memory map draws each alias over the lower
+    /// half of the allocation it shares, inside that allocation's box, while the boxes
+    /// still tile their row.
+    @Test func aliasesInEveryStatisticsWriter() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let paged = try allocator.allocate(MemoryRequirements(size: 1 << 20, alignment: 1 << 16), usage: .gpuOnly,
+                                               options: AllocationOptions(name: "transient", canAlias: true))
+            let buffer = try allocator.createAliasingBuffer(Self.bufferInfo, aliasing: paged, at: 256 << 10)
+            let image = try allocator.createAliasingImage(Self.imageInfo, aliasing: paged)
+            let dedicated = try allocator.allocate(MemoryRequirements(size: 256 << 10), usage: .gpuOnly,
+                                                   options: AllocationOptions(dedicated: .always, name: "own", canAlias: true))
+            let onDedicated = try allocator.createAliasingBuffer(Self.bufferInfo, aliasing: dedicated)
+            let statistics = allocator.statistics()
+
+            #expect(try JSONDecoder().decode(Statistics.self, from: Data(statistics.json().utf8)) == statistics)
+            #expect(try YAMLDecoder().decode(Statistics.self, from: statistics.yaml()) == statistics)
+
+            let dump = try JSONValue.parse(statistics.vmaJSON())
+            #expect(dump["Total"]?["AllocationCount"]?.integerValue == Int64(statistics.totals.allocationCount))
+            if FileManager.default.fileExists(atPath: vmaSchemaPath) {
+                let validator = JSONSchemaValidator(root: try JSONValue.parse(String(contentsOfFile: vmaSchemaPath,
+                                                                                     encoding: .utf8)))
+                #expect(try validator.errors(in: dump).isEmpty)
+            }
+
+            let layout = MemoryMapLayout(statistics)
+            let overlays = layout.rows.flatMap(\.overlays)
+            #expect(overlays.count == 3)
+            for row in layout.rows {
+                let covered = row.boxes.reduce(0.0) { $0 + $1.width }
+                #expect(abs(covered - row.width) < Double(row.boxes.count), "boxes tile the row")
+                for overlay in row.overlays {
+                    let owner = try #require(row.boxes.first { $0.name == overlay.allocationName })
+                    #expect(overlay.x >= owner.x && overlay.x + overlay.width <= owner.x + owner.width + 0.001)
+                    #expect(overlay.y > owner.y && overlay.y + overlay.height <= owner.y + owner.height + 0.001)
+                }
+            }
+            let bufferOverlay = try #require(overlays.first { $0.handle == UInt64(UInt(bitPattern: buffer.buffer)) })
+            #expect(bufferOverlay.resource == .buffer && bufferOverlay.offset == 256 << 10 && bufferOverlay.size == 64 << 10)
+            let svg = statistics.svg()
+            #expect(svg.components(separatedBy: "class=\"alias\"").count - 1 == 3)
+            #expect(svg.contains("alias (lower half"))
+            #expect(statistics.html().contains("wire(aliases)"))
+
+            try allocator.destroyAliasingBuffer(buffer)
+            try allocator.destroyAliasingImage(image)
+            try allocator.destroyAliasingBuffer(onDedicated)
+            try allocator.free(paged)
+            try allocator.free(dedicated)
         }
     }
 }

@@ -321,6 +321,7 @@ final class AllocatorRandomRun {
         case .requirementsNotMet: "requirementsNotMet"
         case .aliasesLive: "aliasesLive"
         case .corruptionDetectionNotEnabled: "corruptionDetectionNotEnabled"
+        case .invalidCreateInfo: "invalidCreateInfo"
         case .memory: "memory"
         case .vulkan: "vulkan"
         }

@@ -141,7 +141,7 @@ struct StatisticsTests {
             let json = try statistics.json()
             #expect(try JSONDecoder().decode(Statistics.self, from: Data(json.utf8)) == statistics)
             let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-            #expect(Set(object.keys) == ["device", "totals", "heaps", "types", "pages", "dedicated"])
+            #expect(Set(object.keys) == ["device", "totals", "heaps", "types", "pages", "dedicated", "pools"])
             #expect(try statistics.text(.json) == json)
             #expect(StatisticsError.encodingFailed(format: .yaml, message: "no room").description
                 == "cannot encode the statistics as yaml: no room")

@@ -8,9 +8,12 @@ import CVulkan
 /// the range, and freeing another copy afterwards is `AllocationError.alreadyFreed`.
 ///
 /// An allocation belongs to at most one buffer or image: one made by `createBuffer`,
-/// `createImage` or a batch is bound already, and one from `allocate` takes a single
-/// `createBuffer(_:boundTo:)` / `createImage(_:boundTo:)`; a second bind is refused
-/// (`UnmetRequirement.alreadyBound`).
+/// `createImage` or a batch is bound already, and one from `allocate` or
+/// `allocateMemory(forBuffer:)` / `allocateMemory(forImage:)` takes a single
+/// `createBuffer(_:boundTo:)` / `createImage(_:boundTo:)` / `bind(buffer:to:offset:)` /
+/// `bind(image:tiling:to:offset:)`; a second bind is refused (`UnmetRequirement.alreadyBound`).
+///
+/// `OwnedAllocation` is its non-copyable form, freed when it goes out of scope.
 public struct Allocation: Hashable, @unchecked Sendable, CustomStringConvertible {
     /// Where the allocation lives inside the allocator.
     enum Location: Hashable {
@@ -37,7 +40,7 @@ public struct Allocation: Hashable, @unchecked Sendable, CustomStringConvertible
     /// A raw pointer with no check: it is valid until the allocation is freed, moved by a
     /// committed defragmentation pass, or its allocator deinitialized, and using it after
     /// that writes into memory another allocation may hold, or that is unmapped.
-    /// ``Allocator/map(_:)`` gives a view that throws ``MemoryError/viewEnded`` instead.
+    /// ``Allocator/map(_:)-(Allocation)`` gives a view that throws ``MemoryError/viewEnded`` instead.
     public let mappedPointer: UnsafeMutableRawPointer?
     let location: Location
     /// Whether this allocation made its page: a call that fails after allocating releases

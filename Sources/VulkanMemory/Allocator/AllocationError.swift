@@ -42,6 +42,10 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     /// which has margins to check (VMA's `VK_ERROR_FEATURE_NOT_PRESENT`): corruption
     /// detection is off (`AllocatorOptions.detectCorruption`), or none of them is host-visible.
     case corruptionDetectionNotEnabled(memoryTypeBits: UInt32)
+    /// A buffer's or image's create-info breaks a rule of Vulkan or a limit of the device
+    /// (`CreateInfoError` names the field, its value and the limit); refused before any
+    /// Vulkan call.
+    case invalidCreateInfo(CreateInfoError)
     /// A raw memory operation failed (mapping, flushing…).
     case memory(MemoryError)
     /// A Vulkan call failed.
@@ -94,6 +98,8 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
             let bitList = (0..<32).filter { bits & (1 << $0) != 0 }.map(String.init).joined(separator: ",")
             return "no memory type among \(bitList.isEmpty ? "none" : bitList) has margins to check: "
                 + "set AllocatorOptions.detectCorruption (host-visible types only)"
+        case .invalidCreateInfo(let error):
+            return error.description
         case .memory(let error):
             return error.description
         case .vulkan(let error):
@@ -125,6 +131,9 @@ public enum UnmetRequirement: Sendable, Equatable, CustomStringConvertible {
     /// The range was placed for a resource of another kind; `bufferImageGranularity`
     /// keeps linear and optimal-tiling resources apart.
     case kind(placed: SuballocationKind, needed: SuballocationKind)
+    /// Memory allocated for one resource (`VkMemoryDedicatedAllocateInfo`) takes it at its
+    /// start only; this bind asked for the given local offset.
+    case offsetInDedicatedMemory(UInt64)
 
     /// The requirement, in words.
     public var description: String {
@@ -147,6 +156,8 @@ public enum UnmetRequirement: Sendable, Equatable, CustomStringConvertible {
         case let .kind(placed, needed):
             return "the range was placed for a \(placed) resource and this one is \(needed); "
                 + "bufferImageGranularity keeps the two apart"
+        case let .offsetInDedicatedMemory(offset):
+            return "the memory was allocated for this resource and takes it at offset 0, not \(offset)"
         }
     }
 }

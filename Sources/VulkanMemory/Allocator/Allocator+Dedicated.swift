@@ -1,13 +1,18 @@
 /// A dedicated allocation: one `VkDeviceMemory` of its own.
 struct DedicatedEntry {
     let memory: DeviceMemory
-    /// `record.isBound` changes when a resource is bound to the allocation later.
+    /// `record.isBound` changes when a resource is bound to the allocation later,
+    /// `record.userData` by `setUserData(_:of:)`.
     var record: AllocationRecord
-    let name: String?
+    /// Changed by `setName(_:of:)`.
+    var name: String?
     let pool: Int
     /// Resources aliasing the allocation (`Allocator.createAliasingBuffer`); it is not
     /// freed while any lives.
     var aliases: [AliasRecord] = []
+    /// The kind of resource the requirements were for, as a page range keeps it in its
+    /// arena: statistics tell a dedicated image from a buffer by it.
+    let kind: SuballocationKind
 }
 
 extension Allocator {
@@ -41,7 +46,7 @@ extension Allocator {
             base?.initializeMemory(as: UInt8.self, repeating: DebugFill.newPattern, count: Int(size))
         }
         let entry = DedicatedEntry(memory: memory, record: placement.record, name: name,
-                                   pool: pool.typeIndex)
+                                   pool: pool.typeIndex, kind: placement.requirements.kind)
         let (slot, generation) = dedicated.withLock { $0.insert(entry) }
         return Allocation(memory: memory.handle, offset: 0, size: size, memoryTypeIndex: pool.typeIndex,
                           mappedPointer: mapped, location: .dedicated(slot: slot, generation: generation))

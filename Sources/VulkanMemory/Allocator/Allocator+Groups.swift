@@ -9,6 +9,19 @@ struct GroupEntry {
     let kinds: [SuballocationKind]
     var live: [Bool]
     var remaining: Int
+    /// Each member's name (its batch entry's, or `setName(_:of:)`'s): the range's own name
+    /// in the pool, which reports show, lists them (`rangeName`).
+    var names: [String?]
+    /// Each member's user data (`setUserData(_:of:)`; 0 from a batch).
+    var userData: [UInt64]
+
+    /// What leak reports and statistics call a group's range: "contiguous group of N",
+    /// then the named members, "(member 0 'a', member 2 'c')", since a report shows the
+    /// range once, not each member.
+    static func rangeName(_ names: [String?]) -> String {
+        let named = names.enumerated().compactMap { index, name in name.map { "member \(index) '\($0)'" } }
+        return "contiguous group of \(names.count)" + (named.isEmpty ? "" : " (\(named.joined(separator: ", ")))")
+    }
 
     /// Whether `allocation` is this group's member `index`.
     func owns(_ allocation: Allocation, index: UInt32) -> Bool {
@@ -19,10 +32,11 @@ struct GroupEntry {
 
 extension Allocator {
     /// Registers a group's range and returns its members' allocations.
-    func registerGroup(base: Allocation,
-                       members: [(offset: UInt64, size: UInt64, kind: SuballocationKind)]) -> [Allocation] {
+    func registerGroup(base: Allocation, members: [(offset: UInt64, size: UInt64, kind: SuballocationKind)],
+                       names: [String?]) -> [Allocation] {
         let entry = GroupEntry(base: base, offsets: members.map(\.offset), kinds: members.map(\.kind),
-                               live: Array(repeating: true, count: members.count), remaining: members.count)
+                               live: Array(repeating: true, count: members.count), remaining: members.count,
+                               names: names, userData: Array(repeating: 0, count: members.count))
         let (slot, generation) = groups.withLock { $0.insert(entry) }
         return members.enumerated().map { index, member in
             Allocation(memory: base.memory, offset: base.offset + member.offset, size: member.size,

@@ -20,8 +20,8 @@ struct PlacementRequest {
     /// The resource the memory will be bound to, for a dedicated allocation's
     /// `VkMemoryDedicatedAllocateInfo`; `options.dedicatedTarget` when none is given.
     let target: DeviceMemory.DedicatedTarget?
-    /// What leak reports and statistics say of the allocation; `isBound` when a resource
-    /// is bound to it as part of the same call.
+    /// What leak reports and statistics say of the allocation; `isBound` and `resource`
+    /// when a resource is bound to it as part of the same call.
     var record: AllocationRecord
 
     /// Validates a request.
@@ -41,7 +41,7 @@ struct PlacementRequest {
     }
 
     init(_ requirements: MemoryRequirements, _ options: AllocationOptions,
-         target: DeviceMemory.DedicatedTarget? = nil, bound: Bool = false,
+         target: DeviceMemory.DedicatedTarget? = nil, resource: BoundResource? = nil,
          fileID: StaticString, line: UInt) throws(AllocationError) {
         guard requirements.size > 0 else { throw .zeroSize }
         let alignment = max(requirements.alignment, 1)
@@ -60,7 +60,8 @@ struct PlacementRequest {
         // Memory for aliasing resources is dedicated to none of them (CAN_ALIAS_BIT).
         self.target = options.canAlias ? nil : target ?? options.dedicatedTarget
         record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line), userData: options.userData)
-        record.isBound = bound
+        record.isBound = resource != nil
+        record.resource = resource
     }
 }
 
@@ -185,10 +186,10 @@ extension Allocator {
                 pinned.isPinned = true
                 let base = try pool.allocate(size: layout.size, alignment: layout.alignment, kind: layout.kind,
                                              strategy: .bestFit, mapped: false,
-                                             name: "contiguous group of \(requirements.count)", record: pinned)
+                                             name: GroupEntry.rangeName(names), record: pinned)
                 return registerGroup(base: base, members: layout.offsets.indices.map {
                     (layout.offsets[$0], layout.sizes[$0], requirements[$0].kind)
-                })
+                }, names: names)
             } catch {
                 guard error.mayFallBack || { if case .groupTooLarge = error { true } else { false } }() else {
                     throw error

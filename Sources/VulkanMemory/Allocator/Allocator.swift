@@ -80,7 +80,12 @@ public final class Allocator: Sendable {
     ///
     /// Tries the best memory type first and the next candidates when a heap is full.
     /// - Parameters:
-    ///   - fileID, line: where the call is, for leak reports; leave them to their defaults.
+    ///   - requirements: what the resource needs (`vkGet…MemoryRequirements`, or
+    ///     ``requirements(of:)``).
+    ///   - request: the intent and/or flags the memory type is chosen by.
+    ///   - allocationOptions: dedicated policy, mapping, name, priority and search strategy.
+    ///   - fileID: where the call is, for leak reports; leave it to its default.
+    ///   - line: the call's line, for leak reports; leave it to its default.
     /// - Throws: `AllocationError`; the allocator is then unchanged.
     /// - Complexity: O(1) to find room: one TLSF search covers every page of a type;
     ///   creating a page adds one `vkAllocateMemory` and a search of the few free ranges

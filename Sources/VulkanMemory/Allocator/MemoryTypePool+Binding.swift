@@ -9,7 +9,7 @@ extension MemoryTypePool {
     ///   `.alreadyBound` or `.kind`.
     /// - Complexity: O(1).
     func claim(_ handle: VirtualAllocationHandle, slot: UInt32, generation: UInt32, memory: VkDeviceMemory,
-               offset: UInt64, kind: SuballocationKind, alignment: UInt64,
+               offset: UInt64, kind: SuballocationKind, alignment: UInt64, resource: BoundResource,
                description: String) throws(AllocationError) {
         try state.withLock { (state: inout State) throws(AllocationError) in
             let placed = try pageOffset(of: handle, slot: slot, generation: generation, memory: memory, state: state).get()
@@ -23,6 +23,7 @@ extension MemoryTypePool {
                 throw .requirementsNotMet(allocation: description, reason: .kind(placed: placedKind, needed: kind))
             }
             state.records[index].isBound = true
+            state.records[index].resource = resource
             // The offset meets the resource's alignment (checked by the caller); a move
             // must keep meeting it, even where the range was placed with less.
             state.records[index].boundAlignmentLog2 = UInt8(max(alignment, 1).trailingZeroBitCount)
@@ -36,6 +37,7 @@ extension MemoryTypePool {
                   (try? state.arena.allocation(handle)) != nil else { return }
             state.records[Int(handle.index)].isBound = false
             state.records[Int(handle.index)].boundAlignmentLog2 = 0
+            state.records[Int(handle.index)].resource = nil
         }
     }
 

@@ -144,6 +144,7 @@ extension MemoryTypePool {
         var record = sourceRecord
         record.isBound = false
         record.boundAlignmentLog2 = 0
+        record.resource = nil
         // With margins, the allocation inside the range moves, and its front margin grows
         // to the bound resource's alignment where that is more, so it starts aligned.
         let region = userRegion(offset: member.offset, size: member.size, record: sourceRecord)

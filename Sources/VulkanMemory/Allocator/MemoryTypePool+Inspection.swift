@@ -22,6 +22,8 @@ extension MemoryTypePool {
             /// nil for a free range.
             let kind: SuballocationKind?
             let name: String?
+            /// The allocation's record (call site, bound resource); nil for a free range.
+            let record: AllocationRecord?
             /// The resources aliasing the allocation.
             var aliases: [AliasRecord] = []
         }
@@ -59,10 +61,11 @@ extension MemoryTypePool {
             forEachPageAllocation(state) { slot, offset, size, kind, handle in
                 allocations[slot].append(PageSnapshot.Range(offset: offset, size: size, kind: kind,
                                                             name: state.names[handle.index],
+                                                            record: state.records[Int(handle.index)],
                                                             aliases: state.aliases[handle.index] ?? []))
             }
             forEachPageFreeRange(state) { slot, offset, size in
-                gaps[slot].append(PageSnapshot.Range(offset: offset, size: size, kind: nil, name: nil))
+                gaps[slot].append(PageSnapshot.Range(offset: offset, size: size, kind: nil, name: nil, record: nil))
             }
             let pages = state.active.map { slot in
                 let page = state.pages[Int(slot)]

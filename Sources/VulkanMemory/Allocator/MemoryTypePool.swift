@@ -27,6 +27,10 @@ struct AllocationRecord {
     /// The front margin in bytes: 0 without margins.
     @inline(__always)
     var frontMargin: UInt64 { frontMarginLog2 == 0 ? 0 : 1 << UInt64(frontMarginLog2) }
+    /// The buffer or image bound to the range and its usage flags, when the allocator
+    /// bound it (or a claim did): statistics name each range's resource, as VMA's dump
+    /// does. nil while nothing is bound, and for a `.contiguous` group's shared range.
+    var resource: BoundResource?
 
     static let empty = AllocationRecord(fileID: "", line: 0, userData: 0)
 }
@@ -71,13 +75,9 @@ struct Page {
 ///
 /// All pages of the type live in one TLSF block, the arena: page slot `p` is the range
 /// `p * stride ..< p * stride + region`, and fences (allocations of the arena that are
-/// not the user's) fill the rest of each slot and every slot without a page. One search
-/// of the arena therefore finds the best-fitting free range among all pages at once, as
-/// if the pages were one heap (past 16,384 arena records, less the two most recently
-/// freed ranges, which `VirtualBlock` merges two frees later), and no range can straddle
-/// two pages. Committed memory
-/// follows from that: placement across pages is as good as within one page, so pages
-/// can grow in small steps without scattering holes over many separate blocks.
+/// not the user's) fill the rest of each slot and every slot without a page, so one
+/// search covers every page and no range straddles two. Why, and how pages grow: the
+/// DocC article "Pages and the arena" (VulkanMemory.docc/PagesAndTheArena.md).
 final class MemoryTypePool: @unchecked Sendable {
     struct State {
         /// Every page of this type, each in its own slot of `stride` bytes.

@@ -8,7 +8,7 @@
 /// ## Lifetime
 /// A view of a `DeviceMemory` lasts while the memory stays mapped: until the `unmap()`
 /// that ends the mapping (the last one, as maps are counted) or `free()`. A view from
-/// ``Allocator/map(_:)`` lasts until the allocation is freed, moved by a defragmentation
+/// ``Allocator/map(_:)-(Allocation)`` lasts until the allocation is freed, moved by a defragmentation
 /// pass, or its allocator is deinitialized. After that every method throws
 /// ``MemoryError/viewEnded`` (one atomic load per call): a stale view never writes into
 /// memory that another allocation has taken, nor into memory the driver has unmapped.

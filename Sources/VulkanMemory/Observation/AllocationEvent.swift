@@ -17,6 +17,9 @@ public enum AllocationEvent: Sendable {
     case freed(FreedEvent)
     /// An allocation was mapped for host access (`Allocator.map`).
     case mapped(Allocation)
+    /// A live allocation's name or user data was changed (`Allocator.setName(_:of:)`,
+    /// `setUserData(_:of:)`; VMA's `vmaSetAllocationName` / `vmaSetAllocationUserData`).
+    case labelChanged(LabelEvent)
     /// A defragmentation pass was committed with this move made: `source`'s contents now
     /// live at `destination`.
     case moved(DefragmentationMove)
@@ -48,6 +51,17 @@ public struct AllocatedEvent: Sendable {
     public let fileID: StaticString
     /// `#line` of that call.
     public let line: UInt
+}
+
+/// What `AllocationEvent.labelChanged` reports: the allocation's name and user data after
+/// the change.
+public struct LabelEvent: Sendable, Hashable {
+    /// The allocation renamed or given new user data.
+    public let allocation: Allocation
+    /// Its name now; nil when it has none.
+    public let name: String?
+    /// Its user data now.
+    public let userData: UInt64
 }
 
 /// How a reported allocation was freed.

@@ -55,6 +55,17 @@ public struct ReplayReport: Sendable, Hashable, Codable {
     public var deviceMemoryAllocations = 0
     /// Nanoseconds spent in the allocator's create, allocate, destroy and free calls.
     public var nanoseconds: Double = 0
+    /// Failures and adjustments beyond the first `maximumNotes` of each, counted and not
+    /// kept: a recording of a million bad calls must not make a report of a million notes.
+    public var omittedNotes = 0
+
+    /// The most failures, and the most adjustments, a report keeps (1,000 each).
+    public static let maximumNotes = 1_000
+    /// The most distinct function names `notReplayed` keeps (100); the calls of further
+    /// names are counted under `otherFunctions`.
+    public static let maximumNotReplayedNames = 100
+    /// The `notReplayed` key of the calls beyond `maximumNotReplayedNames` names.
+    public static let otherFunctions = "(other functions)"
 }
 
 extension Allocator {
@@ -74,13 +85,59 @@ extension Allocator {
     public func replay(_ recording: VMARecording) -> ReplayReport {
         var session = ReplaySession(allocator: self)
         let allocationsBefore = usage.deviceMemoryAllocations
-        for call in recording.calls {
-            session.report.calls += 1
-            session.run(call)
-            let now = usage
-            session.report.peakCommittedBytes = max(session.report.peakCommittedBytes, now.committedBytes)
-            session.report.peakLiveBytes = max(session.report.peakLiveBytes, now.liveBytes)
+        for call in recording.calls { step(&session, call) }
+        return finish(&session, allocationsBefore: allocationsBefore)
+    }
+
+    /// `replay(_:)` of the recording in the file at `path`, run as the file is read: the
+    /// calls of each 64 KiB chunk are replayed before the next is read, so memory holds
+    /// one chunk, one line (at most `VMARecording.maximumLineLength` bytes), the report
+    /// (at most `ReplayReport.maximumNotes` notes of each kind) and what the recording
+    /// keeps alive, however long the file.
+    ///
+    /// - Parameter observe: sees each call as it is read, before it runs (`vkmem replay`
+    ///   collects the distinct memory requests there), without the file being kept.
+    /// - Returns: the report, and the device the recording was made on (its `Config`
+    ///   section).
+    /// - Throws: `VMARecordingError` when the file cannot be read or a line is malformed;
+    ///   what the calls before it made is destroyed first, so the allocator is as before.
+    public func replay(contentsOfFile path: String, observe: (VMARecording.Call) -> Void = { _ in })
+        throws(VMARecordingError) -> (report: ReplayReport, recordedDevice: VMARecording.RecordedDevice) {
+        var session = ReplaySession(allocator: self)
+        let allocationsBefore = usage.deviceMemoryAllocations
+        var parser = RecordingParser()
+        let rest: VMARecording
+        do throws(VMARecordingError) {
+            try VMARecording.read(path) { (chunk) throws(VMARecordingError) in
+                try parser.feed(chunk)
+                for call in parser.takeCalls() {
+                    observe(call)
+                    step(&session, call)
+                }
+            }
+            rest = try parser.finish()
+        } catch {
+            session.finish()
+            throw error
         }
+        for call in rest.calls {
+            observe(call)
+            step(&session, call)
+        }
+        return (finish(&session, allocationsBefore: allocationsBefore), rest.device)
+    }
+
+    /// Runs one call and updates the peak figures.
+    private func step(_ session: inout ReplaySession, _ call: VMARecording.Call) {
+        session.report.calls += 1
+        session.run(call)
+        let now = usage
+        session.report.peakCommittedBytes = max(session.report.peakCommittedBytes, now.committedBytes)
+        session.report.peakLiveBytes = max(session.report.peakLiveBytes, now.liveBytes)
+    }
+
+    /// Frees what the recording left alive and completes the report.
+    private func finish(_ session: inout ReplaySession, allocationsBefore: Int) -> ReplayReport {
         session.finish()
         session.report.deviceMemoryAllocations = usage.deviceMemoryAllocations - allocationsBefore
         return session.report
@@ -125,7 +182,8 @@ private struct ReplaySession {
             // Markers of the recording's span; this allocator already exists.
             replayed(function)
         case let .createBuffer(parameters, create, handle, userData):
-            guard isFree(handle, call), let info = bufferInfo(parameters, call) else { return }
+            guard isFree(handle, call) else { return }
+            let info = bufferInfo(parameters, call)
             make(call, create, handle: handle, userData: userData) { (request, options) throws(AllocationError) in
                 .buffer(try allocator.createBuffer(info, request, options: options))
             }
@@ -149,11 +207,18 @@ private struct ReplaySession {
         case let .destroyBuffer(handle), let .destroyImage(handle), let .freeMemory(handle):
             destroy(handle, call)
         case let .setAllocationUserData(handle, userData):
-            guard live[handle] != nil else { return failed(call, "no live allocation has handle \(handle)") }
-            // The allocator names an allocation when it is made; the replay keeps the
-            // new name for its own report of what is left alive.
-            live[handle]?.name = userData.isEmpty ? nil : userData
-            replayed(function)
+            guard let entry = live[handle] else { return failed(call, "no live allocation has handle \(handle)") }
+            // VMA's user data is the allocation's name here, as at creation: the
+            // allocator's reports and the replay's own report of what is left alive
+            // show the new one.
+            let name = userData.isEmpty ? nil : userData
+            do {
+                try allocator.setName(name, of: entry.made.allocation)
+                live[handle]?.name = name
+                replayed(function)
+            } catch {
+                failed(call, error.description)
+            }
         case let .mapMemory(handle):
             guard let entry = live[handle] else { return failed(call, "no live allocation has handle \(handle)") }
             do {
@@ -167,7 +232,9 @@ private struct ReplaySession {
             guard live[handle] != nil else { return failed(call, "no live allocation has handle \(handle)") }
             replayed(function)
         case .other:
-            report.notReplayed[function, default: 0] += 1
+            let key = report.notReplayed[function] != nil
+                || report.notReplayed.count < ReplayReport.maximumNotReplayedNames ? function : ReplayReport.otherFunctions
+            report.notReplayed[key, default: 0] += 1
         }
     }
 
@@ -185,13 +252,22 @@ private struct ReplaySession {
             dedicated: info.wantsDedicatedMemory ? .always : .automatic, mapped: info.wantsMapping, name: name,
             userData: info.userDataIsString ? 0 : VMARecording.pointerValue(userData) ?? 0)
         let start = ContinuousClock.now
-        do {
+        do throws(AllocationError) {
             let made = try body(request, options)
             report.nanoseconds += elapsed(since: start)
             live[handle] = Entry(made: made, line: call.line, function: function, name: name)
             replayed(function)
         } catch {
-            failed(call, error.description)
+            switch error {
+            // A buffer or image this device cannot create was refused by the allocator's
+            // own check before Vulkan saw it: the recording asks for what cannot be made
+            // here, which is an adjustment, not a failure of the allocator.
+            case .invalidCreateInfo,
+                 .zeroSize where call.function.createsResource:
+                adjusted(call, "skipped: \(error.description)")
+            default:
+                failed(call, error.description)
+            }
         }
     }
 
@@ -251,12 +327,13 @@ private struct ReplaySession {
     /// image flags that need nothing but the create-info.
     static let replayableImageFlags: UInt32 = 0x8 | 0x10
 
-    /// The buffer's create-info, or nil (reported) when nothing of its usage can be
-    /// replayed. Flags (sparse, protected, capture-replay…) are dropped, and usages
-    /// beyond Vulkan 1.0's (device address needs memory allocated for it; extensions may
-    /// be off here), both reported: the memory it needs stays close to what it needed.
+    /// The buffer's create-info as it can be replayed here. Flags (sparse, protected,
+    /// capture-replay…) are dropped, and usages beyond Vulkan 1.0's (device address needs
+    /// memory allocated for it; extensions may be off here), both reported: the memory it
+    /// needs stays close to what it needed. What is left is checked by `createBuffer`
+    /// (`ResourceObject.validate`) before any Vulkan call; a create it refuses is skipped.
     private mutating func bufferInfo(_ parameters: VMARecording.BufferParameters,
-                                     _ call: VMARecording.Call) -> VkBufferCreateInfo? {
+                                     _ call: VMARecording.Call) -> VkBufferCreateInfo {
         var info = VkBufferCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
         info.size = parameters.size
@@ -267,39 +344,27 @@ private struct ReplaySession {
             adjusted(call, "usage bits 0x\(String(parameters.usage & ~Self.replayableBufferUsage, radix: 16)) dropped")
         }
         if parameters.sharingMode != 0 { adjusted(call, "concurrent sharing replayed as exclusive") }
-        guard info.usage != 0, parameters.size > 0 else {
-            adjusted(call, "skipped: no size or no usage left to create the buffer with")
-            return nil
-        }
         return info
     }
 
-    /// The image's create-info, or nil (reported) when this device cannot create it:
-    /// `vkGetPhysicalDeviceImageFormatProperties` refuses the format, tiling and usage,
-    /// or the extent, levels, layers or samples exceed what it allows.
+    /// The image's create-info as it can be replayed here, or nil (reported) for a format
+    /// beyond Vulkan 1.0's core: extension formats need extensions this device may not
+    /// have enabled, multi-planar ones a conversion the recording does not describe.
+    /// Usages and flags beyond the core ones are dropped, a cube-compatible flag the
+    /// image cannot have and a transient usage with no attachment too, and sharing is
+    /// exclusive. The rest (type, extent, levels, layers, samples, tiling, layout, and what
+    /// `vkGetPhysicalDeviceImageFormatProperties` allows) is checked by `createImage`
+    /// (`ResourceObject.validate`) before any Vulkan call; a create it refuses is skipped.
     private mutating func imageInfo(_ p: VMARecording.ImageParameters, _ call: VMARecording.Call) -> VkImageCreateInfo? {
-        // What vkCreateImage requires of any image, whatever the device: known types
-        // (1D, 2D, 3D) and tilings (optimal, linear: a DRM modifier needs a pNext chain
-        // the recording does not have), a real extent, levels the extent allows, one
-        // sample-count bit, some usage.
-        let largest = max(p.width, p.height, p.depth)
-        let levelsPossible = largest == 0 ? 0 : UInt32(32 - largest.leadingZeroBitCount)
+        // Core formats: VK_FORMAT_R4G4_UNORM_PACK8 … ASTC_12x12_SRGB_BLOCK.
+        guard (1...184).contains(p.format) else {
+            adjusted(call, "skipped: format \(p.format) is not one of Vulkan 1.0's core formats (1 to 184)")
+            return nil
+        }
         var usage = p.usage & Self.replayableImageUsage
         // TRANSIENT_ATTACHMENT only goes with an attachment usage (VUID-VkImageCreateInfo-usage-00966).
         if usage & 0x40 != 0, usage & (0x10 | 0x20 | 0x80) == 0 { usage &= ~0x40 }
         var flags = p.flags & Self.replayableImageFlags
-        // Core formats (VK_FORMAT_R4G4_UNORM_PACK8 … ASTC_12x12_SRGB_BLOCK): extension
-        // formats need extensions this device may not have enabled, multi-planar ones a
-        // conversion the recording does not describe.
-        guard (1...184).contains(p.format), p.imageType <= 2, p.tiling <= 1, p.width > 0, p.height > 0, p.depth > 0, p.arrayLayers > 0,
-              p.mipLevels > 0, p.mipLevels <= levelsPossible, p.samples != 0, p.samples <= 64,
-              p.samples & (p.samples - 1) == 0, usage != 0,
-              p.imageType == 2 ? p.arrayLayers == 1 : p.depth == 1, p.imageType != 0 || p.height == 1 else {
-            adjusted(call, "skipped: not a valid image (format \(p.format), type \(p.imageType), tiling \(p.tiling), extent "
-                     + "\(p.width)×\(p.height)×\(p.depth), \(p.mipLevels) levels, \(p.arrayLayers) layers, "
-                     + "samples \(p.samples), usage 0x\(String(p.usage, radix: 16)))")
-            return nil
-        }
         // A cube-compatible image is a square 2D image with six layers or more.
         if flags & 0x10 != 0, !(p.imageType == 1 && p.width == p.height && p.arrayLayers >= 6) { flags &= ~0x10 }
         if flags != p.flags { adjusted(call, "image flags 0x\(String(p.flags & ~flags, radix: 16)) dropped") }
@@ -323,19 +388,6 @@ private struct ReplaySession {
         if p.initialLayout != preinitialized && p.initialLayout != 0 {
             adjusted(call, "initial layout \(p.initialLayout) replayed as UNDEFINED")
         }
-        let device = allocator.device
-        var limits = VkImageFormatProperties()
-        let result = device.instanceFunctions.getPhysicalDeviceImageFormatProperties(
-            device.physicalDevice, info.format, info.imageType, info.tiling, info.usage, info.flags, &limits)
-        let fits = p.width <= limits.maxExtent.width && p.height <= limits.maxExtent.height
-            && p.depth <= limits.maxExtent.depth && p.mipLevels <= limits.maxMipLevels
-            && p.arrayLayers <= limits.maxArrayLayers && limits.sampleCounts & p.samples != 0
-        guard result == VK_SUCCESS, fits else {
-            let why = result == VK_SUCCESS ? "its extent, levels, layers or samples exceed this device's limits"
-                : "\(VulkanResult(result)) for format \(p.format), tiling \(p.tiling), usage \(p.usage)"
-            adjusted(call, "skipped: this device cannot create the image (\(why))")
-            return nil
-        }
         return info
     }
 
@@ -356,15 +408,28 @@ private struct ReplaySession {
     private mutating func replayed(_ function: String) { report.replayed[function, default: 0] += 1 }
 
     private mutating func failed(_ call: VMARecording.Call, _ reason: String) {
+        guard report.failures.count < ReplayReport.maximumNotes else { return report.omittedNotes += 1 }
         report.failures.append(ReplayReport.Note(line: call.line, function: call.function.name, reason: reason))
     }
 
     private mutating func adjusted(_ call: VMARecording.Call, _ reason: String) {
+        guard report.adjustments.count < ReplayReport.maximumNotes else { return report.omittedNotes += 1 }
         report.adjustments.append(ReplayReport.Note(line: call.line, function: call.function.name, reason: reason))
     }
 
     private func elapsed(since start: ContinuousClock.Instant) -> Double {
         let d = ContinuousClock.now - start
         return Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9
+    }
+}
+
+extension VMARecording.Function {
+    /// Whether the call creates a buffer or an image (whose zero sizes are create-infos
+    /// this device cannot create, not allocator failures).
+    var createsResource: Bool {
+        switch self {
+        case .createBuffer, .createImage: true
+        default: false
+        }
     }
 }

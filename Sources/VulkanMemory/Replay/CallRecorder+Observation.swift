@@ -7,7 +7,8 @@ extension CallRecorder: AllocationObserver {
     /// Writes the line an event stands for, if it is of the allocator this recorder
     /// records (the first that began with it) and VMA recorded such a call: allocations in
     /// custom pools, resources bound to held allocations and defragmentation moves have no
-    /// VMA 2.x line and are left out.
+    /// VMA 2.x line and are left out. A name or user data changed is
+    /// `vmaSetAllocationUserData`.
     public func observe(_ event: AllocationEvent, from allocator: UInt64) {
         if case let .began(device, properties) = event {
             _ = begin(allocator: allocator, device: device, properties: properties)
@@ -27,6 +28,10 @@ extension CallRecorder: AllocationObserver {
             }
         case .mapped(let allocation):
             recordUse("vmaMapMemory", handle: CallRecorder.handle(of: allocation))
+        case .labelChanged(let label):
+            // VMA 2.x records a new name (a copied string) and new user data alike.
+            recordUse("vmaSetAllocationUserData", handle: CallRecorder.handle(of: label.allocation),
+                      [CallRecorder.userDataField(name: label.name, userData: label.userData)])
         case .ended:
             record("vmaDestroyAllocator")
         case .allocated, .began, .moved, .deviceMemoryAllocated, .deviceMemoryFreed, .refused:

@@ -15,7 +15,8 @@ import Darwin
 /// and, for each successful call, one line: `allocate` (as `vmaAllocateMemory`, or
 /// `vmaAllocateMemoryForBuffer`/`…ForImage` when the requirements say a linear or an
 /// optimal resource), `free`, `createBuffer`, `createImage`, `destroyBuffer`,
-/// `destroyImage` and `map`; and `vmaDestroyAllocator` when the allocator goes away.
+/// `destroyImage`, `map`, and `setName`/`setUserData` (as `vmaSetAllocationUserData`);
+/// and `vmaDestroyAllocator` when the allocator goes away.
 /// A bulk bind (`ResourceBatch`) is recorded as one `vmaCreateBuffer` or `vmaCreateImage`
 /// a resource, whatever its strategy (VMA had no bulk binds). The resources made `boundTo:`
 /// an allocation and allocations in custom pools are not recorded, nor is anything done
@@ -149,11 +150,12 @@ public final class CallRecorder: @unchecked Sendable {
     /// Whether `allocator` is the allocator this recorder records.
     func records(_ allocator: UInt64) -> Bool { state.withLock { $0.recorded == allocator } }
 
-    /// Records a call on `handle` (a map), if the recording created it.
-    func recordUse(_ function: String, handle: String) {
+    /// Records a call on `handle` (a map, a change of user data) with `parameters` after
+    /// the handle, if the recording created it.
+    func recordUse(_ function: String, handle: String, _ parameters: [String] = []) {
         state.withLock { state in
             guard state.live.contains(handle) else { return }
-            CallRecorder.write(CallRecorder.line(function, [handle], since: state.start), to: &state)
+            CallRecorder.write(CallRecorder.line(function, [handle] + parameters, since: state.start), to: &state)
         }
     }
 
@@ -254,13 +256,18 @@ extension CallRecorder {
         }
         let fields = [String(flags), String(usage), String(request.required.rawValue), String(preferred.rawValue),
                       String(request.memoryTypeBits == .max ? 0 : request.memoryTypeBits), "0000000000000000"]
-        // A name is the line's last field: it may hold commas, never a line break or a NUL
-        // (which would end the line early or glue the next call onto it).
-        let name = options.name?.escapingControlCharacters
-        let userData = name ?? (options.userData == 0 ? "" : {
-            let digits = String(options.userData, radix: 16, uppercase: true)
-            return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
-        }())
-        return (fields, userData)
+        return (fields, userDataField(name: options.name, userData: options.userData))
+    }
+
+    /// The user data as VMA 2.x printed it, the last field of its line: the name when there
+    /// is one (a copied string), else the value as a pointer's 16 hex digits, or nothing
+    /// for 0.
+    static func userDataField(name: String?, userData: UInt64) -> String {
+        // A name may hold commas, never a line break or a NUL (which would end the line
+        // early or glue the next call onto it).
+        if let name { return name.escapingControlCharacters }
+        guard userData != 0 else { return "" }
+        let digits = String(userData, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
     }
 }

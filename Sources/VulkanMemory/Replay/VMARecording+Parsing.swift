@@ -7,65 +7,76 @@ import Darwin
 #endif
 
 extension VMARecording {
+    /// The longest line a recording may have, in bytes (65,536). VMA's own lines are
+    /// under a few hundred bytes; the limit keeps a broken or hostile file (100 MB of
+    /// commas on one line) from being held, split and echoed whole.
+    public static let maximumLineLength = 65_536
+    /// The most blank lines a recording may have in a row (1,000): VMA writes none, and
+    /// a file of millions is corrupt, so it is refused at once rather than read to its end.
+    public static let maximumBlankLines = 1_000
+    /// The most characters of a field or line an error quotes (80).
+    public static let maximumQuotedLength = 80
+
     /// Reads a recording from its text.
     ///
     /// The user data of a call is its last field and may itself hold commas; the rest
     /// of each line is split on commas (VMA printed no quoting).
-    /// - Throws: `VMARecordingError` naming the first line that cannot be read.
-    /// - Complexity: O(length of the text).
+    /// - Throws: `VMARecordingError` naming the first line that cannot be read;
+    ///   `.lineTooLong` for a line of more than `maximumLineLength` bytes.
+    /// - Complexity: O(length of the text); memory beyond the calls read is one line.
     public init(parsing text: String) throws(VMARecordingError) {
-        // "\r\n" is one Character in Swift: Windows line ends (VMA's own platform) must be
-        // named as separators themselves.
-        var lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
-        while lines.last?.isEmpty == true { lines.removeLast() }
-        guard let first = lines.first, first == "Vulkan Memory Allocator,Calls recording" else {
-            throw .notARecording(firstLine: String(lines.first ?? ""))
+        var parser = RecordingParser()
+        var text = text
+        var failure: VMARecordingError?
+        text.withUTF8 { bytes in
+            do throws(VMARecordingError) { try parser.feed(bytes) } catch { failure = error }
         }
-        guard lines.count > 1 else { throw .malformedLine(line: 2, reason: "the format version is missing") }
-        let version = lines[1].split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
-        // Only 1,8's call layouts are known here; earlier versions printed other fields.
-        guard version == [1, 8] else { throw .unsupportedVersion(String(lines[1])) }
-        versionMajor = 1
-        versionMinor = 8
-        device = RecordedDevice()
-        calls = []
-
-        var index = 2
-        var config = ConfigReader()
-        if index < lines.count, lines[index] == "Config,Begin" {
-            index += 1
-            while index < lines.count, lines[index] != "Config,End" {
-                try config.read(lines[index], line: index + 1)
-                index += 1
-            }
-            guard index < lines.count else {
-                throw .malformedLine(line: index, reason: "'Config,Begin' has no 'Config,End'")
-            }
-            index += 1
-        }
-        device = config.recordedDevice()
-        while index < lines.count {
-            if !lines[index].isEmpty { calls.append(try VMARecording.call(lines[index], line: index + 1)) }
-            index += 1
-        }
+        if let failure { throw failure }
+        self = try parser.finish()
     }
 
-    /// Reads a recording file.
+    /// Reads a recording file, 64 KiB at a time: memory beyond the calls read is one
+    /// chunk and one line, whatever the file holds.
     /// - Throws: `.unreadable` when the file cannot be read, else as `init(parsing:)`.
     public init(contentsOfFile path: String) throws(VMARecordingError) {
+        var parser = RecordingParser()
+        try Self.read(path) { (chunk) throws(VMARecordingError) in try parser.feed(chunk) }
+        self = try parser.finish()
+    }
+
+    /// Feeds the file at `path` to `body` in chunks of 64 KiB.
+    static func read(_ path: String,
+                     _ body: (UnsafeBufferPointer<UInt8>) throws(VMARecordingError) -> Void) throws(VMARecordingError) {
         guard let file = fopen(path, "rb") else {
             throw .unreadable(path: path, reason: String(cString: strerror(errno)))
         }
         defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
+        let chunk = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 65_536)
+        defer { chunk.deallocate() }
         while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            bytes.append(contentsOf: chunk[..<count])
+            let count = fread(chunk.baseAddress, 1, chunk.count, file)
+            if count > 0 { try body(UnsafeBufferPointer(rebasing: chunk[..<count])) }
             if count < chunk.count { break }
         }
         if ferror(file) != 0 { throw .unreadable(path: path, reason: "read error") }
-        try self.init(parsing: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// `text` as an error quotes it: at most `maximumQuotedLength` characters of the
+    /// quote, with what could break or forge a line escaped as everywhere else
+    /// (`escapingControlCharacters`: NUL, CR, bidirectional overrides… as `\u{…}`, each
+    /// escape counted whole), and the length in bytes when it was cut.
+    static func quoted(_ text: some StringProtocol) -> String {
+        var result = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            let piece = String(scalar).escapingControlCharacters
+            if count + piece.count > maximumQuotedLength {
+                return result + "… (\(text.utf8.count) bytes)"
+            }
+            result += piece
+            count += piece.count
+        }
+        return result
     }
 
     /// One call line: `threadId,time,frameIndex,function,parameters…`.
@@ -73,9 +84,11 @@ extension VMARecording {
         let fields = text.split(separator: ",", omittingEmptySubsequences: false)
         guard fields.count >= 4, let thread = UInt32(fields[0]), let time = Double(fields[1]),
               let frame = UInt32(fields[2]) else {
-            throw .malformedLine(line: line, reason: "expected 'threadId,time,frameIndex,function,…', got '\(text)'")
+            throw .malformedLine(line: line,
+                                 reason: "expected 'threadId,time,frameIndex,function,…', got '\(VMARecording.quoted(text))'")
         }
-        var reader = FieldReader(fields: Array(fields.dropFirst(4)), line: line, function: String(fields[3]))
+        var reader = FieldReader(fields: Array(fields.dropFirst(4)), line: line,
+                                 function: VMARecording.quoted(fields[3]))
         let function: Function
         switch fields[3] {
         case "vmaCreateAllocator": function = .createAllocator
@@ -115,7 +128,7 @@ extension VMARecording {
             function = .setAllocationUserData(handle: try reader.text(), userData: reader.rest())
         default:
             guard fields[3].hasPrefix("vma") else {
-                throw .malformedLine(line: line, reason: "'\(fields[3])' is not a VMA function")
+                throw .malformedLine(line: line, reason: "'\(VMARecording.quoted(fields[3]))' is not a VMA function")
             }
             function = .other(name: String(fields[3]), parameters: fields.dropFirst(4).map(String.init))
         }
@@ -142,7 +155,7 @@ private struct FieldReader {
     mutating func uint32() throws(VMARecordingError) -> UInt32 {
         let field = try next("a 32-bit number")
         guard let value = UInt32(field) else {
-            throw .malformedLine(line: line, reason: "\(function) parameter \(position) is '\(field)', not a 32-bit number")
+            throw .malformedLine(line: line, reason: "\(function) parameter \(position) is '\(VMARecording.quoted(field))', not a 32-bit number")
         }
         return value
     }
@@ -150,7 +163,7 @@ private struct FieldReader {
     mutating func uint64() throws(VMARecordingError) -> UInt64 {
         let field = try next("a 64-bit number")
         guard let value = UInt64(field) else {
-            throw .malformedLine(line: line, reason: "\(function) parameter \(position) is '\(field)', not a 64-bit number")
+            throw .malformedLine(line: line, reason: "\(function) parameter \(position) is '\(VMARecording.quoted(field))', not a 64-bit number")
         }
         return value
     }
@@ -172,7 +185,7 @@ private struct FieldReader {
 }
 
 /// Collects the `Config` section: device identity, limits, heaps and types.
-private struct ConfigReader {
+struct ConfigReader {
     var device = VMARecording.RecordedDevice()
     var limits: (granularity: UInt64, atom: UInt64, maxAllocations: UInt32) = (1, 1, 4096)
     var heaps: [Int: (size: UInt64?, flags: UInt32?)] = [:]
@@ -184,7 +197,8 @@ private struct ConfigReader {
         let fields = text.split(separator: ",", omittingEmptySubsequences: false)
         func number<T: FixedWidthInteger>(_ index: Int, _ type: T.Type) throws(VMARecordingError) -> T {
             guard index < fields.count, let value = T(fields[index]) else {
-                throw .malformedLine(line: line, reason: "expected a number in field \(index + 1) of '\(text)'")
+                throw .malformedLine(line: line,
+                                     reason: "expected a number in field \(index + 1) of '\(VMARecording.quoted(text))'")
             }
             return value
         }

@@ -217,6 +217,9 @@ public enum VMARecordingError: Error, Sendable, Hashable, CustomStringConvertibl
     case unsupportedVersion(String)
     /// A line that cannot be read as what it claims to be.
     case malformedLine(line: Int, reason: String)
+    /// A line is longer than `VMARecording.maximumLineLength` bytes; refused as soon as
+    /// the limit is crossed, without reading the rest of it.
+    case lineTooLong(line: Int, limit: Int)
     /// The file could not be read.
     case unreadable(path: String, reason: String)
     /// The file could not be created for a recording.
@@ -232,6 +235,9 @@ public enum VMARecordingError: Error, Sendable, Hashable, CustomStringConvertibl
             return "recording format \(version) is not supported (1,8 is)"
         case let .malformedLine(line, reason):
             return "line \(line): \(reason)"
+        case let .lineTooLong(line, limit):
+            return "line \(line): longer than \(limit) bytes; a VMA recording's lines are far shorter, "
+                + "so the file is not one or is damaged"
         case let .unreadable(path, reason):
             return "cannot read \(path): \(reason)"
         case let .unwritable(path, reason):

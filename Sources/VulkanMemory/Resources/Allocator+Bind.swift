@@ -18,7 +18,9 @@ extension Allocator {
     /// `.privatePage` place each group of resources that share a best memory type in the
     /// first type every member accepts that takes the whole group. Resources whose driver
     /// requires a dedicated allocation get one whatever the strategy.
-    /// - Throws: `AllocationError`; if anything fails part-way (creation, memory, binding),
+    /// - Throws: `AllocationError`: `.invalidCreateInfo` when an entry's create-info breaks
+    ///   a rule of Vulkan or a limit of the device, found before the first resource is
+    ///   created; if anything fails part-way (creation, memory, binding),
     ///   every resource the call created is destroyed and every range and page it made
     ///   given back, so the allocator is exactly as before.
     /// - Complexity: O(n) Vulkan calls and allocations for n resources.
@@ -28,7 +30,10 @@ extension Allocator {
         var allocations: [Allocation?] = []
         let pagesBefore = pageSnapshot()
         do throws(AllocationError) {
-            for entry in batch.entries { objects.append(try makeObject(entry)) }
+            // Every entry is checked before the first is created: a bad entry costs no
+            // Vulkan call at all.
+            for entry in batch.entries { try makeObject(entry, create: false) }
+            for entry in batch.entries { objects.append(try makeObject(entry, create: true)!) }
             let requirements = objects.map { $0.requirements(on: device) }
             allocations = Array(repeating: nil, count: objects.count)
             let record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line), userData: 0)
@@ -59,11 +64,13 @@ extension Allocator {
         }
     }
 
-    /// `vkCreateBuffer`/`vkCreateImage` for a batch entry.
-    private func makeObject(_ entry: ResourceBatch.Entry) throws(AllocationError) -> ResourceObject {
+    /// Checks a batch entry's create-info (`ResourceObject.validate`) and, when `create`
+    /// says so, creates it (`vkCreateBuffer`/`vkCreateImage`) without checking it again.
+    @discardableResult
+    private func makeObject(_ entry: ResourceBatch.Entry, create: Bool) throws(AllocationError) -> ResourceObject? {
         switch entry {
-        case .buffer(let description): try makeBuffer(description)
-        case .image(let description): try makeImage(description)
+        case .buffer(let description): try makeBuffer(description, create: create)
+        case .image(let description): try makeImage(description, create: create)
         }
     }
 
@@ -102,7 +109,7 @@ extension Allocator {
         func single(_ index: Int, dedicated: AllocationOptions.DedicatedPolicy) throws(AllocationError) -> Allocation {
             let placement = try PlacementRequest(requirements[index],
                                                  AllocationOptions(dedicated: dedicated, name: entries[index].name),
-                                                 target: objects[index].dedicatedTarget, bound: true,
+                                                 target: objects[index].dedicatedTarget, resource: objects[index].bound,
                                                  fileID: fileID, line: line)
             return try place(placement, entries[index].memory, name: entries[index].name)
         }
@@ -145,9 +152,9 @@ extension Allocator {
         }
     }
 
-    /// `vkCreateBuffer` for a description.
-    func makeBuffer(_ description: BufferDescription) throws(AllocationError) -> ResourceObject {
-        guard description.size > 0 else { throw .zeroSize }
+    /// The check of a buffer description's create-info, then `vkCreateBuffer` for it when
+    /// `create` says so.
+    func makeBuffer(_ description: BufferDescription, create: Bool) throws(AllocationError) -> ResourceObject? {
         var info = VkBufferCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
         info.size = description.size
@@ -156,18 +163,27 @@ extension Allocator {
             info.sharingMode = mode
             info.queueFamilyIndexCount = count
             info.pQueueFamilyIndices = families
-            return try ResourceObject.create(info, on: device)
+            guard create else {
+                try ResourceObject.validate(info, on: device)
+                return nil
+            }
+            return try ResourceObject.createValidated(info, on: device)
         }
     }
 
-    /// `vkCreateImage` for a description.
-    func makeImage(_ description: ImageDescription) throws(AllocationError) -> ResourceObject {
+    /// The check of an image description's create-info, then `vkCreateImage` for it when
+    /// `create` says so.
+    func makeImage(_ description: ImageDescription, create: Bool) throws(AllocationError) -> ResourceObject? {
         var info = description.exclusiveCreateInfo
         return try withSharing(description.sharedQueueFamilies) { (mode, count, families) throws(AllocationError) in
             info.sharingMode = mode
             info.queueFamilyIndexCount = count
             info.pQueueFamilyIndices = families
-            return try ResourceObject.create(info, on: device)
+            guard create else {
+                try ResourceObject.validate(info, on: device)
+                return nil
+            }
+            return try ResourceObject.createValidated(info, on: device)
         }
     }
 

@@ -38,8 +38,10 @@ extension Allocator {
     /// Memory that may hold a buffer is allocated with `VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT`
     /// whenever the device has `bufferDeviceAddress` enabled, so a buffer with
     /// `.shaderDeviceAddress` usage may go anywhere.
-    /// - Throws: `AllocationError`; on any failure the buffer is destroyed and the memory
-    ///   given back.
+    /// - Throws: `AllocationError`: `.invalidCreateInfo` (naming the field, its value and
+    ///   the limit) when the create-info breaks a rule of Vulkan or a limit of the device,
+    ///   checked before any Vulkan call (`ResourceObject.validate`); on any later failure
+    ///   the buffer is destroyed and the memory given back.
     public func createBuffer(
         _ createInfo: VkBufferCreateInfo, _ request: MemoryRequest,
         options allocationOptions: AllocationOptions = AllocationOptions(),
@@ -56,8 +58,10 @@ extension Allocator {
     /// Creates an image (`vkCreateImage`), allocates its memory and binds it
     /// (`vkBindImageMemory`), in one call.
     ///
-    /// - Throws: `AllocationError`; on any failure the image is destroyed and the memory
-    ///   given back.
+    /// - Throws: `AllocationError`: `.invalidCreateInfo` when the create-info breaks a rule
+    ///   of Vulkan or a limit of the device (its format's limits from
+    ///   `vkGetPhysicalDeviceImageFormatProperties` included), checked before any Vulkan
+    ///   call; on any later failure the image is destroyed and the memory given back.
     public func createImage(
         _ createInfo: VkImageCreateInfo, _ request: MemoryRequest,
         options allocationOptions: AllocationOptions = AllocationOptions(),
@@ -106,7 +110,8 @@ extension Allocator {
     ///
     /// An allocation belongs to one resource: one made by `createBuffer`/`createImage` or
     /// a batch, or already bound here, is refused.
-    /// - Throws: `.zeroSize`; `.alreadyFreed` when the allocation was freed,
+    /// - Throws: `.zeroSize`; `.invalidCreateInfo` as `createBuffer(_:_:options:)`;
+    ///   `.alreadyFreed` when the allocation was freed,
     ///   `.unknownAllocation` when it is not this allocator's; `.requirementsNotMet`
     ///   (with the reason) when the buffer needs more bytes, a stricter alignment,
     ///   another memory type or memory of its own, the memory was allocated for another
@@ -142,7 +147,7 @@ extension Allocator {
         do throws(AllocationError) {
             let requirements = object.requirements(on: device)
             let placement = try PlacementRequest(requirements, allocationOptions,
-                                                 target: object.dedicatedTarget, bound: true,
+                                                 target: object.dedicatedTarget, resource: object.bound,
                                                  fileID: fileID, line: line)
             let allocation = try place(placement)
             do throws(AllocationError) {

@@ -1,5 +1,18 @@
 import CVulkan
 
+/// The resource an allocation's record says is bound to it: a plain value kept beside
+/// each live allocation, so it holds the kind and usage flags, not the handle.
+struct BoundResource: Equatable {
+    enum Kind: UInt8 {
+        case buffer
+        case image
+    }
+
+    let kind: Kind
+    /// `VkBufferUsageFlags` or `VkImageUsageFlags`, as created.
+    let usage: UInt32
+}
+
 /// A buffer or an image as the allocator handles it between creating it and handing it
 /// out bound: the one type that every resource path (`createBuffer`/`createImage` for an
 /// intent, a pool or an allocation, and each strategy of a batch) creates, asks for its
@@ -14,10 +27,26 @@ struct ResourceObject {
     /// `.linear` for buffers and linear-tiling images, `.optimal` for other images: which
     /// neighbours `bufferImageGranularity` keeps apart.
     let kind: SuballocationKind
+    /// The create-info's usage flags (`VkBufferUsageFlags` or `VkImageUsageFlags`); 0 for an
+    /// object made only to ask for its requirements.
+    var usage: UInt32 = 0
 
-    /// `vkCreateBuffer`.
+    /// What statistics say is bound to the memory once this object is.
+    var bound: BoundResource {
+        switch handle {
+        case .buffer: BoundResource(kind: .buffer, usage: usage)
+        case .image: BoundResource(kind: .image, usage: usage)
+        }
+    }
+
+    /// `vkCreateBuffer`, after `validate(_:on:)` accepted the create-info.
     static func create(_ info: VkBufferCreateInfo, on device: VulkanDevice) throws(AllocationError) -> ResourceObject {
-        guard info.size > 0 else { throw .zeroSize }
+        try validate(info, on: device)
+        return try createValidated(info, on: device)
+    }
+
+    /// `vkCreateBuffer` of a create-info `validate(_:on:)` has accepted already.
+    static func createValidated(_ info: VkBufferCreateInfo, on device: VulkanDevice) throws(AllocationError) -> ResourceObject {
         var info = info
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
         var created: VkBuffer?
@@ -25,13 +54,17 @@ struct ResourceObject {
         guard result.isSuccess, let buffer = created else {
             throw .vulkan(.callFailed(function: "vkCreateBuffer", result: result))
         }
-        return ResourceObject(handle: .buffer(buffer), kind: .linear)
+        return ResourceObject(handle: .buffer(buffer), kind: .linear, usage: UInt32(truncatingIfNeeded: info.usage))
     }
 
-    /// `vkCreateImage`.
+    /// `vkCreateImage`, after `validate(_:on:)` accepted the create-info.
     static func create(_ info: VkImageCreateInfo, on device: VulkanDevice) throws(AllocationError) -> ResourceObject {
-        guard info.extent.width > 0, info.extent.height > 0, info.extent.depth > 0,
-              info.mipLevels > 0, info.arrayLayers > 0 else { throw .zeroSize }
+        try validate(info, on: device)
+        return try createValidated(info, on: device)
+    }
+
+    /// `vkCreateImage` of a create-info `validate(_:on:)` has accepted already.
+    static func createValidated(_ info: VkImageCreateInfo, on device: VulkanDevice) throws(AllocationError) -> ResourceObject {
         var info = info
         info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
         var created: VkImage?
@@ -39,7 +72,8 @@ struct ResourceObject {
         guard result.isSuccess, let image = created else {
             throw .vulkan(.callFailed(function: "vkCreateImage", result: result))
         }
-        return ResourceObject(handle: .image(image), kind: info.tiling == VK_IMAGE_TILING_OPTIMAL ? .optimal : .linear)
+        return ResourceObject(handle: .image(image), kind: info.tiling == VK_IMAGE_TILING_OPTIMAL ? .optimal : .linear,
+                              usage: info.usage)
     }
 
     /// What the memory of a dedicated allocation for this resource is dedicated to.
@@ -71,18 +105,20 @@ struct ResourceObject {
         }
     }
 
-    /// `vkBindBufferMemory` / `vkBindImageMemory` at the allocation's memory and offset.
+    /// `vkBindBufferMemory` / `vkBindImageMemory` at the allocation's memory and offset,
+    /// plus `localOffset` (`vmaBindBufferMemory2`'s `allocationLocalOffset`; 0 on every
+    /// path but a bind of the caller's own resource).
     @inline(__always)
-    func bind(to allocation: Allocation, on device: VulkanDevice) throws(AllocationError) {
+    func bind(to allocation: Allocation, localOffset: UInt64 = 0, on device: VulkanDevice) throws(AllocationError) {
         let functions = device.deviceFunctions
         switch handle {
         case .buffer(let buffer):
             let result = VulkanResult(functions.bindBufferMemory(device.device, buffer, allocation.memory,
-                                                                 allocation.offset))
+                                                                 allocation.offset + localOffset))
             guard result.isSuccess else { throw .vulkan(.callFailed(function: "vkBindBufferMemory", result: result)) }
         case .image(let image):
             let result = VulkanResult(functions.bindImageMemory(device.device, image, allocation.memory,
-                                                                allocation.offset))
+                                                                allocation.offset + localOffset))
             guard result.isSuccess else { throw .vulkan(.callFailed(function: "vkBindImageMemory", result: result)) }
         }
     }

@@ -13,9 +13,18 @@ extension Allocator {
         var types: [TypeTally] = properties.types.map { _ in TypeTally() }
         var pages: [PageStatistics] = []
         var emptyPageCount = 0
+        var customPools: [PoolStatistics] = []
         for pool in everyPagePool() {
             let (totals, snapshots) = pool.snapshot()
-            pages += snapshots.map { PageStatistics($0, of: pool) }
+            let poolIndex = pool.poolName == nil ? nil : customPools.count
+            pages += snapshots.map { PageStatistics($0, of: pool, poolIndex: poolIndex) }
+            if let name = pool.poolName {
+                customPools.append(PoolStatistics(name: name, memoryTypeIndex: pool.typeIndex,
+                                                  pageSize: pool.preferredPageSize, maxPages: pool.maxPages,
+                                                  pageCount: totals.pageCount))
+            } else {
+                types[pool.typeIndex].preferredPageSize = pool.preferredPageSize
+            }
             types[pool.typeIndex].pageCount += totals.pageCount
             types[pool.typeIndex].committedBytes += totals.committedBytes
             types[pool.typeIndex].liveBytes += totals.liveBytes
@@ -30,7 +39,10 @@ extension Allocator {
                 types[entry.pool].allocationCount += 1
                 // The memory's own lock inside the registry's: nothing takes them the other way round.
                 return DedicatedStatistics(memoryTypeIndex: entry.pool, size: entry.memory.size, name: entry.name,
-                                           mapped: entry.memory.mappedPointer != nil,
+                                           mapped: entry.memory.mappedPointer != nil, kind: RangeStatistics.Kind(entry.kind),
+                                           resource: entry.record.resource.map(RangeStatistics.Resource.init),
+                                           usage: entry.record.resource?.usage,
+                                           fileID: entry.record.fileID.description, line: Int(entry.record.line),
                                            aliases: entry.aliases.isEmpty ? nil : entry.aliases.map(AliasStatistics.init))
             }
         }
@@ -55,7 +67,7 @@ extension Allocator {
             freeBytesInPages: pages.reduce(0) { $0 + $1.freeBytes },
             deviceMemoryCount: ledger.objectCount)
         return Statistics(device: device.info.name, totals: totals, heaps: heapStatistics, types: typeStatistics,
-                          pages: pages, dedicated: dedicatedAllocations)
+                          pages: pages, dedicated: dedicatedAllocations, pools: customPools)
     }
 }
 
@@ -66,11 +78,12 @@ private struct TypeTally {
     var committedBytes: UInt64 = 0
     var liveBytes: UInt64 = 0
     var allocationCount = 0
+    var preferredPageSize: UInt64 = 0
 
     func statistics(of type: MemoryType) -> TypeStatistics {
         TypeStatistics(index: type.index, heapIndex: type.heapIndex, flags: type.flags.names,
                        pageCount: pageCount, dedicatedCount: dedicatedCount, committedBytes: committedBytes,
-                       liveBytes: liveBytes, allocationCount: allocationCount)
+                       liveBytes: liveBytes, allocationCount: allocationCount, preferredPageSize: preferredPageSize)
     }
 }
 
@@ -80,17 +93,21 @@ extension PageStatistics {
     ///
     /// Bytes of a page beyond its arena region (the granularity's remainder) count as
     /// free bytes but belong to no free range.
-    fileprivate init(_ page: MemoryTypePool.PageSnapshot, of pool: MemoryTypePool) {
-        let allocations = page.allocations.map {
-            RangeStatistics(offset: $0.offset, size: $0.size, kind: RangeStatistics.Kind($0.kind ?? .unknown), name: $0.name,
-                            aliases: $0.aliases.isEmpty ? nil : $0.aliases.map(AliasStatistics.init))
+    fileprivate init(_ page: MemoryTypePool.PageSnapshot, of pool: MemoryTypePool, poolIndex: Int?) {
+        let allocations = page.allocations.map { range in
+            // The call site becomes a String here, outside the pool's lock.
+            RangeStatistics(offset: range.offset, size: range.size, kind: RangeStatistics.Kind(range.kind ?? .unknown),
+                            name: range.name, resource: range.record?.resource.map(RangeStatistics.Resource.init),
+                            usage: range.record?.resource?.usage, fileID: range.record?.fileID.description,
+                            line: range.record.map { Int($0.line) },
+                            aliases: range.aliases.isEmpty ? nil : range.aliases.map(AliasStatistics.init))
         }
         let gaps = page.freeRanges.map { RangeStatistics(offset: $0.offset, size: $0.size, kind: .free, name: nil) }
         let used = allocations.reduce(0) { $0 + $1.size }
         self.init(memoryTypeIndex: pool.typeIndex, size: page.size, usedBytes: used, freeBytes: page.size - used,
                   allocationCount: allocations.count, freeRangeCount: gaps.count,
                   largestFreeRange: gaps.map(\.size).max() ?? 0, mapped: page.isMapped, reserved: page.isReserved,
-                  pool: pool.poolName, ranges: PageStatistics.merged(allocations, gaps))
+                  pool: pool.poolName, poolIndex: poolIndex, ranges: PageStatistics.merged(allocations, gaps))
     }
 
     private static func merged(_ a: [RangeStatistics], _ b: [RangeStatistics]) -> [RangeStatistics] {
@@ -110,5 +127,15 @@ extension PageStatistics {
         result.append(contentsOf: a[i...])
         result.append(contentsOf: b[j...])
         return result
+    }
+}
+
+extension RangeStatistics.Resource {
+    /// The public name of what an allocation's record says is bound to it.
+    init(_ resource: BoundResource) {
+        switch resource.kind {
+        case .buffer: self = .buffer
+        case .image: self = .image
+        }
     }
 }

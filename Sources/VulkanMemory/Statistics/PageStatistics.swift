@@ -27,6 +27,9 @@ public struct PageStatistics: Codable, Sendable, Equatable {
     /// The custom pool (`Allocator.makePool`) the page belongs to; nil for the
     /// allocator's own pages.
     public let pool: String?
+    /// The page's pool's position in `Statistics.pools`; nil for the allocator's own
+    /// pages. Pool names need not be unique, so this, not `pool`, tells pools apart.
+    public let poolIndex: Int?
     /// Every allocation and free range of the page, in address order.
     public let ranges: [RangeStatistics]
 }
@@ -54,6 +57,14 @@ public struct RangeStatistics: Codable, Sendable, Equatable {
         }
     }
 
+    /// What the allocator bound to an allocation.
+    public enum Resource: String, Codable, Sendable, CaseIterable {
+        /// A `VkBuffer`.
+        case buffer
+        /// A `VkImage`; the range's `kind` says its tiling.
+        case image
+    }
+
     /// Where the range starts, in bytes from the start of the page.
     public let offset: UInt64
     /// The range's length in bytes.
@@ -63,8 +74,36 @@ public struct RangeStatistics: Codable, Sendable, Equatable {
     /// The allocation's name (`AllocationOptions.name`); absent for free ranges and
     /// unnamed allocations.
     public let name: String?
-    /// The resources aliasing the allocation, with their offsets from the allocation's
-    /// start (not the range's, which includes a front margin with
-    /// `AllocatorOptions.debugMargin`); absent when none does.
-    public internal(set) var aliases: [AliasStatistics]? = nil
+    /// The buffer or image the allocator bound to the allocation (`createBuffer`,
+    /// `createImage`, a batch, or a bind to the allocation); absent for free ranges, memory
+    /// nothing was bound to through the allocator, and a `.contiguous` group's range,
+    /// which several resources share.
+    public let resource: Resource?
+    /// The resource's usage flags as created (`VkBufferUsageFlags` or `VkImageUsageFlags`,
+    /// by `resource`); absent where `resource` is.
+    public let usage: UInt32?
+    /// `#fileID` of the call that allocated; absent for free ranges.
+    public let fileID: String?
+    /// The line of that call; absent for free ranges.
+    public let line: Int?
+    /// The resources aliasing the allocation (`Allocator.createAliasingBuffer`,
+    /// `createAliasingImage`), with their offsets from the allocation's start (not the
+    /// range's, which includes a front margin with `AllocatorOptions.debugMargin`); absent
+    /// when none does.
+    public let aliases: [AliasStatistics]?
+
+    /// A range; `resource`, `usage`, the call site and `aliases` default to absent, as for
+    /// a free range.
+    public init(offset: UInt64, size: UInt64, kind: Kind, name: String?, resource: Resource? = nil,
+                usage: UInt32? = nil, fileID: String? = nil, line: Int? = nil, aliases: [AliasStatistics]? = nil) {
+        self.offset = offset
+        self.size = size
+        self.kind = kind
+        self.name = name
+        self.resource = resource
+        self.usage = usage
+        self.fileID = fileID
+        self.line = line
+        self.aliases = aliases
+    }
 }

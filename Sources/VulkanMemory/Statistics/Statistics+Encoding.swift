@@ -7,6 +7,13 @@ public enum StatisticsFormat: String, Sendable, Hashable, CaseIterable {
     case yaml
     /// JSON, pretty-printed with sorted keys.
     case json
+    /// The JSON document of VMA's `vmaBuildStatsString` with a detailed map
+    /// (`Statistics.vmaJSON()`), for VMA's tools.
+    case vmaJSON = "vma-json"
+    /// A memory map as one SVG picture (`Statistics.svg()`).
+    case svg
+    /// A memory map as one self-contained HTML page (`Statistics.html()`).
+    case html
 }
 
 extension Statistics {
@@ -53,6 +60,9 @@ extension Statistics {
         switch format {
         case .yaml: try yaml()
         case .json: try json()
+        case .vmaJSON: try vmaJSON()
+        case .svg: svg()
+        case .html: html()
         }
     }
 }

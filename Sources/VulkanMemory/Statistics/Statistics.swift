@@ -18,6 +18,9 @@ public struct Statistics: Codable, Sendable, Equatable {
     public let pages: [PageStatistics]
     /// The dedicated allocations, in slot order.
     public let dedicated: [DedicatedStatistics]
+    /// The custom pools (`Allocator.makePool`) alive, in the order they were made, pages
+    /// or not; a page names its pool in `PageStatistics.pool`.
+    public let pools: [PoolStatistics]
 }
 
 /// Allocator-wide figures of a `Statistics`.

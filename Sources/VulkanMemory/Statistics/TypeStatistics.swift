@@ -17,4 +17,8 @@ public struct TypeStatistics: Codable, Sendable, Equatable {
     public let liveBytes: UInt64
     /// Live allocations, shared and dedicated.
     public let allocationCount: Int
+    /// The size the allocator gives a new page of this type when the allocation fits
+    /// (`AllocatorOptions.pageSizeByType` or the heap-based default): VMA's
+    /// "preferred block size".
+    public let preferredPageSize: UInt64
 }

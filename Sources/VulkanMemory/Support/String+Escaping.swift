@@ -33,3 +33,29 @@ extension String {
         }
     }
 }
+
+extension String {
+    /// The string as text inside HTML or SVG (XML), in an element or a quoted attribute:
+    /// `&`, `<`, `>`, `"` and `'` as character references, so a name can never close an
+    /// element or an attribute, open a tag or run as script; and the characters
+    /// `escapingControlCharacters` escapes written that way first, since XML forbids most
+    /// control characters and the others could hide or reorder what a person reads.
+    ///
+    /// - Complexity: O(n) in the string's length.
+    var escapingMarkup: String {
+        var escaped = ""
+        let source = escapingControlCharacters
+        escaped.reserveCapacity(source.utf8.count)
+        for character in source.unicodeScalars {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.unicodeScalars.append(character)
+            }
+        }
+        return escaped
+    }
+}

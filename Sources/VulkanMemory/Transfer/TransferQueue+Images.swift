@@ -17,7 +17,11 @@ extension TransferQueue {
     ///
     /// - Parameters:
     ///   - bytes: exactly the region's size, `byteCount(of:mipLevel:layers:)`.
+    ///   - image: the image and the facts a copy needs.
+    ///   - mipLevel: the mip level to fill; 0 by default.
     ///   - layers: the array layers; all of them by default.
+    ///   - currentLayout: the layout the image is in now.
+    ///   - finalLayout: the layout to leave it in.
     /// - Throws: `.emptyTransfer`, `.sizeMismatch`, `.imageSubresourceOutOfRange`,
     ///   `.unsupportedFormat`, `.invalidLayout` before anything is recorded;
     ///   `.allocation` / `.vulkan` when the staging buffer or a call fails. Nothing is
@@ -72,6 +76,11 @@ extension TransferQueue {
     /// `finalLayout`, by default `currentLayout` again.
     ///
     /// - Parameters:
+    ///   - image: the image and the facts a copy needs.
+    ///   - mipLevel: the mip level to read; 0 by default.
+    ///   - layers: the array layers; all of them by default.
+    ///   - currentLayout: the layout the image is in now.
+    ///   - finalLayout: the layout to leave it in; nil keeps `currentLayout`.
     ///   - destination: exactly the region's size, `byteCount(of:mipLevel:layers:)`.
     /// - Throws: as `upload(_:to:mipLevel:layers:from:leaving:)`; `.invalidLayout` also
     ///   when `finalLayout` is left to default and `currentLayout` is

@@ -59,8 +59,12 @@ public final class TransferQueue: Sendable {
     /// (`vkCreateCommandPool`, `VK_COMMAND_POOL_CREATE_TRANSIENT_BIT`).
     ///
     /// - Parameters:
+    ///   - allocator: the allocator whose buffers and images are copied, and which places
+    ///     the staging buffers.
     ///   - queue: a queue the device was created with, from `queueFamilyIndex`; it must
     ///     support transfers (every graphics or compute queue does).
+    ///   - queueFamilyIndex: the family `queue` belongs to; the command pool is made for it.
+    ///   - staging: when copies go through a staging buffer.
     /// - Throws: `TransferError.vulkan` when `vkCreateCommandPool` fails.
     public init(allocator: Allocator, queue: VkQueue, queueFamilyIndex: UInt32,
                 staging: Staging = .whenNotHostVisible) throws(TransferError) {

@@ -41,6 +41,10 @@ public final class VulkanDevice: @unchecked Sendable {
     let rawMemoryProperties: VkPhysicalDeviceMemoryProperties
     /// `VkPhysicalDeviceProperties::limits`, read once.
     let rawLimits: VkPhysicalDeviceLimits
+    /// The queue family count and `maxBufferSize`, read once for checking create-infos.
+    let resourceLimits: ResourceLimits
+    /// `vkGetPhysicalDeviceImageFormatProperties` answers, asked once per combination.
+    let imageFormats = ImageFormatCache()
     /// Bytes and `VkDeviceMemory` objects this library holds per heap: the usage reported
     /// when `VK_EXT_memory_budget` is absent, and the count checked against
     /// `maxMemoryAllocationCount`.
@@ -51,6 +55,9 @@ public final class VulkanDevice: @unchecked Sendable {
     /// Wraps handles the caller created and keeps owning.
     ///
     /// - Parameters:
+    ///   - instance: the caller's `VkInstance`.
+    ///   - physicalDevice: the `VkPhysicalDevice` `device` was created on.
+    ///   - device: the caller's `VkDevice`.
     ///   - apiVersion: the `apiVersion` the instance was created with (1.1 at least).
     ///   - capabilities: the memory-related extensions and features the caller enabled on
     ///     `device`; the library uses nothing beyond them.
@@ -94,6 +101,8 @@ public final class VulkanDevice: @unchecked Sendable {
             getDeviceProcAddr: instanceFunctions.getDeviceProcAddr, device: device)
         self.rawMemoryProperties = memoryProperties
         self.rawLimits = properties.limits
+        self.resourceLimits = ResourceLimits(functions: instanceFunctions, physicalDevice: physicalDevice,
+                                             apiVersion: self.apiVersion)
         self.accounting = MemoryAccounting(heapCount: Int(memoryProperties.memoryHeapCount))
         self.owner = owner
     }
