@@ -54,6 +54,8 @@ test-info:
 	python3 scripts/compare_vulkaninfo.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" demo --validation > /dev/null
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" check --validation
+	@# The memory map drawn by headless Chromium, alone: beside the parallel suite it starved.
+	VKMEM_BROWSER_TEST=1 VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --skip-build --filter 'MemoryMapBrowser'
 	@# Every statistics format of the stats scene, and the demo's memory map, with no validation message.
 	for format in vma-json svg html; do \
 	  "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" stats --validation --format $$format > /dev/null || exit 1; done
@@ -73,6 +75,8 @@ test-info:
 	    "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" replay --validation "$$trace" > /dev/null || exit 1; \
 	  done; \
 	else echo "skipped: vkmem replay of the VMA recordings (../shared/traces is not beside the project)"; fi
+	@# Progress on a terminal (a pseudo-terminal), none piped or with --json, stdout unchanged.
+	python3 scripts/check_progress.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem"
 	python3 scripts/check_types_json.py "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" Tests/VulkanMemoryTests/Fixtures/gpu-profiles.json
 	@# An unknown device is a clear error with a non-zero exit, not a crash.
 	@out=$$("$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" info --device no-such-gpu 2>&1); rc=$$?; \

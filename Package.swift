@@ -9,6 +9,9 @@ let package = Package(
         .library(name: "VulkanMemory", targets: ["VulkanMemory"]),
         .library(name: "Suballocation", targets: ["Suballocation"]),
         .library(name: "VulkanMemoryWorkloads", targets: ["Workloads"]),
+        // The swift-metrics observer, a product of its own so VulkanMemory depends on no
+        // metrics package: only those who add it pay for it.
+        .library(name: "VulkanMemoryMetrics", targets: ["VulkanMemoryMetrics"]),
         .executable(name: "vkmem", targets: ["vkmem"]),
         .executable(name: "vkmem-example", targets: ["ComputeRoundTrip"]),
     ],
@@ -16,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // VulkanMemoryMetrics alone (and its tests, through MetricsTestKit).
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         // `make docs`: the DocC catalogs of VulkanMemory and Suballocation (a command plugin;
         // nothing of it is linked into the libraries).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
@@ -33,6 +38,11 @@ let package = Package(
                 // Statistics.yaml(): YAML that parses, unlike the seed library's hand-printed one.
                 .product(name: "Yams", package: "Yams"),
             ]
+        ),
+        // An AllocationObserver reporting through swift-metrics: gauges per heap, counters of calls.
+        .target(
+            name: "VulkanMemoryMetrics",
+            dependencies: ["VulkanMemory", .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
         // Benchmark workloads shared by `vkmem bench` and the Benchmarks package.
         .target(name: "Workloads", dependencies: ["Suballocation", "VulkanMemory"]),
@@ -63,6 +73,13 @@ let package = Package(
         .testTarget(
             name: "DocumentationSampleTests",
             dependencies: ["VulkanMemory", "Suballocation"]
+        ),
+        .testTarget(
+            name: "VulkanMemoryMetricsTests",
+            dependencies: [
+                "VulkanMemoryMetrics", "VulkanMemory",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "VulkanMemory", "CVulkan"]),
         .testTarget(

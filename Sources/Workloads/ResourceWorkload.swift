@@ -17,6 +17,17 @@ public struct ResourceWorkload: Sendable {
     /// Bytes reserved (`Allocator.reserve`) for the GPU-only intent before the fill; 0,
     /// the default and the W3, reserves nothing.
     public var reservedBytes: UInt64 = 0
+    /// The defragmentation run after the steps.
+    public var defragmentation: Defragmentation = .full
+
+    /// How W3 defragments after its steps.
+    public enum Defragmentation: String, Sendable, Hashable, CaseIterable {
+        /// Passes without limits until one has nothing to move (at most 64).
+        case full
+        /// Ten passes of at most 8 MiB each (fewer if one has nothing to move): the
+        /// incremental pattern, a bounded copy per frame.
+        case passes
+    }
 
     /// Creates the workload with the parameters.
     public init(live: Int = 2_000, steps: Int = 100_000, seed: UInt64 = 3) {
@@ -79,6 +90,8 @@ public struct ResourceWorkloadResult: Sendable {
     /// The passes' time: planning, re-creating each moved buffer on its destination,
     /// committing (no copies: W3's buffers hold nothing).
     public var defragmentationNanoseconds: Double = 0
+    /// Passes that moved something.
+    public var defragmentationPasses = 0
 
     /// The run with the median `pairNanoseconds`; other fields from that run.
     public static func median(_ runs: [ResourceWorkloadResult]) -> ResourceWorkloadResult {
@@ -208,15 +221,17 @@ extension ResourceWorkload {
         return peak
     }
 
-    /// After the steps: defragmentation passes (at most 8, until one has nothing to move),
-    /// each buffer that moves re-created on its destination. W3's buffers hold nothing,
+    /// After the steps: defragmentation passes as `defragmentation` says (until one has
+    /// nothing to move, or ten of 8 MiB), each buffer that moves re-created on its
+    /// destination. W3's buffers hold nothing,
     /// so no bytes are copied; an application adds its copies to the time measured here.
     private func defragment(_ allocator: Allocator, _ buffers: inout [BoundBuffer], info: VkBufferCreateInfo,
                             into result: inout ResourceWorkloadResult) throws(AllocationError) {
         var info = info
         let start = ContinuousClock.now
-        for _ in 0..<8 {
-            let pass = try allocator.beginDefragmentation()
+        let (passes, budget): (Int, UInt64) = defragmentation == .full ? (64, .max) : (10, 8 << 20)
+        for _ in 0..<passes {
+            let pass = try allocator.beginDefragmentation(maxBytesToMove: budget)
             guard !pass.moves.isEmpty else {
                 pass.cancel()
                 break
@@ -242,6 +257,7 @@ extension ResourceWorkload {
                 }
             }
             pass.commit()
+            result.defragmentationPasses += 1
             if let failure { throw failure }
         }
         result.defragmentationNanoseconds = nanoseconds(start)

@@ -36,9 +36,15 @@ struct BenchResourcesCommand: ParsableCommand {
     @Option(help: "TLSF strategy: best, first or lowest.")
     var strategy = "best"
 
+    @Option(help: "Defragmentation after the steps: full (passes without limits until none moves anything) or passes (ten of 8 MiB each).")
+    var defragment = "full"
+
     func validate() throws {
         guard runs >= 1, steps >= 1, live >= 1 else {
             throw ValidationError("--runs, --steps and --live must be at least 1")
+        }
+        guard ResourceWorkload.Defragmentation(rawValue: defragment) != nil else {
+            throw ValidationError("--defragment must be full or passes")
         }
     }
 
@@ -48,10 +54,16 @@ struct BenchResourcesCommand: ParsableCommand {
             var workload = ResourceWorkload(live: live, steps: steps, seed: seed)
             workload.strategy = VirtualWorkloadStrategy(rawValue: strategy)?.strategy ?? .bestFit
             workload.reservedBytes = reserveMiB << 20
+            workload.defragmentation = ResourceWorkload.Defragmentation(rawValue: defragment) ?? .full
             var results: [ResourceWorkloadResult] = []
             var options = AllocatorOptions()
             if let pageMiB { options.deviceLocalPageSize = pageMiB << 20 }
-            for _ in 0..<runs { results.append(try workload.run(on: context.device, options: options)) }
+            let progress = ProgressLine("bench resources", total: runs, quiet: json)
+            for run in 0..<runs {
+                progress.update(run, "runs, \(steps) steps each")
+                results.append(try workload.run(on: context.device, options: options))
+            }
+            progress.finish()
             let r = ResourceWorkloadResult.median(results)
             if json {
                 print("{\"workload\": \"\(r.workload)\", \"pair_ns\": \(oneDecimal(r.pairNanoseconds)), "
@@ -64,6 +76,7 @@ struct BenchResourcesCommand: ParsableCommand {
                       + "\"peak_live_bytes\": \(r.peakLiveBytes), "
                       + "\"defragmented_committed_bytes\": \(r.defragmentedCommittedBytes), "
                       + "\"defragmentation_moved_bytes\": \(r.defragmentationMovedBytes), "
+                      + "\"defragmentation\": \"\(defragment)\", \"defragmentation_passes\": \(r.defragmentationPasses), "
                       + "\"defragmentation_ms\": \(oneDecimal(r.defragmentationNanoseconds / 1e6)), \"device\": \"\(context.device.info.name)\", \"runs\": \(runs)}")
             } else {
                 print("W3 on \(context.device.info.name), median of \(runs) runs, \(steps) steps, \(live) live buffers")
@@ -83,8 +96,9 @@ struct BenchResourcesCommand: ParsableCommand {
                 print("  exact best fit, one range, peak: \(formatBytes(r.bestFitPeakBytes)) (\(oneDecimal(bound))% of live), "
                       + "at the end \(formatBytes(r.bestFitEndBytes)) (\(oneDecimal(atEnd))%)")
                 let defragmented = r.liveBytes == 0 ? 0 : Double(r.defragmentedCommittedBytes) / Double(r.liveBytes) * 100
-                print("  after defragmentation:           \(formatBytes(r.defragmentedCommittedBytes)) (\(oneDecimal(defragmented))% of live), "
-                      + "\(formatBytes(r.defragmentationMovedBytes)) moved in \(oneDecimal(r.defragmentationNanoseconds / 1e6)) ms")
+                print("  defragmentation (\(defragment)), committed / live before: \(formatBytes(r.committedBytes)) / \(formatBytes(r.liveBytes)) (\(oneDecimal(ratio))%)")
+                print("  after defragmentation:           \(formatBytes(r.defragmentedCommittedBytes)) / \(formatBytes(r.liveBytes)) (\(oneDecimal(defragmented))% of live), "
+                      + "\(formatBytes(r.defragmentationMovedBytes)) moved in \(r.defragmentationPasses) passes, \(oneDecimal(r.defragmentationNanoseconds / 1e6)) ms")
             }
             // With --validation, a message means the figures came from invalid usage.
             if let log = context.validationLog, !log.messages.isEmpty {

@@ -19,17 +19,23 @@ struct CheckCommand: ParsableCommand {
             let context = try deviceOptions.openContext()
             var failures = 0
             print("Checks on \(context.device.info.name):")
-            for check in Checks.all {
+            let progress = ProgressLine("check", total: Checks.all.count)
+            for (index, check) in Checks.all.enumerated() {
+                progress.update(index, "checks, running: \(check.name)")
                 do {
                     let outcome = try check.run(context)
+                    progress.clear()
                     print("  PASS  \(check.name): \(outcome)")
                 } catch let skip as CheckSkipped {
+                    progress.clear()
                     print("  SKIP  \(check.name): \(skip.reason)")
                 } catch {
+                    progress.clear()
                     failures += 1
                     print("  FAIL  \(check.name): \(error)")
                 }
             }
+            progress.finish()
             if let log = context.validationLog, !log.messages.isEmpty {
                 failures += 1
                 print("  FAIL  validation messages: \(log.messages)")

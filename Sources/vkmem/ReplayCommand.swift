@@ -33,10 +33,13 @@ struct ReplayCommand: ParsableCommand {
             // distinct requests are kept, for the summary of type choices.
             var requests: [MemoryRequest] = []
             var seen = Set<String>()
+            let progress = ProgressLine("replay \(file)", total: Self.lineCount(of: file), quiet: json)
             let (report, recorded) = try allocator.replay(contentsOfFile: file) { call in
+                progress.update(call.line, "lines")
                 guard let request = Self.memoryRequest(of: call), seen.insert(describe(request)).inserted else { return }
                 requests.append(request)
             }
+            progress.finish()
             let choices = recordedDeviceChoices(requests, recorded: recorded)
             if json {
                 try printJSON(report, recorded: recorded, choices: choices, device: context.device.info.name)
@@ -50,6 +53,18 @@ struct ReplayCommand: ParsableCommand {
             }
             if !report.failures.isEmpty { throw ExitCode(1) }
         }
+    }
+
+    /// The file's lines, for the progress line's total (0 when it cannot be read: the
+    /// replay itself then reports why).
+    private static func lineCount(of path: String) -> Int {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return 0 }
+        defer { try? handle.close() }
+        var lines = 0
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            lines += chunk.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
+        }
+        return lines
     }
 
     /// For each distinct request of the recording, the type this library ranks first on

@@ -8,7 +8,7 @@ struct Vkmem: ParsableCommand {
         commandName: "vkmem",
         abstract: "GPU memory management for Vulkan: inspect, demonstrate, benchmark.",
         subcommands: [InfoCommand.self, TypesCommand.self, DemoCommand.self, StatsCommand.self, CheckCommand.self, BenchCommand.self,
-                      ReplayCommand.self]
+                      ReplayCommand.self, TimelineCommand.self]
     )
 }
 

@@ -81,10 +81,10 @@ final class DefragmentationPlan: Sendable {
     let pagesToRelease: Int
     let allocator: Allocator
     /// Per memory type: its moves and the pages they empty.
-    let plans: [(typeIndex: Int, moves: [DefragmentationMove], emptied: [EmptiedPage])]
+    let plans: [(pool: MemoryTypePool, moves: [DefragmentationMove], emptied: [EmptiedPage])]
     private let state = Locked((ended: false, ignored: Set<DefragmentationMove>()))
 
-    init(allocator: Allocator, plans: [(typeIndex: Int, moves: [DefragmentationMove], emptied: [EmptiedPage])]) {
+    init(allocator: Allocator, plans: [(pool: MemoryTypePool, moves: [DefragmentationMove], emptied: [EmptiedPage])]) {
         self.allocator = allocator
         self.plans = plans
         moves = plans.flatMap(\.moves)
@@ -100,8 +100,7 @@ final class DefragmentationPlan: Sendable {
         guard let ignored = end() else { return DefragmentationResult() }
         var result = DefragmentationResult()
         for plan in plans {
-            let pool = allocator.pools[plan.typeIndex]
-            let (freed, freedSources, released) = pool.commitDefragmentation(plan.moves, plan.emptied, ignored: ignored)
+            let (freed, freedSources, released) = plan.pool.commitDefragmentation(plan.moves, plan.emptied, ignored: ignored)
             result.freedBytes += freed
             let boundSources = freedSources.filter(\.wasBound).map(\.source)
             if !boundSources.isEmpty { allocator.movedSources.withLock { $0.formUnion(boundSources) } }
@@ -120,7 +119,7 @@ final class DefragmentationPlan: Sendable {
 
     func cancel() {
         guard end() != nil else { return }
-        for plan in plans { allocator.pools[plan.typeIndex].cancelDefragmentation(plan.moves, plan.emptied) }
+        for plan in plans { plan.pool.cancelDefragmentation(plan.moves, plan.emptied) }
     }
 
     /// Ends the pass once: the ignored moves the first time, nil afterwards.
@@ -136,28 +135,58 @@ final class DefragmentationPlan: Sendable {
 }
 
 extension Allocator {
-    /// Plans a defragmentation pass over every memory type's pages.
+    /// Plans a defragmentation pass (VMA's `vmaBeginDefragmentation` and
+    /// `vmaBeginDefragmentationPass` in one: each pass is planned afresh from the pages as
+    /// they are, so call it again after each commit until a pass has no moves).
     ///
-    /// Dedicated allocations, contiguous groups (and the pages holding them) stay where
-    /// they are. With nothing worth moving the pass has no moves (end it all the same).
-    /// One pass may be open at a time.
-    /// - Throws: `.defragmentationPassOpen` while another pass of this allocator is open.
+    /// Pages are emptied from the least used up; under budgets too small for a whole
+    /// page, the pass moves what fits of it to fuller pages, so passes of a few bytes or
+    /// one move (VMA's `maxAllocationsPerPass = 1`) still make progress, and passes run
+    /// one after the other, nothing else changing, end with one that has no moves
+    /// (`DefragmentationAlgorithm` says what each algorithm moves).
+    ///
+    /// Dedicated allocations, contiguous groups (and the pages holding them) and reserved
+    /// pages (`Allocator.reserve`, a pool's `minPages`) give nothing up. Moves stay in
+    /// their memory type and their pool. One pass may be open at a time.
+    /// - Throws: `.defragmentationPassOpen` while another pass of this allocator is open;
+    ///   `.unknownAllocation` for a pool of another allocator or one destroyed. Nothing
+    ///   changes then.
     /// - Parameters:
-    ///   - maxBytesToMove: the most bytes the pass may copy.
-    ///   - maxMoves: the most allocations the pass may move.
-    /// - Complexity: O(ranges) per memory type, each type under its own lock.
-    public func beginDefragmentation(maxBytesToMove: UInt64 = .max,
-                                     maxMoves: Int = .max) throws(AllocationError) -> DefragmentationPass {
+    ///   - pool: the custom pool to defragment (VMA's `VmaDefragmentationInfo::pool`);
+    ///     nil, the default, for the allocator's own pages of every memory type.
+    ///   - maxBytesToMove: the most bytes the pass may copy (`maxBytesPerPass`).
+    ///   - maxMoves: the most allocations the pass may move (`maxAllocationsPerPass`).
+    ///   - algorithm: how moves are chosen (`VMA_DEFRAGMENTATION_FLAG_ALGORITHM_*`).
+    ///   - shouldStop: asked while planning, before each page and before each move of a
+    ///     page moved in part; once it returns true the pass keeps the moves planned so
+    ///     far (VMA's `pfnBreakCallback`). It runs under a memory type's lock: it must not
+    ///     call into this allocator.
+    /// - Complexity: O(ranges) per memory type, each type under its own lock, and one
+    ///   TLSF search per placement tried (see `DefragmentationAlgorithm`).
+    public func beginDefragmentation(in pool: MemoryPool? = nil, maxBytesToMove: UInt64 = .max, maxMoves: Int = .max,
+                                     algorithm: DefragmentationAlgorithm = .balanced,
+                                     shouldStop: () -> Bool = { false }) throws(AllocationError) -> DefragmentationPass {
+        let targets: [MemoryTypePool]
+        if let pool {
+            let pages = try poolPages(pool)
+            // A destroyed pool's number may serve another pool now.
+            guard customPools.withLock({ $0.pools.indices.contains(pool.index) && $0.pools[pool.index]?.pool === pages })
+            else { throw .unknownAllocation }
+            targets = [pages]
+        } else {
+            targets = pools
+        }
         // Two passes at once could move each other's destinations.
         guard defragmentationOpen.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             throw .defragmentationPassOpen
         }
         var bytes = maxBytesToMove
         var moves = max(maxMoves, 0)
-        var plans: [(typeIndex: Int, moves: [DefragmentationMove], emptied: [EmptiedPage])] = []
-        for pool in pools {
-            let (planned, emptied) = pool.planDefragmentation(bytes: &bytes, moves: &moves)
-            if !emptied.isEmpty { plans.append((pool.typeIndex, planned, emptied)) }
+        var plans: [(pool: MemoryTypePool, moves: [DefragmentationMove], emptied: [EmptiedPage])] = []
+        for target in targets {
+            let (planned, emptied) = target.planDefragmentation(bytes: &bytes, moves: &moves, algorithm: algorithm,
+                                                                shouldStop: shouldStop)
+            if !planned.isEmpty || !emptied.isEmpty { plans.append((target, planned, emptied)) }
         }
         return DefragmentationPass(plan: DefragmentationPlan(allocator: self, plans: plans))
     }

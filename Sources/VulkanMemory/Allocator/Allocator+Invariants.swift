@@ -22,7 +22,8 @@ extension Allocator {
     ///    allocator's own pages, pinned and bound, used by no other group; its members
     ///    lie inside it in layout order, and `remaining` counts the live ones (a group
     ///    with none left is gone). The pinned ranges in the pools are exactly the groups'.
-    /// 5. Only an open defragmentation pass empties pages; custom pools are never emptied.
+    /// 5. Only an open defragmentation pass empties pages (of the allocator's own pools or
+    ///    of the custom pool it was begun for).
     /// 6. A source that a committed pass freed while a resource was bound to it
     ///    (`movedSources`) is no longer live.
     /// - Complexity: O(ranges of every arena + pages + dedicated allocations + groups).
@@ -62,9 +63,6 @@ extension Allocator {
             beingEmptied += summary.pagesBeingEmptied
             if pool.slotTag == 0 { pinned += summary.pinnedCount } else if summary.pinnedCount > 0 {
                 fail("pool '\(pool.poolName ?? "")' holds \(summary.pinnedCount) pinned ranges")
-            }
-            if pool.slotTag != 0, summary.pagesBeingEmptied > 0 {
-                fail("pool '\(pool.poolName ?? "")': \(summary.pagesBeingEmptied) pages being emptied")
             }
             for memory in summary.pageMemories {
                 let owner = "a page of memory type \(pool.typeIndex)" + (pool.poolName.map { " in pool '\($0)'" } ?? "")

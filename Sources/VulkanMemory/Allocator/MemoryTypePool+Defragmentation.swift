@@ -12,16 +12,32 @@ extension MemoryTypePool {
     /// Plans moves that empty the least-used pages of this type into the holes of the
     /// others, within the budgets, and reserves their destinations.
     ///
-    /// Pages are tried from the least used up, until a budget runs out; a page is emptied
-    /// only if every one of its allocations finds a place in another page (largest first,
-    /// best fit), else it stays as it is and the next is tried. Pages holding a pinned
-    /// range (a contiguous group) stay, and a page that receives moved allocations is not
-    /// emptied in the same pass. The emptied pages' free ranges are blocked so nothing
-    /// else is placed there before the pass ends.
-    /// - Complexity: O(ranges of the type) to survey the pages and, per emptied page, one
-    ///   more walk for its holes; one TLSF search per move; each blocker's placement
-    ///   searches the free ranges at least its size.
-    func planDefragmentation(bytes: inout UInt64, moves: inout Int) -> ([DefragmentationMove], [EmptiedPage]) {
+    /// Pages are tried from the least used up (ties by slot); a page receiving moved
+    /// allocations gives none in the same pass, and pages holding a pinned range (a
+    /// contiguous group) or reserved ones give none. For each page every allocation is
+    /// placed elsewhere (as `algorithm` says); when all find a place and the budgets hold
+    /// them all, the page is emptied: its free ranges are blocked so nothing else is
+    /// placed there before the pass ends. Otherwise the page gives what fits the budgets
+    /// (all algorithms when every allocation found a place, `.full` and `.extensive`
+    /// also when some did not), but only to pages ranking above it (more used, or as
+    /// used and a higher slot), and the next page is tried.
+    ///
+    /// Why this converges on a scene that only the passes change: a pass that empties a
+    /// page takes one page away; any other pass moves bytes only from a page to one
+    /// ranking above it, which raises the sum of the squares of the pages' used bytes
+    /// (moving `s` bytes from `a` to `b >= a` adds `2s(b - a) + 2s^2 > 0`). Pages only
+    /// decrease and, for a page count, the sum only rises and takes finitely many
+    /// values, so passes end with one that moves nothing.
+    ///
+    /// `shouldStop` is asked before each page and before each move of a page given in
+    /// part; once it answers true the plan ends with what it has (VMA's
+    /// `pfnBreakCallback`). It runs under this type's lock.
+    /// - Complexity: O(ranges of the type) to survey the pages and, per page tried, one
+    ///   more walk for its holes; one TLSF search per placement (`.extensive` retries a
+    ///   page with O(free ranges) searches); each blocker's placement searches the free
+    ///   ranges at least its size.
+    func planDefragmentation(bytes: inout UInt64, moves: inout Int, algorithm: DefragmentationAlgorithm,
+                             shouldStop: () -> Bool) -> ([DefragmentationMove], [EmptiedPage]) {
         state.withLock { state in
             var perPage = [[(handle: VirtualAllocationHandle, offset: UInt64, size: UInt64, kind: SuballocationKind)]](
                 repeating: [], count: state.pages.count)
@@ -38,34 +54,73 @@ extension MemoryTypePool {
                         && !state.pages[$0].isReserved
                 }
                 .sorted { used[$0] != used[$1] ? used[$0] < used[$1] : $0 < $1 }
+            // The order pages are tried in; bytes only go up it, except when a page is emptied.
+            func ranksAbove(_ slot: Int, _ page: Int) -> Bool {
+                used[slot] != used[page] ? used[slot] > used[page] : slot > page
+            }
             var planned: [DefragmentationMove] = []
             var emptied: [EmptiedPage] = []
             var receivers = Set<Int>()
             for page in candidates where !receivers.contains(page) {
-                let members = perPage[page].sorted { $0.size > $1.size }
-                guard used[page] <= bytes, members.count <= moves else { break }
+                guard moves > 0, bytes > 0, !shouldStop() else { break }
+                var members = perPage[page]
+                // `.fast` keeps the order the survey found them in (by offset).
+                if algorithm != .fast { members.sort { $0.size > $1.size } }
                 let blockers = block(page, state: &state)
-                var placed: [DefragmentationMove] = []
-                for member in members {
-                    guard let destination = reserveDestination(for: member, of: page, state: &state) else { break }
-                    placed.append(destination)
+                var placed = place(members, of: page, strategy: algorithm == .fast ? .firstFit : .bestFit, state: &state)
+                if algorithm == .extensive, placed.contains(where: { $0 == nil }) {
+                    for case let move? in placed { release(move.destination, state: &state) }
+                    placed = place(members, of: page, strategy: .lowestOffset, state: &state)
                 }
-                guard placed.count == members.count else {
-                    // A fuller page of smaller allocations may still fit: try the next.
-                    for move in placed { release(move.destination, state: &state) }
+                let placesAll = !placed.contains { $0 == nil }
+                let fitsWhole = placesAll && used[page] <= bytes && members.count <= moves
+                var chosen: [DefragmentationMove] = []
+                var chosenBytes: UInt64 = 0
+                var stopped = false
+                if placesAll || algorithm == .full || algorithm == .extensive {
+                    for case let move? in placed {
+                        let upward = ranksAbove(destinationSlot(move), page)
+                        guard fitsWhole || (upward && move.source.size <= bytes - chosenBytes && chosen.count < moves) else {
+                            continue
+                        }
+                        // Between moves of a page given in part; a page emptied whole is one step.
+                        if !fitsWhole, shouldStop() {
+                            stopped = true
+                            break
+                        }
+                        chosen.append(move)
+                        chosenBytes += move.source.size
+                    }
+                }
+                for move in chosen { receivers.insert(destinationSlot(move)) }
+                bytes -= chosenBytes
+                moves -= chosen.count
+                planned += chosen
+                if chosen.count == members.count {
+                    emptied.append(EmptiedPage(slot: UInt32(page), generation: state.generations[page], blockers: blockers))
+                } else {
+                    let kept = Set(chosen)
+                    for case let move? in placed where !kept.contains(move) { release(move.destination, state: &state) }
                     unblock(page, blockers, state: &state)
-                    continue
                 }
-                for move in placed {
-                    if case let .page(slot, _, _) = move.destination.location { receivers.insert(Int(slot)) }
-                }
-                bytes -= used[page]
-                moves -= members.count
-                planned += placed
-                emptied.append(EmptiedPage(slot: UInt32(page), generation: state.generations[page], blockers: blockers))
+                if stopped { break }
             }
             return (planned, emptied)
         }
+    }
+
+    /// Places a copy of each member of page `page` elsewhere; nil for those nothing holds.
+    private func place(
+        _ members: [(handle: VirtualAllocationHandle, offset: UInt64, size: UInt64, kind: SuballocationKind)],
+        of page: Int, strategy: AllocationStrategy, state: inout State
+    ) -> [DefragmentationMove?] {
+        members.map { reserveDestination(for: $0, of: page, strategy: strategy, state: &state) }
+    }
+
+    /// The local page slot a move's destination lies in.
+    private func destinationSlot(_ move: DefragmentationMove) -> Int {
+        guard case let .page(slot, _, _) = move.destination.location else { return -1 }
+        return Int(slot & MemoryTypePool.localSlotMask)
     }
 
     /// Blocks every free range of page `slot` with a fence and marks the page.
@@ -132,7 +187,7 @@ extension MemoryTypePool {
     /// same size, alignment, kind, name and report record; nil when nothing fits.
     private func reserveDestination(
         for member: (handle: VirtualAllocationHandle, offset: UInt64, size: UInt64, kind: SuballocationKind),
-        of page: Int, state: inout State
+        of page: Int, strategy: AllocationStrategy, state: inout State
     ) -> DefragmentationMove? {
         // The alignment the range was placed with, or more if a resource bound to it later
         // needs more (it met that only where the range happened to lie).
@@ -155,7 +210,7 @@ extension MemoryTypePool {
             size = front + region.size + debug.margin
         }
         guard let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: member.kind,
-                                                           strategy: .bestFit) else { return nil }
+                                                           strategy: strategy) else { return nil }
         let mapped = state.pages[page].mappedBase != nil
         let name = state.names[member.handle.index]
         let destination = debug.isActive ? finishDebug(placed, state: &state, mapped: mapped, name: name, record: record)
@@ -163,7 +218,7 @@ extension MemoryTypePool {
         let source = Allocation(
             memory: state.pages[page].handle, offset: region.offset, size: region.size, memoryTypeIndex: typeIndex,
             mappedPointer: state.pages[page].mappedBase.map { $0 + Int(region.offset) },
-            location: .page(slot: UInt32(page), generation: state.generations[page], handle: member.handle))
+            location: .page(slot: UInt32(page) | slotTag, generation: state.generations[page], handle: member.handle))
         return DefragmentationMove(source: source, destination: destination)
     }
 
@@ -171,7 +226,8 @@ extension MemoryTypePool {
     /// when it was.
     @discardableResult
     private func release(_ allocation: Allocation, state: inout State) -> UInt64? {
-        guard case let .page(slot, generation, handle) = allocation.location,
+        guard case let .page(taggedSlot, generation, handle) = allocation.location,
+              case let slot = taggedSlot & MemoryTypePool.localSlotMask,
               pageError(slot: slot, generation: generation, memory: allocation.memory, state: state) == nil else { return nil }
         if debug.isActive {
             // Checked and filled as any free, the range freed with its margins.

@@ -95,13 +95,23 @@ extension Allocator {
     /// (at most `ReplayReport.maximumNotes` notes of each kind) and what the recording
     /// keeps alive, however long the file.
     ///
-    /// - Parameter observe: sees each call as it is read, before it runs (`vkmem replay`
-    ///   collects the distinct memory requests there), without the file being kept.
+    /// - Parameters:
+    ///   - path: the recording (VMA 2.x's calls-recording CSV, format 1,8).
+    ///   - observe: sees each call as it is read, before it runs (`vkmem replay`
+    ///     collects the distinct memory requests there), without the file being kept.
     /// - Returns: the report, and the device the recording was made on (its `Config`
     ///   section).
     /// - Throws: `VMARecordingError` when the file cannot be read or a line is malformed;
     ///   what the calls before it made is destroyed first, so the allocator is as before.
     public func replay(contentsOfFile path: String, observe: (VMARecording.Call) -> Void = { _ in })
+        throws(VMARecordingError) -> (report: ReplayReport, recordedDevice: VMARecording.RecordedDevice) {
+        try replay(contentsOfFile: path, observe: observe, beforeCleanup: {})
+    }
+
+    /// `replay(contentsOfFile:observe:)`, calling `beforeCleanup` after the recording's
+    /// last call and before what it left alive is freed: a `TimelineRecorder` marks the
+    /// leaks there, which the cleanup's frees would otherwise hide.
+    func replay(contentsOfFile path: String, observe: (VMARecording.Call) -> Void, beforeCleanup: () -> Void)
         throws(VMARecordingError) -> (report: ReplayReport, recordedDevice: VMARecording.RecordedDevice) {
         var session = ReplaySession(allocator: self)
         let allocationsBefore = usage.deviceMemoryAllocations
@@ -124,6 +134,7 @@ extension Allocator {
             observe(call)
             step(&session, call)
         }
+        beforeCleanup()
         return (finish(&session, allocationsBefore: allocationsBefore), rest.device)
     }
 
