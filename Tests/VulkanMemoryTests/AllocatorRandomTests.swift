@@ -319,6 +319,8 @@ final class AllocatorRandomRun {
         case .invalidName: "invalidName"
         case .poolNotEmpty: "poolNotEmpty"
         case .requirementsNotMet: "requirementsNotMet"
+        case .aliasesLive: "aliasesLive"
+        case .corruptionDetectionNotEnabled: "corruptionDetectionNotEnabled"
         case .invalidCreateInfo: "invalidCreateInfo"
         case .memory: "memory"
         case .vulkan: "vulkan"

@@ -128,6 +128,12 @@ public struct AllocationOptions: Sendable, Hashable {
 
     /// When to use dedicated memory.
     public var dedicated: DedicatedPolicy
+    /// The allocation will have resources aliasing it (VMA's
+    /// `VMA_ALLOCATION_CREATE_CAN_ALIAS_BIT`): dedicated memory is then made without
+    /// `VkMemoryDedicatedAllocateInfo` (`dedicatedTarget` is ignored), since Vulkan binds
+    /// nothing but the named resource to memory made with it. `createAliasingBuffer` and
+    /// `createAliasingImage` take any allocation; on dedicated memory they need this.
+    public var canAlias: Bool
     /// Map the memory and return `Allocation.mappedPointer`. Ignored on a memory type that
     /// is not host-visible (`VMA_ALLOCATION_CREATE_MAPPED_BIT`'s rule): the type is chosen
     /// for the intent alone, never moved to a mappable one for this, and the allocation
@@ -150,7 +156,8 @@ public struct AllocationOptions: Sendable, Hashable {
     /// Creates options; by default automatic dedication, unmapped, unnamed, best fit.
     public init(dedicated: DedicatedPolicy = .automatic, mapped: Bool = false, name: String? = nil,
                 userData: UInt64 = 0, priority: Float? = nil, strategy: AllocationStrategy = .bestFit,
-                dedicatedTarget: DeviceMemory.DedicatedTarget? = nil) {
+                dedicatedTarget: DeviceMemory.DedicatedTarget? = nil, canAlias: Bool = false) {
+        self.canAlias = canAlias
         self.dedicated = dedicated
         self.mapped = mapped
         self.name = name
@@ -179,11 +186,15 @@ public struct AllocationReport: Sendable, Hashable, CustomStringConvertible {
     public let fileID: String
     /// `#line` of the allocating call.
     public let line: Int
+    /// Resources aliasing the allocation (`Allocator.createAliasingBuffer`,
+    /// `createAliasingImage`): a leak report shows them, as they must go before it.
+    public internal(set) var aliasCount = 0
 
     /// "'name' S bytes in type T at file:line", the name with control characters escaped
     /// (`\u{A}` for a line feed) so a report is always one line.
     public var description: String {
         "\(name.map { "'\($0.escapingControlCharacters)'" } ?? "unnamed") \(size) bytes in memory type \(memoryTypeIndex)"
             + (isDedicated ? " (dedicated)" : "") + ", allocated at \(fileID):\(line)"
+            + (aliasCount > 0 ? ", aliased by \(aliasCount) resource(s)" : "")
     }
 }

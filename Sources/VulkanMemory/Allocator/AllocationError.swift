@@ -35,6 +35,13 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     /// A resource's requirements are not met by the allocation it was to be bound to
     /// (described in `allocation`): `reason` says which.
     case requirementsNotMet(allocation: String, reason: UnmetRequirement)
+    /// The allocation still has `count` aliasing resources (`Allocator.createAliasingBuffer`,
+    /// `createAliasingImage`): destroy them before freeing it. Nothing was freed.
+    case aliasesLive(count: Int)
+    /// `Allocator.checkCorruption(memoryTypeBits:)` was asked about memory types none of
+    /// which has margins to check (VMA's `VK_ERROR_FEATURE_NOT_PRESENT`): corruption
+    /// detection is off (`AllocatorOptions.detectCorruption`), or none of them is host-visible.
+    case corruptionDetectionNotEnabled(memoryTypeBits: UInt32)
     /// A buffer's or image's create-info breaks a rule of Vulkan or a limit of the device
     /// (`CreateInfoError` names the field, its value and the limit); refused before any
     /// Vulkan call.
@@ -84,6 +91,13 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
             return "pool '\(name.escapingControlCharacters)' still holds \(allocations) live allocation(s); free them before destroying it"
         case .defragmentationPassOpen:
             return "another defragmentation pass of this allocator is open; commit or cancel it first"
+        case let .aliasesLive(count):
+            return "the allocation still has \(count) aliasing resource(s); destroy them "
+                + "(destroyAliasingBuffer, destroyAliasingImage) before freeing it"
+        case let .corruptionDetectionNotEnabled(bits):
+            let bitList = (0..<32).filter { bits & (1 << $0) != 0 }.map(String.init).joined(separator: ",")
+            return "no memory type among \(bitList.isEmpty ? "none" : bitList) has margins to check: "
+                + "set AllocatorOptions.detectCorruption (host-visible types only)"
         case .invalidCreateInfo(let error):
             return error.description
         case .memory(let error):
@@ -111,6 +125,9 @@ public enum UnmetRequirement: Sendable, Equatable, CustomStringConvertible {
     /// Another buffer or image is bound to the allocation already: an allocation belongs
     /// to one resource (make aliasing resources with memory of their own instead).
     case alreadyBound
+    /// An aliasing resource of `size` bytes at `offset` into the allocation runs past
+    /// its `available` bytes (or the sum overflows).
+    case range(offset: UInt64, size: UInt64, available: UInt64)
     /// The range was placed for a resource of another kind; `bufferImageGranularity`
     /// keeps linear and optimal-tiling resources apart.
     case kind(placed: SuballocationKind, needed: SuballocationKind)
@@ -134,6 +151,8 @@ public enum UnmetRequirement: Sendable, Equatable, CustomStringConvertible {
             return "the memory was allocated for another resource with VkMemoryDedicatedAllocateInfo"
         case .alreadyBound:
             return "another buffer or image is bound to the allocation already"
+        case let .range(offset, size, available):
+            return "\(size) bytes at offset \(offset) run past the allocation's \(available) bytes"
         case let .kind(placed, needed):
             return "the range was placed for a \(placed) resource and this one is \(needed); "
                 + "bufferImageGranularity keeps the two apart"

@@ -7,6 +7,9 @@ struct DedicatedEntry {
     /// Changed by `setName(_:of:)`.
     var name: String?
     let pool: Int
+    /// Resources aliasing the allocation (`Allocator.createAliasingBuffer`); it is not
+    /// freed while any lives.
+    var aliases: [AliasRecord] = []
     /// The kind of resource the requirements were for, as a page range keeps it in its
     /// arena: statistics tell a dedicated image from a buffer by it.
     let kind: SuballocationKind
@@ -29,6 +32,19 @@ extension Allocator {
                 throw .memory(error)
             }
         }
+        if pool.debug.initialize {
+            // The new pattern (`AllocatorOptions.initializeAllocations`): through the
+            // mapping asked for, or one made now and kept for the allocation's life, as
+            // `map(_:)` would.
+            var base = mapped
+            if base == nil {
+                do throws(MemoryError) { base = try memory.persistentView(offset: 0, size: size).baseAddress } catch {
+                    ledger.release(memory, isDedicated: true)
+                    throw .memory(error)
+                }
+            }
+            base?.initializeMemory(as: UInt8.self, repeating: DebugFill.newPattern, count: Int(size))
+        }
         let entry = DedicatedEntry(memory: memory, record: placement.record, name: name,
                                    pool: pool.typeIndex, kind: placement.requirements.kind)
         let (slot, generation) = dedicated.withLock { $0.insert(entry) }
@@ -41,6 +57,7 @@ extension Allocator {
             switch table.lookup(slot: slot, generation: generation) {
             case .live(let entry):
                 guard entry.memory.handle == allocation.memory else { return .failure(.unknownAllocation) }
+                guard entry.aliases.isEmpty else { return .failure(.aliasesLive(count: entry.aliases.count)) }
                 table.remove(slot: slot)
                 return .success(entry.memory)
             case .removed: return .failure(.alreadyFreed)

@@ -57,7 +57,8 @@ struct PlacementRequest {
         mapped = options.mapped
         priority = options.priority
         strategy = options.strategy
-        self.target = target ?? options.dedicatedTarget
+        // Memory for aliasing resources is dedicated to none of them (CAN_ALIAS_BIT).
+        self.target = options.canAlias ? nil : target ?? options.dedicatedTarget
         record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line), userData: options.userData)
         record.isBound = resource != nil
         record.resource = resource

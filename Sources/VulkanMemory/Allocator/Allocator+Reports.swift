@@ -11,7 +11,8 @@ extension Allocator {
                 reports.append(AllocationReport(
                     name: entry.name, size: entry.memory.size, offset: 0, memoryTypeIndex: entry.pool,
                     isDedicated: true, userData: entry.record.userData,
-                    fileID: entry.record.fileID.description, line: Int(entry.record.line)))
+                    fileID: entry.record.fileID.description, line: Int(entry.record.line),
+                    aliasCount: entry.aliases.count))
             }
         }
         return reports

@@ -26,6 +26,36 @@ public struct AllocatorOptions: Sendable {
     /// and then observation costs one branch per call.
     public var observers: [any AllocationObserver] = []
 
+    /// Bytes of margin before and after every allocation in pages of host-visible memory
+    /// (VMA's `VMA_DEBUG_MARGIN`): the range placed is the allocation plus both margins,
+    /// so an overrun lands in a margin rather than in a neighbour. 0, the default, places
+    /// none. Rounded up to a power of two between 4 and 64 KiB, and the front margin to the
+    /// allocation's alignment, so the allocation's offset keeps its alignment.
+    ///
+    /// Only host-visible types get margins: they are there to be checked, and only the host
+    /// can check them. Dedicated allocations (a `VkDeviceMemory` of their own) and the
+    /// members inside one contiguous group's range get none, as in VMA.
+    public var debugMargin: UInt64 = 0
+    /// Fills every margin with a magic value and checks it when the allocation is freed and
+    /// on `Allocator.checkCorruption(memoryTypeBits:)` (VMA's `VMA_DEBUG_DETECT_CORRUPTION`).
+    /// With `debugMargin` 0 the margin is 16 bytes. A margin found overwritten is reported,
+    /// never trapped on: see `CorruptionReport` and `Allocator.takeCorruptionReports()`.
+    public var detectCorruption = false
+    /// Fills new allocations with 0xDCDCDCDC and freed ones with 0xEFEFEFEF in host-visible
+    /// memory (VMA's `VMA_DEBUG_INITIALIZE_ALLOCATIONS`), so reading memory never written,
+    /// or written after its free, shows. Pages, and dedicated memory on allocation (which
+    /// maps it for its life); dedicated memory is given back to the driver when freed.
+    public var initializeAllocations = false
+
+    /// The margin in force on a host-visible type: `debugMargin` rounded up to a power of
+    /// two in 4...65536, 16 when only `detectCorruption` asks for one, 0 for none.
+    var effectiveDebugMargin: UInt64 {
+        let asked = debugMargin == 0 ? (detectCorruption ? 16 : 0) : debugMargin
+        guard asked > 0 else { return 0 }
+        let clamped = min(max(asked, 4), 1 << 16)
+        return clamped & (clamped - 1) == 0 ? clamped : 1 << UInt64(64 - clamped.leadingZeroBitCount)
+    }
+
     /// Creates the default options.
     public init() {}
 }

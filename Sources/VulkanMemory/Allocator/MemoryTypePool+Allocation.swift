@@ -13,7 +13,12 @@ extension MemoryTypePool {
                   mapped: Bool, name: String?, record: AllocationRecord) throws(AllocationError) -> Allocation {
         // On non-coherent memory each allocation owns whole atoms.
         let alignment = max(alignment, atom)
-        let size = atom > 1 ? (size + atom - 1) / atom * atom : size
+        var size = atom > 1 ? (size + atom - 1) / atom * atom : size
+        // The debugging options' one branch: with margins, the range placed is the
+        // allocation and both margins (`placedSize`), and `finishDebug` fills them.
+        let debugging = debug.isActive
+        var record = record
+        if debugging { size = placedSize(size, alignment: alignment, record: &record) }
         return try state.withLock { (state: inout State) throws(AllocationError) -> Allocation in
             if let poolName, state.isClosed {
                 throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
@@ -21,7 +26,8 @@ extension MemoryTypePool {
             }
             if let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
                                                             strategy: strategy) {
-                return finish(placed, state: &state, mapped: mapped, name: name, record: record)
+                return debugging ? finishDebug(placed, state: &state, mapped: mapped, name: name, record: record)
+                    : finish(placed, state: &state, mapped: mapped, name: name, record: record)
             }
             // The most a request can need in a fresh region: its alignment's and the
             // granularity's worst cases, as the arena's own search counts them.
@@ -32,7 +38,8 @@ extension MemoryTypePool {
                   self.slot(of: placed.offset) == slot else {
                 preconditionFailure("a new page of at least \(needed) bytes must take a request of \(size) bytes")
             }
-            var allocation = finish(placed, state: &state, mapped: mapped, name: name, record: record)
+            var allocation = debugging ? finishDebug(placed, state: &state, mapped: mapped, name: name, record: record)
+                : finish(placed, state: &state, mapped: mapped, name: name, record: record)
             allocation.startedPage = true
             return allocation
         }
@@ -105,6 +112,11 @@ extension MemoryTypePool {
         let base = base(of: index)
         guard self.slot(of: placed.offset) == index, placed.offset - base < state.pages[index].region else {
             return .failure(.unknownAllocation)
+        }
+        // With margins, the allocation is the range less them.
+        if debug.margin != 0, state.records[Int(handle.index)].frontMarginLog2 != 0 {
+            return .success(userRegion(offset: placed.offset - base, size: placed.size,
+                                       record: state.records[Int(handle.index)]))
         }
         return .success((placed.offset - base, placed.size))
     }
@@ -221,10 +233,24 @@ extension MemoryTypePool {
 
     /// Frees a range; returns a page's memory to release when the free left more wholly
     /// free pages than `keepEmpty`.
+    ///
+    /// Inlined into `Allocator.free`, as before the debugging options and aliases existed;
+    /// their work is out of line (`freeDebug`, `refuseIfAliased`).
+    @inline(__always)
     func free(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle, memory: VkDeviceMemory,
               offset: UInt64, keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
-        try state.withLock { (state: inout State) throws(AllocationError) -> DeviceMemory? in
+        // The debugging options' one branch on the free path.
+        if debug.isActive {
+            return try freeDebug(slot: slot, generation: generation, handle: handle, memory: memory, offset: offset,
+                                 keepEmpty: keepEmpty)
+        }
+        return try state.withLock { (state: inout State) throws(AllocationError) -> DeviceMemory? in
             if let error = pageError(slot: slot, generation: generation, memory: memory, state: state) { throw error }
+            // Aliasing resources outlive no allocation: refused, the allocation stays live.
+            if state.aliasedCount != 0 {
+                try refuseIfAliased(handle, slot: slot, generation: generation, memory: memory, offset: offset,
+                                    state: state)
+            }
             let index = Int(slot)
             // The handle must still mean the allocation at this offset of this page (not
             // a fence, nor an allocation of another page).
@@ -278,8 +304,11 @@ extension MemoryTypePool {
                     } catch {
                         throw AllocationError.groupTooLarge(size: layout.size, typeIndex: typeIndex, maximum: pageSize)
                     }
-                    placed.append(finish(range, state: &state, mapped: options.mapped, name: names[index],
-                                         record: records[index]))
+                    let member = finish(range, state: &state, mapped: options.mapped, name: names[index],
+                                        record: records[index])
+                    // Members of a private page get no margins (as a group's members), but the
+                    // new pattern when asked.
+                    placed.append(debug.isActive ? prepare(member, record: records[index], state: state) : member)
                 } catch {
                     for allocation in placed {
                         if case let .page(_, _, handle) = allocation.location,

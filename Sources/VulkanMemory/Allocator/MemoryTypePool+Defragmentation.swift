@@ -44,7 +44,8 @@ extension MemoryTypePool {
             var pinned = Set<Int>()
             forEachPageAllocation(state) { slot, offset, size, kind, handle in
                 perPage[slot].append((handle, offset, size, kind))
-                if state.records[Int(handle.index)].isPinned { pinned.insert(slot) }
+                // Aliasing resources hold offsets into the allocation: its page stays, as a group's.
+                if state.records[Int(handle.index)].isPinned || state.aliases[handle.index] != nil { pinned.insert(slot) }
             }
             let used = perPage.map { $0.reduce(0) { $0 + $1.size } }
             let candidates = state.active.map(Int.init)
@@ -191,21 +192,32 @@ extension MemoryTypePool {
         // The alignment the range was placed with, or more if a resource bound to it later
         // needs more (it met that only where the range happened to lie).
         let placedAlignment = (try? state.arena.alignment(of: member.handle)) ?? 1
-        let alignment = max(placedAlignment, 1 << UInt64(state.records[Int(member.handle.index)].boundAlignmentLog2))
-        guard let placed = try? state.arena.allocateIfRoom(size: member.size, alignment: alignment, kind: member.kind,
-                                                           strategy: strategy) else { return nil }
+        let sourceRecord = state.records[Int(member.handle.index)]
+        let alignment = max(placedAlignment, 1 << UInt64(sourceRecord.boundAlignmentLog2))
         // The destination carries the source's report record, but no resource is bound
         // to it yet: the user binds one with `createBuffer(_:boundTo:)`.
-        var record = state.records[Int(member.handle.index)]
+        var record = sourceRecord
         record.isBound = false
         record.boundAlignmentLog2 = 0
         record.resource = nil
+        // With margins, the allocation inside the range moves, and its front margin grows
+        // to the bound resource's alignment where that is more, so it starts aligned.
+        let region = userRegion(offset: member.offset, size: member.size, record: sourceRecord)
+        var size = member.size
+        if sourceRecord.frontMarginLog2 != 0 {
+            let front = max(sourceRecord.frontMargin, alignment)
+            record.frontMarginLog2 = UInt8(front.trailingZeroBitCount)
+            size = front + region.size + debug.margin
+        }
+        guard let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: member.kind,
+                                                           strategy: strategy) else { return nil }
         let mapped = state.pages[page].mappedBase != nil
         let name = state.names[member.handle.index]
-        let destination = finish(placed, state: &state, mapped: mapped, name: name, record: record)
+        let destination = debug.isActive ? finishDebug(placed, state: &state, mapped: mapped, name: name, record: record)
+            : finish(placed, state: &state, mapped: mapped, name: name, record: record)
         let source = Allocation(
-            memory: state.pages[page].handle, offset: member.offset, size: member.size, memoryTypeIndex: typeIndex,
-            mappedPointer: state.pages[page].mappedBase.map { $0 + Int(member.offset) },
+            memory: state.pages[page].handle, offset: region.offset, size: region.size, memoryTypeIndex: typeIndex,
+            mappedPointer: state.pages[page].mappedBase.map { $0 + Int(region.offset) },
             location: .page(slot: UInt32(page) | slotTag, generation: state.generations[page], handle: member.handle))
         return DefragmentationMove(source: source, destination: destination)
     }
@@ -216,8 +228,16 @@ extension MemoryTypePool {
     private func release(_ allocation: Allocation, state: inout State) -> UInt64? {
         guard case let .page(taggedSlot, generation, handle) = allocation.location,
               case let slot = taggedSlot & MemoryTypePool.localSlotMask,
-              pageError(slot: slot, generation: generation, memory: allocation.memory, state: state) == nil,
-              let size = try? state.arena.free(handle, at: base(of: Int(slot)) + allocation.offset) else { return nil }
+              pageError(slot: slot, generation: generation, memory: allocation.memory, state: state) == nil else { return nil }
+        if debug.isActive {
+            // Checked and filled as any free, the range freed with its margins.
+            guard let (size, _) = try? liveRange(handle, slot: slot, generation: generation, memory: allocation.memory,
+                                                 offset: allocation.offset, state: state) else { return nil }
+            let freed = releaseRange(handle, slot: Int(slot), offset: allocation.offset, size: size, state: &state)
+            _ = forgetFreed(handle, size: freed, slot: Int(slot), state: &state)
+            return freed
+        }
+        guard let size = try? state.arena.free(handle, at: base(of: Int(slot)) + allocation.offset) else { return nil }
         _ = forgetFreed(handle, size: size, slot: Int(slot), state: &state)
         return size
     }

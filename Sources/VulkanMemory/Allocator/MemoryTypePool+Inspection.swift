@@ -24,6 +24,8 @@ extension MemoryTypePool {
             let name: String?
             /// The allocation's record (call site, bound resource); nil for a free range.
             let record: AllocationRecord?
+            /// The resources aliasing the allocation.
+            var aliases: [AliasRecord] = []
         }
 
         let size: UInt64
@@ -59,7 +61,8 @@ extension MemoryTypePool {
             forEachPageAllocation(state) { slot, offset, size, kind, handle in
                 allocations[slot].append(PageSnapshot.Range(offset: offset, size: size, kind: kind,
                                                             name: state.names[handle.index],
-                                                            record: state.records[Int(handle.index)]))
+                                                            record: state.records[Int(handle.index)],
+                                                            aliases: state.aliases[handle.index] ?? []))
             }
             forEachPageFreeRange(state) { slot, offset, size in
                 gaps[slot].append(PageSnapshot.Range(offset: offset, size: size, kind: nil, name: nil, record: nil))
@@ -81,10 +84,12 @@ extension MemoryTypePool {
             var reports: [AllocationReport] = []
             forEachPageAllocation(state) { _, offset, size, _, handle in
                 let record = state.records[Int(handle.index)]
+                // The allocation as its owner knows it: without margins.
+                let region = userRegion(offset: offset, size: size, record: record)
                 reports.append(AllocationReport(
-                    name: state.names[handle.index], size: size, offset: offset, memoryTypeIndex: typeIndex,
+                    name: state.names[handle.index], size: region.size, offset: region.offset, memoryTypeIndex: typeIndex,
                     isDedicated: false, userData: record.userData, fileID: record.fileID.description,
-                    line: Int(record.line)))
+                    line: Int(record.line), aliasCount: state.aliases[handle.index]?.count ?? 0))
             }
             return reports
         }

@@ -50,6 +50,14 @@ extension MemoryTypePool {
     ///    allocations whose record `isNamed`; a pinned record (a contiguous group's range)
     ///    is bound (its members are, by the batch that made the group); a resource
     ///    alignment is remembered only for a bound allocation, whose offset meets it.
+    /// 11. Margins (`AllocatorOptions.debugMargin`): a range with a front margin is in a
+    ///    pool that has margins; the front margin is a power of two, at least the pool's
+    ///    margin, and keeps the range's placed alignment, so the allocation after it
+    ///    starts aligned; the range holds both margins and at least one byte. A pool
+    ///    without margins holds no range with one.
+    /// 12. Aliases (`Allocator.createAliasingBuffer`): each list is non-empty and belongs
+    ///    to a live user allocation; each alias lies inside that allocation; `aliasedCount`
+    ///    counts the lists.
     ///
     /// A pool that never had a page is checked directly (its rest fence alone over the
     /// whole arena, every counter zero) rather than by the arena's full check.
@@ -96,7 +104,7 @@ extension MemoryTypePool {
             guard let rest = state.restFence, arena.allocationCount == 1,
                   let range = try? arena.allocation(rest), range.offset == 0, range.size == arena.size,
                   state.active.isEmpty, state.freeSlots.isEmpty, state.liveCount == 0, state.liveBytes == 0,
-                  state.committedBytes == 0, state.emptyPageCount == 0, state.names.isEmpty else {
+                  state.committedBytes == 0, state.emptyPageCount == 0, state.names.isEmpty, state.aliases.isEmpty else {
                 fail("a pool without pages holds more than its rest fence")
             }
             return InvariantSummary()
@@ -192,6 +200,7 @@ extension MemoryTypePool {
         var liveBytes: UInt64 = 0
         var liveCount = 0
         var named = 0
+        var aliased = 0
         arena.forEachAllocation { offset, size, _, handle, mark in
             let slot = self.slot(of: offset)
             let local = offset - base(of: slot)
@@ -220,8 +229,28 @@ extension MemoryTypePool {
                          + "\(String(describing: state.names[handle.index]))")
                 }
                 if record.isNamed { named += 1 }
+                // 11. Margins.
+                let front = record.frontMargin
+                if front != 0 {
+                    let alignment = (try? arena.alignment(of: handle)) ?? 1
+                    guard debug.margin != 0, front & (front - 1) == 0, front >= debug.margin, front % alignment == 0,
+                          size > front + debug.margin else {
+                        fail("allocation \(handle) at slot \(slot), offset \(local), size \(size): front margin \(front), "
+                             + "pool margin \(debug.margin), placed alignment \(alignment)")
+                    }
+                }
+                let user = userRegion(offset: local, size: size, record: record)
+                // 12. Aliases.
+                if let aliases = state.aliases[handle.index] {
+                    guard !aliases.isEmpty, aliases.allSatisfy({ $0.offset <= user.size && $0.size <= user.size - $0.offset })
+                    else {
+                        fail("allocation \(handle) at slot \(slot), offset \(user.offset), size \(user.size): aliases "
+                             + "\(aliases) do not lie inside it")
+                    }
+                    aliased += 1
+                }
                 let boundAlignment = UInt64(1) << UInt64(record.boundAlignmentLog2)
-                guard record.boundAlignmentLog2 == 0 || (record.isBound && local % boundAlignment == 0) else {
+                guard record.boundAlignmentLog2 == 0 || (record.isBound && user.offset % boundAlignment == 0) else {
                     fail("allocation \(handle) at slot \(slot), offset \(local): bound \(record.isBound) with a "
                          + "resource alignment of \(boundAlignment)")
                 }
@@ -235,6 +264,10 @@ extension MemoryTypePool {
             default:
                 fail("arena allocation \(handle) at \(offset) carries mark \(mark)")
             }
+        }
+        guard aliased == state.aliases.count, state.aliasedCount == aliased else {
+            fail("\(state.aliases.count) alias lists (aliasedCount \(state.aliasedCount)) kept for \(aliased) live "
+                 + "aliased allocations")
         }
         guard named == state.names.count else {
             fail("\(state.names.count) names kept for \(named) live named allocations")

@@ -19,6 +19,14 @@ struct AllocationRecord {
     /// needs, when that is more than the allocation was placed with: a defragmentation
     /// move's destination keeps it, so the resource can be re-created there. 0 otherwise.
     var boundAlignmentLog2: UInt8 = 0
+    /// log2 of the front margin (`AllocatorOptions.debugMargin`, rounded up to the
+    /// allocation's alignment) the range was placed with; 0 when it has no margins. The
+    /// back margin is the pool's `debug.margin`. Fits the record's padding: no larger record.
+    var frontMarginLog2: UInt8 = 0
+
+    /// The front margin in bytes: 0 without margins.
+    @inline(__always)
+    var frontMargin: UInt64 { frontMarginLog2 == 0 ? 0 : 1 << UInt64(frontMarginLog2) }
     /// The buffer or image bound to the range and its usage flags, when the allocator
     /// bound it (or a claim did): statistics name each range's resource, as VMA's dump
     /// does. nil while nothing is bound, and for a `.contiguous` group's shared range.
@@ -99,6 +107,15 @@ final class MemoryTypePool: @unchecked Sendable {
         var liveCount = 0
         /// A custom pool that `Allocator.destroyPool` destroyed: it makes nothing more.
         var isClosed = false
+        /// The resources aliasing live allocations (`Allocator.createAliasingBuffer`), by
+        /// handle index: empty unless aliasing is used, so a free checks an empty
+        /// dictionary and moves on.
+        var aliases: [UInt32: [AliasRecord]] = [:]
+        /// `aliases.count`, kept inline so the free path tests a word of the state it
+        /// already touches rather than the dictionary's storage.
+        var aliasedCount = 0
+        /// Margins found overwritten on free, until `Allocator.takeCorruptionReports()`.
+        var corruptions: [CorruptionReport] = []
 
         mutating func remember(_ handle: VirtualAllocationHandle, _ record: AllocationRecord, name: String?) {
             let index = Int(handle.index)
@@ -174,6 +191,9 @@ final class MemoryTypePool: @unchecked Sendable {
 
     /// Where the pages' memory comes from and goes back to.
     let ledger: MemoryLedger
+    /// The debugging options in force on this type (margins, patterns); all off on a type
+    /// that is not host-visible.
+    let debug: DebugFill
 
     init(type: MemoryType, heap: MemoryHeap, limits: MemoryLimits, options: AllocatorOptions, ledger: MemoryLedger,
          custom: (pageSize: UInt64, maxPages: Int, tag: UInt32, name: String, generationBase: UInt32)? = nil) {
@@ -190,6 +210,7 @@ final class MemoryTypePool: @unchecked Sendable {
         preferredPageSize = custom?.pageSize ?? MemoryTypePool.preferredPageSize(type: type, heap: heap, options: options)
         atom = MemoryTypePool.atom(of: type, limits: limits)
         granularity = max(limits.bufferImageGranularity, 1)
+        debug = DebugFill(options: options, hostVisible: type.isHostVisible, atom: atom)
         // A heap of 2^k bytes or less gets slots of 2^(k+1); at least 1 MiB per slot.
         let heapBits = UInt64(64 - max(heap.size, 1 << 20).subtractingReportingOverflow(1).partialValue.leadingZeroBitCount)
         strideShift = min(heapBits + 1, 62)

@@ -42,7 +42,8 @@ extension Allocator {
                                            mapped: entry.memory.mappedPointer != nil, kind: RangeStatistics.Kind(entry.kind),
                                            resource: entry.record.resource.map(RangeStatistics.Resource.init),
                                            usage: entry.record.resource?.usage,
-                                           fileID: entry.record.fileID.description, line: Int(entry.record.line))
+                                           fileID: entry.record.fileID.description, line: Int(entry.record.line),
+                                           aliases: entry.aliases.isEmpty ? nil : entry.aliases.map(AliasStatistics.init))
             }
         }
         let typeStatistics = properties.types.map { type in
@@ -98,7 +99,8 @@ extension PageStatistics {
             RangeStatistics(offset: range.offset, size: range.size, kind: RangeStatistics.Kind(range.kind ?? .unknown),
                             name: range.name, resource: range.record?.resource.map(RangeStatistics.Resource.init),
                             usage: range.record?.resource?.usage, fileID: range.record?.fileID.description,
-                            line: range.record.map { Int($0.line) })
+                            line: range.record.map { Int($0.line) },
+                            aliases: range.aliases.isEmpty ? nil : range.aliases.map(AliasStatistics.init))
         }
         let gaps = page.freeRanges.map { RangeStatistics(offset: $0.offset, size: $0.size, kind: .free, name: nil) }
         let used = allocations.reduce(0) { $0 + $1.size }

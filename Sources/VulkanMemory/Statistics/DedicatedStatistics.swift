@@ -19,4 +19,6 @@ public struct DedicatedStatistics: Codable, Sendable, Equatable {
     public let fileID: String
     /// The line of that call.
     public let line: Int
+    /// The resources aliasing the allocation; absent when none does.
+    public internal(set) var aliases: [AliasStatistics]? = nil
 }

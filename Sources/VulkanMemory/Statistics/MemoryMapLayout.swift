@@ -60,6 +60,28 @@ struct MemoryMapLayout {
         let callSite: String?
     }
 
+    /// A resource aliasing an allocation (`RangeStatistics.aliases`,
+    /// `DedicatedStatistics.aliases`), drawn over the lower half of the allocation's box
+    /// where its bytes lie: aliasing shows as overlap, and the allocation's own colour
+    /// stays visible above it.
+    struct Overlay {
+        let x: Double
+        let y: Double
+        let width: Double
+        let height: Double
+        let resource: AliasStatistics.Resource
+        let handle: UInt64
+        /// Bytes from the allocation's start, and the resource's size.
+        let offset: UInt64
+        let size: UInt64
+        /// The aliased allocation's name.
+        let allocationName: String?
+
+        /// An alias is filled as what it is: a buffer, or an image (whose tiling the
+        /// statistics do not keep, drawn as optimal-tiling).
+        var category: Category { resource == .buffer ? .buffer : .optimalImage }
+    }
+
     /// One page or dedicated allocation: its label and outline, and its boxes.
     struct Row {
         let label: String
@@ -67,7 +89,10 @@ struct MemoryMapLayout {
         let x: Double
         let y: Double
         let width: Double
+        /// The ranges, tiling the row.
         let boxes: [Box]
+        /// The aliases, over the boxes they share; none tile anything.
+        var overlays: [Overlay] = []
     }
 
     /// A section heading.
@@ -89,6 +114,8 @@ struct MemoryMapLayout {
     let headings: [Heading]
     let rows: [Row]
     let height: Double
+    /// Whether any row has an alias: the legend then explains the overlay.
+    var hasOverlays: Bool { rows.contains { !$0.overlays.isEmpty } }
 
     init(_ statistics: Statistics) {
         let totals = statistics.totals
@@ -118,21 +145,39 @@ struct MemoryMapLayout {
             headings.append(Heading(text: text, y: y + 14))
             y += 22
         }
+        /// The overlays of `aliases` of an allocation drawn from `x`, `scale` pixels a
+        /// byte, clipped to its box. An alias's offset counts from the allocation's start;
+        /// with `AllocatorOptions.debugMargin` the range begins a front margin earlier,
+        /// which is drawn as if it were not there (a margin is at most a few pixels' worth
+        /// of a page).
+        func overlays(_ aliases: [AliasStatistics]?, of box: Box, scale: Double) -> [Overlay] {
+            (aliases ?? []).map { alias in
+                let start = min(box.x + scale * Double(alias.offset), box.x + box.width - Self.minimumBoxWidth)
+                let width = max(min(scale * Double(alias.size), box.x + box.width - start), Self.minimumBoxWidth)
+                return Overlay(x: start, y: box.y + box.height / 2, width: width, height: box.height / 2,
+                               resource: alias.resource, handle: alias.handle, offset: alias.offset, size: alias.size,
+                               allocationName: box.name)
+            }
+        }
         func pageRow(_ page: PageStatistics, number: Int) {
             let width = rowWidth(page.size)
             let top = y + 18
+            var aliased: [Overlay] = []
             let boxes = page.ranges.map { range in
                 let x = Self.margin + width * Double(range.offset) / Double(max(page.size, 1))
                 let w = max(width * Double(range.size) / Double(max(page.size, 1)), Self.minimumBoxWidth)
-                return Box(x: x, y: top, width: w, height: Self.barHeight,
-                           category: Category(kind: range.kind, resource: range.resource), name: range.name,
-                           size: range.size, offset: range.offset, type: typeName(range.kind, range.resource),
-                           callSite: range.fileID.map { "\($0):\(range.line ?? 0)" })
+                let box = Box(x: x, y: top, width: w, height: Self.barHeight,
+                              category: Category(kind: range.kind, resource: range.resource), name: range.name,
+                              size: range.size, offset: range.offset, type: typeName(range.kind, range.resource),
+                              callSite: range.fileID.map { "\($0):\(range.line ?? 0)" })
+                aliased += overlays(range.aliases, of: box, scale: width / Double(max(page.size, 1)))
+                return box
             }
             let label = "Page \(number): \(formattedBytes(page.size)), \(page.allocationCount) allocations, "
                 + "\(formattedBytes(page.freeBytes)) free in \(page.freeRangeCount) ranges"
                 + (page.mapped ? ", mapped" : "") + (page.reserved ? ", reserved" : "")
-            rows.append(Row(label: label, labelY: y + 13, x: Self.margin, y: top, width: width, boxes: boxes))
+            rows.append(Row(label: label, labelY: y + 13, x: Self.margin, y: top, width: width, boxes: boxes,
+                            overlays: aliased))
             y = top + Self.barHeight + 8
         }
 
@@ -163,7 +208,9 @@ struct MemoryMapLayout {
                               callSite: "\(allocation.fileID):\(allocation.line)")
                 let label = "Memory type \(allocation.memoryTypeIndex): \(formattedBytes(allocation.size))"
                     + (allocation.mapped ? ", mapped" : "")
-                rows.append(Row(label: label, labelY: y + 13, x: Self.margin, y: top, width: width, boxes: [box]))
+                rows.append(Row(label: label, labelY: y + 13, x: Self.margin, y: top, width: width, boxes: [box],
+                                overlays: overlays(allocation.aliases, of: box,
+                                                   scale: width / Double(max(allocation.size, 1)))))
                 y = top + Self.barHeight + 8
             }
         }

@@ -1,7 +1,8 @@
 /// One page (a `VkDeviceMemory` shared by many allocations) in a `Statistics`.
 ///
 /// `ranges` tiles the page: offsets run from 0 to `size` with no gap or overlap, the
-/// allocations' sizes add up to `usedBytes` and the free ranges' to `freeBytes`.
+/// allocations' sizes add up to `usedBytes` and the free ranges' to `freeBytes`. With
+/// `AllocatorOptions.debugMargin`, an allocation's range includes its margins.
 public struct PageStatistics: Codable, Sendable, Equatable {
     /// The page's memory type.
     public let memoryTypeIndex: Int
@@ -85,11 +86,16 @@ public struct RangeStatistics: Codable, Sendable, Equatable {
     public let fileID: String?
     /// The line of that call; absent for free ranges.
     public let line: Int?
+    /// The resources aliasing the allocation (`Allocator.createAliasingBuffer`,
+    /// `createAliasingImage`), with their offsets from the allocation's start (not the
+    /// range's, which includes a front margin with `AllocatorOptions.debugMargin`); absent
+    /// when none does.
+    public let aliases: [AliasStatistics]?
 
-    /// A range; `resource`, `usage` and the call site default to absent, as for a free
-    /// range.
+    /// A range; `resource`, `usage`, the call site and `aliases` default to absent, as for
+    /// a free range.
     public init(offset: UInt64, size: UInt64, kind: Kind, name: String?, resource: Resource? = nil,
-                usage: UInt32? = nil, fileID: String? = nil, line: Int? = nil) {
+                usage: UInt32? = nil, fileID: String? = nil, line: Int? = nil, aliases: [AliasStatistics]? = nil) {
         self.offset = offset
         self.size = size
         self.kind = kind
@@ -98,5 +104,6 @@ public struct RangeStatistics: Codable, Sendable, Equatable {
         self.usage = usage
         self.fileID = fileID
         self.line = line
+        self.aliases = aliases
     }
 }

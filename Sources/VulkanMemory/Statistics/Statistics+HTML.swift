@@ -22,7 +22,7 @@ extension Statistics {
             <style>
             body { margin: 0; background: #ffffff; color: #222222; font-family: sans-serif; }
             svg { display: block; }
-            .range:hover, .range:focus { stroke: #000000; stroke-width: 2; outline: none; }
+            .range:hover, .range:focus, .alias:hover, .alias:focus { stroke: #000000; stroke-width: 2; outline: none; }
             #detail { margin: 0 16px 16px; padding: 8px 12px; border: 1px solid #c8c8c8; background: #f7f7f7;
                       font-size: 13px; white-space: pre-line; min-height: 3.6em; width: 900px; }
             </style>
@@ -34,6 +34,7 @@ extension Statistics {
             (function () {
               var detail = document.getElementById("detail");
               var ranges = document.querySelectorAll("#memory-map .range");
+              var aliases = document.querySelectorAll("#memory-map .alias");
               function show(range) {
                 var d = range.dataset;
                 var lines = [
@@ -44,11 +45,15 @@ extension Statistics {
                 if (d.site) { lines.push("Allocated at " + d.site); }
                 detail.textContent = lines.join("\\n");
               }
-              for (var i = 0; i < ranges.length; i++) {
-                ranges[i].setAttribute("tabindex", "0");
-                ranges[i].addEventListener("mouseenter", function (event) { show(event.currentTarget); });
-                ranges[i].addEventListener("focus", function (event) { show(event.currentTarget); });
+              function wire(list) {
+                for (var i = 0; i < list.length; i++) {
+                  list[i].setAttribute("tabindex", "0");
+                  list[i].addEventListener("mouseenter", function (event) { show(event.currentTarget); });
+                  list[i].addEventListener("focus", function (event) { show(event.currentTarget); });
+                }
               }
+              wire(ranges);
+              wire(aliases);
               document.title = "Memory map ready: " + ranges.length + " ranges";
             })();
             </script>

@@ -6,6 +6,11 @@ extension Statistics {
     /// their own, with the legend and the totals (committed, live, and per heap the
     /// driver's budget and usage) above.
     ///
+    /// Resources aliasing an allocation (`Allocator.createAliasingBuffer`,
+    /// `createAliasingImage`) are drawn over the lower half of the allocation's range, where
+    /// their bytes lie, with a dashed outline: aliasing shows as overlap. The legend
+    /// explains them when there are any.
+    ///
     /// Each range carries a `<title>`, so a viewer shows its name, size, offset, type and
     /// call site when pointed at. Names are escaped (`&`, `<`, `>`, quotes, control
     /// characters): a name is text, never markup. The picture needs no font, file or
@@ -38,6 +43,7 @@ extension MemoryMapLayout {
             out += text(row.label, x: row.x, y: row.labelY, size: 12, fill: "#444444")
             out += "<g class=\"row\">\n"
             for box in row.boxes { out += self.box(box) }
+            for overlay in row.overlays { out += self.overlay(overlay) }
             // The outline last, over the ranges, so a row's end shows against the free colour.
             out += "<rect x=\"\(number(row.x))\" y=\"\(number(row.y))\" width=\"\(number(row.width))\" "
                 + "height=\"\(number(Self.barHeight))\" fill=\"none\" stroke=\"#4a4a4a\" stroke-width=\"1\"/>\n"
@@ -57,6 +63,28 @@ extension MemoryMapLayout {
             out += text(category.legend, x: x + 24, y: legendY + 12, size: 12)
             x += 24 + Double(category.legend.count) * 7 + 24
         }
+        if hasOverlays {
+            out += "<rect x=\"\(number(x))\" y=\"\(number(legendY))\" width=\"18\" height=\"14\" fill=\"none\" "
+                + "stroke=\"#000000\" stroke-width=\"1\" stroke-dasharray=\"3 2\" class=\"legend\"/>\n"
+            out += text("alias (lower half, over the memory it shares)", x: x + 24, y: legendY + 12, size: 12)
+        }
+        return out
+    }
+
+    /// One alias, over its allocation: the fill of what it is, a dashed outline, and the
+    /// words a pointer shows.
+    private func overlay(_ overlay: Overlay) -> String {
+        let what = overlay.resource == .buffer ? "aliasing buffer" : "aliasing image"
+        let owner = overlay.allocationName.map { "\u{201C}\($0)\u{201D}" } ?? "an unnamed allocation"
+        let handle = "0x" + String(overlay.handle, radix: 16)
+        let details = ["\(what) \(handle) of \(owner)",
+                       "\(formattedBytes(overlay.size)) (\(overlay.size) bytes) at offset \(overlay.offset) of the allocation"]
+        var out = "<rect x=\"\(number(overlay.x))\" y=\"\(number(overlay.y))\" width=\"\(number(overlay.width))\" "
+            + "height=\"\(number(overlay.height))\" fill=\"\(overlay.category.hex)\" stroke=\"#000000\" stroke-width=\"1\" "
+            + "stroke-dasharray=\"3 2\" class=\"alias\""
+            + " data-name=\"\((overlay.allocationName ?? "").escapingMarkup)\" data-size=\"\(overlay.size)\""
+            + " data-offset=\"\(overlay.offset)\" data-type=\"\(what) \(handle)\" data-site=\"\">"
+        out += "<title>\(details.map(\.escapingMarkup).joined(separator: "\n"))</title></rect>\n"
         return out
     }
 

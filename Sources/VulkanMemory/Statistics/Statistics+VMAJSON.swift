@@ -23,6 +23,11 @@ extension Statistics {
     /// 0 without one, as VMA writes for plain memory. Names are written as given; the
     /// encoder escapes them.
     ///
+    /// Resources aliasing an allocation (`RangeStatistics.aliases`) are not written: VMA
+    /// keeps no record of its aliasing resources and its dump has no place for them (the
+    /// schema forbids other keys), so the aliased allocation appears once, as the range it
+    /// is, and the totals count it once. `json()`, `yaml()` and the memory map show them.
+    ///
     /// Keys are sorted, so two dumps diff line by line; JSON readers do not depend on key
     /// order.
     /// - Throws: `StatisticsError.encodingFailed` if the encoder refuses the value.
