@@ -252,7 +252,7 @@ struct TransferTests {
         }
     }
 
-    @Test("Device-local memory the host cannot see goes through staging (NVIDIA profile over lavapipe)")
+    @Test("Device-local memory the host cannot see goes through staging (NVIDIA profile over lavapipe)", needsLavapipe)
     func notHostVisible() throws {
         try withProfiledDevice(try realProfile("NVIDIA GeForce RTX 4070")) { device in
             let allocator = Allocator(device: device)
@@ -284,7 +284,7 @@ struct TransferTests {
         }
     }
 
-    @Test("A staging buffer that cannot get memory is a typed error, and nothing is left alive")
+    @Test("A staging buffer that cannot get memory is a typed error, and nothing is left alive", needsLavapipe)
     func stagingOutOfMemory() throws {
         // Call 1 makes the destination's page; every later vkAllocateMemory fails for a while.
         try withProfiledDevice(try realProfile("NVIDIA GeForce RTX 4070"), failingAllocateCalls: Set(2...12)) { device in
@@ -312,7 +312,8 @@ struct TransferTests {
         }
     }
 
-    @Test("Allocator.copyMemory: host bytes into and out of an allocation, flushed and invalidated where not coherent")
+    @Test("Allocator.copyMemory: host bytes into and out of an allocation, flushed and invalidated where not coherent",
+          needsLavapipe)
     func hostCopy() throws {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)
