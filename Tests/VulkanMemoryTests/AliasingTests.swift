@@ -158,7 +158,7 @@ struct AliasingTests {
 
     /// A buffer never accepts a lazily allocated memory type: aliasing one into an
     /// allocation there is `.memoryType`, on a profiled Apple M1 (whose table has one).
-    @Test(.enabled(if: realProfiles(matching: ["Apple M1"]).count >= 1))
+    @Test(needsLavapipe, .enabled(if: realProfiles(matching: ["Apple M1"]).count >= 1))
     func wrongMemoryTypeBitsAreATypedError() throws {
         let profile = try realProfile("Apple M1")
         try withProfiledDevice(profile) { device in
