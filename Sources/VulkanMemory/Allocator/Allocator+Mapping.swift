@@ -16,7 +16,7 @@ extension Allocator {
     }
 
     /// `map(_:)` without recording the call.
-    private func mapAllocation(_ allocation: Allocation) throws(AllocationError) -> MappedMemory {
+    func mapAllocation(_ allocation: Allocation) throws(AllocationError) -> MappedMemory {
         guard pools.indices.contains(allocation.memoryTypeIndex) else { throw .unknownAllocation }
         let pool = pools[allocation.memoryTypeIndex]
         guard pool.flags.contains(.hostVisible) else {

@@ -221,6 +221,9 @@ final class ProfiledDevice: Sendable {
         var maps: [Int]
         var flushes: [Int]
         var invalidates: [Int]
+        /// `vkFlushMappedMemoryRanges` / `vkInvalidateMappedMemoryRanges` calls, whatever
+        /// their range count.
+        var syncCalls = 0
     }
 
     /// The wrapper behind a device `withProfiledDevice` made (found by its `VkDevice`
@@ -349,6 +352,8 @@ final class ProfiledDevice: Sendable {
     var mapCounts: [Int] { state.withLock { $0.maps } }
     var flushCounts: [Int] { state.withLock { $0.flushes } }
     var invalidateCounts: [Int] { state.withLock { $0.invalidates } }
+    /// Flush and invalidate calls, each counted once however many ranges it carries.
+    var syncCallCount: Int { state.withLock { $0.syncCalls } }
 
     /// Plans failures: the `vkAllocateMemory` calls numbered `ordinals` (1 is the first
     /// through this device; see `allocateMemoryCalls`) fail with
@@ -549,6 +554,7 @@ final class ProfiledDevice: Sendable {
         let atom = presented.limits.nonCoherentAtomSize
         var widened = Array(UnsafeBufferPointer(start: ranges, count: Int(count)))
         state.withLock { state in
+            state.syncCalls += 1
             for index in widened.indices {
                 let range = widened[index]
                 guard let record = state.memories[key(range.memory)] else { continue }
