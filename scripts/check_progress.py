@@ -91,11 +91,27 @@ def main():
         if b"running: defragmentation" not in err_check or b"check: done in" not in err_check:
             failures.append("vkmem check: no progress naming the defragmentation check: %r" % err_check[:300])
 
+        # bench virtual: progress names the workload on a terminal; piped, standard error is
+        # empty and standard output has the same lines (its figures are timings and differ).
+        bench = [vkmem, "bench", "virtual", "--runs", "1", "--workload", "W4"]
+        rc_tty, out_tty, err_tty = run_on_terminal(bench)
+        rc_pipe, out_pipe, err_pipe = run_piped(bench)
+        if rc_tty != 0 or rc_pipe != 0:
+            failures.append("vkmem bench virtual exited %d (terminal) and %d (piped)" % (rc_tty, rc_pipe))
+        if b"running W4" not in err_tty or b"bench virtual: done in" not in err_tty:
+            failures.append("vkmem bench virtual: no progress on the terminal: %r" % err_tty[:300])
+        if err_pipe:
+            failures.append("vkmem bench virtual: standard error not empty when piped: %r" % err_pipe[:300])
+        tty_lines, pipe_lines = out_tty.splitlines(), out_pipe.splitlines()
+        if len(tty_lines) != len(pipe_lines) or tty_lines[:1] != pipe_lines[:1] \
+                or [l.split()[:1] for l in tty_lines] != [l.split()[:1] for l in pipe_lines]:
+            failures.append("vkmem bench virtual: standard output differs in shape with a terminal on standard error")
+
     for failure in failures:
         print("check_progress: " + failure)
     if failures:
         return 1
-    print("check_progress: progress shown on a terminal (replay, check), absent piped and with --json; "
+    print("check_progress: progress shown on a terminal (replay, check, bench virtual), absent piped and with --json; "
           "standard output unchanged")
     return 0
 

@@ -43,14 +43,23 @@ struct BenchVirtualCommand: ParsableCommand {
         // W1 and W5 run in alternating rounds when both are asked for: W5's cost against
         // W1's is then taken from runs minutes apart at most, not from runs the whole
         // benchmark apart, on a host whose memory latency drifts (see `bench latency`).
+        // On a terminal, standard error shows which workload runs and how far the whole is.
+        let progress = ProgressLine("bench virtual", total: runs * selected.count, quiet: json)
+        var done = 0
+        func timed(_ w: VirtualWorkload) -> VirtualWorkloadResult {
+            progress.update(done, "running \(w.rawValue)")
+            defer { done += 1 }
+            return runVirtualWorkload(w, strategy: chosen)
+        }
         var rounds: [VirtualWorkload: [VirtualWorkloadResult]] = [:]
         if selected.contains(.w1) && selected.contains(.w5) {
             for _ in 0..<runs {
-                for w in [VirtualWorkload.w1, .w5] { rounds[w, default: []].append(runVirtualWorkload(w, strategy: chosen)) }
+                for w in [VirtualWorkload.w1, .w5] { rounds[w, default: []].append(timed(w)) }
             }
         }
+        defer { progress.finish() }
         for w in selected {
-            let runsOfW = rounds[w] ?? (0..<runs).map { _ in runVirtualWorkload(w, strategy: chosen) }
+            let runsOfW = rounds[w] ?? (0..<runs).map { _ in timed(w) }
             let result = VirtualWorkloadResult.median(runsOfW)
             var ratio: Double?
             if w == .w5, let w1 = rounds[.w1], let w5 = rounds[.w5] {
@@ -58,6 +67,7 @@ struct BenchVirtualCommand: ParsableCommand {
                 ratio = ratios.count % 2 == 1 ? ratios[ratios.count / 2]
                     : (ratios[ratios.count / 2 - 1] + ratios[ratios.count / 2]) / 2
             }
+            progress.clear()
             print(json ? jsonLine(result, w1Ratio: ratio) : tableRow(result))
             if !json, let ratio { print("W5 step / W1 step, median over alternating rounds: \(twoDecimals(ratio))") }
         }
