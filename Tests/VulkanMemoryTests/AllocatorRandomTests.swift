@@ -322,6 +322,8 @@ final class AllocatorRandomRun {
         case .aliasesLive: "aliasesLive"
         case .corruptionDetectionNotEnabled: "corruptionDetectionNotEnabled"
         case .invalidCreateInfo: "invalidCreateInfo"
+        case .upperAddressUnavailable: "upperAddressUnavailable"
+        case .unsupportedForLinearPool: "unsupportedForLinearPool"
         case .memory: "memory"
         case .vulkan: "vulkan"
         }

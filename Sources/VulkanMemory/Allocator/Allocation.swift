@@ -152,6 +152,10 @@ public struct AllocationOptions: Sendable, Hashable {
     public var strategy: AllocationStrategy
     /// The resource a dedicated allocation backs (`VkMemoryDedicatedAllocateInfo`).
     public var dedicatedTarget: DeviceMemory.DedicatedTarget?
+    /// Place the allocation on the upper stack of a linear pool of one page, growing down
+    /// from the page's end (VMA's `VMA_ALLOCATION_CREATE_UPPER_ADDRESS_BIT`): the double
+    /// stack. Anywhere else the request is refused with `.upperAddressUnavailable`.
+    public var upperAddress = false
 
     /// Creates options; by default automatic dedication, unmapped, unnamed, best fit.
     public init(dedicated: DedicatedPolicy = .automatic, mapped: Bool = false, name: String? = nil,

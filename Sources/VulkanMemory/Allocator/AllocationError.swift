@@ -32,6 +32,13 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     case tooManyPools(limit: Int)
     /// A custom pool cannot be destroyed while it holds live allocations.
     case poolNotEmpty(name: String, allocations: Int)
+    /// `AllocationOptions.upperAddress` asked of memory that has no upper stack: only a
+    /// linear pool of one page (`PoolAlgorithm.linear`, `maxPages: 1`) has one. `pool` is
+    /// the custom pool's name, nil for the allocator's own pages.
+    case upperAddressUnavailable(pool: String?)
+    /// The operation does not apply to a linear pool (`PoolAlgorithm.linear`): `operation`
+    /// says which.
+    case unsupportedForLinearPool(pool: String, operation: String)
     /// A resource's requirements are not met by the allocation it was to be bound to
     /// (described in `allocation`): `reason` says which.
     case requirementsNotMet(allocation: String, reason: UnmetRequirement)
@@ -89,6 +96,13 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
                 + "destroy a pool before making another"
         case let .poolNotEmpty(name, allocations):
             return "pool '\(name.escapingControlCharacters)' still holds \(allocations) live allocation(s); free them before destroying it"
+        case let .upperAddressUnavailable(pool):
+            return "upperAddress places an allocation on the upper stack of a linear pool of one page, but "
+                + (pool.map { "pool '\($0.escapingControlCharacters)' is not one" } ?? "the allocator's own pages have none")
+                + "; make the pool with algorithm: .linear and maxPages: 1, or leave upperAddress false"
+        case let .unsupportedForLinearPool(pool, operation):
+            return "\(operation) does not apply to linear pool '\(pool.escapingControlCharacters)': its ranges are "
+                + "placed in order and never moved"
         case .defragmentationPassOpen:
             return "another defragmentation pass of this allocator is open; commit or cancel it first"
         case let .aliasesLive(count):

@@ -7,6 +7,9 @@ struct DedicatedEntry {
     /// Changed by `setName(_:of:)`.
     var name: String?
     let pool: Int
+    /// The custom pool it was made in, whose `dedicatedCount` it keeps above zero; nil
+    /// for the allocator's own.
+    let customPool: MemoryTypePool?
     /// Resources aliasing the allocation (`Allocator.createAliasingBuffer`); it is not
     /// freed while any lives.
     var aliases: [AliasRecord] = []
@@ -23,12 +26,24 @@ extension Allocator {
         // Not rounded to atoms: the memory is the allocation's alone (flushes clamp to its
         // end), and Vulkan requires a dedicated allocation's size to equal the resource's.
         let size = placement.requirements.size
-        let memory = try ledger.allocate(size: size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
-                                         isDedicated: true, dedicatedTo: placement.target, priority: placement.priority)
+        // In a custom pool, counted before the memory exists: a pool being destroyed
+        // either sees it and refuses, or is closed first and this refuses.
+        if pool.isCustom { try pool.countDedicated(+1) }
+        let memory: DeviceMemory
+        do throws(AllocationError) {
+            memory = try ledger.allocate(size: size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
+                                         isDedicated: true, dedicatedTo: placement.target,
+                                         priority: placement.priority ?? pool.pagePriority,
+                                         exportHandleTypes: pool.exportHandleTypes)
+        } catch {
+            if pool.isCustom { try? pool.countDedicated(-1) }
+            throw error
+        }
         var mapped: UnsafeMutableRawPointer?
         if placement.mapped, pool.flags.contains(.hostVisible) {
             do { mapped = try memory.map().baseAddress } catch {
                 ledger.release(memory, isDedicated: true)
+                if pool.isCustom { try? pool.countDedicated(-1) }
                 throw .memory(error)
             }
         }
@@ -40,30 +55,34 @@ extension Allocator {
             if base == nil {
                 do throws(MemoryError) { base = try memory.persistentView(offset: 0, size: size).baseAddress } catch {
                     ledger.release(memory, isDedicated: true)
+                    if pool.isCustom { try? pool.countDedicated(-1) }
                     throw .memory(error)
                 }
             }
             base?.initializeMemory(as: UInt8.self, repeating: DebugFill.newPattern, count: Int(size))
         }
         let entry = DedicatedEntry(memory: memory, record: placement.record, name: name,
-                                   pool: pool.typeIndex, kind: placement.requirements.kind)
+                                   pool: pool.typeIndex, customPool: pool.isCustom ? pool : nil,
+                                   kind: placement.requirements.kind)
         let (slot, generation) = dedicated.withLock { $0.insert(entry) }
         return Allocation(memory: memory.handle, offset: 0, size: size, memoryTypeIndex: pool.typeIndex,
                           mappedPointer: mapped, location: .dedicated(slot: slot, generation: generation))
     }
 
     func freeDedicated(slot: UInt32, generation: UInt32, allocation: Allocation) throws(AllocationError) {
-        let result: Result<DeviceMemory, AllocationError> = dedicated.withLock { table in
+        let result: Result<DedicatedEntry, AllocationError> = dedicated.withLock { table in
             switch table.lookup(slot: slot, generation: generation) {
             case .live(let entry):
                 guard entry.memory.handle == allocation.memory else { return .failure(.unknownAllocation) }
                 guard entry.aliases.isEmpty else { return .failure(.aliasesLive(count: entry.aliases.count)) }
                 table.remove(slot: slot)
-                return .success(entry.memory)
+                return .success(entry)
             case .removed: return .failure(.alreadyFreed)
             case .unknown: return .failure(.unknownAllocation)
             }
         }
-        ledger.release(try result.get(), isDedicated: true)
+        let entry = try result.get()
+        ledger.release(entry.memory, isDedicated: true)
+        try? entry.customPool?.countDedicated(-1)
     }
 }

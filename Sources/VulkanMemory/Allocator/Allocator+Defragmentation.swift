@@ -149,8 +149,8 @@ extension Allocator {
     /// pages (`Allocator.reserve`, a pool's `minPages`) give nothing up. Moves stay in
     /// their memory type and their pool. One pass may be open at a time.
     /// - Throws: `.defragmentationPassOpen` while another pass of this allocator is open;
-    ///   `.unknownAllocation` for a pool of another allocator or one destroyed. Nothing
-    ///   changes then.
+    ///   `.unknownAllocation` for a pool of another allocator or one destroyed;
+    ///   `.unsupportedForLinearPool` for a linear pool. Nothing changes then.
     /// - Parameters:
     ///   - pool: the custom pool to defragment (VMA's `VmaDefragmentationInfo::pool`);
     ///     nil, the default, for the allocator's own pages of every memory type.
@@ -172,6 +172,8 @@ extension Allocator {
             // A destroyed pool's number may serve another pool now.
             guard customPools.withLock({ $0.pools.indices.contains(pool.index) && $0.pools[pool.index]?.pool === pages })
             else { throw .unknownAllocation }
+            // VMA does not defragment linear pools either: their order is their meaning.
+            if pages.isLinear { throw .unsupportedForLinearPool(pool: pool.name, operation: "defragmentation") }
             targets = [pages]
         } else {
             targets = pools

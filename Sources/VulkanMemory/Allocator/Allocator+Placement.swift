@@ -17,6 +17,8 @@ struct PlacementRequest {
     let mapped: Bool
     let priority: Float?
     let strategy: AllocationStrategy
+    /// `AllocationOptions.upperAddress`: only a linear pool of one page takes it.
+    let upperAddress: Bool
     /// The resource the memory will be bound to, for a dedicated allocation's
     /// `VkMemoryDedicatedAllocateInfo`; `options.dedicatedTarget` when none is given.
     let target: DeviceMemory.DedicatedTarget?
@@ -57,6 +59,7 @@ struct PlacementRequest {
         mapped = options.mapped
         priority = options.priority
         strategy = options.strategy
+        upperAddress = options.upperAddress
         // Memory for aliasing resources is dedicated to none of them (CAN_ALIAS_BIT).
         self.target = options.canAlias ? nil : target ?? options.dedicatedTarget
         record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line), userData: options.userData)
@@ -84,7 +87,7 @@ extension Allocator {
             guard bits & (1 << UInt32(typeIndex)) != 0 else { continue }
             do throws(AllocationError) {
                 return try withPool(typeIndex) { (pool) throws(AllocationError) in
-                    try place(placement, in: pool, dedicatedAllowed: true, name: name)
+                    try place(placement, in: pool, name: name)
                 }
             } catch {
                 guard error.mayFallBack else { throw error }
@@ -96,8 +99,8 @@ extension Allocator {
     }
 
     /// Places a request in one memory type's pages (the allocator's own or a custom
-    /// pool's), or in dedicated memory of that type when the policy says so and
-    /// `dedicatedAllowed` (a custom pool's allocations never are).
+    /// pool's), or in dedicated memory of that type when the policy says so (in a custom
+    /// pool only when required or asked for: see `useDedicated`).
     ///
     /// `options.mapped` on a type that is not host-visible is ignored, as VMA does: the
     /// allocation gets no `mappedPointer` there, and an intent is never moved to another
@@ -108,27 +111,33 @@ extension Allocator {
     /// Inlined into the candidate loop, as the per-type step was before the pipeline
     /// existed: out of line it cost W3 about 50 instructions a pair (callgrind).
     @inline(__always)
-    func place(_ placement: PlacementRequest, in pool: MemoryTypePool, dedicatedAllowed: Bool,
+    func place(_ placement: PlacementRequest, in pool: MemoryTypePool,
                name: String?) throws(AllocationError) -> Allocation {
         let requirements = placement.requirements
         // Every later sum (atom rounding, page sizes, heap accounting) stays far from
-        // overflow once the size is no larger than the heap (or a pool's page).
-        let limit = pool.fixedPageSize ?? pool.heapSize
-        guard requirements.size <= limit, placement.alignment <= limit else {
+        // overflow once the size is no larger than the heap.
+        guard requirements.size <= pool.heapSize, placement.alignment <= pool.heapSize else {
             throw .outOfMemory(size: requirements.size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
-                               available: limit, reason: pool.poolName.map { "pool '\($0)' has pages of \(limit) bytes" }
-                                   ?? "the request is larger than heap \(pool.heapIndex)")
+                               available: pool.heapSize, reason: "the request is larger than heap \(pool.heapIndex)")
         }
-        if dedicatedAllowed, useDedicated(requirements, pool: pool, policy: placement.dedicated) {
+        if placement.upperAddress, !(pool.isLinear && pool.maxPages == 1) {
+            throw .upperAddressUnavailable(pool: pool.poolName)
+        }
+        if useDedicated(requirements, pool: pool, policy: placement.dedicated) {
             return try allocateDedicated(placement, pool: pool, name: name)
         }
         if requirements.requiresDedicated {
             throw .requirementsNotMet(allocation: pool.poolName.map { "pool '\($0)'" } ?? "memory type \(pool.typeIndex)",
                                       reason: .requiresDedicatedMemory)
         }
+        // A custom pool's pages are all of one size.
+        if let limit = pool.fixedPageSize, requirements.size > limit || placement.alignment > limit {
+            throw .outOfMemory(size: requirements.size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
+                               available: limit, reason: "pool '\(pool.poolName ?? "")' has pages of \(limit) bytes")
+        }
         return try pool.allocate(size: requirements.size, alignment: placement.alignment, kind: requirements.kind,
                                  strategy: placement.strategy, mapped: placement.mapped,
-                                 name: name, record: placement.record)
+                                 name: name, record: placement.record, upperAddress: placement.upperAddress)
     }
 
     /// Dedicated when required, asked for, preferred by the driver, or larger than half a
@@ -138,6 +147,9 @@ extension Allocator {
     private func useDedicated(_ requirements: MemoryRequirements, pool: MemoryTypePool,
                               policy: AllocationOptions.DedicatedPolicy) -> Bool {
         if requirements.requiresDedicated { return true }
+        // A custom pool's pages have a size the user chose (VMA makes no automatic
+        // dedicated allocation in a pool with an explicit block size): only when asked.
+        if pool.isCustom { return policy == .always }
         switch policy {
         case .always: return true
         case .never: return false

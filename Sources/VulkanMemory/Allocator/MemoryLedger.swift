@@ -72,11 +72,14 @@ final class MemoryLedger: Sendable {
     ///   - isDedicated: one allocation's memory alone, rather than a page.
     ///   - dedicatedTo: the resource the memory is dedicated to (`VkMemoryDedicatedAllocateInfo`).
     ///   - priority: `VK_EXT_memory_priority`'s priority, already validated to be in 0…1.
+    ///   - exportHandleTypes: `VkExportMemoryAllocateInfo`'s handle types (a custom pool's
+    ///     `PoolOptions.exportHandleTypes`); none by default.
     /// - Throws: `.outOfMemory` naming the cap, the budget or the driver's refusal (the
     ///   next memory type may do); `.tooManyAllocations`; `.vulkan` for any other failure.
     func allocate(size: UInt64, typeIndex: Int, heapIndex heap: Int, isDedicated: Bool = false,
                   dedicatedTo target: DeviceMemory.DedicatedTarget? = nil,
-                  priority: Float? = nil) throws(AllocationError) -> DeviceMemory {
+                  priority: Float? = nil,
+                  exportHandleTypes: ExternalMemoryHandleTypes = []) throws(AllocationError) -> DeviceMemory {
         do throws(AllocationError) {
             // The budget first: where it is asked for, it is the more telling refusal.
             if respectBudget { try reserveBudget(size, typeIndex: typeIndex, heap: heap) }
@@ -98,7 +101,8 @@ final class MemoryLedger: Sendable {
         defer { if respectBudget { budgetInFlight.withLock { $0[heap] -= size } } }
         var addressable = deviceAddress
         if case .image = target { addressable = false }
-        let options = DeviceMemory.Options(dedicated: target, priority: priority, deviceAddress: addressable)
+        let options = DeviceMemory.Options(dedicated: target, priority: priority, deviceAddress: addressable,
+                                           exportHandleTypes: exportHandleTypes)
         do {
             let memory = try DeviceMemory.allocate(on: device, size: size, memoryTypeIndex: typeIndex, options: options)
             calls.add(1, ordering: .relaxed)

@@ -10,9 +10,11 @@ extension MemoryTypePool {
     /// themselves: copying those (a name, a dedicated target) into the locked closure
     /// cost reference counting on every allocation.
     func allocate(size: UInt64, alignment: UInt64, kind: SuballocationKind, strategy: AllocationStrategy,
-                  mapped: Bool, name: String?, record: AllocationRecord) throws(AllocationError) -> Allocation {
-        // On non-coherent memory each allocation owns whole atoms.
-        let alignment = max(alignment, atom)
+                  mapped: Bool, name: String?, record: AllocationRecord,
+                  upperAddress: Bool = false, neverAllocate: Bool = false) throws(AllocationError) -> Allocation {
+        // On non-coherent memory each allocation owns whole atoms; a custom pool may ask
+        // for more (`PoolOptions.minAlignment`).
+        let alignment = max(alignment, alignmentFloor)
         var size = atom > 1 ? (size + atom - 1) / atom * atom : size
         // The debugging options' one branch: with margins, the range placed is the
         // allocation and both margins (`placedSize`), and `finishDebug` fills them.
@@ -20,9 +22,14 @@ extension MemoryTypePool {
         var record = record
         if debugging { size = placedSize(size, alignment: alignment, record: &record) }
         return try state.withLock { (state: inout State) throws(AllocationError) -> Allocation in
-            if let poolName, state.isClosed {
+            if isCustom, state.isClosed {
                 throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
-                                   reason: "pool '\(poolName)' was destroyed")
+                                   reason: "pool '\(state.name ?? "")' was destroyed")
+            }
+            if isLinear {
+                return try allocateLinear(size: size, alignment: alignment, kind: kind, upperAddress: upperAddress,
+                                          neverAllocate: neverAllocate, mapped: mapped, name: name, record: record,
+                                          state: &state)
             }
             if let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
                                                             strategy: strategy) {
@@ -124,13 +131,16 @@ extension MemoryTypePool {
     /// Creates a page big enough for `needed` bytes, retrying at 1/2, 1/4 and 1/8 of the
     /// planned size when the driver refuses, moves the arena's fences to open its
     /// region, and returns its slot. The page counts as empty.
-    func addPage(state: inout State, needed: UInt64, exactSize: UInt64? = nil) throws(AllocationError) -> UInt32 {
+    /// - Parameter requiredSlot: the slot the page must take (a linear pool's next page
+    ///   goes where its arena placed the request); any free slot when nil.
+    func addPage(state: inout State, needed: UInt64, exactSize: UInt64? = nil,
+                 requiredSlot: Int? = nil) throws(AllocationError) -> UInt32 {
         guard !state.freeSlots.isEmpty || state.pages.count < slotCount else {
             throw .tooManyAllocations(limit: UInt32(slotCount))
         }
-        if let poolName, state.active.count >= maxPages {
+        if isCustom, state.active.count >= maxPages {
             throw .outOfMemory(size: needed, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
-                               reason: "pool '\(poolName)' holds its maximum of \(maxPages) pages")
+                               reason: "pool '\(state.name ?? "")' holds its maximum of \(maxPages) pages")
         }
         let fixed = exactSize ?? fixedPageSize
         let planned = fixed ?? min(MemoryTypePool.nextPageSize(committed: state.committedBytes, live: state.liveBytes,
@@ -138,9 +148,9 @@ extension MemoryTypePool {
         // The arena region is the size rounded down to the granularity: it must hold `needed`.
         func regionHolds(_ size: UInt64) -> Bool { size / granularity * granularity >= needed }
         guard regionHolds(planned) else {
-            if let poolName, exactSize == nil {
+            if isCustom, exactSize == nil {
                 throw .outOfMemory(size: needed, typeIndex: typeIndex, heapIndex: heapIndex, available: planned,
-                                   reason: "pool '\(poolName)' has pages of \(planned) bytes")
+                                   reason: "pool '\(state.name ?? "")' has pages of \(planned) bytes")
             }
             throw .outOfMemory(size: needed, typeIndex: typeIndex, heapIndex: heapIndex, available: heapSize,
                                reason: "the request is larger than the heap")
@@ -149,7 +159,8 @@ extension MemoryTypePool {
         var lastError: AllocationError?
         while regionHolds(size) {
             do throws(AllocationError) {
-                let memory = try ledger.allocate(size: size, typeIndex: typeIndex, heapIndex: heapIndex)
+                let memory = try ledger.allocate(size: size, typeIndex: typeIndex, heapIndex: heapIndex,
+                                                 priority: pagePriority, exportHandleTypes: exportHandleTypes)
                 var page = Page(memory: memory, region: size / granularity * granularity)
                 if flags.contains(.hostVisible) {
                     do { page.mappedBase = try memory.map().baseAddress } catch {
@@ -158,7 +169,9 @@ extension MemoryTypePool {
                     }
                 }
                 let slot: UInt32
-                if let reused = state.freeSlots.popLast() {
+                if isLinear {
+                    slot = installLinearPage(page, at: requiredSlot, state: &state)
+                } else if let reused = state.freeSlots.popLast() {
                     slot = reused
                     state.pages[Int(slot)] = page
                     openSlot(Int(slot), region: page.region, state: &state)
@@ -359,7 +372,8 @@ extension MemoryTypePool {
     func removePage(slot: UInt32, state: inout State) -> DeviceMemory {
         let index = Int(slot)
         let memory = state.pages[index].memory!
-        closeSlot(index, state: &state)
+        // A linear arena has no fences: its empty page's range is simply free.
+        if !isLinear { closeSlot(index, state: &state) }
         state.pages[index].memory = nil
         state.pages[index].mappedBase = nil
         state.generations[index] &+= 1

@@ -133,8 +133,9 @@ extension MemoryTypePool {
     func close() throws(AllocationError) -> [DeviceMemory] {
         try state.withLock { (state: inout State) throws(AllocationError) -> [DeviceMemory] in
             guard !state.isClosed else { throw .unknownAllocation }
-            guard state.liveCount == 0 else {
-                throw .poolNotEmpty(name: poolName ?? "memory type \(typeIndex)", allocations: state.liveCount)
+            guard state.liveCount == 0, state.dedicatedCount == 0 else {
+                throw .poolNotEmpty(name: state.name ?? "memory type \(typeIndex)",
+                                    allocations: state.liveCount + state.dedicatedCount)
             }
             state.isClosed = true
             state.endViews()
@@ -146,6 +147,19 @@ extension MemoryTypePool {
                 }
                 return removePage(slot: slot, state: &state)
             }
+        }
+    }
+
+    /// Counts a custom pool's dedicated allocation in (`+1`, refused once the pool is
+    /// closed) or out (`-1`).
+    /// - Throws: `.outOfMemory` naming the pool when it was destroyed.
+    func countDedicated(_ change: Int) throws(AllocationError) {
+        try state.withLock { (state: inout State) throws(AllocationError) in
+            if change > 0, state.isClosed {
+                throw .outOfMemory(size: 0, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
+                                   reason: "pool '\(state.name ?? "")' was destroyed")
+            }
+            state.dedicatedCount += change
         }
     }
 

@@ -85,7 +85,8 @@ extension MemoryTypePool {
 
     #if DEBUG
     private var invariantContext: String {
-        "memory type \(typeIndex)" + (poolName.map { " (pool '\($0)')" } ?? "")
+        // Not the pool's name: that is read under the lock this check already holds.
+        "memory type \(typeIndex)" + (isCustom ? " (custom pool \(slotTag >> MemoryTypePool.slotTagShift))" : "")
     }
 
     private func fail(_ message: String) -> Never {
@@ -101,6 +102,14 @@ extension MemoryTypePool {
         // alone, over the whole arena, and nothing else: nothing but its creation has
         // touched the arena, so its full check (a fixed cost per size class) is skipped.
         if slots == 0 {
+            if isLinear {
+                guard arena.allocationCount == 0, state.restFence == nil, state.active.isEmpty, state.freeSlots.isEmpty,
+                      state.liveCount == 0, state.liveBytes == 0, state.committedBytes == 0, state.emptyPageCount == 0,
+                      state.names.isEmpty, state.aliases.isEmpty else {
+                    fail("a linear pool without pages holds allocations")
+                }
+                return InvariantSummary()
+            }
             guard let rest = state.restFence, arena.allocationCount == 1,
                   let range = try? arena.allocation(rest), range.offset == 0, range.size == arena.size,
                   state.active.isEmpty, state.freeSlots.isEmpty, state.liveCount == 0, state.liveBytes == 0,
@@ -113,15 +122,16 @@ extension MemoryTypePool {
         // 1. The arena itself.
         arena._checkInvariants()
 
-        // 2. Shape.
-        guard state.generations.count == slots, state.fences.count == slots else {
+        // 2. Shape. A linear pool has no fences, and its arena is its one page or its slots.
+        guard state.generations.count == slots, state.fences.count == (isLinear ? 0 : slots) else {
             fail("\(slots) page slots, \(state.generations.count) generations, \(state.fences.count) fences")
         }
         guard slots <= slotCount else { fail("\(slots) page slots, the arena has \(slotCount)") }
-        guard arena.size == UInt64(slotCount) << strideShift else {
+        let expectedArena = isLinear && maxPages == 1 ? linearRegion : UInt64(slotCount) << strideShift
+        guard arena.size == expectedArena else {
             fail("arena of \(arena.size) bytes for \(slotCount) slots of \(stride)")
         }
-        guard (state.restFence == nil) == (slots == slotCount) else {
+        guard (state.restFence == nil) == (isLinear || slots == slotCount) else {
             fail("rest fence \(state.restFence.map { "\($0)" } ?? "missing") with \(slots) of \(slotCount) slots open")
         }
 
@@ -142,8 +152,8 @@ extension MemoryTypePool {
         for slot in 0..<slots {
             let base = base(of: slot)
             let page = state.pages[slot]
-            let fence = placed(state.fences[slot], "the fence of slot \(slot)")
-            fenceHandles.insert(state.fences[slot])
+            let fence: VirtualAllocation? = isLinear ? nil : placed(state.fences[slot], "the fence of slot \(slot)")
+            if !isLinear { fenceHandles.insert(state.fences[slot]) }
             if let memory = page.memory {
                 // 6. A live page.
                 guard page.handle == memory.handle else { fail("slot \(slot): page handle \(page.handle) is not its memory's") }
@@ -166,8 +176,8 @@ extension MemoryTypePool {
                 } else if page.mappedBase != nil {
                     fail("slot \(slot): a page of a type that is not host-visible is mapped")
                 }
-                guard fence.offset == base + page.region, fence.size == stride - page.region else {
-                    fail("slot \(slot): fence at \(fence.offset)+\(fence.size), expected \(base + page.region)+"
+                guard fence.map({ $0.offset == base + page.region && $0.size == stride - page.region }) ?? true else {
+                    fail("slot \(slot): fence at \(fence!.offset)+\(fence!.size), expected \(base + page.region)+"
                          + "\(stride - page.region) (region \(page.region))")
                 }
                 summary.pageCount += 1
@@ -180,12 +190,12 @@ extension MemoryTypePool {
                     fail("released slot \(slot): \(page.liveCount) live, mapped \(page.mappedBase != nil), "
                          + "reserved \(page.isReserved), being emptied \(page.isBeingEmptied)")
                 }
-                guard fence.offset == base, fence.size == stride else {
-                    fail("released slot \(slot): fence at \(fence.offset)+\(fence.size), expected \(base)+\(stride)")
+                guard fence.map({ $0.offset == base && $0.size == stride }) ?? true else {
+                    fail("released slot \(slot): fence at \(fence!.offset)+\(fence!.size), expected \(base)+\(stride)")
                 }
             }
         }
-        guard fenceHandles.count == slots else { fail("two slots share a fence") }
+        guard fenceHandles.count == (isLinear ? 0 : slots) else { fail("two slots share a fence") }
         if let rest = state.restFence {
             let range = placed(rest, "the rest fence")
             let start = UInt64(slots) << strideShift

@@ -116,6 +116,12 @@ final class MemoryTypePool: @unchecked Sendable {
         var aliasedCount = 0
         /// Margins found overwritten on free, until `Allocator.takeCorruptionReports()`.
         var corruptions: [CorruptionReport] = []
+        /// A custom pool's name (`Allocator.setName(_:of:)` changes it); nil for a type's
+        /// default pages.
+        var name: String?
+        /// Dedicated allocations made in this custom pool and not yet freed: the pool
+        /// cannot be destroyed while one lives.
+        var dedicatedCount = 0
 
         mutating func remember(_ handle: VirtualAllocationHandle, _ record: AllocationRecord, name: String?) {
             let index = Int(handle.index)
@@ -180,8 +186,20 @@ final class MemoryTypePool: @unchecked Sendable {
     /// rest find the pool again: 0 for a type's default pages, a custom pool's number
     /// shifted by `slotTagShift` otherwise. Page slots stay below 2^16.
     let slotTag: UInt32
-    /// A custom pool's name, for errors and reports.
-    let poolName: String?
+    /// Whether these are a custom pool's pages (`MemoryPool`) rather than a type's own.
+    let isCustom: Bool
+    /// A custom pool with the linear algorithm (`PoolAlgorithm.linear`): its arena is a
+    /// linear block with no fences, see `MemoryTypePool+Linear.swift`.
+    let isLinear: Bool
+    /// `VK_EXT_memory_priority` priority of every page (a custom pool's
+    /// `PoolOptions.priority`); nil for the driver's default.
+    let pagePriority: Float?
+    /// Handle types every page is exportable as (`PoolOptions.exportHandleTypes`).
+    let exportHandleTypes: ExternalMemoryHandleTypes
+    /// The least alignment of every range placed: the atom on non-coherent memory, a
+    /// custom pool's `minAlignment`, whichever is larger; 1 otherwise. Folded into one
+    /// value so the hot path pays one `max` for both.
+    let alignmentFloor: UInt64
     static let slotTagShift: UInt32 = 20
     static let localSlotMask: UInt32 = (1 << slotTagShift) - 1
 
@@ -195,8 +213,22 @@ final class MemoryTypePool: @unchecked Sendable {
     /// that is not host-visible.
     let debug: DebugFill
 
+    /// What sets a custom pool's pages apart from a type's own.
+    struct CustomSettings {
+        var pageSize: UInt64
+        var maxPages: Int
+        /// The pool's number shifted by `slotTagShift`.
+        var tag: UInt32
+        var name: String
+        var generationBase: UInt32
+        var isLinear = false
+        var priority: Float?
+        var exportHandleTypes: ExternalMemoryHandleTypes = []
+        var minAlignment: UInt64 = 1
+    }
+
     init(type: MemoryType, heap: MemoryHeap, limits: MemoryLimits, options: AllocatorOptions, ledger: MemoryLedger,
-         custom: (pageSize: UInt64, maxPages: Int, tag: UInt32, name: String, generationBase: UInt32)? = nil) {
+         custom: CustomSettings? = nil) {
         self.ledger = ledger
         typeIndex = type.index
         heapIndex = type.heapIndex
@@ -205,10 +237,14 @@ final class MemoryTypePool: @unchecked Sendable {
         fixedPageSize = custom?.pageSize
         maxPages = custom?.maxPages ?? .max
         slotTag = custom?.tag ?? 0
-        poolName = custom?.name
+        isCustom = custom != nil
+        isLinear = custom?.isLinear ?? false
+        pagePriority = custom?.priority
+        exportHandleTypes = custom?.exportHandleTypes ?? []
         generationBase = custom?.generationBase ?? 0
         preferredPageSize = custom?.pageSize ?? MemoryTypePool.preferredPageSize(type: type, heap: heap, options: options)
         atom = MemoryTypePool.atom(of: type, limits: limits)
+        alignmentFloor = max(atom, custom?.minAlignment ?? 1)
         granularity = max(limits.bufferImageGranularity, 1)
         debug = DebugFill(options: options, hostVisible: type.isHostVisible, atom: atom)
         // A heap of 2^k bytes or less gets slots of 2^(k+1); at least 1 MiB per slot.
@@ -216,16 +252,36 @@ final class MemoryTypePool: @unchecked Sendable {
         strideShift = min(heapBits + 1, 62)
         // Never more slots than device allocations may exist, and the arena within 2^63.
         let bySize = UInt64(1) << min(63 - strideShift, 16)
+        let granularity = self.granularity
+        if let custom, custom.isLinear {
+            // A linear pool of one page is that page alone, so a ring buffer wraps at the
+            // page's end and a double stack's upper stack starts there; pages of a larger
+            // linear pool follow each other slot by slot (`MemoryTypePool+Linear.swift`).
+            slotCount = custom.maxPages == 1 ? 1 : Int(min(bySize, UInt64(max(limits.maxMemoryAllocationCount, 1))))
+            let arenaSize = custom.maxPages == 1 ? custom.pageSize / granularity * granularity
+                : UInt64(slotCount) << strideShift
+            do {
+                let arena = try VirtualBlock(size: arenaSize, algorithm: .linear(.automatic), granularity: granularity)
+                state = Locked(State(arena: arena, restFence: nil, name: custom.name))
+            } catch {
+                preconditionFailure("a linear arena of \(arenaSize) bytes must be made: \(error)")
+            }
+            return
+        }
         slotCount = Int(min(bySize, UInt64(max(limits.maxMemoryAllocationCount, 1))))
         let arenaSize = UInt64(slotCount) << strideShift
         do {
             var arena = try VirtualBlock(size: arenaSize, algorithm: .tlsf, granularity: granularity)
             let rest = try arena.allocate(at: 0, size: arenaSize, userData: MemoryTypePool.fenceMark)
-            state = Locked(State(arena: arena, restFence: rest.handle))
+            state = Locked(State(arena: arena, restFence: rest.handle, name: custom?.name))
         } catch {
             preconditionFailure("an empty arena of \(arenaSize) bytes must take its first fence: \(error)")
         }
     }
+
+    /// A custom pool's name now, taking the lock: for error messages and reports made
+    /// outside it. nil for a type's own pages.
+    var poolName: String? { isCustom ? state.withLock { $0.name } : nil }
 
     /// The arena offset of page slot `slot`.
     @inline(__always)
@@ -294,6 +350,10 @@ extension MemoryTypePool {
     /// page-relative offsets (fences leave free ranges nowhere else).
     /// - Complexity: O(arena ranges).
     func forEachPageFreeRange(_ state: State, _ body: (_ slot: Int, _ offset: UInt64, _ size: UInt64) -> Void) {
+        if isLinear {
+            forEachLinearPageFreeRange(state, body)
+            return
+        }
         state.arena.forEachFreeRange { offset, size in
             let slot = self.slot(of: offset)
             body(slot, offset - base(of: slot), size)

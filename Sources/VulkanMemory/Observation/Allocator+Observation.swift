@@ -3,11 +3,11 @@ extension Allocator {
     /// ends in.
     @inline(__always)
     func reportAllocated(_ allocation: Allocation, _ requirements: MemoryRequirements, request: MemoryRequest?,
-                         options: AllocationOptions, pool: String?, resource: @autoclosure () -> ResourceCreation?,
+                         options: AllocationOptions, pool: @autoclosure () -> String?, resource: @autoclosure () -> ResourceCreation?,
                          fileID: StaticString, line: UInt) {
         guard observers.isActive else { return }
         observers.send(.allocated(AllocatedEvent(allocation: allocation, requirements: requirements, request: request,
-                                                 options: options, pool: pool, resource: resource(),
+                                                 options: options, pool: pool(), resource: resource(),
                                                  fileID: fileID, line: line)))
     }
 

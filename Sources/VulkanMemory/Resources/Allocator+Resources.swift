@@ -75,15 +75,15 @@ extension Allocator {
         return BoundImage(image: object.image, allocation: allocation)
     }
 
-    /// `createBuffer(_:_:options:)` with the memory from a custom pool. A pool's
-    /// allocations are never dedicated; a buffer whose driver requires memory of its own
-    /// is refused (`.requirementsNotMet`).
+    /// `createBuffer(_:_:options:)` with the memory from a custom pool: a range of its
+    /// pages, or dedicated memory of its type when the driver requires it or the options
+    /// say `.always` (see `allocate(_:in:options:fileID:line:)`).
     public func createBuffer(_ createInfo: VkBufferCreateInfo, in pool: MemoryPool,
                              options allocationOptions: AllocationOptions = AllocationOptions(),
                              fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> BoundBuffer {
         let pages = try poolPages(pool)
         let object = try ResourceObject.create(createInfo, on: device)
-        let allocation = try createBound(object, allocationOptions, request: nil, pool: pool.options.name,
+        let allocation = try createBound(object, allocationOptions, request: nil, pool: pool.name,
                                          creation: ResourceCreation(createInfo), fileID: fileID, line: line) {
             (placement) throws(AllocationError) in try place(placement, inPool: pages, name: allocationOptions.name)
         }
@@ -97,7 +97,7 @@ extension Allocator {
                             fileID: StaticString = #fileID, line: UInt = #line) throws(AllocationError) -> BoundImage {
         let pages = try poolPages(pool)
         let object = try ResourceObject.create(createInfo, on: device)
-        let allocation = try createBound(object, allocationOptions, request: nil, pool: pool.options.name,
+        let allocation = try createBound(object, allocationOptions, request: nil, pool: pool.name,
                                          creation: .image(ImageCreation(createInfo)), fileID: fileID, line: line) {
             (placement) throws(AllocationError) in try place(placement, inPool: pages, name: allocationOptions.name)
         }
@@ -142,7 +142,7 @@ extension Allocator {
     /// event; on any failure the memory goes back (with a page made for it) and the object
     /// is destroyed, so the allocator is as before.
     func createBound(_ object: ResourceObject, _ allocationOptions: AllocationOptions, request: MemoryRequest?,
-                     pool: String?, creation: @autoclosure () -> ResourceCreation, fileID: StaticString, line: UInt,
+                     pool: @autoclosure () -> String?, creation: @autoclosure () -> ResourceCreation, fileID: StaticString, line: UInt,
                      place: (PlacementRequest) throws(AllocationError) -> Allocation) throws(AllocationError) -> Allocation {
         do throws(AllocationError) {
             let requirements = object.requirements(on: device)
@@ -157,7 +157,7 @@ extension Allocator {
                 releasePageStarted(by: allocation)
                 throw error
             }
-            reportAllocated(allocation, requirements, request: request, options: allocationOptions, pool: pool,
+            reportAllocated(allocation, requirements, request: request, options: allocationOptions, pool: pool(),
                             resource: creation(), fileID: fileID, line: line)
             return allocation
         } catch {

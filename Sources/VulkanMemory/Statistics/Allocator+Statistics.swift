@@ -16,12 +16,14 @@ extension Allocator {
         var customPools: [PoolStatistics] = []
         for pool in everyPagePool() {
             let (totals, snapshots) = pool.snapshot()
-            let poolIndex = pool.poolName == nil ? nil : customPools.count
+            let poolIndex = pool.isCustom ? customPools.count : nil
             pages += snapshots.map { PageStatistics($0, of: pool, poolIndex: poolIndex) }
-            if let name = pool.poolName {
+            if pool.isCustom {
+                let (name, dedicatedCount) = pool.state.withLock { ($0.name ?? "", $0.dedicatedCount) }
                 customPools.append(PoolStatistics(name: name, memoryTypeIndex: pool.typeIndex,
                                                   pageSize: pool.preferredPageSize, maxPages: pool.maxPages,
-                                                  pageCount: totals.pageCount))
+                                                  pageCount: totals.pageCount, isLinear: pool.isLinear,
+                                                  dedicatedCount: dedicatedCount))
             } else {
                 types[pool.typeIndex].preferredPageSize = pool.preferredPageSize
             }
