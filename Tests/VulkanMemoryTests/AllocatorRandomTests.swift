@@ -322,6 +322,10 @@ final class AllocatorRandomRun {
         case .aliasesLive: "aliasesLive"
         case .corruptionDetectionNotEnabled: "corruptionDetectionNotEnabled"
         case .invalidCreateInfo: "invalidCreateInfo"
+        case .needsDedicatedMemory: "needsDedicatedMemory"
+        case .manyFailed: "manyFailed"
+        case .invalidCount: "invalidCount"
+        case .bufferUsageMissing: "bufferUsageMissing"
         case .memory: "memory"
         case .vulkan: "vulkan"
         }

@@ -24,7 +24,9 @@ extension Allocator {
         // end), and Vulkan requires a dedicated allocation's size to equal the resource's.
         let size = placement.requirements.size
         let memory = try ledger.allocate(size: size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
-                                         isDedicated: true, dedicatedTo: placement.target, priority: placement.priority)
+                                         isDedicated: true, dedicatedTo: placement.target, priority: placement.priority,
+                                         withinBudget: placement.withinBudget,
+                                         exportHandleTypes: placement.exportHandleTypes, next: placement.next)
         var mapped: UnsafeMutableRawPointer?
         if placement.mapped, pool.flags.contains(.hostVisible) {
             do { mapped = try memory.map().baseAddress } catch {
@@ -50,6 +52,34 @@ extension Allocator {
         let (slot, generation) = dedicated.withLock { $0.insert(entry) }
         return Allocation(memory: memory.handle, offset: 0, size: size, memoryTypeIndex: pool.typeIndex,
                           mappedPointer: mapped, location: .dedicated(slot: slot, generation: generation))
+    }
+
+    /// Exports an allocation's dedicated memory as an opaque POSIX file descriptor
+    /// (`vkGetMemoryFdKHR`), as `DeviceMemory.exportFileDescriptor()` does: the memory must
+    /// have been allocated with `AllocationOptions.exportHandleTypes` containing `.opaqueFd`.
+    ///
+    /// Each call returns a new descriptor, which the caller owns and closes.
+    /// - Parameter allocation: a live allocation of this allocator.
+    /// - Returns: the new file descriptor.
+    /// - Throws: `.memory(.notExportable)` for a range of a shared page (pages are not
+    ///   exported per allocation) or memory allocated without `.opaqueFd`; `.alreadyFreed`,
+    ///   `.unknownAllocation`; `.memory` for what `exportFileDescriptor()` throws.
+    /// - Complexity: O(1).
+    public func exportFileDescriptor(of allocation: Allocation) throws(AllocationError) -> Int32 {
+        guard case let .dedicated(slot, generation) = allocation.location else {
+            if let error = liveness(allocation) { throw error }
+            throw .memory(.notExportable(requested: .opaqueFd, allocatedWith: []))
+        }
+        let memory: Result<DeviceMemory, AllocationError> = dedicated.withLock { table in
+            switch table.lookup(slot: slot, generation: generation) {
+            case .live(let entry):
+                return entry.memory.handle == allocation.memory ? .success(entry.memory) : .failure(.unknownAllocation)
+            case .removed: return .failure(.alreadyFreed)
+            case .unknown: return .failure(.unknownAllocation)
+            }
+        }
+        let exported = try memory.get()
+        do throws(MemoryError) { return try exported.exportFileDescriptor() } catch { throw .memory(error) }
     }
 
     func freeDedicated(slot: UInt32, generation: UInt32, allocation: Allocation) throws(AllocationError) {

@@ -9,8 +9,10 @@ extension MemoryTypePool {
     /// Takes the few plain fields of `AllocationOptions` it needs rather than the options
     /// themselves: copying those (a name, a dedicated target) into the locked closure
     /// cost reference counting on every allocation.
+    /// `growth` says whether a new page may be made for the request, and under which budget.
     func allocate(size: UInt64, alignment: UInt64, kind: SuballocationKind, strategy: AllocationStrategy,
-                  mapped: Bool, name: String?, record: AllocationRecord) throws(AllocationError) -> Allocation {
+                  mapped: Bool, name: String?, record: AllocationRecord,
+                  growth: PageGrowth = PageGrowth()) throws(AllocationError) -> Allocation {
         // On non-coherent memory each allocation owns whole atoms.
         let alignment = max(alignment, atom)
         var size = atom > 1 ? (size + atom - 1) / atom * atom : size
@@ -32,7 +34,13 @@ extension MemoryTypePool {
             // The most a request can need in a fresh region: its alignment's and the
             // granularity's worst cases, as the arena's own search counts them.
             let needed = size + max(alignment, granularity) - 1 + (granularity - 1)
-            let slot = Int(try addPage(state: &state, needed: needed))
+            guard growth.allowed else {
+                throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
+                                   reason: "neverAllocate: no existing page of "
+                                       + (poolName.map { "pool '\($0)'" } ?? "memory type \(typeIndex)")
+                                       + " has room, and no new page may be made")
+            }
+            let slot = Int(try addPage(state: &state, needed: needed, withinBudget: growth.withinBudget))
             guard let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
                                                                strategy: strategy),
                   self.slot(of: placed.offset) == slot else {
@@ -124,7 +132,10 @@ extension MemoryTypePool {
     /// Creates a page big enough for `needed` bytes, retrying at 1/2, 1/4 and 1/8 of the
     /// planned size when the driver refuses, moves the arena's fences to open its
     /// region, and returns its slot. The page counts as empty.
-    func addPage(state: inout State, needed: UInt64, exactSize: UInt64? = nil) throws(AllocationError) -> UInt32 {
+    /// `withinBudget` checks the heap's budget for the page even where the allocator does
+    /// not respect budgets (`AllocationOptions.withinBudget`).
+    func addPage(state: inout State, needed: UInt64, exactSize: UInt64? = nil,
+                 withinBudget: Bool = false) throws(AllocationError) -> UInt32 {
         guard !state.freeSlots.isEmpty || state.pages.count < slotCount else {
             throw .tooManyAllocations(limit: UInt32(slotCount))
         }
@@ -149,7 +160,8 @@ extension MemoryTypePool {
         var lastError: AllocationError?
         while regionHolds(size) {
             do throws(AllocationError) {
-                let memory = try ledger.allocate(size: size, typeIndex: typeIndex, heapIndex: heapIndex)
+                let memory = try ledger.allocate(size: size, typeIndex: typeIndex, heapIndex: heapIndex,
+                                                 withinBudget: withinBudget)
                 var page = Page(memory: memory, region: size / granularity * granularity)
                 if flags.contains(.hostVisible) {
                     do { page.mappedBase = try memory.map().baseAddress } catch {
