@@ -173,7 +173,7 @@ struct AllocationOptionsTests {
             // A bad request after a good one that made a page: the page goes too.
             let uncapped = Allocator(device: context.device)
             #expect(throws: AllocationError.manyFailed(index: 1, count: 2, error: .zeroSize)) {
-                _ = try uncapped.allocate([MemoryRequirements(size: 4096), MemoryRequirements(size: 0)], .usage(.gpuOnly))
+                _ = try uncapped.allocate(many: [MemoryRequirements(size: 4096), MemoryRequirements(size: 0)], .usage(.gpuOnly))
             }
             #expect(uncapped.ledger.callCount == 1 && uncapped.ledger.objectCount == 0)
             #expect(uncapped.liveAllocations().isEmpty)
@@ -184,11 +184,11 @@ struct AllocationOptionsTests {
             // In a pool: the second page cannot be made (maxPages 1).
             let pool = try allocator.makePool(PoolOptions(name: "one page", pageSize: Self.mebibyte, maxPages: 1))
             let quarter = MemoryRequirements(size: Self.mebibyte / 4)
-            let four = try allocator.allocate(Array(repeating: quarter, count: 4), in: pool)
+            let four = try allocator.allocate(many: Array(repeating: quarter, count: 4), in: pool)
             #expect(Set(four.map(\.memory)).count == 1)
             try four.forEach { try allocator.free($0) }
             #expect {
-                _ = try allocator.allocate(Array(repeating: quarter, count: 5), in: pool)
+                _ = try allocator.allocate(many: Array(repeating: quarter, count: 5), in: pool)
             } throws: { error in
                 guard case let AllocationError.manyFailed(index, _, .outOfMemory) = error else { return false }
                 return index == 4

@@ -50,7 +50,7 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     /// to dedicated memory only, and `reason` rules dedicated memory out.
     case needsDedicatedMemory(option: String, reason: String)
     /// Allocation `index` (from 0) of `count` asked for together failed with `error`
-    /// (`Allocator.allocate(_:_:options:)` of many): the ones made before it were freed,
+    /// (`Allocator.allocate(many:_:options:fileID:line:)`): the ones made before it were freed,
     /// with any page made for them, so none of the `count` exists.
     indirect case manyFailed(index: Int, count: Int, error: AllocationError)
     /// A negative number of allocations was asked for.

@@ -7,7 +7,7 @@
 /// Observers see each allocation only once all were made.
 extension Allocator {
     /// Allocates memory for each of `requirements`, all with one request and options, or
-    /// none of them.
+    /// none of them; `free(_:)` frees each.
     ///
     /// Useful for many small uniform or staging ranges made at once (VMA's
     /// `vmaAllocateMemoryPages`); for buffers and images to create and bind together,
@@ -23,7 +23,7 @@ extension Allocator {
     ///   and why; none of the allocations exists then, and no page made for them.
     /// - Complexity: O(n) placements for n requirements, each as `allocate(_:_:options:)`.
     public func allocate(
-        _ requirements: [MemoryRequirements], _ request: MemoryRequest,
+        many requirements: [MemoryRequirements], _ request: MemoryRequest,
         options allocationOptions: AllocationOptions = AllocationOptions(),
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> [Allocation] {
@@ -48,7 +48,7 @@ extension Allocator {
     ///   - fileID: where the call is, for leak reports; leave it to its default.
     ///   - line: the call's line, for leak reports; leave it to its default.
     /// - Throws: `.invalidCount` for a negative count; otherwise as
-    ///   `allocate(_:_:options:fileID:line:)` of an array.
+    ///   `allocate(many:_:options:fileID:line:)`.
     /// - Complexity: O(count) placements.
     public func allocate(
         _ requirements: MemoryRequirements, count: Int, _ request: MemoryRequest,
@@ -56,7 +56,7 @@ extension Allocator {
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> [Allocation] {
         guard count >= 0 else { throw .invalidCount(count) }
-        return try allocate(Array(repeating: requirements, count: count), request, options: allocationOptions,
+        return try allocate(many: Array(repeating: requirements, count: count), request, options: allocationOptions,
                             fileID: fileID, line: line)
     }
 
@@ -67,11 +67,11 @@ extension Allocator {
     ///   - allocationOptions: the options of every allocation.
     ///   - fileID: where the call is, for leak reports; leave it to its default.
     ///   - line: the call's line, for leak reports; leave it to its default.
-    /// - Throws: `.manyFailed(index:count:error:)` as the allocator's own form; a pool that
+    /// - Throws: `.manyFailed(index:count:error:)` as `allocate(many:_:options:fileID:line:)`; a pool that
     ///   is not this allocator's is `.unknownAllocation`.
     /// - Complexity: O(n) placements.
     public func allocate(
-        _ requirements: [MemoryRequirements], in pool: MemoryPool,
+        many requirements: [MemoryRequirements], in pool: MemoryPool,
         options allocationOptions: AllocationOptions = AllocationOptions(),
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> [Allocation] {

@@ -82,8 +82,9 @@ public struct MemoryRequest: Sendable, Hashable {
 /// - with `AllocationOptions.allowTransferInstead`, on a discrete GPU, for memory the
 ///   device uses: host-visible is no longer required. `.sequentialWrite` prefers
 ///   device-local and host-visible alike (a BAR type has both; without one the first
-///   of device-local VRAM and system RAM in the device's order wins, VRAM on every profiled
-///   GPU); `.random` prefers device-local and host-cached. The allocation may then not be
+///   of VRAM and system RAM in the device's order wins: VRAM on the profiled GeForce GPUs
+///   without a BAR, system RAM under Mesa's Dozen); `.random` prefers device-local and
+///   host-cached. The allocation may then not be
 ///   mappable: `Allocator.isHostVisible(_:)` says so, and the caller copies through a
 ///   staging buffer (`TransferQueue`).
 public enum HostAccess: Sendable, Hashable, CaseIterable {
