@@ -324,6 +324,10 @@ final class AllocatorRandomRun {
         case .invalidCreateInfo: "invalidCreateInfo"
         case .upperAddressUnavailable: "upperAddressUnavailable"
         case .unsupportedForLinearPool: "unsupportedForLinearPool"
+        case .needsDedicatedMemory: "needsDedicatedMemory"
+        case .manyFailed: "manyFailed"
+        case .invalidCount: "invalidCount"
+        case .bufferUsageMissing: "bufferUsageMissing"
         case .memory: "memory"
         case .vulkan: "vulkan"
         }
@@ -560,8 +564,10 @@ final class AllocatorRandomRun {
         }
     }
 
-    func randomOptions() -> AllocationOptions {
-        AllocationOptions(dedicated: rng.pick([.automatic, .automatic, .automatic, .never, .always]),
+    /// In a custom pool, `.always` (dedicated memory of the pool's type) is left to
+    /// `PoolOptionsTests`: this model keeps a pool's allocations on its pages.
+    func randomOptions(inPool: Bool = false) -> AllocationOptions {
+        AllocationOptions(dedicated: rng.pick(inPool ? [.automatic, .automatic, .never] : [.automatic, .automatic, .automatic, .never, .always]),
                           mapped: rng.chance(40), name: rng.chance(20) ? "s\(step)" : nil, userData: rng.next(),
                           priority: rng.chance(10) ? Float(rng.below(101)) / 100 : nil,
                           strategy: rng.pick(AllocationStrategy.allCases))
@@ -604,14 +610,15 @@ final class AllocatorRandomRun {
     // MARK: - Checks of a new allocation
 
     /// Checks where a new allocation went against what was asked: a type the bits allow,
-    /// dedicated exactly when it must be (and never in a custom pool), the size (rounded to
+    /// dedicated exactly when it must be (in a custom pool only when required), the size (rounded to
     /// whole atoms on a page), the alignment, the mapping.
     func checkPlaced(_ a: Allocation, size: UInt64, alignment: UInt64, bits: UInt32, mapped: Bool?, pool: MemoryPool?,
                      mustBeDedicated: Bool, mayBeDedicated: Bool) throws {
         try expect(properties.types.indices.contains(a.memoryTypeIndex) && bits & (1 << UInt32(a.memoryTypeIndex)) != 0,
                    "\(a) is of a type outside the bits \(String(bits, radix: 2))")
         if let pool {
-            try expect(a.memoryTypeIndex == pool.memoryTypeIndex && !a.isDedicated, "\(a) is not of \(pool)")
+            // Dedicated in a pool only where the driver requires it (the model never asks).
+            try expect(a.memoryTypeIndex == pool.memoryTypeIndex && (!a.isDedicated || mayBeDedicated), "\(a) is not of \(pool)")
         }
         if mustBeDedicated { try expect(a.isDedicated, "\(a) is not dedicated") }
         if !mayBeDedicated { try expect(!a.isDedicated, "\(a) is dedicated") }
@@ -665,7 +672,7 @@ final class AllocatorRandomRun {
     func opAllocate() throws {
         let pool = !pools.isEmpty && rng.chance(25) ? rng.pick(pools) : nil
         var requirements = randomRequirements()
-        var options = randomOptions()
+        var options = randomOptions(inPool: pool != nil)
         let request = randomRequest()
         var expected: ((AllocationError) -> Bool)?
         switch rng.below(100) {
@@ -691,8 +698,9 @@ final class AllocatorRandomRun {
             let bits = requirements.memoryTypeBits & (pool == nil ? request.memoryTypeBits : .max)
             try checkPlaced(allocation, size: requirements.size, alignment: requirements.alignment, bits: bits,
                             mapped: options.mapped, pool: pool,
-                            mustBeDedicated: pool == nil && (options.dedicated == .always || requirements.requiresDedicated),
-                            mayBeDedicated: pool == nil && (options.dedicated != .never || requirements.requiresDedicated))
+                            mustBeDedicated: (pool == nil && options.dedicated == .always) || requirements.requiresDedicated,
+                            mayBeDedicated: pool == nil ? options.dedicated != .never || requirements.requiresDedicated
+                                : requirements.requiresDedicated)
             var entry = Tracked(allocation: allocation, owner: .plain, pool: pool.map(ObjectIdentifier.init))
             try writePattern(&entry)
             tracked.append(entry)
@@ -752,7 +760,7 @@ final class AllocatorRandomRun {
 
     func opCreateResource() throws {
         let pool = !pools.isEmpty && rng.chance(20) ? rng.pick(pools) : nil
-        let options = randomOptions()
+        let options = randomOptions(inPool: pool != nil)
         let request = randomRequest()
         let bits = pool == nil ? request.memoryTypeBits : UInt32.max
         let mustBeDedicated = pool == nil && options.dedicated == .always
@@ -769,8 +777,9 @@ final class AllocatorRandomRun {
                 try expect(buffer.size == info.size, "buffer of \(buffer.size) bytes for \(info.size)")
                 try checkPlaced(buffer.allocation, size: needs.size, alignment: needs.alignment,
                                 bits: needs.memoryTypeBits & bits, mapped: options.mapped, pool: pool,
-                                mustBeDedicated: mustBeDedicated || (pool == nil && needs.requiresDedicated),
-                                mayBeDedicated: pool == nil && (options.dedicated != .never || needs.requiresDedicated))
+                                mustBeDedicated: mustBeDedicated || needs.requiresDedicated,
+                                mayBeDedicated: pool == nil ? options.dedicated != .never || needs.requiresDedicated
+                                    : needs.requiresDedicated)
                 var entry = Tracked(allocation: buffer.allocation, owner: .buffer(buffer, info),
                                     pool: pool.map(ObjectIdentifier.init))
                 try writePattern(&entry)
@@ -792,8 +801,9 @@ final class AllocatorRandomRun {
                 let needs = allocator.requirements(of: image.image, tiling: info.tiling)
                 try checkPlaced(image.allocation, size: needs.size, alignment: needs.alignment,
                                 bits: needs.memoryTypeBits & bits, mapped: options.mapped, pool: pool,
-                                mustBeDedicated: mustBeDedicated || (pool == nil && needs.requiresDedicated),
-                                mayBeDedicated: pool == nil && (options.dedicated != .never || needs.requiresDedicated))
+                                mustBeDedicated: mustBeDedicated || needs.requiresDedicated,
+                                mayBeDedicated: pool == nil ? options.dedicated != .never || needs.requiresDedicated
+                                    : needs.requiresDedicated)
                 var entry = Tracked(allocation: image.allocation, owner: .image(image, info),
                                     pool: pool.map(ObjectIdentifier.init))
                 try writePattern(&entry)

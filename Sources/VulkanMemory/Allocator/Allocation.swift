@@ -156,11 +156,58 @@ public struct AllocationOptions: Sendable, Hashable {
     /// from the page's end (VMA's `VMA_ALLOCATION_CREATE_UPPER_ADDRESS_BIT`): the double
     /// stack. Anywhere else the request is refused with `.upperAddressUnavailable`.
     public var upperAddress = false
+    /// The least alignment of the allocation's offset, a power of two, applied as the
+    /// larger of it and the requirements' alignment (VMA's `minAlignment` of
+    /// `vmaCreateBufferWithAlignment`): for a buffer an API outside Vulkan reads at a
+    /// stricter alignment than the driver reports. Dedicated memory starts at offset 0,
+    /// which meets any alignment. Anything but a power of two is `.alignmentNotPowerOfTwo`.
+    public var minAlignment: UInt64
+    /// Place the allocation only in pages that exist already, the allocator's or the
+    /// pool's (VMA's `VMA_ALLOCATION_CREATE_NEVER_ALLOCATE_BIT`): no new page, no
+    /// dedicated memory, no `vkAllocateMemory`. When none has room the call fails with
+    /// `.outOfMemory` saying so, and nothing changes.
+    public var neverAllocate: Bool
+    /// Refuse a new page or dedicated memory for this allocation when it would take its
+    /// heap past the budget (VMA's `VMA_ALLOCATION_CREATE_WITHIN_BUDGET_BIT`), as
+    /// `AllocatorOptions.respectBudget` does for every allocation. The refusal is
+    /// `.outOfMemory` naming the budget, and the next candidate memory type is tried.
+    public var withinBudget: Bool
+    /// How the host will touch the memory through its mapping (VMA's
+    /// `VMA_ALLOCATION_CREATE_HOST_ACCESS_SEQUENTIAL_WRITE_BIT` / `_RANDOM_BIT`); with
+    /// anything but `.none` it decides the host-side flags of the type chosen, in place
+    /// of the intent's (see `HostAccess`).
+    public var hostAccess: HostAccess
+    /// With `hostAccess`, lets a faster memory type the host cannot map win on a discrete
+    /// GPU (VMA's `VMA_ALLOCATION_CREATE_HOST_ACCESS_ALLOW_TRANSFER_INSTEAD_BIT`): check
+    /// `Allocator.isHostVisible(_:)` and stage through a `TransferQueue` when it is not.
+    public var allowTransferInstead: Bool
+    /// `VkExportMemoryAllocateInfo::handleTypes` of dedicated memory: how it may be
+    /// exported (`Allocator.exportFileDescriptor(of:)`). Applies to dedicated memory only
+    /// (a custom pool's pages are exported with `PoolOptions.exportHandleTypes`): the
+    /// allocation is dedicated whatever `dedicated` says, in a custom pool too (of the
+    /// pool's type), except with `.never` or `neverAllocate`, which are `.needsDedicatedMemory`.
+    public var exportHandleTypes: ExternalMemoryHandleTypes
+    /// A `pNext` chain of the caller's for the `VkMemoryAllocateInfo` of dedicated memory
+    /// (VMA's `pMemoryAllocateNext`), linked after the structures the allocator adds.
+    /// Applies to dedicated memory only, with the same rules as `exportHandleTypes`.
+    public var memoryAllocateNext: DeviceMemory.NextChain?
 
     /// Creates options; by default automatic dedication, unmapped, unnamed, best fit.
+    /// Each parameter sets the property of the same name.
     public init(dedicated: DedicatedPolicy = .automatic, mapped: Bool = false, name: String? = nil,
                 userData: UInt64 = 0, priority: Float? = nil, strategy: AllocationStrategy = .bestFit,
-                dedicatedTarget: DeviceMemory.DedicatedTarget? = nil, canAlias: Bool = false) {
+                dedicatedTarget: DeviceMemory.DedicatedTarget? = nil, canAlias: Bool = false,
+                minAlignment: UInt64 = 1, neverAllocate: Bool = false, withinBudget: Bool = false,
+                hostAccess: HostAccess = .none, allowTransferInstead: Bool = false,
+                exportHandleTypes: ExternalMemoryHandleTypes = [],
+                memoryAllocateNext: DeviceMemory.NextChain? = nil) {
+        self.minAlignment = minAlignment
+        self.neverAllocate = neverAllocate
+        self.withinBudget = withinBudget
+        self.hostAccess = hostAccess
+        self.allowTransferInstead = allowTransferInstead
+        self.exportHandleTypes = exportHandleTypes
+        self.memoryAllocateNext = memoryAllocateNext
         self.canAlias = canAlias
         self.dedicated = dedicated
         self.mapped = mapped

@@ -53,6 +53,17 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     /// (`CreateInfoError` names the field, its value and the limit); refused before any
     /// Vulkan call.
     case invalidCreateInfo(CreateInfoError)
+    /// `option` of `AllocationOptions` (`exportHandleTypes`, `memoryAllocateNext`) applies
+    /// to dedicated memory only, and `reason` rules dedicated memory out.
+    case needsDedicatedMemory(option: String, reason: String)
+    /// Allocation `index` (from 0) of `count` asked for together failed with `error`
+    /// (`Allocator.allocate(many:_:options:fileID:line:)`): the ones made before it were freed,
+    /// with any page made for them, so none of the `count` exists.
+    indirect case manyFailed(index: Int, count: Int, error: AllocationError)
+    /// A negative number of allocations was asked for.
+    case invalidCount(Int)
+    /// The buffer was not created with `usage`, which `operation` needs.
+    case bufferUsageMissing(BufferUsage, operation: String)
     /// A raw memory operation failed (mapping, flushing…).
     case memory(MemoryError)
     /// A Vulkan call failed.
@@ -112,6 +123,17 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
             let bitList = (0..<32).filter { bits & (1 << $0) != 0 }.map(String.init).joined(separator: ",")
             return "no memory type among \(bitList.isEmpty ? "none" : bitList) has margins to check: "
                 + "set AllocatorOptions.detectCorruption (host-visible types only)"
+        case let .needsDedicatedMemory(option, reason):
+            return "AllocationOptions.\(option) applies to dedicated memory only, and \(reason); "
+                + "allow dedicated memory (dedicated: .automatic or .always, outside custom pools, without "
+                + "neverAllocate), or give a custom pool its own export options"
+        case let .manyFailed(index, count, error):
+            return "allocation \(index) of \(count) (counting from 0) failed, so none of them was made: \(error)"
+        case let .invalidCount(count):
+            return "\(count) allocations were asked for; ask for 0 or more"
+        case let .bufferUsageMissing(usage, operation):
+            return "\(operation) needs a buffer created with the usage bits 0x" + String(usage.rawValue, radix: 16)
+                + " (VkBufferUsageFlags), which it lacks; create the buffer with them"
         case .invalidCreateInfo(let error):
             return error.description
         case .memory(let error):

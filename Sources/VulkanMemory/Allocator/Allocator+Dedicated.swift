@@ -34,7 +34,9 @@ extension Allocator {
             memory = try ledger.allocate(size: size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
                                          isDedicated: true, dedicatedTo: placement.target,
                                          priority: placement.priority ?? pool.pagePriority,
-                                         exportHandleTypes: pool.exportHandleTypes)
+                                         withinBudget: placement.withinBudget,
+                                         exportHandleTypes: placement.exportHandleTypes.union(pool.exportHandleTypes),
+                                         next: placement.next)
         } catch {
             if pool.isCustom { try? pool.countDedicated(-1) }
             throw error

@@ -1,4 +1,16 @@
 extension Allocator {
+    /// Whether the host can map an allocation: its memory type is host-visible (VMA's
+    /// `vmaGetAllocationMemoryProperties` and a test of `HOST_VISIBLE`). After
+    /// `AllocationOptions.allowTransferInstead`, false means the data goes through a
+    /// staging buffer (`TransferQueue`).
+    /// - Parameter allocation: an allocation of this allocator.
+    /// - Returns: false also for an allocation whose memory type this allocator lacks.
+    /// - Complexity: O(1).
+    public func isHostVisible(_ allocation: Allocation) -> Bool {
+        properties.types.indices.contains(allocation.memoryTypeIndex)
+            && properties.types[allocation.memoryTypeIndex].isHostVisible
+    }
+
     /// A bounds-checked view of exactly an allocation's range, for host access.
     ///
     /// Pages are mapped once and stay mapped (Vulkan forbids mapping one `VkDeviceMemory`

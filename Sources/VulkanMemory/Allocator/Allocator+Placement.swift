@@ -9,7 +9,8 @@
 /// and no two paths can disagree on what is valid.
 struct PlacementRequest {
     let requirements: MemoryRequirements
-    /// The requirements' alignment, at least 1 and a power of two.
+    /// The requirements' alignment or `options.minAlignment`, whichever is larger: at
+    /// least 1 and a power of two.
     let alignment: UInt64
     /// The options' plain fields: the name travels beside the request, borrowed, since
     /// copying a string into it cost reference counting on every allocation (W3).
@@ -22,15 +23,27 @@ struct PlacementRequest {
     /// The resource the memory will be bound to, for a dedicated allocation's
     /// `VkMemoryDedicatedAllocateInfo`; `options.dedicatedTarget` when none is given.
     let target: DeviceMemory.DedicatedTarget?
+    /// `options.neverAllocate`: existing pages only.
+    let neverAllocate: Bool
+    /// `options.withinBudget`: the budget check for this allocation's new memory.
+    let withinBudget: Bool
+    /// `options.hostAccess` and `allowTransferInstead`, which rank the candidate types.
+    let hostAccess: HostAccess
+    let allowTransferInstead: Bool
+    /// `options.exportHandleTypes` and `memoryAllocateNext`: for dedicated memory only,
+    /// so a request with either is dedicated (`needsDedicatedMemory`).
+    let exportHandleTypes: ExternalMemoryHandleTypes
+    let next: DeviceMemory.NextChain?
     /// What leak reports and statistics say of the allocation; `isBound` and `resource`
     /// when a resource is bound to it as part of the same call.
     var record: AllocationRecord
 
     /// Validates a request.
-    /// - Throws: `.zeroSize`, `.alignmentNotPowerOfTwo`, `.sizeOverflow`, or
-    ///   `.invalidPriority` for a priority outside 0…1 (whether or not the allocation
-    ///   turns out dedicated: the same request must not be valid on one path and invalid
-    ///   on another).
+    /// - Throws: `.zeroSize`, `.alignmentNotPowerOfTwo` (of the requirements or of
+    ///   `minAlignment`), `.sizeOverflow`, `.invalidPriority` for a priority outside 0…1
+    ///   (whether or not the allocation turns out dedicated: the same request must not be
+    ///   valid on one path and invalid on another), or `.needsDedicatedMemory` for an
+    ///   export or a caller's chain where dedicated memory is ruled out.
     /// Why a name cannot be taken, or nil when it can.
     ///
     /// Names are otherwise kept as given (text forms escape control characters, see
@@ -46,16 +59,30 @@ struct PlacementRequest {
          target: DeviceMemory.DedicatedTarget? = nil, resource: BoundResource? = nil,
          fileID: StaticString, line: UInt) throws(AllocationError) {
         guard requirements.size > 0 else { throw .zeroSize }
-        let alignment = max(requirements.alignment, 1)
+        let minimum = options.minAlignment
+        guard minimum != 0, minimum & (minimum - 1) == 0 else { throw .alignmentNotPowerOfTwo(minimum) }
+        let alignment = max(requirements.alignment, 1, minimum)
         guard alignment & (alignment - 1) == 0 else { throw .alignmentNotPowerOfTwo(alignment) }
         guard requirements.size <= UInt64.max - alignment else {
             throw .sizeOverflow(size: requirements.size, alignment: alignment)
         }
         if let priority = options.priority, !(priority >= 0 && priority <= 1) { throw .invalidPriority(priority) }
         if let name = options.name, let reason = Self.unacceptable(name) { throw .invalidName(name, reason: reason) }
+        let dedicatedOnly = !options.exportHandleTypes.isEmpty || options.memoryAllocateNext != nil
+        if dedicatedOnly, options.dedicated == .never || options.neverAllocate {
+            throw .needsDedicatedMemory(option: options.exportHandleTypes.isEmpty ? "memoryAllocateNext" : "exportHandleTypes",
+                                        reason: options.neverAllocate ? "neverAllocate is set" : "dedicated is .never")
+        }
         self.requirements = requirements
         self.alignment = alignment
-        dedicated = options.dedicated
+        // Options that only dedicated memory carries make the allocation dedicated.
+        dedicated = dedicatedOnly ? .always : options.dedicated
+        neverAllocate = options.neverAllocate
+        withinBudget = options.withinBudget
+        hostAccess = options.hostAccess
+        allowTransferInstead = options.allowTransferInstead
+        exportHandleTypes = options.exportHandleTypes
+        next = options.memoryAllocateNext
         mapped = options.mapped
         priority = options.priority
         strategy = options.strategy
@@ -78,8 +105,10 @@ extension Allocator {
         let bits = placement.requirements.memoryTypeBits & request.memoryTypeBits
         // A plain intent reads its cached ranking in place, with no array to retain.
         let usageOrdinal = request.required.isEmpty && request.preferred.isEmpty && request.notPreferred.isEmpty
-            ? request.usage?.ordinal : nil
-        let computed = usageOrdinal == nil ? selection.rankedTypes(for: request) : []
+            && placement.hostAccess == .none ? request.usage?.ordinal : nil
+        let computed = usageOrdinal == nil
+            ? selection.rankedTypes(for: request, hostAccess: placement.hostAccess,
+                                    allowTransferInstead: placement.allowTransferInstead) : []
         let candidateCount = usageOrdinal.map { rankedByUsage[$0].count } ?? computed.count
         var firstError: AllocationError?
         for position in 0..<candidateCount {
@@ -95,7 +124,9 @@ extension Allocator {
             }
         }
         throw firstError ?? .noSuitableMemoryType(
-            required: selection.flags(for: request).required, memoryTypeBits: bits, usage: request.usage)
+            required: selection.flags(for: request, hostAccess: placement.hostAccess,
+                                      allowTransferInstead: placement.allowTransferInstead).required,
+            memoryTypeBits: bits, usage: request.usage)
     }
 
     /// Places a request in one memory type's pages (the allocator's own or a custom
@@ -124,7 +155,14 @@ extension Allocator {
             throw .upperAddressUnavailable(pool: pool.poolName)
         }
         if useDedicated(requirements, pool: pool, policy: placement.dedicated) {
-            return try allocateDedicated(placement, pool: pool, name: name)
+            // New memory is what `neverAllocate` rules out; a wish for dedicated memory by
+            // size or the driver's preference falls back to the existing pages instead.
+            if placement.neverAllocate, requirements.requiresDedicated || placement.dedicated == .always {
+                throw .outOfMemory(size: requirements.size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
+                                   available: 0, reason: "neverAllocate forbids the dedicated memory "
+                                       + (requirements.requiresDedicated ? "the driver requires" : "that was asked for"))
+            }
+            if !placement.neverAllocate { return try allocateDedicated(placement, pool: pool, name: name) }
         }
         if requirements.requiresDedicated {
             throw .requirementsNotMet(allocation: pool.poolName.map { "pool '\($0)'" } ?? "memory type \(pool.typeIndex)",
@@ -137,7 +175,8 @@ extension Allocator {
         }
         return try pool.allocate(size: requirements.size, alignment: placement.alignment, kind: requirements.kind,
                                  strategy: placement.strategy, mapped: placement.mapped,
-                                 name: name, record: placement.record, upperAddress: placement.upperAddress)
+                                 name: name, record: placement.record, upperAddress: placement.upperAddress,
+                                 growth: PageGrowth(placement))
     }
 
     /// Dedicated when required, asked for, preferred by the driver, or larger than half a
@@ -213,6 +252,26 @@ extension Allocator {
             $0 & $1.memoryTypeBits
         }, usage: nil)
     }
+}
+
+/// Whether a placement may add a page, and under which budget rule: the two per-allocation
+/// options the page pools see (`neverAllocate`, `withinBudget`).
+struct PageGrowth {
+    /// Whether a new page may be made when no existing one has room.
+    var allowed = true
+    /// Whether a new page must fit the heap's budget even when the allocator does not
+    /// respect budgets as a whole.
+    var withinBudget = false
+
+    /// The growth a request allows.
+    @inline(__always)
+    init(_ placement: PlacementRequest) {
+        allowed = !placement.neverAllocate
+        withinBudget = placement.withinBudget
+    }
+
+    /// Growth without per-allocation limits.
+    init() {}
 }
 
 /// How a group of resources is placed together: one range of a shared page (what

@@ -72,14 +72,18 @@ final class MemoryLedger: Sendable {
     ///   - isDedicated: one allocation's memory alone, rather than a page.
     ///   - dedicatedTo: the resource the memory is dedicated to (`VkMemoryDedicatedAllocateInfo`).
     ///   - priority: `VK_EXT_memory_priority`'s priority, already validated to be in 0…1.
-    ///   - exportHandleTypes: `VkExportMemoryAllocateInfo`'s handle types (a custom pool's
-    ///     `PoolOptions.exportHandleTypes`); none by default.
+    ///   - withinBudget: check the budget for this allocation even where the allocator
+    ///     does not respect budgets (`AllocationOptions.withinBudget`).
+    ///   - exportHandleTypes: `VkExportMemoryAllocateInfo::handleTypes` (dedicated memory).
+    ///   - next: the caller's own chain (dedicated memory).
     /// - Throws: `.outOfMemory` naming the cap, the budget or the driver's refusal (the
     ///   next memory type may do); `.tooManyAllocations`; `.vulkan` for any other failure.
     func allocate(size: UInt64, typeIndex: Int, heapIndex heap: Int, isDedicated: Bool = false,
                   dedicatedTo target: DeviceMemory.DedicatedTarget? = nil,
-                  priority: Float? = nil,
-                  exportHandleTypes: ExternalMemoryHandleTypes = []) throws(AllocationError) -> DeviceMemory {
+                  priority: Float? = nil, withinBudget: Bool = false,
+                  exportHandleTypes: ExternalMemoryHandleTypes = [],
+                  next: DeviceMemory.NextChain? = nil) throws(AllocationError) -> DeviceMemory {
+        let respectBudget = respectBudget || withinBudget
         do throws(AllocationError) {
             // The budget first: where it is asked for, it is the more telling refusal.
             if respectBudget { try reserveBudget(size, typeIndex: typeIndex, heap: heap) }
@@ -102,7 +106,7 @@ final class MemoryLedger: Sendable {
         var addressable = deviceAddress
         if case .image = target { addressable = false }
         let options = DeviceMemory.Options(dedicated: target, priority: priority, deviceAddress: addressable,
-                                           exportHandleTypes: exportHandleTypes)
+                                           exportHandleTypes: exportHandleTypes, next: next)
         do {
             let memory = try DeviceMemory.allocate(on: device, size: size, memoryTypeIndex: typeIndex, options: options)
             calls.add(1, ordering: .relaxed)

@@ -9,9 +9,10 @@ extension MemoryTypePool {
     /// Takes the few plain fields of `AllocationOptions` it needs rather than the options
     /// themselves: copying those (a name, a dedicated target) into the locked closure
     /// cost reference counting on every allocation.
+    /// `growth` says whether a new page may be made for the request, and under which budget.
     func allocate(size: UInt64, alignment: UInt64, kind: SuballocationKind, strategy: AllocationStrategy,
                   mapped: Bool, name: String?, record: AllocationRecord,
-                  upperAddress: Bool = false, neverAllocate: Bool = false) throws(AllocationError) -> Allocation {
+                  upperAddress: Bool = false, growth: PageGrowth = PageGrowth()) throws(AllocationError) -> Allocation {
         // On non-coherent memory each allocation owns whole atoms; a custom pool may ask
         // for more (`PoolOptions.minAlignment`).
         let alignment = max(alignment, alignmentFloor)
@@ -28,7 +29,7 @@ extension MemoryTypePool {
             }
             if isLinear {
                 return try allocateLinear(size: size, alignment: alignment, kind: kind, upperAddress: upperAddress,
-                                          neverAllocate: neverAllocate, mapped: mapped, name: name, record: record,
+                                          growth: growth, mapped: mapped, name: name, record: record,
                                           state: &state)
             }
             if let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
@@ -39,7 +40,13 @@ extension MemoryTypePool {
             // The most a request can need in a fresh region: its alignment's and the
             // granularity's worst cases, as the arena's own search counts them.
             let needed = size + max(alignment, granularity) - 1 + (granularity - 1)
-            let slot = Int(try addPage(state: &state, needed: needed))
+            guard growth.allowed else {
+                throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
+                                   reason: "neverAllocate: no existing page of "
+                                       + (state.name.map { "pool '\($0)'" } ?? "memory type \(typeIndex)")
+                                       + " has room, and no new page may be made")
+            }
+            let slot = Int(try addPage(state: &state, needed: needed, withinBudget: growth.withinBudget))
             guard let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
                                                                strategy: strategy),
                   self.slot(of: placed.offset) == slot else {
@@ -131,10 +138,13 @@ extension MemoryTypePool {
     /// Creates a page big enough for `needed` bytes, retrying at 1/2, 1/4 and 1/8 of the
     /// planned size when the driver refuses, moves the arena's fences to open its
     /// region, and returns its slot. The page counts as empty.
-    /// - Parameter requiredSlot: the slot the page must take (a linear pool's next page
-    ///   goes where its arena placed the request); any free slot when nil.
+    /// - Parameters:
+    ///   - requiredSlot: the slot the page must take (a linear pool's next page goes where
+    ///     its arena placed the request); any free slot when nil.
+    ///   - withinBudget: checks the heap's budget for the page even where the allocator
+    ///     does not respect budgets (`AllocationOptions.withinBudget`).
     func addPage(state: inout State, needed: UInt64, exactSize: UInt64? = nil,
-                 requiredSlot: Int? = nil) throws(AllocationError) -> UInt32 {
+                 requiredSlot: Int? = nil, withinBudget: Bool = false) throws(AllocationError) -> UInt32 {
         guard !state.freeSlots.isEmpty || state.pages.count < slotCount else {
             throw .tooManyAllocations(limit: UInt32(slotCount))
         }
@@ -160,7 +170,8 @@ extension MemoryTypePool {
         while regionHolds(size) {
             do throws(AllocationError) {
                 let memory = try ledger.allocate(size: size, typeIndex: typeIndex, heapIndex: heapIndex,
-                                                 priority: pagePriority, exportHandleTypes: exportHandleTypes)
+                                                 priority: pagePriority, withinBudget: withinBudget,
+                                                 exportHandleTypes: exportHandleTypes)
                 var page = Page(memory: memory, region: size / granularity * granularity)
                 if flags.contains(.hostVisible) {
                     do { page.mappedBase = try memory.map().baseAddress } catch {

@@ -26,7 +26,7 @@ extension MemoryTypePool {
     /// - Complexity: O(1): at most two placements at an end of the arena and one
     ///   `vkAllocateMemory`.
     func allocateLinear(size: UInt64, alignment: UInt64, kind: SuballocationKind, upperAddress: Bool,
-                        neverAllocate: Bool, mapped: Bool, name: String?, record: AllocationRecord,
+                        growth: PageGrowth, mapped: Bool, name: String?, record: AllocationRecord,
                         state: inout State) throws(AllocationError) -> Allocation {
         // `size` already holds the margins, if any (`allocate` added them).
         let debugging = debug.isActive
@@ -48,12 +48,13 @@ extension MemoryTypePool {
         var startedPage = false
         if slot >= state.pages.count || state.pages[slot].memory == nil {
             do throws(AllocationError) {
-                if neverAllocate {
+                if !growth.allowed {
                     throw .outOfMemory(size: placedSize, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
                                        reason: "pool '\(state.name ?? "")' needs a new page and the allocation may "
                                            + "not make one (neverAllocate)")
                 }
-                _ = try addPage(state: &state, needed: linearRegion, exactSize: fixedPageSize, requiredSlot: slot)
+                _ = try addPage(state: &state, needed: linearRegion, exactSize: fixedPageSize, requiredSlot: slot,
+                                withinBudget: growth.withinBudget)
                 startedPage = true
             } catch {
                 undoLinear(placed, state: &state)

@@ -27,10 +27,50 @@ public struct MemoryTypeSelection: Sendable, Hashable {
     /// The effective flags of a request: required, preferred, not preferred, and leaned
     /// towards (half the weight of preferred).
     public func flags(for request: MemoryRequest) -> Weights {
+        flags(for: request, hostAccess: .none)
+    }
+
+    /// The effective flags of a request whose mapping the host accesses as `hostAccess`
+    /// says: VMA's rules for `VMA_MEMORY_USAGE_AUTO` with its host-access flags (see
+    /// `HostAccess`) in place of the intent's own host-side flags.
+    /// - Parameters:
+    ///   - request: the intent and explicit flags; the explicit flags apply as for
+    ///     `flags(for:)`.
+    ///   - hostAccess: how the host touches the mapping; `.none` is `flags(for:)`.
+    ///   - allowTransferInstead: whether a type the host cannot map may win on a discrete
+    ///     GPU for memory the device uses.
+    public func flags(for request: MemoryRequest, hostAccess: HostAccess,
+                      allowTransferInstead: Bool = false) -> Weights {
         var required = request.required
         var preferred = request.preferred
         var notPreferred = request.notPreferred
         var leaning: MemoryPropertyFlags = []
+        if hostAccess != .none {
+            // A plain flag request (no intent) is taken as memory the device uses, VMA's
+            // `deviceAccess` of any resource beyond a transfer buffer.
+            let deviceAccess = request.usage?.deviceAccess ?? true
+            let transferInstead = allowTransferInstead && isDiscrete && deviceAccess
+            switch hostAccess {
+            case .sequentialWrite:
+                notPreferred.insert(.hostCached)
+                if transferInstead {
+                    preferred.formUnion([.deviceLocal, .hostVisible])
+                } else {
+                    required.insert(.hostVisible)
+                    if deviceAccess { preferred.insert(.deviceLocal) } else { notPreferred.insert(.deviceLocal) }
+                }
+            case .random:
+                preferred.insert(.hostCached)
+                if transferInstead { preferred.insert(.deviceLocal) } else { required.insert(.hostVisible) }
+            case .none:
+                break
+            }
+            preferred.subtract(request.notPreferred)
+            return Weights(required: required, preferred: preferred.subtracting(required),
+                           notPreferred: notPreferred.subtracting(required).subtracting(request.preferred)
+                               .subtracting(preferred),
+                           leaning: [])
+        }
         switch request.usage {
         case .gpuOnly?:
             preferred.insert(.deviceLocal)
@@ -99,7 +139,19 @@ public struct MemoryTypeSelection: Sendable, Hashable {
     ///
     /// - Complexity: O(t log t) for t memory types (at most 32).
     public func rankedTypes(for request: MemoryRequest) -> [Int] {
-        let weights = flags(for: request)
+        rankedTypes(for: request, hostAccess: .none)
+    }
+
+    /// Every candidate type index for a request whose mapping the host accesses as
+    /// `hostAccess` says, best first (see `flags(for:hostAccess:allowTransferInstead:)`).
+    /// - Parameters:
+    ///   - request: the intent, explicit flags and type bits.
+    ///   - hostAccess: how the host touches the mapping.
+    ///   - allowTransferInstead: whether a type the host cannot map may win.
+    /// - Complexity: O(t log t) for t memory types (at most 32).
+    public func rankedTypes(for request: MemoryRequest, hostAccess: HostAccess,
+                            allowTransferInstead: Bool = false) -> [Int] {
+        let weights = flags(for: request, hostAccess: hostAccess, allowTransferInstead: allowTransferInstead)
         return properties.types.compactMap { type in
             cost(of: type, memoryTypeBits: request.memoryTypeBits, weights: weights)
                 .map { (type.index, $0) }

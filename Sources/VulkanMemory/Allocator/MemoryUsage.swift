@@ -65,3 +65,46 @@ public struct MemoryRequest: Sendable, Hashable {
         MemoryRequest(usage: usage, memoryTypeBits: memoryTypeBits)
     }
 }
+
+/// How the host touches an allocation's mapping (VMA's `VMA_ALLOCATION_CREATE_HOST_ACCESS_*`
+/// flags with `VMA_MEMORY_USAGE_AUTO`), given as `AllocationOptions.hostAccess`.
+///
+/// With anything but `.none` it decides the host-side flags by VMA's rules, and the
+/// `MemoryUsage` intent only says whether the device reads or writes the memory itself
+/// (every intent but `.staging` and `.readback`, which the device only copies to or from):
+///
+/// - `.sequentialWrite`: host-visible required, host-cached avoided (write-combined memory
+///   takes `memcpy` fastest). Device-local preferred when the device uses the memory, so
+///   a discrete GPU's BAR or ReBAR takes it where it exists; not preferred when the device
+///   only copies from it.
+/// - `.random`: host-visible required, host-cached preferred (reads from uncached memory
+///   are an order of magnitude slower).
+/// - with `AllocationOptions.allowTransferInstead`, on a discrete GPU, for memory the
+///   device uses: host-visible is no longer required. `.sequentialWrite` prefers
+///   device-local and host-visible alike (a BAR type has both; without one the first
+///   of VRAM and system RAM in the device's order wins: VRAM on the profiled GeForce GPUs
+///   without a BAR, system RAM under Mesa's Dozen); `.random` prefers device-local and
+///   host-cached. The allocation may then not be
+///   mappable: `Allocator.isHostVisible(_:)` says so, and the caller copies through a
+///   staging buffer (`TransferQueue`).
+public enum HostAccess: Sendable, Hashable, CaseIterable {
+    /// The intent alone chooses.
+    case none
+    /// Written in order, never read: `memcpy` or a loop that only stores
+    /// (`VMA_ALLOCATION_CREATE_HOST_ACCESS_SEQUENTIAL_WRITE_BIT`). Reading it may work,
+    /// but slowly; watch for `+=` on mapped memory.
+    case sequentialWrite
+    /// Read and written in any order (`VMA_ALLOCATION_CREATE_HOST_ACCESS_RANDOM_BIT`).
+    case random
+}
+
+extension MemoryUsage {
+    /// Whether the device itself reads or writes memory of this intent, rather than only
+    /// copying to or from it (VMA's `deviceAccess` of a resource's usage beyond transfers).
+    var deviceAccess: Bool {
+        switch self {
+        case .staging, .readback: false
+        case .gpuOnly, .dynamic, .transientAttachment: true
+        }
+    }
+}

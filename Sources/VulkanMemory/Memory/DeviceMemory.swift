@@ -33,15 +33,36 @@ public final class DeviceMemory: @unchecked Sendable {
         public var deviceAddress: Bool
         /// `VkExportMemoryAllocateInfo::handleTypes`: how the memory may be exported.
         public var exportHandleTypes: ExternalMemoryHandleTypes
+        /// A chain of the caller's, linked after the structures these options add.
+        public var next: NextChain?
 
         /// Creates options; every parameter defaults to "not used".
         public init(dedicated: DedicatedTarget? = nil, priority: Float? = nil,
-                    deviceAddress: Bool = false, exportHandleTypes: ExternalMemoryHandleTypes = []) {
+                    deviceAddress: Bool = false, exportHandleTypes: ExternalMemoryHandleTypes = [],
+                    next: NextChain? = nil) {
             self.dedicated = dedicated
             self.priority = priority
             self.deviceAddress = deviceAddress
             self.exportHandleTypes = exportHandleTypes
+            self.next = next
         }
+    }
+
+    /// A `pNext` chain of the caller's own for `VkMemoryAllocateInfo` (VMA's
+    /// `pMemoryAllocateNext`): the escape hatch for structures the options have no field
+    /// for (`VkImportMemoryHostPointerInfoEXT`, a vendor's extension…).
+    ///
+    /// Only the pointer is kept, unchecked: the caller keeps the chain alive and unchanged
+    /// until the call that takes it returns, and makes it valid for `vkAllocateMemory`
+    /// together with what the allocator adds (no structure the options add a second time).
+    /// The one unchecked `Sendable` of the options, so the compiler still checks theirs.
+    public struct NextChain: @unchecked Sendable, Hashable {
+        /// The first structure of the chain (it starts with `sType` and `pNext`).
+        public let pointer: UnsafeRawPointer
+
+        /// Wraps the first structure of a chain the caller keeps alive.
+        /// - Parameter pointer: the chain's first structure.
+        public init(_ pointer: UnsafeRawPointer) { self.pointer = pointer }
     }
 
     struct MapState {
@@ -206,6 +227,8 @@ struct AllocateChain {
     private var blocks: [UnsafeMutableRawPointer] = []
 
     init(options: DeviceMemory.Options, capabilities: DeviceCapabilities) {
+        // The caller's chain ends the list: each structure below is put in front of it.
+        head = options.next.map(\.pointer)
         if let dedicated = options.dedicated {
             var info = VkMemoryDedicatedAllocateInfo()
             info.sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO

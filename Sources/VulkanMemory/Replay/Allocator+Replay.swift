@@ -74,8 +74,8 @@ extension Allocator {
     /// every raw allocation allocated, and each destroyed or freed where the recording
     /// did it. VMA's usages map to intents (GPU only → `.gpuOnly`, CPU only and CPU copy
     /// → `.staging`, CPU to GPU → `.dynamic`, GPU to CPU → `.readback`, lazily allocated
-    /// → a required `LAZILY_ALLOCATED` type), its flags to options (dedicated, mapped, the
-    /// string user data as the name).
+    /// → a required `LAZILY_ALLOCATED` type), its flags to options (dedicated, mapped,
+    /// `neverAllocate`, `withinBudget`, the string user data as the name).
     ///
     /// A failing call is reported and the replay goes on. What the recording leaves
     /// alive is reported and then destroyed, so the allocator ends as it started.
@@ -257,11 +257,15 @@ private struct ReplaySession {
         let function = call.function.name
         guard let request = request(for: info, call) else { return }
         if info.usesPool { adjusted(call, "custom pool \(info.pool) replaced by the default pages") }
-        if info.flags & 0x2 != 0 { adjusted(call, "NEVER_ALLOCATE ignored: memory may be allocated for it") }
         let name = info.userDataIsString && !userData.isEmpty ? userData : nil
+        // VMA_ALLOCATION_CREATE_NEVER_ALLOCATE_BIT (0x2) and _WITHIN_BUDGET_BIT (0x100) have
+        // options of their own; VMA refuses DEDICATED_MEMORY with NEVER_ALLOCATE, and here
+        // the dedicated wish is dropped instead.
+        let neverAllocate = info.flags & 0x2 != 0
         let options = AllocationOptions(
-            dedicated: info.wantsDedicatedMemory ? .always : .automatic, mapped: info.wantsMapping, name: name,
-            userData: info.userDataIsString ? 0 : VMARecording.pointerValue(userData) ?? 0)
+            dedicated: info.wantsDedicatedMemory && !neverAllocate ? .always : .automatic, mapped: info.wantsMapping,
+            name: name, userData: info.userDataIsString ? 0 : VMARecording.pointerValue(userData) ?? 0,
+            neverAllocate: neverAllocate, withinBudget: info.flags & 0x100 != 0)
         let start = ContinuousClock.now
         do throws(AllocationError) {
             let made = try body(request, options)

@@ -240,6 +240,10 @@ extension CallRecorder {
         if options.dedicated == .always { flags |= 0x1 }
         if options.mapped { flags |= 0x4 }
         if options.name != nil { flags |= 0x20 }
+        // VMA 2.x's NEVER_ALLOCATE and WITHIN_BUDGET bits; the host-access bits came with
+        // VMA 3, which records no calls.
+        if options.neverAllocate { flags |= 0x2 }
+        if options.withinBudget { flags |= 0x100 }
         let usage: UInt32
         var preferred = request.preferred
         switch request.usage {

@@ -45,7 +45,8 @@ extension Allocator {
                 try object.bind(to: allocation, on: device)
                 switch (object.handle, batch.entries[index]) {
                 case let (.buffer(buffer), .buffer(description)):
-                    resources.append(.buffer(BoundBuffer(buffer: buffer, allocation: allocation, size: description.size)))
+                    resources.append(.buffer(BoundBuffer(buffer: buffer, allocation: allocation, size: description.size,
+                                                                   usage: description.usage)))
                 case let (.image(image), _):
                     resources.append(.image(BoundImage(image: image, allocation: allocation)))
                 default:

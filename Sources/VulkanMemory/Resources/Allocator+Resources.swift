@@ -8,6 +8,9 @@ public struct BoundBuffer: Hashable, @unchecked Sendable {
     public let allocation: Allocation
     /// The buffer's size as created (`VkBufferCreateInfo::size`): the bound of its mapping.
     public let size: UInt64
+    /// The usage it was created with (`VkBufferCreateInfo::usage`): what
+    /// `Allocator.deviceAddress(of:)` checks for `.shaderDeviceAddress`.
+    public internal(set) var usage: BufferUsage = []
 }
 
 /// An image with the memory bound to it.
@@ -52,7 +55,8 @@ extension Allocator {
                                          creation: ResourceCreation(createInfo), fileID: fileID, line: line) {
             (placement) throws(AllocationError) in try place(placement, request, name: allocationOptions.name)
         }
-        return BoundBuffer(buffer: object.buffer, allocation: allocation, size: createInfo.size)
+        return BoundBuffer(buffer: object.buffer, allocation: allocation, size: createInfo.size,
+                           usage: BufferUsage(rawValue: createInfo.usage))
     }
 
     /// Creates an image (`vkCreateImage`), allocates its memory and binds it
@@ -87,7 +91,8 @@ extension Allocator {
                                          creation: ResourceCreation(createInfo), fileID: fileID, line: line) {
             (placement) throws(AllocationError) in try place(placement, inPool: pages, name: allocationOptions.name)
         }
-        return BoundBuffer(buffer: object.buffer, allocation: allocation, size: createInfo.size)
+        return BoundBuffer(buffer: object.buffer, allocation: allocation, size: createInfo.size,
+                           usage: BufferUsage(rawValue: createInfo.usage))
     }
 
     /// `createImage(_:_:options:)` with the memory from a custom pool, as
@@ -122,7 +127,8 @@ extension Allocator {
         if let error = liveness(allocation) { throw error }
         let object = try ResourceObject.create(createInfo, on: device)
         try bind(object, toExisting: allocation)
-        return BoundBuffer(buffer: object.buffer, allocation: allocation, size: createInfo.size)
+        return BoundBuffer(buffer: object.buffer, allocation: allocation, size: createInfo.size,
+                           usage: BufferUsage(rawValue: createInfo.usage))
     }
 
     /// Creates an image (`vkCreateImage`) and binds it (`vkBindImageMemory`) to an
