@@ -8,20 +8,20 @@ struct BenchThreadsCommand: ParsableCommand {
         commandName: "threads",
         abstract: "Time threads allocating and freeing on one shared allocator (W6).",
         discussion: """
-            Each thread keeps its own live allocations and runs its own seeded steps (free a \\
-            random one, allocate a new one); all start together at a barrier. Modes: one-type \\
-            (every thread in the one memory type .gpuOnly ranks first, through memoryTypeBits), \\
-            own-pool (each thread in a custom pool of its own, same type), buffers (W3's \\
-            destroyBuffer + createBuffer pairs). Throughput counts frees and allocations of all \\
-            threads over the time from the start to the last thread's end; speedup is the median \\
-            over rounds of throughput over the smallest thread count's in the same round. Rounds \\
-            alternate every mode and thread count; each figure is the median of --runs rounds, \\
+            Each thread keeps its own live allocations and runs its own seeded steps (free a \
+            random one, allocate a new one); all start together at a barrier. Modes: one-type \
+            (every thread in the one memory type .gpuOnly ranks first, through memoryTypeBits), \
+            own-pool (each thread in a custom pool of its own, same type), buffers (W3's \
+            destroyBuffer + createBuffer pairs). Throughput counts frees and allocations of all \
+            threads over the time from the start to the last thread's end; speedup is the median \
+            over rounds of throughput over the smallest thread count's in the same round. Rounds \
+            alternate every mode and thread count; each figure is the median of --runs rounds, \
             with the lowest and highest throughput.
 
-            Latency: one step in --sample-every (default 8) has its free and its allocation \\
-            timed alone with clock_gettime(CLOCK_MONOTONIC) into log-linear buckets (at most \\
-            1.6% above the true value): p50, p99, p99.9, max, all threads merged. Sampling \\
-            keeps the clock's cost (clock_ns, about one read in each value) to a fraction of a \\
+            Latency: one step in --sample-every (default 8) has its free and its allocation \
+            timed alone with clock_gettime(CLOCK_MONOTONIC) into log-linear buckets (at most \
+            1.6% above the true value): p50, p99, p99.9, max, all threads merged. Sampling \
+            keeps the clock's cost (clock_ns, about one read in each value) to a fraction of a \
             read per operation. With --json, one JSON object per mode and thread count per line.
             """)
 
