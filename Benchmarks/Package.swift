@@ -34,6 +34,16 @@ let package = Package(
             path: "Benchmarks/ResourceBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "ThreadBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "VulkanMemory", package: "swift-vulkan-memory"),
+                .product(name: "VulkanMemoryWorkloads", package: "swift-vulkan-memory"),
+            ],
+            path: "Benchmarks/ThreadBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

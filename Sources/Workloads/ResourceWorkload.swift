@@ -19,6 +19,9 @@ public struct ResourceWorkload: Sendable {
     public var reservedBytes: UInt64 = 0
     /// The defragmentation run after the steps.
     public var defragmentation: Defragmentation = .full
+    /// After the run, the same steps again with a fresh allocator, every create and
+    /// destroy timed alone (`createLatency`…); the mean figures never take those clocks.
+    public var timingEachOperation = true
 
     /// How W3 defragments after its steps.
     public enum Defragmentation: String, Sendable, Hashable, CaseIterable {
@@ -92,6 +95,16 @@ public struct ResourceWorkloadResult: Sendable {
     public var defragmentationNanoseconds: Double = 0
     /// Passes that moved something.
     public var defragmentationPasses = 0
+    /// Each `createBuffer` (create, requirements, placement, bind) timed alone, in a
+    /// latency pass of its own after the run (`ResourceWorkload.timingEachOperation`).
+    public var createLatency = LatencySummary.none
+    /// Each `destroyBuffer` timed alone.
+    public var destroyLatency = LatencySummary.none
+    /// Each destroy-then-create pair timed alone.
+    public var pairLatency = LatencySummary.none
+    /// Each pair of the raw Vulkan calls (no allocator) timed alone, in chunks
+    /// alternating with the allocator's: how much of the tail is the driver's.
+    public var rawPairLatency = LatencySummary.none
 
     /// The run with the median `pairNanoseconds`; other fields from that run.
     public static func median(_ runs: [ResourceWorkloadResult]) -> ResourceWorkloadResult {
@@ -101,6 +114,10 @@ public struct ResourceWorkloadResult: Sendable {
         result.allocatorPairNanoseconds = runs.map(\.allocatorPairNanoseconds).sorted()[runs.count / 2]
         result.enginePairNanoseconds = runs.map(\.enginePairNanoseconds).sorted()[runs.count / 2]
         result.rawPlacedPairNanoseconds = runs.map(\.rawPlacedPairNanoseconds).sorted()[runs.count / 2]
+        result.createLatency = .median(runs.map(\.createLatency))
+        result.destroyLatency = .median(runs.map(\.destroyLatency))
+        result.pairLatency = .median(runs.map(\.pairLatency))
+        result.rawPairLatency = .median(runs.map(\.rawPairLatency))
         return result
     }
 }
@@ -199,6 +216,10 @@ extension ResourceWorkload {
                                                    initialSizes: initialSizes, stepSizes: stepSizes, victims: victims)
         let reference = BestFitReference.extents(initialSizes: placedSizes[..<live], stepSizes: placedSizes[live...],
                                                  victims: victims)
+        if timingEachOperation {
+            try latencyPass(device: device, options: options, info: info, initialSizes: initialSizes,
+                            stepSizes: stepSizes, victims: victims, into: &result)
+        }
         result.bestFitPeakBytes = reference.peak
         result.bestFitEndBytes = reference.end
         result.peakLiveBytes = ResourceWorkload.peakLive(initialSizes: placedSizes[..<live],
@@ -354,7 +375,7 @@ private struct Placement {
 
 /// The same Vulkan calls as a W3 step (create, requirements with the dedicated chain,
 /// bind, destroy) with no allocator: every buffer is bound to one memory at offset 0.
-private struct RawSide {
+struct RawSide {
     let calls: RawBufferCalls
     let memory: DeviceMemory
     var info: VkBufferCreateInfo
@@ -400,7 +421,7 @@ private struct RawSide {
     /// The steps' calls with every buffer bound at `placements[i]` (the initial buffers
     /// first, then one per step), all in one timed pass; placements with no memory are
     /// left out. Returns nanoseconds per step made.
-    func placedSteps(info: VkBufferCreateInfo, initialSizes: [UInt64], stepSizes: [UInt64], victims: [Int],
+    fileprivate func placedSteps(info: VkBufferCreateInfo, initialSizes: [UInt64], stepSizes: [UInt64], victims: [Int],
                      placements: [Placement]) throws(AllocationError) -> Double {
         var info = info
         var live: [VkBuffer?] = []

@@ -62,6 +62,12 @@ public struct VirtualWorkloadResult: Sendable {
     public var freeRanges: Int
     /// The largest free range at the end, in bytes.
     public var largestFree: UInt64
+    /// Each `allocate` timed alone, in a pass of its own (`VirtualWorkloadLatency`).
+    public var allocLatency = LatencySummary.none
+    /// Each `free` timed alone.
+    public var freeLatency = LatencySummary.none
+    /// Each free-then-allocate step timed alone (none for W2, which has no steps).
+    public var stepLatency = LatencySummary.none
 
     /// Creates a result from its figures.
     public init(workload: String, allocNanoseconds: Double, freeNanoseconds: Double, stepNanoseconds: Double,
@@ -88,6 +94,9 @@ public struct VirtualWorkloadResult: Sendable {
         result.allocNanoseconds = mid(runs.map(\.allocNanoseconds))
         result.freeNanoseconds = mid(runs.map(\.freeNanoseconds))
         result.stepNanoseconds = mid(runs.map(\.stepNanoseconds))
+        result.allocLatency = .median(runs.map(\.allocLatency))
+        result.freeLatency = .median(runs.map(\.freeLatency))
+        result.stepLatency = .median(runs.map(\.stepLatency))
         return result
     }
 }
@@ -135,17 +144,23 @@ func nanoseconds(_ since: ContinuousClock.Instant) -> Double {
 }
 
 /// Runs one workload once. Random sizes and victims are drawn before any timing.
+///
+/// With `timingEachOperation`, a further pass over the same work times every operation
+/// alone (`allocLatency`, `freeLatency`, `stepLatency`); the means come from the passes
+/// without per-operation clocks either way.
 public func runVirtualWorkload(_ workload: VirtualWorkload, strategy: VirtualWorkloadStrategy = .best,
-                               seed: UInt64 = 1) -> VirtualWorkloadResult {
+                               seed: UInt64 = 1, timingEachOperation: Bool = true) -> VirtualWorkloadResult {
     let strategy = strategy.strategy
     if let (blockSize, live) = workload.steady {
-        return runSteady(workload, blockSize: blockSize, live: live, steps: 1_000_000, strategy: strategy, seed: seed)
+        return runSteady(workload, blockSize: blockSize, live: live, steps: 1_000_000, strategy: strategy, seed: seed,
+                         timingEachOperation: timingEachOperation)
     }
-    return runFillThenDrain(count: 100_000, size: 64 << 10, strategy: strategy, seed: seed)
+    return runFillThenDrain(count: 100_000, size: 64 << 10, strategy: strategy, seed: seed,
+                            timingEachOperation: timingEachOperation)
 }
 
 /// Marks a slot whose last allocation failed.
-private let emptySlot = VirtualAllocationHandle(index: .max, generation: .max)
+let emptySlot = VirtualAllocationHandle(index: .max, generation: .max)
 
 /// One drawn step of a free-then-allocate workload: which slot's allocation to free,
 /// and the size to allocate (at most 1 MiB, so 32 bits).
@@ -161,7 +176,7 @@ struct SteadyStep {
 /// steps separately (free and allocate times), which keeps the clock's cost below
 /// 0.2 ns per operation and the live count within 256 of its target.
 func runSteady(_ workload: VirtualWorkload, blockSize: UInt64, live: Int, steps: Int,
-               strategy: AllocationStrategy, seed: UInt64) -> VirtualWorkloadResult {
+               strategy: AllocationStrategy, seed: UInt64, timingEachOperation: Bool = false) -> VirtualWorkloadResult {
     var rng = WyRand(state: seed)
     let initial = (0..<live).map { _ in rng.logUniform(256, 1 << 20) }
     // Drawn in the same order as ever, then packed into one 8-byte entry per step: the
@@ -245,16 +260,28 @@ func runSteady(_ workload: VirtualWorkload, blockSize: UInt64, live: Int, steps:
             step += n
         }
     }
-    return VirtualWorkloadResult(
+    var result = VirtualWorkloadResult(
         workload: workload.rawValue, allocNanoseconds: allocTime / Double(steps),
         freeNanoseconds: freeTime / Double(max(frees, 1)), stepNanoseconds: stepNanoseconds,
         failures: failures, live: stats.allocationCount, freeRanges: stats.freeRangeCount,
         largestFree: stats.largestFreeRange)
+    if timingEachOperation {
+        // Pass 3: the same steps again, every one timed alone. Dropping pass 2's block
+        // first keeps two large blocks from being live at once.
+        block = try! VirtualBlock(size: 1 << 20)
+        let latency = VirtualWorkloadLatency.steady(blockSize: blockSize, initial: initial, work: work,
+                                                    strategy: strategy)
+        result.allocLatency = latency.alloc.summary
+        result.freeLatency = latency.free.summary
+        result.stepLatency = latency.step.summary
+    }
+    return result
 }
 
 /// W2: `count` allocations of `size` bytes into a block that holds them exactly, then
 /// every one freed in random order.
-func runFillThenDrain(count: Int, size: UInt64, strategy: AllocationStrategy, seed: UInt64) -> VirtualWorkloadResult {
+func runFillThenDrain(count: Int, size: UInt64, strategy: AllocationStrategy, seed: UInt64,
+                      timingEachOperation: Bool = false) -> VirtualWorkloadResult {
     var rng = WyRand(state: seed)
     var order = Array(0..<count)
     for i in stride(from: count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
@@ -278,8 +305,14 @@ func runFillThenDrain(count: Int, size: UInt64, strategy: AllocationStrategy, se
     for i in order where handles[i] != emptySlot { try? block.free(handles[i]) }
     let freeNanoseconds = nanoseconds(t) / Double(count)
     precondition(block.isEmpty, "W2 left allocations behind")
-    return VirtualWorkloadResult(
+    var result = VirtualWorkloadResult(
         workload: VirtualWorkload.w2.rawValue, allocNanoseconds: allocNanoseconds, freeNanoseconds: freeNanoseconds,
         stepNanoseconds: allocNanoseconds + freeNanoseconds, failures: failures, live: stats.allocationCount,
         freeRanges: stats.freeRangeCount, largestFree: stats.largestFreeRange)
+    if timingEachOperation {
+        let latency = VirtualWorkloadLatency.fillThenDrain(count: count, size: size, order: order, strategy: strategy)
+        result.allocLatency = latency.alloc.summary
+        result.freeLatency = latency.free.summary
+    }
+    return result
 }

@@ -9,6 +9,14 @@ struct BenchVirtualCommand: ParsableCommand {
         discussion: """
             Sizes and victims are drawn before timing. Each figure is the median of --runs runs. \
             With --json, one JSON object per workload is printed per line (JSON Lines).
+
+            Latency: after its mean passes, each run repeats the same work in a pass of its own \
+            that times every operation alone (clock_gettime(CLOCK_MONOTONIC), two reads a step), \
+            into log-linear buckets (at most 1.6% above the true value): p50, p99, p99.9 and max of \
+            alloc, free and step (alloc + free; none for W2). The means above come from passes \
+            without per-operation clocks, so the timing does not distort them; each percentile \
+            includes about one clock read, whose cost is measured and printed (clock_ns). \
+            Each percentile is the median of the runs' percentiles. --no-latency skips the pass.
             """)
 
     @Flag(help: "Print one JSON object per workload per line instead of a table.")
@@ -22,6 +30,9 @@ struct BenchVirtualCommand: ParsableCommand {
 
     @Option(help: "TLSF strategy: best, first or lowest.")
     var strategy = "best"
+
+    @Flag(inversion: .prefixedNo, help: "Time every operation alone in a pass of its own (p50, p99, p99.9, max).")
+    var latency = true
 
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
@@ -49,7 +60,7 @@ struct BenchVirtualCommand: ParsableCommand {
         func timed(_ w: VirtualWorkload) -> VirtualWorkloadResult {
             progress.update(done, "running \(w.rawValue)")
             defer { done += 1 }
-            return runVirtualWorkload(w, strategy: chosen)
+            return runVirtualWorkload(w, strategy: chosen, timingEachOperation: latency)
         }
         var rounds: [VirtualWorkload: [VirtualWorkloadResult]] = [:]
         if selected.contains(.w1) && selected.contains(.w5) {
@@ -58,6 +69,8 @@ struct BenchVirtualCommand: ParsableCommand {
             }
         }
         defer { progress.finish() }
+        let clock = latency ? MonotonicClock.readCost() : 0
+        var latencyRows: [String] = []
         for w in selected {
             let runsOfW = rounds[w] ?? (0..<runs).map { _ in timed(w) }
             let result = VirtualWorkloadResult.median(runsOfW)
@@ -68,9 +81,29 @@ struct BenchVirtualCommand: ParsableCommand {
                     : (ratios[ratios.count / 2 - 1] + ratios[ratios.count / 2]) / 2
             }
             progress.clear()
-            print(json ? jsonLine(result, w1Ratio: ratio) : tableRow(result))
+            print(json ? jsonLine(result, w1Ratio: ratio, clock: clock) : tableRow(result))
             if !json, let ratio { print("W5 step / W1 step, median over alternating rounds: \(twoDecimals(ratio))") }
+            if latency {
+                latencyRows += [("alloc", result.allocLatency), ("free", result.freeLatency), ("step", result.stepLatency)]
+                    .filter { $0.1.count > 0 }
+                    .map { latencyRow(result.workload, $0.0, $0.1) }
+            }
         }
+        if !json, latency {
+            progress.clear()
+            print("")
+            print("per-operation latency, ns (every operation timed in a pass of its own; a clock read, "
+                  + "included in each, costs \(oneDecimal(clock)) ns)")
+            print("workload  op          p50       p99     p99.9        max      mean")
+            latencyRows.forEach { print($0) }
+        }
+    }
+
+    private func latencyRow(_ workload: String, _ op: String, _ s: LatencySummary) -> String {
+        func pad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
+        return pad(workload, 8) + "  " + op.padding(toLength: 6, withPad: " ", startingAt: 0)
+            + pad("\(Int(s.p50))", 9) + pad("\(Int(s.p99))", 10) + pad("\(Int(s.p999))", 10) + pad("\(Int(s.max))", 11)
+            + pad(oneDecimal(s.mean), 10)
     }
 
     private func twoDecimals(_ x: Double) -> String {
@@ -85,11 +118,20 @@ struct BenchVirtualCommand: ParsableCommand {
 
     /// The issue's keys, and for W5 run alternately with W1, `w1_ratio`: the median over
     /// rounds of W5's step time over W1's in the same round.
-    private func jsonLine(_ r: VirtualWorkloadResult, w1Ratio: Double?) -> String {
-        "{\"workload\": \"\(r.workload)\", \"alloc_ns\": \(oneDecimal(r.allocNanoseconds)), "
+    /// With the latency pass, `<op>_p50_ns`, `<op>_p99_ns`, `<op>_p999_ns`, `<op>_max_ns`
+    /// for alloc, free and step (not W2's step) and `clock_ns`.
+    private func jsonLine(_ r: VirtualWorkloadResult, w1Ratio: Double?, clock: Double) -> String {
+        var line = "{\"workload\": \"\(r.workload)\", \"alloc_ns\": \(oneDecimal(r.allocNanoseconds)), "
             + "\"free_ns\": \(oneDecimal(r.freeNanoseconds)), \"step_ns\": \(oneDecimal(r.stepNanoseconds)), "
             + "\"failures\": \(r.failures), \"live\": \(r.live), \"free_ranges\": \(r.freeRanges), "
-            + "\"largest_free\": \(r.largestFree)" + (w1Ratio.map { ", \"w1_ratio\": \(twoDecimals($0))" } ?? "") + "}"
+            + "\"largest_free\": \(r.largestFree)" + (w1Ratio.map { ", \"w1_ratio\": \(twoDecimals($0))" } ?? "")
+        if latency {
+            for (op, s) in [("alloc", r.allocLatency), ("free", r.freeLatency), ("step", r.stepLatency)] where s.count > 0 {
+                line += latencyJSON(op, s)
+            }
+            line += ", \"clock_ns\": \(oneDecimal(clock))"
+        }
+        return line + "}"
     }
 
     private func tableRow(_ r: VirtualWorkloadResult) -> String {
@@ -98,4 +140,11 @@ struct BenchVirtualCommand: ParsableCommand {
             + pad(oneDecimal(r.stepNanoseconds), 9) + pad("\(r.failures)", 10) + pad("\(r.live)", 9)
             + pad("\(r.freeRanges)", 13) + pad("\(r.largestFree)", 14)
     }
+}
+
+/// `, "<op>_p50_ns": …, "<op>_p99_ns": …, "<op>_p999_ns": …, "<op>_max_ns": …`: one
+/// kind of operation's percentiles as JSON members, for every bench command.
+func latencyJSON(_ op: String, _ s: LatencySummary) -> String {
+    ", \"\(op)_p50_ns\": \(Int(s.p50)), \"\(op)_p99_ns\": \(Int(s.p99)), \"\(op)_p999_ns\": \(Int(s.p999)), "
+        + "\"\(op)_max_ns\": \(Int(s.max))"
 }

@@ -10,6 +10,7 @@ let benchmarks: @Sendable () -> Void = {
         .custom("pair_ns"), .custom("raw_pair_ns"), .custom("raw_placed_pair_ns"), .custom("allocator_pair_ns"), .custom("engine_pair_ns"),
         .custom("allocate_calls"),
         .custom("committed_percent_of_live"),
+        .custom("create_p99_ns"), .custom("create_p999_ns"), .custom("pair_p999_ns"), .custom("raw_pair_p999_ns"),
     ]
     let configuration = Benchmark.Configuration(
         metrics: [.wallClock] + perPair,
@@ -32,6 +33,10 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(.custom("allocator_pair_ns"), Int(result.allocatorPairNanoseconds.rounded()))
         benchmark.measurement(.custom("engine_pair_ns"), Int(result.enginePairNanoseconds.rounded()))
         benchmark.measurement(.custom("allocate_calls"), result.allocateCalls)
+        benchmark.measurement(.custom("create_p99_ns"), Int(result.createLatency.p99))
+        benchmark.measurement(.custom("create_p999_ns"), Int(result.createLatency.p999))
+        benchmark.measurement(.custom("pair_p999_ns"), Int(result.pairLatency.p999))
+        benchmark.measurement(.custom("raw_pair_p999_ns"), Int(result.rawPairLatency.p999))
         benchmark.measurement(.custom("committed_percent_of_live"),
                               Int(Double(result.committedBytes) / Double(max(result.liveBytes, 1)) * 100))
         benchmark.measurement(.custom("defragmented_committed_percent_of_live"),
