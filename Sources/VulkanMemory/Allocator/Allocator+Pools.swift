@@ -114,7 +114,7 @@ extension Allocator {
         let type = properties.types[typeIndex]
         // Such a pool could hold nothing: every page would be refused (VMA refuses the pool
         // up front too, with VK_ERROR_FEATURE_NOT_PRESENT).
-        if let feature = DeviceMemory.featureNeeded(by: type.flags) {
+        if let feature = featureMissing(for: type) {
             throw .memory(.featureNotEnabled(typeIndex: typeIndex, flags: type.flags, feature: feature))
         }
         let heap = properties.heaps[type.heapIndex]
