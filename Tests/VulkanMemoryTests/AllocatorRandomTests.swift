@@ -238,7 +238,7 @@ final class AllocatorRandomRun {
         if rng.chance(20) {
             options.pageSizeByType[rng.int(0...properties.types.count - 1)] = rng.pick([1, 2, 5]) << 20
         }
-        options.maxEmptyPagesPerType = rng.int(0...2)
+        options.emptyPages = .keep(rng.int(0...2))
         options.respectBudget = rng.chance(20)
         allocator = Allocator(device: device, options: options)
         self.properties = properties
@@ -323,6 +323,7 @@ final class AllocatorRandomRun {
         case .corruptionDetectionNotEnabled: "corruptionDetectionNotEnabled"
         case .invalidCreateInfo: "invalidCreateInfo"
         case .memory: "memory"
+        case .sharedMemory: "sharedMemory"
         case .vulkan: "vulkan"
         }
     }

@@ -46,6 +46,10 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     /// (`CreateInfoError` names the field, its value and the limit); refused before any
     /// Vulkan call.
     case invalidCreateInfo(CreateInfoError)
+    /// `operation` applies to memory an allocation has to itself, and this one shares a
+    /// page's `VkDeviceMemory` with others (`Allocator.setPriority(_:of:)`): allocate it
+    /// dedicated, or act on its pool's pages.
+    case sharedMemory(operation: String)
     /// A raw memory operation failed (mapping, flushing…).
     case memory(MemoryError)
     /// A Vulkan call failed.
@@ -98,6 +102,10 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
             let bitList = (0..<32).filter { bits & (1 << $0) != 0 }.map(String.init).joined(separator: ",")
             return "no memory type among \(bitList.isEmpty ? "none" : bitList) has margins to check: "
                 + "set AllocatorOptions.detectCorruption (host-visible types only)"
+        case let .sharedMemory(operation):
+            return "\(operation) needs an allocation with memory of its own, and this one shares a page with others; "
+                + "allocate it with AllocationOptions.dedicated = .always, or change its pool's pages "
+                + "(Allocator.setPriority(_:of:) with the MemoryPool)"
         case .invalidCreateInfo(let error):
             return error.description
         case .memory(let error):
