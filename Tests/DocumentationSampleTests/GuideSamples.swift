@@ -57,7 +57,7 @@ func pagesAndDedicatedMemory(_ context: VulkanContext) throws -> (small: Allocat
     // Sample: pages
     var options = AllocatorOptions()
     options.deviceLocalPageSize = 64 << 20    // grow towards 64 MiB pages (the default is 128 MiB)
-    options.maxEmptyPagesPerType = 0          // give wholly free pages back at once
+    options.emptyPages = .keep(0)             // give wholly free pages back at once
     let allocator = Allocator(device: context.device, options: options)
 
     var textures: [Allocation] = []

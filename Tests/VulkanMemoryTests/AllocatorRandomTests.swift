@@ -238,7 +238,7 @@ final class AllocatorRandomRun {
         if rng.chance(20) {
             options.pageSizeByType[rng.int(0...properties.types.count - 1)] = rng.pick([1, 2, 5]) << 20
         }
-        options.maxEmptyPagesPerType = rng.int(0...2)
+        options.emptyPages = .keep(rng.int(0...2))
         options.respectBudget = rng.chance(20)
         allocator = Allocator(device: device, options: options)
         self.properties = properties
@@ -329,6 +329,7 @@ final class AllocatorRandomRun {
         case .invalidCount: "invalidCount"
         case .bufferUsageMissing: "bufferUsageMissing"
         case .memory: "memory"
+        case .sharedMemory: "sharedMemory"
         case .vulkan: "vulkan"
         }
     }

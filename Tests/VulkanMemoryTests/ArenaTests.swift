@@ -35,7 +35,7 @@ struct ArenaTests {
         try withTestDevice { context in
             var options = AllocatorOptions()
             options.setPageSize(4 << 20, forEveryTypeOf: MemoryProperties(device: context.device))
-            options.maxEmptyPagesPerType = 0
+            options.emptyPages = .keep(0)
             let allocator = Allocator(device: context.device, options: options)
             var random = SplitMix(seed: 11)
             var live: [Allocation] = []
@@ -98,7 +98,7 @@ struct ArenaTests {
     @Test func aReleasedPagesSlotIsReusedAndItsOldAllocationsStayFreed() throws {
         try withTestDevice { context in
             var options = AllocatorOptions()
-            options.maxEmptyPagesPerType = 0
+            options.emptyPages = .keep(0)
             let allocator = Allocator(device: context.device, options: options)
             let first = try allocator.allocate(MemoryRequirements(size: 4096), usage: .gpuOnly)
             try allocator.free(first)

@@ -107,7 +107,7 @@ struct ObserverTests {
             var options = AllocatorOptions()
             options.observers = [log]
             options.setPageSize(1 << 20, forEveryTypeOf: MemoryProperties(device: context.device))
-            options.maxEmptyPagesPerType = 0
+            options.emptyPages = .keep(0)
             let allocator = Allocator(device: context.device, options: options)
             var held: [Allocation] = []
             for _ in 0..<32 {

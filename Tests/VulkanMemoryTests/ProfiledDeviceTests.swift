@@ -764,10 +764,10 @@ struct ProfiledDeviceTests {
 
     /// A `PROTECTED` type needs the `protectedMemory` feature and a `DEVICE_COHERENT_AMD`
     /// type the `deviceCoherentMemory` feature (VUID-VkMemoryAllocateInfo-memoryTypeIndex-01872,
-    /// VUID-vkAllocateMemory-deviceCoherentMemory-02790). `DeviceCapabilities` has neither,
-    /// so the library can never allocate them validly: a request naming the flag and
-    /// `DeviceMemory.allocate` are refused with `MemoryError.featureNotEnabled` before
-    /// `vkAllocateMemory` (once allocated, found by these profiles).
+    /// VUID-vkAllocateMemory-deviceCoherentMemory-02790). The profiled device has neither,
+    /// so the library can never allocate them validly there: a request naming the flag and
+    /// `DeviceMemory.allocate` are refused before `vkAllocateMemory` (once allocated, found
+    /// by these profiles). `DeviceCoherentMemoryTests` covers the AMD opt-in.
     @Test("types that need a feature the device lacks are refused, not allocated",
           arguments: [(ProfileCase.named("Intel(R) Iris(R) Xe Graphics (RPL-U)"), MemoryPropertyFlags.protected),
                       (ProfileCase.named("AMD Radeon RX 6600"), MemoryPropertyFlags([.deviceCoherentAMD, .deviceUncachedAMD]))])

@@ -172,7 +172,7 @@ struct RequestPipelineTests {
     static func fragmentedBuffers(_ context: VulkanContext, count: Int) throws -> (Allocator, [BoundBuffer]) {
         var options = AllocatorOptions()
         options.setPageSize(1 << 20, forEveryTypeOf: MemoryProperties(device: context.device))
-        options.maxEmptyPagesPerType = 0
+        options.emptyPages = .keep(0)
         let allocator = Allocator(device: context.device, options: options)
         var buffers: [BoundBuffer] = []
         for _ in 0..<count { buffers.append(try allocator.createBuffer(Self.bufferInfo(size: 64 << 10), .usage(.gpuOnly))) }

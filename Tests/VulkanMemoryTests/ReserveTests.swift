@@ -29,7 +29,7 @@ struct ReserveTests {
             // Released, the empty pages go (all but the one kept empty by default).
             let released = allocator.releaseReservations()
             #expect(released > 0 && allocator.usage.reservedBytes == 0)
-            #expect(allocator.usage.pageCount == allocator.options.maxEmptyPagesPerType)
+            #expect(allocator.usage.pageCount == allocator.options.emptyPages.pagesKeptPerType)
             allocator.freeUnusedPages()
             #expect(allocator.usage.committedBytes == 0)
         }

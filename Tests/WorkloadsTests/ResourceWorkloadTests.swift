@@ -65,7 +65,7 @@ struct ResourceWorkloadTests {
         let context = try VulkanContext(options: options)
         var allocatorOptions = AllocatorOptions()
         allocatorOptions.deviceLocalPageSize = 1 << 20
-        allocatorOptions.maxEmptyPagesPerType = 0
+        allocatorOptions.emptyPages = .keep(0)
         let result = try ResourceWorkload(live: 60, steps: 3_000, seed: 5).run(on: context.device, options: allocatorOptions)
         #expect(result.rawPlacedPairNanoseconds > 0)
         let messages = context.validationLog?.drain() ?? []

@@ -64,6 +64,10 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     case invalidCount(Int)
     /// The buffer was not created with `usage`, which `operation` needs.
     case bufferUsageMissing(BufferUsage, operation: String)
+    /// `operation` applies to memory an allocation has to itself, and this one shares a
+    /// page's `VkDeviceMemory` with others (`Allocator.setPriority(_:of:)`): allocate it
+    /// dedicated, or act on its pool's pages.
+    case sharedMemory(operation: String)
     /// A raw memory operation failed (mapping, flushing…).
     case memory(MemoryError)
     /// A Vulkan call failed.
@@ -125,8 +129,8 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
                 + "set AllocatorOptions.detectCorruption (host-visible types only)"
         case let .needsDedicatedMemory(option, reason):
             return "AllocationOptions.\(option) applies to dedicated memory only, and \(reason); "
-                + "allow dedicated memory (dedicated: .automatic or .always, outside custom pools, without "
-                + "neverAllocate), or give a custom pool its own export options"
+                + "allow dedicated memory (dedicated: .automatic or .always, without neverAllocate), "
+                + "or give a custom pool export options for its pages (PoolOptions.exportHandleTypes)"
         case let .manyFailed(index, count, error):
             return "allocation \(index) of \(count) (counting from 0) failed, so none of them was made: \(error)"
         case let .invalidCount(count):
@@ -134,6 +138,10 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
         case let .bufferUsageMissing(usage, operation):
             return "\(operation) needs a buffer created with the usage bits 0x" + String(usage.rawValue, radix: 16)
                 + " (VkBufferUsageFlags), which it lacks; create the buffer with them"
+        case let .sharedMemory(operation):
+            return "\(operation) needs an allocation with memory of its own, and this one shares a page with others; "
+                + "allocate it with AllocationOptions.dedicated = .always, or change its pool's pages "
+                + "(Allocator.setPriority(_:of:) with the MemoryPool)"
         case .invalidCreateInfo(let error):
             return error.description
         case .memory(let error):

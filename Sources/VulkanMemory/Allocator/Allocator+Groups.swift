@@ -65,7 +65,7 @@ extension Allocator {
             table.remove(slot: slot)
             return .success(entry.base)
         }
-        if let base = try result.get() { try free(base, keepEmpty: keepEmpty ?? options.maxEmptyPagesPerType) }
+        if let base = try result.get() { try free(base, keepEmpty: keepEmpty) }
     }
 
     /// The range of a live member's group.

@@ -284,7 +284,7 @@ enum GroupPlacement {
 extension AllocationError {
     /// Whether the next candidate memory type may succeed where this failure happened: a
     /// full heap (cap, budget or the driver), the device's object count, or a type that
-    /// needs a device feature the library does not enable.
+    /// needs a device feature that is not enabled.
     var mayFallBack: Bool {
         switch self {
         case .outOfMemory, .tooManyAllocations, .memory(.featureNotEnabled): true

@@ -189,7 +189,7 @@ extension Allocator {
         let type = properties.types[typeIndex]
         // Such a pool could hold nothing: every page would be refused (VMA refuses the pool
         // up front too, with VK_ERROR_FEATURE_NOT_PRESENT).
-        if let feature = DeviceMemory.featureNeeded(by: type.flags) {
+        if let feature = featureMissing(for: type) {
             throw .memory(.featureNotEnabled(typeIndex: typeIndex, flags: type.flags, feature: feature))
         }
         let heap = properties.heaps[type.heapIndex]
@@ -312,7 +312,7 @@ extension Allocator {
         // A linear pool moves on to new slots rather than back to emptied ones: it keeps one
         // empty page, as VMA keeps one empty block, and releases the rest.
         if let emptied = try pool.free(slot: local, generation: generation, handle: handle, memory: allocation.memory,
-                                       offset: allocation.offset, keepEmpty: pool.isLinear ? 1 : .max) {
+                                       offset: allocation.offset, keepEmpty: pool.isLinear ? 1 : .max).released {
             ledger.release(emptied)
         }
     }

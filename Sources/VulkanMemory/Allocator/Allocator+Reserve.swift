@@ -57,7 +57,7 @@ extension MemoryTypePool {
     }
 
     /// Ends every reservation of this type: its pages follow the usual rules again (empty
-    /// ones beyond the allocator's `maxEmptyPagesPerType` are released now); returns the
+    /// ones beyond `keepEmpty`, the allocator's `emptyPages` count, are released now); returns the
     /// memory to release.
     func releaseReservations(keepEmpty: Int) -> [DeviceMemory] {
         state.withLock { state in
@@ -106,17 +106,18 @@ extension Allocator {
     }
 
     /// Ends every reservation: reserved pages follow the usual rules again, and empty ones
-    /// beyond `maxEmptyPagesPerType` a type are released now.
+    /// are kept or released now as `AllocatorOptions.emptyPages` says.
     /// - Returns: the bytes released.
     @discardableResult
     public func releaseReservations() -> UInt64 {
         var released: UInt64 = 0
         for pool in pools {
-            for memory in pool.releaseReservations(keepEmpty: options.maxEmptyPagesPerType) {
+            for memory in pool.releaseReservations(keepEmpty: options.emptyPages.pagesKeptPerType) {
                 released += memory.size
                 ledger.release(memory)
             }
         }
+        if case .keepWithinBudget(let maxBytes) = options.emptyPages { released += releaseEmptyPages(beyond: maxBytes) }
         return released
     }
 }

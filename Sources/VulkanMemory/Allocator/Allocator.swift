@@ -50,13 +50,21 @@ public final class Allocator: Sendable {
     let logger = Logger(label: "VulkanMemory.Allocator")
 
     /// Creates an allocator for a device.
+    ///
+    /// Options the device cannot honour are not refused here: `deviceCoherentMemory`
+    /// without `DeviceCapabilities.deviceCoherentMemory` is treated as off.
+    /// `init(validating:device:)` refuses them instead.
+    /// - Parameters:
+    ///   - device: the device memory comes from.
+    ///   - options: page sizes, limits, empty-page policy, debugging and observers.
     public init(device: VulkanDevice, options: AllocatorOptions = AllocatorOptions()) {
         self.device = device
         self.options = options
         let properties = MemoryProperties(device: device)
         self.properties = properties
         let selection = MemoryTypeSelection(properties: properties,
-                                            isDiscrete: device.info.type == .discreteGPU)
+                                            isDiscrete: device.info.type == .discreteGPU,
+                                            allowsDeviceCoherentMemory: Allocator.allowsDeviceCoherentMemory(options, on: device))
         self.selection = selection
         let id = allocatorSerial.wrappingAdd(1, ordering: .relaxed).newValue
         self.id = id
@@ -139,30 +147,35 @@ public final class Allocator: Sendable {
 
     /// Frees an allocation.
     ///
-    /// Pages are released to the driver only beyond `maxEmptyPagesPerType` wholly free
-    /// pages; `freeUnusedPages()` releases the rest.
+    /// A page the free leaves wholly free is kept or released as `AllocatorOptions.emptyPages`
+    /// says; `freeUnusedPages()` releases the kept ones.
     /// - Throws: `.alreadyFreed` for a second free of the same allocation,
     ///   `.unknownAllocation` for one this allocator did not make.
     /// - Complexity: O(1) (TLSF free and merge); releasing a page adds `vkFreeMemory` and
     ///   a search of the few free ranges of fence size.
     public func free(_ allocation: Allocation) throws(AllocationError) {
-        try free(allocation, keepEmpty: options.maxEmptyPagesPerType)
+        try free(allocation, keepEmpty: nil)
         reportFreed(allocation, .free)
     }
 
-    /// `free` keeping up to `keepEmpty` wholly free pages per type.
-    func free(_ allocation: Allocation, keepEmpty: Int) throws(AllocationError) {
+    /// `free` keeping up to `keepEmpty` wholly free pages per type, or, for nil, as
+    /// `options.emptyPages` says.
+    func free(_ allocation: Allocation, keepEmpty: Int?) throws(AllocationError) {
         guard pools.indices.contains(allocation.memoryTypeIndex) else { throw .unknownAllocation }
         switch allocation.location {
         case let .page(slot, generation, handle):
             guard slot >> MemoryTypePool.slotTagShift == 0 else {
                 return try freeInCustomPool(allocation, slot: slot, generation: generation, handle: handle)
             }
-            let released = try withPool(allocation.memoryTypeIndex) { (pool) throws(AllocationError) in
+            let outcome = try withPool(allocation.memoryTypeIndex) { (pool) throws(AllocationError) in
                 try pool.free(slot: slot, generation: generation, handle: handle, memory: allocation.memory,
-                              offset: allocation.offset, keepEmpty: keepEmpty)
+                              offset: allocation.offset, keepEmpty: keepEmpty ?? options.emptyPages.pagesKeptPerType)
             }
-            if let released { ledger.release(released) }
+            if let released = outcome.released {
+                ledger.release(released)
+            } else if outcome.keptEmptyPage, keepEmpty == nil, case .keepWithinBudget(let maxBytes) = options.emptyPages {
+                releaseEmptyPages(beyond: maxBytes)
+            }
         case let .dedicated(slot, generation):
             try freeDedicated(slot: slot, generation: generation, allocation: allocation)
         case let .member(slot, generation, index):

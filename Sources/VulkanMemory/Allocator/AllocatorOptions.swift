@@ -10,8 +10,28 @@ public struct AllocatorOptions: Sendable {
     /// The page size to grow towards per heap index, overriding the rules above (but not
     /// `pageSizeByType`).
     public var pageSizeByHeap: [Int: UInt64] = [:]
+    /// Which wholly free pages of the allocator's own are kept for reuse rather than
+    /// returned to the driver: `.keep(1)` a memory type by default. See `EmptyPagePolicy`.
+    /// Custom pools keep theirs until destroyed, and `Allocator.freeUnusedPages()` releases
+    /// every kept page on demand.
+    public var emptyPages: EmptyPagePolicy = .keep(1)
     /// Wholly free pages kept per memory type for reuse; more are returned to the driver.
-    public var maxEmptyPagesPerType = 1
+    /// The count of `emptyPages` when it is `.keep(_:)`, 0 under another policy; setting it
+    /// sets `emptyPages` to `.keep(newValue)`.
+    @available(*, deprecated, message: "use emptyPages = .keep(count)")
+    public var maxEmptyPagesPerType: Int {
+        get { if case .keep(let count) = emptyPages { count } else { 0 } }
+        set { emptyPages = .keep(newValue) }
+    }
+    /// Lets memory types with `DEVICE_COHERENT_AMD` / `DEVICE_UNCACHED_AMD` be chosen for a
+    /// request that names one of those flags (VMA's
+    /// `VMA_ALLOCATOR_CREATE_AMD_DEVICE_COHERENT_MEMORY_BIT`); without it they are never
+    /// chosen. The device must have `DeviceCapabilities.deviceCoherentMemory`
+    /// (`VK_AMD_device_coherent_memory`'s `deviceCoherentMemory` feature enabled):
+    /// `Allocator(validating:device:)` refuses the options otherwise. Such memory is
+    /// uncached on the GPU: use it for small buffers the GPU and the host read while the
+    /// other writes (markers for crash analysis), never for ordinary resources.
+    public var deviceCoherentMemory = false
     /// Refuse allocations that would take a heap over its budget (`MemoryBudget`).
     public var respectBudget = false
     /// Caps on what the allocator commits per heap index, in bytes.

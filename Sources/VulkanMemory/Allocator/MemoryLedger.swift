@@ -134,6 +134,17 @@ final class MemoryLedger: Sendable {
         budgetInFlight.withLock { $0[heap] = bytes }
     }
 
+    /// Per heap, the bytes by which usage (the budget's, plus what is being allocated)
+    /// exceeds the budget now; 0 for a heap within it. One budget query.
+    func bytesOverBudget() -> [UInt64] {
+        let budget = MemoryBudget(device: device)
+        let inFlight = budgetInFlight.withLock { $0 }
+        return budget.heaps.map { heap in
+            let used = heap.usage + (heap.heapIndex < inFlight.count ? inFlight[heap.heapIndex] : 0)
+            return used > heap.budget ? used - heap.budget : 0
+        }
+    }
+
     /// Releases each of `memories`.
     func release(_ memories: some Sequence<DeviceMemory>) {
         for memory in memories { release(memory) }

@@ -256,19 +256,20 @@ extension MemoryTypePool {
     }
 
     /// Frees a range; returns a page's memory to release when the free left more wholly
-    /// free pages than `keepEmpty`.
+    /// free pages than `keepEmpty`, and whether it left a page wholly free that stays
+    /// (for `EmptyPagePolicy.keepWithinBudget`, which the allocator applies then).
     ///
     /// Inlined into `Allocator.free`, as before the debugging options and aliases existed;
     /// their work is out of line (`freeDebug`, `refuseIfAliased`).
     @inline(__always)
     func free(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle, memory: VkDeviceMemory,
-              offset: UInt64, keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
+              offset: UInt64, keepEmpty: Int) throws(AllocationError) -> FreeOutcome {
         // The debugging options' one branch on the free path.
         if debug.isActive {
             return try freeDebug(slot: slot, generation: generation, handle: handle, memory: memory, offset: offset,
                                  keepEmpty: keepEmpty)
         }
-        return try state.withLock { (state: inout State) throws(AllocationError) -> DeviceMemory? in
+        return try state.withLock { (state: inout State) throws(AllocationError) -> FreeOutcome in
             if let error = pageError(slot: slot, generation: generation, memory: memory, state: state) { throw error }
             // Aliasing resources outlive no allocation: refused, the allocation stays live.
             if state.aliasedCount != 0 {
@@ -286,10 +287,21 @@ extension MemoryTypePool {
                 throw .unknownAllocation
             }
             guard let freed else { throw .unknownAllocation }
-            guard forgetFreed(handle, size: freed, slot: index, state: &state),
-                  state.emptyPageCount > keepEmpty else { return nil }
-            return removePage(slot: slot, state: &state)
+            return settleFreed(handle, size: freed, slot: index, keepEmpty: keepEmpty, state: &state)
         }
+    }
+
+    /// What a free left behind: the memory of a page to release now, or whether the
+    /// page it emptied stays.
+    typealias FreeOutcome = (released: DeviceMemory?, keptEmptyPage: Bool)
+
+    /// `forgetFreed`, then the page's removal when it emptied beyond `keepEmpty`.
+    @inline(__always)
+    func settleFreed(_ handle: VirtualAllocationHandle, size: UInt64, slot: Int, keepEmpty: Int,
+                     state: inout State) -> FreeOutcome {
+        guard forgetFreed(handle, size: size, slot: slot, state: &state) else { return (nil, false) }
+        guard state.emptyPageCount > keepEmpty else { return (nil, true) }
+        return (removePage(slot: UInt32(slot), state: &state), false)
     }
 
     /// The bookkeeping after the arena freed `handle` (`size` bytes) of page `slot`;

@@ -195,8 +195,8 @@ extension MemoryTypePool {
     /// pattern, before the range goes back to the arena.
     @inline(never)
     func freeDebug(slot: UInt32, generation: UInt32, handle: VirtualAllocationHandle, memory: VkDeviceMemory,
-                   offset: UInt64, keepEmpty: Int) throws(AllocationError) -> DeviceMemory? {
-        try state.withLock { (state: inout State) throws(AllocationError) -> DeviceMemory? in
+                   offset: UInt64, keepEmpty: Int) throws(AllocationError) -> FreeOutcome {
+        try state.withLock { (state: inout State) throws(AllocationError) -> FreeOutcome in
             let (size, _) = try liveRange(handle, slot: slot, generation: generation, memory: memory, offset: offset,
                                           state: state)
             if state.aliasedCount != 0, let aliases = state.aliases[handle.index] {
@@ -204,9 +204,7 @@ extension MemoryTypePool {
             }
             let index = Int(slot)
             let freed = releaseRange(handle, slot: index, offset: offset, size: size, state: &state)
-            guard forgetFreed(handle, size: freed, slot: index, state: &state),
-                  state.emptyPageCount > keepEmpty else { return nil }
-            return removePage(slot: slot, state: &state)
+            return settleFreed(handle, size: freed, slot: index, keepEmpty: keepEmpty, state: &state)
         }
     }
 

@@ -6,22 +6,41 @@
 /// while caching decides read-back speed). The lowest cost wins and ties go to the lower index, the order in which
 /// Vulkan asks applications to look. Types that are `LAZILY_ALLOCATED`, `PROTECTED`,
 /// `DEVICE_COHERENT_AMD` or `DEVICE_UNCACHED_AMD` are never candidates unless the request
-/// names those flags: they are slower or unusable for ordinary resources.
+/// names those flags: they are slower or unusable for ordinary resources. A request that
+/// names either AMD flag accepts both, since AMD's device-coherent types are uncached too
+/// (VMA lifts its avoidance of them the same way). The AMD types are never candidates at
+/// all unless `allowsDeviceCoherentMemory` (VMA's
+/// `VMA_ALLOCATOR_CREATE_AMD_DEVICE_COHERENT_MEMORY_BIT`): without the
+/// `deviceCoherentMemory` feature, allocating them is invalid.
 public struct MemoryTypeSelection: Sendable, Hashable {
     /// The device's memory layout.
     public let properties: MemoryProperties
     /// Whether the device is a discrete GPU, where host memory and VRAM are separate.
     public let isDiscrete: Bool
+    /// Whether types with `DEVICE_COHERENT_AMD` or `DEVICE_UNCACHED_AMD` may be chosen
+    /// (for a request that names one of them); false excludes them whatever is asked.
+    public let allowsDeviceCoherentMemory: Bool
 
     /// Flags that exclude a type unless the request asks for them.
     public static let specialPurposeFlags: MemoryPropertyFlags = [
         .lazilyAllocated, .protected, .deviceCoherentAMD, .deviceUncachedAMD,
     ]
 
+    /// The AMD flags that exclude a type unless the selector allows them, and a request
+    /// names one of them.
+    static let deviceCoherentFlags: MemoryPropertyFlags = [.deviceCoherentAMD, .deviceUncachedAMD]
+
     /// Creates a selector for a device.
-    public init(properties: MemoryProperties, isDiscrete: Bool) {
+    /// - Parameters:
+    ///   - properties: the device's heaps and types.
+    ///   - isDiscrete: whether the device is a discrete GPU.
+    ///   - allowsDeviceCoherentMemory: whether `DEVICE_COHERENT_AMD` / `DEVICE_UNCACHED_AMD`
+    ///     types may be chosen; true only where the device has the `deviceCoherentMemory`
+    ///     feature enabled (`AllocatorOptions.deviceCoherentMemory`).
+    public init(properties: MemoryProperties, isDiscrete: Bool, allowsDeviceCoherentMemory: Bool = false) {
         self.properties = properties
         self.isDiscrete = isDiscrete
+        self.allowsDeviceCoherentMemory = allowsDeviceCoherentMemory
     }
 
     /// The effective flags of a request: required, preferred, not preferred, and leaned
@@ -127,8 +146,13 @@ public struct MemoryTypeSelection: Sendable, Hashable {
     private func cost(of type: MemoryType, memoryTypeBits: UInt32, weights: Weights) -> Int? {
         guard type.index < 32, memoryTypeBits & (1 << UInt32(type.index)) != 0 else { return nil }
         guard type.flags.isSuperset(of: weights.required) else { return nil }
-        let asked = weights.required.union(weights.preferred)
-        if !type.flags.intersection(Self.specialPurposeFlags).isSubset(of: asked) { return nil }
+        let special = type.flags.intersection(Self.specialPurposeFlags)
+        if !special.isEmpty {
+            if !allowsDeviceCoherentMemory, !special.isDisjoint(with: Self.deviceCoherentFlags) { return nil }
+            var asked = weights.required.union(weights.preferred)
+            if !asked.isDisjoint(with: Self.deviceCoherentFlags) { asked.formUnion(Self.deviceCoherentFlags) }
+            if !special.isSubset(of: asked) { return nil }
+        }
         guard properties.heaps[type.heapIndex].size > 0 else { return nil }
         return 2 * weights.preferred.subtracting(type.flags).rawValue.nonzeroBitCount
             + 2 * weights.notPreferred.intersection(type.flags).rawValue.nonzeroBitCount

@@ -133,12 +133,15 @@ public final class DeviceMemory: @unchecked Sendable {
                             options: options)
     }
 
-    /// The device feature a memory type with `flags` needs, which the library never
-    /// enables: `protectedMemory` for `PROTECTED`, `deviceCoherentMemory` for
-    /// `DEVICE_COHERENT_AMD`; nil for every other type.
-    static func featureNeeded(by flags: MemoryPropertyFlags) -> String? {
+    /// The device feature a memory type with `flags` needs and a device with
+    /// `capabilities` lacks: `protectedMemory` for `PROTECTED` (which the library never
+    /// enables), `deviceCoherentMemory` for `DEVICE_COHERENT_AMD` unless the device has
+    /// `DeviceCapabilities.deviceCoherentMemory`; nil when nothing is missing.
+    static func featureNeeded(by flags: MemoryPropertyFlags, capabilities: DeviceCapabilities) -> String? {
         if flags.contains(.protected) { return "protectedMemory" }
-        if flags.contains(.deviceCoherentAMD) { return "deviceCoherentMemory" }
+        if flags.contains(.deviceCoherentAMD), !capabilities.contains(.deviceCoherentMemory) {
+            return "deviceCoherentMemory"
+        }
         return nil
     }
 
@@ -155,7 +158,7 @@ public final class DeviceMemory: @unchecked Sendable {
         let type = withUnsafeBytes(of: properties.memoryTypes) { $0.bindMemory(to: VkMemoryType.self)[memoryTypeIndex] }
         let heapIndex = Int(type.heapIndex)
         let flags = MemoryPropertyFlags(rawValue: type.propertyFlags)
-        if let feature = featureNeeded(by: flags) {
+        if let feature = featureNeeded(by: flags, capabilities: device.capabilities) {
             throw .featureNotEnabled(typeIndex: memoryTypeIndex, flags: flags, feature: feature)
         }
         let heapSize = withUnsafeBytes(of: properties.memoryHeaps) {

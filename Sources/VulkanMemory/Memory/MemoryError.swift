@@ -27,8 +27,9 @@ public enum MemoryError: Error, Equatable, Sendable, CustomStringConvertible {
     case capabilityNotEnabled(DeviceCapabilities, operation: String)
     /// Export of a handle type the memory was not allocated as exportable for.
     case notExportable(requested: ExternalMemoryHandleTypes, allocatedWith: ExternalMemoryHandleTypes)
-    /// The memory type needs a device feature the library never enables: `protectedMemory`
-    /// for `PROTECTED` types, `deviceCoherentMemory` for `DEVICE_COHERENT_AMD` ones
+    /// The memory type needs a device feature that is not enabled: `protectedMemory` for
+    /// `PROTECTED` types (the library never enables it), `deviceCoherentMemory` for
+    /// `DEVICE_COHERENT_AMD` ones (`DeviceCapabilities.deviceCoherentMemory`)
     /// (VUID-VkMemoryAllocateInfo-memoryTypeIndex-01872, VUID-vkAllocateMemory-deviceCoherentMemory-02790).
     case featureNotEnabled(typeIndex: Int, flags: MemoryPropertyFlags, feature: String)
     /// A file descriptor to import is negative: no descriptor at all.
@@ -65,7 +66,10 @@ public enum MemoryError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .capabilityNotEnabled(capability, operation):
             return "\(operation) needs \(capability), which was not enabled on the device"
         case let .featureNotEnabled(type, flags, feature):
-            return "memory type \(type) (\(flags)) needs the \(feature) feature, which the library does not enable"
+            let remedy = feature == "deviceCoherentMemory"
+                ? "; enable DeviceCapabilities.deviceCoherentMemory on the device and set AllocatorOptions.deviceCoherentMemory"
+                : ", which the library does not enable"
+            return "memory type \(type) (\(flags)) needs the \(feature) feature" + remedy
         case let .notExportable(requested, allocatedWith):
             return "export as \(requested) needs memory allocated exportable as that type "
                 + "(it was allocated exportable as \(allocatedWith))"

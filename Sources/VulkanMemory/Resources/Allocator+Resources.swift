@@ -159,7 +159,7 @@ extension Allocator {
             do throws(AllocationError) {
                 try object.bind(to: allocation, on: device)
             } catch {
-                try? free(allocation, keepEmpty: options.maxEmptyPagesPerType)
+                try? free(allocation, keepEmpty: nil)
                 releasePageStarted(by: allocation)
                 throw error
             }
@@ -199,7 +199,7 @@ extension Allocator {
     @inline(__always)
     private func freeForDestroy(_ allocation: Allocation) throws(AllocationError) -> Bool {
         do throws(AllocationError) {
-            try free(allocation, keepEmpty: options.maxEmptyPagesPerType)
+            try free(allocation, keepEmpty: nil)
             return true
         } catch {
             guard case .alreadyFreed = error, movedSources.withLock({ $0.remove(allocation) != nil }) else { throw error }

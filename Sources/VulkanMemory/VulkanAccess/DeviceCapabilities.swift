@@ -16,6 +16,15 @@ public struct DeviceCapabilities: OptionSet, Hashable, Sendable, CustomStringCon
     public static let bufferDeviceAddress = DeviceCapabilities(rawValue: 1 << 2)
     /// `VK_KHR_external_memory_fd`: export and import of memory as POSIX file descriptors.
     public static let externalMemoryFd = DeviceCapabilities(rawValue: 1 << 3)
+    /// `VK_AMD_device_coherent_memory` with its `deviceCoherentMemory` feature: memory
+    /// types with `DEVICE_COHERENT_AMD` / `DEVICE_UNCACHED_AMD` may be allocated
+    /// (`AllocatorOptions.deviceCoherentMemory` opts the allocator in).
+    public static let deviceCoherentMemory = DeviceCapabilities(rawValue: 1 << 4)
+    /// `VK_EXT_pageable_device_local_memory` with its `pageableDeviceLocalMemory` feature
+    /// (it needs `VK_EXT_memory_priority`, enabled with it): the driver may page
+    /// device-local memory out under pressure by priority, and `vkSetDeviceMemoryPriorityEXT`
+    /// changes a priority after allocation (`Allocator.setPriority(_:of:)`).
+    public static let pageableDeviceLocalMemory = DeviceCapabilities(rawValue: 1 << 5)
 
     /// Each capability with the extension or feature name that provides it.
     public static let all: [(capability: DeviceCapabilities, name: String)] = [
@@ -23,6 +32,8 @@ public struct DeviceCapabilities: OptionSet, Hashable, Sendable, CustomStringCon
         (.memoryPriority, "VK_EXT_memory_priority"),
         (.bufferDeviceAddress, "bufferDeviceAddress"),
         (.externalMemoryFd, "VK_KHR_external_memory_fd"),
+        (.deviceCoherentMemory, "VK_AMD_device_coherent_memory"),
+        (.pageableDeviceLocalMemory, "VK_EXT_pageable_device_local_memory"),
     ]
 
     /// The names of the capabilities present.

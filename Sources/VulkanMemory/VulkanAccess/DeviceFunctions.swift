@@ -52,6 +52,9 @@ public struct DeviceFunctions: @unchecked Sendable {
     public let getMemoryFdProperties: PFN_vkGetMemoryFdPropertiesKHR?
     /// `vkGetBufferDeviceAddress`; nil when the extension or feature that provides it is not enabled.
     public let getBufferDeviceAddress: PFN_vkGetBufferDeviceAddress?
+    /// `vkSetDeviceMemoryPriorityEXT`; nil unless `VK_EXT_pageable_device_local_memory`
+    /// is enabled (`DeviceCapabilities.pageableDeviceLocalMemory`).
+    public let setDeviceMemoryPriority: PFN_vkSetDeviceMemoryPriorityEXT?
 
     /// Resolves the table for `device`; `extensions` says which optional ones to look for.
     init(instanceFunctions: InstanceFunctions, device: VkDevice,
@@ -94,5 +97,7 @@ public struct DeviceFunctions: @unchecked Sendable {
         getBufferDeviceAddress = capabilities.contains(.bufferDeviceAddress)
             ? (optional("vkGetBufferDeviceAddress", PFN_vkGetBufferDeviceAddress.self)
                ?? optional("vkGetBufferDeviceAddressKHR", PFN_vkGetBufferDeviceAddress.self)) : nil
+        setDeviceMemoryPriority = capabilities.contains(.pageableDeviceLocalMemory)
+            ? optional("vkSetDeviceMemoryPriorityEXT", PFN_vkSetDeviceMemoryPriorityEXT.self) : nil
     }
 }

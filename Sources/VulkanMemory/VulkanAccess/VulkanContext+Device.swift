@@ -45,7 +45,7 @@ struct DevicePlan {
             functions.enumerateDeviceExtensionProperties(physicalDevice, nil, count, out)
         }.map(\.name))
 
-        let features = OfferedFeatures(functions: functions, physicalDevice: physicalDevice)
+        let features = OfferedFeatures(functions: functions, physicalDevice: physicalDevice, extensions: available)
 
         var extensions: [String] = []
         var capabilities: DeviceCapabilities = []
@@ -60,10 +60,22 @@ struct DevicePlan {
             extensions.append("VK_EXT_memory_budget")
             capabilities.insert(.memoryBudget)
         }
-        if wanted.contains(.memoryPriority), available.contains("VK_EXT_memory_priority"),
-           features.memoryPriority {
+        // VK_EXT_pageable_device_local_memory requires VK_EXT_memory_priority enabled with
+        // it, so asking for the one asks for the other.
+        if wanted.contains(.memoryPriority) || wanted.contains(.pageableDeviceLocalMemory),
+           available.contains("VK_EXT_memory_priority"), features.memoryPriority {
             extensions.append("VK_EXT_memory_priority")
             capabilities.insert(.memoryPriority)
+        }
+        if wanted.contains(.pageableDeviceLocalMemory), capabilities.contains(.memoryPriority),
+           available.contains("VK_EXT_pageable_device_local_memory"), features.pageableDeviceLocalMemory {
+            extensions.append("VK_EXT_pageable_device_local_memory")
+            capabilities.insert(.pageableDeviceLocalMemory)
+        }
+        if wanted.contains(.deviceCoherentMemory), available.contains("VK_AMD_device_coherent_memory"),
+           features.deviceCoherentMemory {
+            extensions.append("VK_AMD_device_coherent_memory")
+            capabilities.insert(.deviceCoherentMemory)
         }
         if wanted.contains(.bufferDeviceAddress), features.bufferDeviceAddress {
             if apiVersion < .v1_2 {
@@ -83,35 +95,12 @@ struct DevicePlan {
         self.capabilities = capabilities
     }
 
-    /// Links the feature structures of the enabled capabilities for `VkDeviceCreateInfo.pNext`.
-    private func withFeatureChain<R>(
-        _ priority: inout VkPhysicalDeviceMemoryPriorityFeaturesEXT,
-        _ address: inout VkPhysicalDeviceBufferDeviceAddressFeatures,
-        _ body: (UnsafeRawPointer?) -> R
-    ) -> R {
-        withUnsafeMutablePointer(to: &address) { addressPointer in
-            withUnsafeMutablePointer(to: &priority) { priorityPointer in
-                var head: UnsafeMutableRawPointer? = nil
-                if capabilities.contains(.bufferDeviceAddress) {
-                    head = UnsafeMutableRawPointer(addressPointer)
-                }
-                if capabilities.contains(.memoryPriority) {
-                    priorityPointer.pointee.pNext = head
-                    head = UnsafeMutableRawPointer(priorityPointer)
-                }
-                return body(head.map { UnsafeRawPointer($0) })
-            }
-        }
-    }
-
     /// Calls `vkCreateDevice` with one queue and the planned extensions and features.
     func createDevice(resources: InstanceResources) throws(VulkanError) -> VkDevice {
-        var priorityFeature = VkPhysicalDeviceMemoryPriorityFeaturesEXT()
-        priorityFeature.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PRIORITY_FEATURES_EXT
-        priorityFeature.memoryPriority = VkBool32(VK_TRUE)
-        var addressFeature = VkPhysicalDeviceBufferDeviceAddressFeatures()
-        addressFeature.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_BUFFER_DEVICE_ADDRESS_FEATURES
-        addressFeature.bufferDeviceAddress = VkBool32(VK_TRUE)
+        // The feature structures of the enabled capabilities, each asking for its feature.
+        var chain = FeatureChain()
+        defer { chain.release() }
+        chain.requestFeatures(of: capabilities)
         var priority: Float = 1
         var created: VkDevice?
         let result = withCStringArray(extensions) { names in
@@ -122,16 +111,14 @@ struct DevicePlan {
                 queue.queueCount = 1
                 queue.pQueuePriorities = priorityPointer
                 return withUnsafePointer(to: &queue) { queuePointer in
-                    withFeatureChain(&priorityFeature, &addressFeature) { chain in
-                        var info = VkDeviceCreateInfo()
-                        info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
-                        info.pNext = chain
-                        info.queueCreateInfoCount = 1
-                        info.pQueueCreateInfos = queuePointer
-                        info.enabledExtensionCount = UInt32(extensions.count)
-                        info.ppEnabledExtensionNames = names
-                        return resources.functions.createDevice(physicalDevice, &info, nil, &created)
-                    }
+                    var info = VkDeviceCreateInfo()
+                    info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
+                    info.pNext = UnsafeRawPointer(chain.head)
+                    info.queueCreateInfoCount = 1
+                    info.pQueueCreateInfos = queuePointer
+                    info.enabledExtensionCount = UInt32(extensions.count)
+                    info.ppEnabledExtensionNames = names
+                    return resources.functions.createDevice(physicalDevice, &info, nil, &created)
                 }
             }
         }
@@ -140,29 +127,5 @@ struct DevicePlan {
             throw .callFailed(function: "vkCreateDevice", result: .errorInitializationFailed)
         }
         return created
-    }
-}
-
-/// The memory-related features a physical device offers (`vkGetPhysicalDeviceFeatures2`).
-struct OfferedFeatures {
-    var memoryPriority = false
-    var bufferDeviceAddress = false
-
-    init(functions: InstanceFunctions, physicalDevice: VkPhysicalDevice) {
-        var priority = VkPhysicalDeviceMemoryPriorityFeaturesEXT()
-        priority.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PRIORITY_FEATURES_EXT
-        var address = VkPhysicalDeviceBufferDeviceAddressFeatures()
-        address.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_BUFFER_DEVICE_ADDRESS_FEATURES
-        var features = VkPhysicalDeviceFeatures2()
-        features.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2
-        withUnsafeMutablePointer(to: &address) { addressPointer in
-            priority.pNext = UnsafeMutableRawPointer(addressPointer)
-            withUnsafeMutablePointer(to: &priority) { priorityPointer in
-                features.pNext = UnsafeMutableRawPointer(priorityPointer)
-                functions.getPhysicalDeviceFeatures2(physicalDevice, &features)
-            }
-        }
-        memoryPriority = priority.memoryPriority != 0
-        bufferDeviceAddress = address.bufferDeviceAddress != 0
     }
 }

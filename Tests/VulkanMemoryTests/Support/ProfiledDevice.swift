@@ -92,10 +92,15 @@ func realProfiles(matching names: [String]) -> [DeviceProfile] {
 ///   - failingAllocateCalls: `vkAllocateMemory` calls (1 for the first through this
 ///     device) that fail with `VK_ERROR_OUT_OF_DEVICE_MEMORY`; more can be planned with
 ///     `ProfiledDevice.failAllocateMemory(calls:)`.
+///   - presentedCapabilities: capabilities the wrapped device claims beyond lavapipe's,
+///     for what only the profile's memory table needs: `.deviceCoherentMemory` lets its
+///     `DEVICE_COHERENT_AMD` types be allocated (backed by lavapipe's memory like any
+///     other) without the violation recorded otherwise.
 /// - Throws: what `body` throws; `VulkanError` when no lavapipe device can be made.
 @discardableResult
 func withProfiledDevice<R>(
     _ profile: DeviceProfile, heapSizeOverride: UInt64? = nil, failingAllocateCalls: Set<Int> = [],
+    presentedCapabilities: DeviceCapabilities = [],
     sourceLocation: SourceLocation = #_sourceLocation,
     _ body: (VulkanDevice) throws -> R
 ) throws -> R {
@@ -107,7 +112,8 @@ func withProfiledDevice<R>(
     options.device = .nameContaining("llvmpipe")
     let context = try VulkanContext(options: options)
     let (device, profiled) = try ProfiledDevice.wrap(context, profile: profile, heapSizeOverride: heapSizeOverride,
-                                                    failingAllocateCalls: failingAllocateCalls)
+                                                    failingAllocateCalls: failingAllocateCalls,
+                                                    presentedCapabilities: presentedCapabilities)
     let outcome = Result { try body(device) }
     let messages = context.validationLog?.drain() ?? []
     #expect(messages.isEmpty, "\(profile.name): validation messages: \(messages)", sourceLocation: sourceLocation)
@@ -185,6 +191,8 @@ final class ProfiledDevice: Sendable {
     private let deviceType: UInt32
     private let deviceName: String
     private let realAtom: UInt64
+    /// The device claims `deviceCoherentMemory`: allocating `DEVICE_COHERENT_AMD` is valid.
+    private let presentsDeviceCoherentMemory: Bool
     private let real: RealFunctions
     private let state: Mutex<State>
 
@@ -240,8 +248,10 @@ final class ProfiledDevice: Sendable {
     }
 
     private init(profile: DeviceProfile, presented: MemoryProperties, backingTypeIndex: UInt32, realName: String,
-                 realAtom: UInt64, real: RealFunctions, failingAllocateCalls: Set<Int>) {
+                 realAtom: UInt64, real: RealFunctions, failingAllocateCalls: Set<Int>,
+                 presentsDeviceCoherentMemory: Bool) {
         self.profile = profile
+        self.presentsDeviceCoherentMemory = presentsDeviceCoherentMemory
         self.presented = presented
         self.backingTypeIndex = backingTypeIndex
         self.realAtom = max(realAtom, 1)
@@ -271,7 +281,8 @@ final class ProfiledDevice: Sendable {
     /// Builds the wrapper for `context`'s device and the `VulkanDevice` that uses it; the
     /// device keeps `context` alive and unregisters the wrapper when it goes.
     static func wrap(_ context: VulkanContext, profile: DeviceProfile, heapSizeOverride: UInt64?,
-                     failingAllocateCalls: Set<Int>) throws -> (VulkanDevice, ProfiledDevice) {
+                     failingAllocateCalls: Set<Int>,
+                     presentedCapabilities: DeviceCapabilities = []) throws -> (VulkanDevice, ProfiledDevice) {
         let base = context.device
         let real = try RealFunctions(instance: base.instance, device: base.device)
         var realMemory = VkPhysicalDeviceMemoryProperties()
@@ -293,7 +304,8 @@ final class ProfiledDevice: Sendable {
         let profiled = ProfiledDevice(
             profile: profile, presented: presented, backingTypeIndex: UInt32(backing), realName: base.info.name,
             realAtom: realProperties.limits.nonCoherentAtomSize, real: real,
-            failingAllocateCalls: failingAllocateCalls)
+            failingAllocateCalls: failingAllocateCalls,
+            presentsDeviceCoherentMemory: presentedCapabilities.contains(.deviceCoherentMemory))
         let keys = [key(base.physicalDevice), key(base.device)]
         profiledDevices.withLock { table in
             for handle in keys {
@@ -304,7 +316,7 @@ final class ProfiledDevice: Sendable {
         let lifetime = Lifetime(context: context, keys: keys)
         // VK_EXT_memory_budget as the profile's device has it (the wrapper answers it, with
         // or without lavapipe's); where the source does not say, the library's estimate.
-        var capabilities = base.capabilities
+        var capabilities = base.capabilities.union(presentedCapabilities)
         if profile.memoryBudgetExtension == true {
             capabilities.insert(.memoryBudget)
         } else {
@@ -470,7 +482,7 @@ final class ProfiledDevice: Sendable {
                 state.violations.append("vkAllocateMemory of PROTECTED type \(typeIndex) without the protectedMemory "
                                         + "feature (VUID-VkMemoryAllocateInfo-memoryTypeIndex-01872)")
             }
-            if flags.contains(.deviceCoherentAMD) {
+            if flags.contains(.deviceCoherentAMD), !presentsDeviceCoherentMemory {
                 state.violations.append("vkAllocateMemory of DEVICE_COHERENT_AMD type \(typeIndex) without the "
                                         + "deviceCoherentMemory feature (VUID-vkAllocateMemory-deviceCoherentMemory-02790)")
             }
