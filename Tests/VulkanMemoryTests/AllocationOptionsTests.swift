@@ -16,6 +16,14 @@ struct AllocationOptionsTests {
 
     /// The allocator's totals without the history of `vkAllocateMemory` calls, which a
     /// failed call that allocated and gave back leaves higher.
+    /// The memory types of one heap: a device with several heaps (the H200's device-local
+    /// heap and its host heap) would otherwise serve a refused request from another heap.
+    static func typeBits(onHeap heap: Int, of allocator: Allocator) -> UInt32 {
+        allocator.properties.types.indices.reduce(UInt32(0)) { bits, index in
+            allocator.properties.types[index].heapIndex == heap ? bits | 1 << UInt32(index) : bits
+        }
+    }
+
     static func state(_ allocator: Allocator) -> AllocatorUsage {
         var usage = allocator.usage
         usage.deviceMemoryAllocations = 0
@@ -127,8 +135,10 @@ struct AllocationOptionsTests {
             allocator.simulateBudgetPressure(heap: heap, bytes: heapSize)
             defer { allocator.simulateBudgetPressure(heap: heap, bytes: 0) }
             let before = allocator.usage
+            let heapTypes = Self.typeBits(onHeap: heap, of: allocator)
             for dedicated in [AllocationOptions.DedicatedPolicy.always, .automatic] {
-                let large = MemoryRequirements(size: dedicated == .always ? 4096 : 2 * allocator.pools[0].preferredPageSize)
+                let large = MemoryRequirements(size: dedicated == .always ? 4096 : 2 * allocator.pools[held.memoryTypeIndex].preferredPageSize,
+                                               memoryTypeBits: heapTypes)
                 #expect {
                     _ = try allocator.allocate(large, usage: .gpuOnly,
                                                options: AllocationOptions(dedicated: dedicated, withinBudget: true))
@@ -155,7 +165,7 @@ struct AllocationOptionsTests {
             var options = AllocatorOptions()
             options.heapSizeLimits[heap] = 5 * Self.mebibyte / 2
             let allocator = Allocator(device: context.device, options: options)
-            let one = MemoryRequirements(size: Self.mebibyte)
+            let one = MemoryRequirements(size: Self.mebibyte, memoryTypeBits: Self.typeBits(onHeap: heap, of: allocator))
             let made = try allocator.allocate(one, count: 2, .usage(.gpuOnly), options: AllocationOptions(dedicated: .always))
             #expect(made.count == 2 && Set(made).count == 2 && made.allSatisfy(\.isDedicated))
             try made.forEach { try allocator.free($0) }

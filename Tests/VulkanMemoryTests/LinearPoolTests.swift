@@ -25,7 +25,9 @@ struct LinearPoolTests {
     /// Checks the allocation's bytes, then frees it.
     private static func free(_ filled: Filled, in allocator: Allocator,
                              sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let bytes = UnsafeRawBufferPointer(start: filled.allocation.mappedPointer, count: Int(filled.allocation.size))
+        let pointer = try #require(filled.allocation.mappedPointer, "allocation at \(filled.allocation.offset) has no mapping",
+                                   sourceLocation: sourceLocation)
+        let bytes = UnsafeRawBufferPointer(start: pointer, count: Int(filled.allocation.size))
         #expect(bytes.allSatisfy { $0 == filled.byte }, "allocation at \(filled.allocation.offset) was overwritten",
                 sourceLocation: sourceLocation)
         try allocator.free(filled.allocation)
@@ -56,7 +58,7 @@ struct LinearPoolTests {
     @Test func aStackAllocatesUpwardsAndFreesFromTheTop() throws {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)
-            let pool = try allocator.makePool(PoolOptions(name: "stack", pageSize: 1 << 20, maxPages: 1, algorithm: .linear))
+            let pool = try allocator.makePool(PoolOptions(name: "stack", usage: .dynamic, pageSize: 1 << 20, maxPages: 1, algorithm: .linear))
             var random = SplitMix64(seed: 1)
             let live = try Self.fillUp(allocator, pool, random: &random)
             #expect(live.count > 10)
@@ -85,7 +87,7 @@ struct LinearPoolTests {
     @Test func freeAtOnceReusesNothingUntilTheLastFree() throws {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)
-            let pool = try allocator.makePool(PoolOptions(name: "frame", pageSize: 1 << 20, maxPages: 1, algorithm: .linear))
+            let pool = try allocator.makePool(PoolOptions(name: "frame", usage: .dynamic, pageSize: 1 << 20, maxPages: 1, algorithm: .linear))
             var random = SplitMix64(seed: 2)
             var live = try (0..<40).map { index in
                 Self.fill(try allocator.allocate(Self.requirements(UInt64(random.next() % 2000 + 1) * 8), in: pool,
@@ -113,7 +115,7 @@ struct LinearPoolTests {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)
             let pageSize: UInt64 = 1 << 20
-            let pool = try allocator.makePool(PoolOptions(name: "double", pageSize: pageSize, maxPages: 1, algorithm: .linear))
+            let pool = try allocator.makePool(PoolOptions(name: "double", usage: .dynamic, pageSize: pageSize, maxPages: 1, algorithm: .linear))
             var upper = Self.mapped
             upper.upperAddress = true
             var random = SplitMix64(seed: 3)
@@ -152,8 +154,8 @@ struct LinearPoolTests {
             let allocator = Allocator(device: context.device)
             var upper = AllocationOptions()
             upper.upperAddress = true
-            let general = try allocator.makePool(PoolOptions(name: "general", pageSize: 1 << 20))
-            let multi = try allocator.makePool(PoolOptions(name: "multi", pageSize: 1 << 20, maxPages: 3, algorithm: .linear))
+            let general = try allocator.makePool(PoolOptions(name: "general", usage: .dynamic, pageSize: 1 << 20))
+            let multi = try allocator.makePool(PoolOptions(name: "multi", usage: .dynamic, pageSize: 1 << 20, maxPages: 3, algorithm: .linear))
             #expect(throws: AllocationError.upperAddressUnavailable(pool: "general")) {
                 _ = try allocator.allocate(Self.requirements(256), in: general, options: upper)
             }
@@ -175,7 +177,7 @@ struct LinearPoolTests {
     @Test func aRingBufferFreesTheOldestAndWrapsToTheStart() throws {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)
-            let pool = try allocator.makePool(PoolOptions(name: "ring", pageSize: 256 << 10, maxPages: 1, algorithm: .linear))
+            let pool = try allocator.makePool(PoolOptions(name: "ring", usage: .dynamic, pageSize: 256 << 10, maxPages: 1, algorithm: .linear))
             var random = SplitMix64(seed: 4)
             var live: [Filled] = []
             var wraps = 0
@@ -210,7 +212,7 @@ struct LinearPoolTests {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)
             let pageSize: UInt64 = 256 << 10
-            let pool = try allocator.makePool(PoolOptions(name: "multi", pageSize: pageSize, maxPages: 3, algorithm: .linear))
+            let pool = try allocator.makePool(PoolOptions(name: "multi", usage: .dynamic, pageSize: pageSize, maxPages: 3, algorithm: .linear))
             var random = SplitMix64(seed: 5)
             let live = try Self.fillUp(allocator, pool, random: &random)
             #expect(allocator.usage.pageCount == 3)
@@ -258,7 +260,7 @@ struct LinearPoolTests {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)
             let pageSize: UInt64 = 128 << 10
-            let pool = try allocator.makePool(PoolOptions(name: "random", pageSize: pageSize, maxPages: maxPages,
+            let pool = try allocator.makePool(PoolOptions(name: "random", usage: .dynamic, pageSize: pageSize, maxPages: maxPages,
                                                           algorithm: .linear))
             var random = SplitMix64(seed: seed)
             var live: [Filled] = []

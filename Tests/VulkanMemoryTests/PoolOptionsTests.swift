@@ -124,7 +124,8 @@ struct PoolOptionsTests {
     @Test func aPoolsPagesAreExportableAndTheImportSeesTheirBytes() throws {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)
-            let pool = try allocator.makePool(PoolOptions(name: "shared", pageSize: 1 << 20, exportHandleTypes: .opaqueFd))
+            let pool = try allocator.makePool(PoolOptions(name: "shared", usage: .dynamic, pageSize: 1 << 20,
+                                                          exportHandleTypes: .opaqueFd))
             let allocation = try allocator.allocate(MemoryRequirements(size: 4096), in: pool,
                                                     options: AllocationOptions(mapped: true))
             let pointer = try #require(allocation.mappedPointer)
