@@ -211,7 +211,7 @@ struct MisuseRegressionTests {
 }
 
 /// Apart from the misuse suite so the sanitizer runs, which it would slow by minutes
-/// (4,094 pools, each with its arena), leave it out.
+/// (4,087 pools, each with its arena), leave it out.
 @Suite("Pool capacity")
 struct PoolCapacityTests {
     /// The pool past the registry's capacity is refused as too many pools, not as the

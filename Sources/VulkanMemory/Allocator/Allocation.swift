@@ -75,8 +75,10 @@ public struct Allocation: Hashable, @unchecked Sendable, CustomStringConvertible
         let place: String
         switch location {
         case let .page(slot, _, _):
-            let pool = slot >> MemoryTypePool.slotTagShift
-            place = (pool == 0 ? "" : "pool \(pool - 1) ") + "page \(slot & MemoryTypePool.localSlotMask)"
+            let pool = Int(slot >> MemoryTypePool.slotTagShift)
+            let owner = pool == 0 ? "" : pool >= LaneTable.firstTag ? "lane \(pool - LaneTable.firstTag + 1) "
+                : "pool \(pool - 1) "
+            place = owner + "page \(slot & MemoryTypePool.localSlotMask)"
         case let .dedicated(slot, _): place = "dedicated memory \(slot)"
         case let .member(slot, _, index): place = "group \(slot) member \(index)"
         }

@@ -176,7 +176,7 @@ extension Allocator {
             if pages.isLinear { throw .unsupportedForLinearPool(pool: pool.name, operation: "defragmentation") }
             targets = [pages]
         } else {
-            targets = pools
+            targets = ownPagePools()
         }
         // Two passes at once could move each other's destinations.
         guard defragmentationOpen.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {

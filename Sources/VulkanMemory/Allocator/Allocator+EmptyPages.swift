@@ -15,7 +15,7 @@ extension Allocator {
     @discardableResult
     func releaseEmptyPages(beyond maxBytes: UInt64) -> UInt64 {
         var candidates: [(pool: MemoryTypePool, page: MemoryTypePool.EmptyPage, order: Int)] = []
-        for pool in pools {
+        for pool in ownPagePools() {
             for page in pool.emptyPages() { candidates.append((pool, page, candidates.count)) }
         }
         guard !candidates.isEmpty else { return 0 }

@@ -56,7 +56,7 @@ extension Allocator {
         var memories: [VkDeviceMemory: String] = [:]
         var pinned = 0
         var beingEmptied = 0
-        for pool in pools + custom {
+        for pool in ownPagePools() + custom {
             let summary = pool._checkInvariants()
             pageBytes[pool.heapIndex] += summary.committedBytes
             pageCount += summary.pageCount

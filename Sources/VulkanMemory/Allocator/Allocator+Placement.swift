@@ -116,7 +116,16 @@ extension Allocator {
             guard bits & (1 << UInt32(typeIndex)) != 0 else { continue }
             do throws(AllocationError) {
                 return try withPool(typeIndex) { (pool) throws(AllocationError) in
-                    try place(placement, in: pool, name: name)
+                    // Threads contending for the type's lock go to their lanes; a lane that
+                    // cannot take the request (its heap full for a new page) leaves it to
+                    // the type's first pool before another type is tried.
+                    if pool.state.contentionCount >= LaneTable.contentionThreshold,
+                       case let number = ThreadNumber.current % LaneTable.lanesPerType, number != 0 {
+                        do throws(AllocationError) {
+                            return try place(placement, in: lanes.lane(ofType: typeIndex, number: number), name: name)
+                        } catch where error.mayFallBack {}
+                    }
+                    return try place(placement, in: pool, name: name)
                 }
             } catch {
                 guard error.mayFallBack else { throw error }

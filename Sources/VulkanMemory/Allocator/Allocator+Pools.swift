@@ -150,9 +150,17 @@ struct PoolRegistry {
     /// its number.
     var made: UInt32 = 0
 
-    /// Room for 4,094 pools at once: a pool's number, plus one, fills the 12 bits above
-    /// the page slot in `Allocation`'s location.
-    static let capacity = Int(UInt32.max >> MemoryTypePool.slotTagShift) - 1
+    /// Room for 4,087 pools at once: a pool's number, plus one, fills the 12 bits above
+    /// the page slot in `Allocation`'s location; the top values of those bits name a
+    /// memory type's lanes (`LaneTable.firstTag`).
+    static let capacity = LaneTable.firstTag - 1
+}
+
+/// Where the free path finds a custom pool by its number: the pool while it lives, nil
+/// after it is destroyed. One per number ever used, kept for the allocator's life
+/// (`PublishedTable`), so a lookup takes only this slot's lock.
+final class PoolSlot: Sendable {
+    let pool = Locked<MemoryTypePool?>(nil)
 }
 
 extension Allocator {
@@ -161,7 +169,7 @@ extension Allocator {
     ///   index this device lacks or an intent no type serves; `.outOfMemory` when the
     ///   pages do not fit the heap, when `minPages` exceeds `maxPages`, or when the
     ///   first pages cannot be made (nothing is left behind then); `.tooManyPools`
-    ///   past 4,094 pools at once.
+    ///   past 4,087 pools at once.
     /// - Complexity: one `vkAllocateMemory` per page of `minPages`.
     public func makePool(_ options: PoolOptions) throws(AllocationError) -> MemoryPool {
         if options.pageSize == 0 { throw .zeroSize }
@@ -239,7 +247,10 @@ extension Allocator {
                 throw error
             }
         }
-        customPools.withLock { $0.pools[index] = .live(pages) }
+        customPools.withLock { registry in
+            registry.pools[index] = .live(pages)
+            poolSlots.object(at: index) { PoolSlot() }.pool.withLock { $0 = pages }
+        }
         return MemoryPool(options: options, memoryTypeIndex: typeIndex, pageSize: pageSize, pages: pages, index: index,
                           owner: id)
     }
@@ -269,7 +280,10 @@ extension Allocator {
         let released = try pool.pages.close()
         // Only this pool's entry: the number is not reused before the entry is cleared.
         customPools.withLock { registry in
-            if registry.pools[pool.index]?.pool === pool.pages { registry.pools[pool.index] = nil }
+            if registry.pools[pool.index]?.pool === pool.pages {
+                registry.pools[pool.index] = nil
+                poolSlots.existing(at: pool.index)?.pool.withLock { $0 = nil }
+            }
         }
         for memory in released { ledger.release(memory) }
     }
@@ -324,13 +338,23 @@ extension Allocator {
         guard tag != 0 else {
             return pools.indices.contains(allocation.memoryTypeIndex) ? (pools[allocation.memoryTypeIndex], slot) : nil
         }
-        let pool: MemoryTypePool? = customPools.withLock { $0.pools.indices.contains(tag - 1) ? $0.pools[tag - 1]?.pool : nil }
+        if tag >= LaneTable.firstTag {
+            guard let lane = lanes.existingLane(ofType: allocation.memoryTypeIndex, tag: tag) else { return nil }
+            return (lane, slot & MemoryTypePool.localSlotMask)
+        }
+        // The pool's own slot, not the registry's lock: frees in different pools never meet.
+        let pool: MemoryTypePool? = poolSlots.existing(at: tag - 1)?.pool.withLock { $0 }
         guard let pool, pool.typeIndex == allocation.memoryTypeIndex else { return nil }
         return (pool, slot & MemoryTypePool.localSlotMask)
     }
 
-    /// The allocator's own pages of every type, then every custom pool's.
+    /// The allocator's own pages of every type (with their lanes), then every custom pool's.
     func everyPagePool() -> [MemoryTypePool] {
-        pools + customPools.withLock { $0.pools.compactMap { $0?.pool } }
+        ownPagePools() + customPools.withLock { $0.pools.compactMap { $0?.pool } }
+    }
+
+    /// The allocator's own pages of every type: each type's first pool, then the lanes made so far.
+    func ownPagePools() -> [MemoryTypePool] {
+        pools + lanes.existingLanes()
     }
 }

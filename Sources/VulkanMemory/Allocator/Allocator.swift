@@ -12,7 +12,9 @@ import Synchronization
 ///
 /// Thread safety: every method may be called from any thread. Each memory type has its
 /// own lock; allocations of different types never wait for each other, and no global lock
-/// is taken on the allocation or free path.
+/// is taken on the allocation or free path. Once threads contend for one type's lock, each
+/// thread gets a lane of that type: pages, arena and lock of its own (see the Thread
+/// safety article).
 public final class Allocator: Sendable {
     /// The device memory comes from.
     public let device: VulkanDevice
@@ -24,6 +26,8 @@ public final class Allocator: Sendable {
     public let options: AllocatorOptions
 
     let pools: [MemoryTypePool]
+    /// More page sets of each type for threads that contend for its lock (`LaneTable`).
+    let lanes: LaneTable
     /// The same pools, unretained, for `withPool`.
     let unmanagedPools: [Unmanaged<MemoryTypePool>]
     /// The ranking of each `MemoryUsage` (in `allCases` order) for any type bits, computed
@@ -41,6 +45,8 @@ public final class Allocator: Sendable {
     let observers: Observers
     /// Custom pools (`makePool`), by number.
     let customPools = Locked(PoolRegistry())
+    /// Each custom pool number's pool, for lookups on the free path without `customPools`'s lock.
+    let poolSlots = PublishedTable<PoolSlot>(count: PoolRegistry.capacity)
     /// The sources a committed defragmentation pass freed while a resource was still bound
     /// to them: `destroyBuffer`/`destroyImage` of that resource destroys it without
     /// freeing again, once.
@@ -80,6 +86,10 @@ public final class Allocator: Sendable {
                            options: options, ledger: ledger)
         }
         unmanagedPools = pools.map { Unmanaged.passUnretained($0) }
+        lanes = LaneTable(typeCount: properties.types.count) { type, tag in
+            MemoryTypePool(type: properties.types[type], heap: properties.heaps[properties.types[type].heapIndex],
+                           limits: properties.limits, options: options, ledger: ledger, laneTag: tag)
+        }
         rankedByUsage = MemoryUsage.allCases.map { selection.rankedTypes(for: .usage($0)) }
         if observers.isActive { observers.send(.began(device: device, properties: properties)) }
     }
@@ -164,12 +174,22 @@ public final class Allocator: Sendable {
         guard pools.indices.contains(allocation.memoryTypeIndex) else { throw .unknownAllocation }
         switch allocation.location {
         case let .page(slot, generation, handle):
-            guard slot >> MemoryTypePool.slotTagShift == 0 else {
+            let tag = Int(slot >> MemoryTypePool.slotTagShift)
+            let outcome: MemoryTypePool.FreeOutcome
+            if tag == 0 {
+                outcome = try withPool(allocation.memoryTypeIndex) { (pool) throws(AllocationError) in
+                    try pool.free(slot: slot, generation: generation, handle: handle, memory: allocation.memory,
+                                  offset: allocation.offset, keepEmpty: keepEmpty ?? options.emptyPages.pagesKeptPerType)
+                }
+            } else if tag >= LaneTable.firstTag {
+                guard let lane = lanes.existingLane(ofType: allocation.memoryTypeIndex, tag: tag) else {
+                    throw .unknownAllocation
+                }
+                outcome = try lane.free(slot: slot & MemoryTypePool.localSlotMask, generation: generation, handle: handle,
+                                        memory: allocation.memory, offset: allocation.offset,
+                                        keepEmpty: keepEmpty ?? options.emptyPages.pagesKeptPerType)
+            } else {
                 return try freeInCustomPool(allocation, slot: slot, generation: generation, handle: handle)
-            }
-            let outcome = try withPool(allocation.memoryTypeIndex) { (pool) throws(AllocationError) in
-                try pool.free(slot: slot, generation: generation, handle: handle, memory: allocation.memory,
-                              offset: allocation.offset, keepEmpty: keepEmpty ?? options.emptyPages.pagesKeptPerType)
             }
             if let released = outcome.released {
                 ledger.release(released)
@@ -200,14 +220,17 @@ public final class Allocator: Sendable {
         return released
     }
 
-    /// The pages alive now in every memory type.
-    func pageSnapshot() -> [Set<UInt64>] { pools.map { $0.activePages() } }
+    /// The pages alive now in every memory type, lanes included, by pool.
+    func pageSnapshot() -> [ObjectIdentifier: Set<UInt64>] {
+        Dictionary(uniqueKeysWithValues: ownPagePools().map { (ObjectIdentifier($0), $0.activePages()) })
+    }
 
-    /// Releases the wholly free pages added since `snapshot`: after a failed call has given
-    /// its ranges back, this makes the allocator exactly what it was before the call.
-    func releasePagesAdded(since snapshot: [Set<UInt64>]) {
-        for (pool, kept) in zip(pools, snapshot) {
-            for memory in pool.takeEmptyPages(notIn: kept) { ledger.release(memory) }
+    /// Releases the wholly free pages added since `snapshot` (in a lane made since, all of
+    /// its empty pages): after a failed call has given its ranges back, this makes the
+    /// allocator exactly what it was before the call.
+    func releasePagesAdded(since snapshot: [ObjectIdentifier: Set<UInt64>]) {
+        for pool in ownPagePools() {
+            for memory in pool.takeEmptyPages(notIn: snapshot[ObjectIdentifier(pool)] ?? []) { ledger.release(memory) }
         }
     }
 

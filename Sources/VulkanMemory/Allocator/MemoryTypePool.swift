@@ -228,7 +228,7 @@ final class MemoryTypePool: @unchecked Sendable {
     }
 
     init(type: MemoryType, heap: MemoryHeap, limits: MemoryLimits, options: AllocatorOptions, ledger: MemoryLedger,
-         custom: CustomSettings? = nil) {
+         custom: CustomSettings? = nil, laneTag: UInt32 = 0) {
         self.ledger = ledger
         typeIndex = type.index
         heapIndex = type.heapIndex
@@ -236,7 +236,7 @@ final class MemoryTypePool: @unchecked Sendable {
         flags = type.flags
         fixedPageSize = custom?.pageSize
         maxPages = custom?.maxPages ?? .max
-        slotTag = custom?.tag ?? 0
+        slotTag = custom?.tag ?? laneTag
         isCustom = custom != nil
         isLinear = custom?.isLinear ?? false
         pagePriority = custom?.priority

@@ -23,6 +23,9 @@ import Darwin
 /// held and must not call `withLock` on the same instance again (it is not recursive).
 final class Locked<Value>: @unchecked Sendable {
     private let held = Atomic<Bool>(false)
+    /// How many times a thread found the lock held: a relaxed count, read to decide
+    /// whether a memory type's pages should spread over lanes (`LaneTable`).
+    private let contentions = Atomic<Int>(0)
     private let storage: UnsafeMutablePointer<Value>
 
     init(_ value: Value) {
@@ -45,10 +48,18 @@ final class Locked<Value>: @unchecked Sendable {
         return try body(&storage.pointee)
     }
 
+    /// How many times a thread has found the lock held so far.
+    var contentionCount: Int { contentions.load(ordering: .relaxed) }
+
+    /// Counts `count` contended acquisitions that did not happen: for tests of what
+    /// contention changes, which a machine of two cores makes only by chance.
+    func _countContentions(_ count: Int) { contentions.wrappingAdd(count, ordering: .relaxed) }
+
     /// The contended path: spin while the holder is likely to finish soon, then sleep
     /// 1 µs, 2 µs… up to 1 ms between attempts.
     @inline(never)
     private func waitForLock() {
+        contentions.wrappingAdd(1, ordering: .relaxed)
         var attempts = 0
         var pause = timespec(tv_sec: 0, tv_nsec: 1_000)
         while true {
