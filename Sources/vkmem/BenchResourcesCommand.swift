@@ -145,7 +145,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Run the benchmark workloads.",
         subcommands: [BenchVirtualCommand.self, BenchResourcesCommand.self, BenchLatencyCommand.self,
-                      BenchViewsCommand.self, BenchThreadsCommand.self])
+                      BenchViewsCommand.self, BenchThreadsCommand.self, BenchSlicesCommand.self])
 }
 
 extension String {
