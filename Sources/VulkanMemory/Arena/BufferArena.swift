@@ -11,7 +11,7 @@ let arenaSerial = Atomic<UInt64>(0)
 ///
 /// Each arena buffer is an ordinary buffer of the ``Allocator``, made through
 /// ``Allocator/createBuffer(_:_:options:fileID:line:)``, so budgets, statistics, pools and
-/// leak reports count it; slices are placed in it by a TLSF ``VirtualBlock`` of its own.
+/// leak reports count it; slices are placed in it by a TLSF `VirtualBlock` of its own.
 /// The arena grows by a buffer of ``BufferArenaOptions/blockSize`` bytes when no buffer
 /// has room (up to ``BufferArenaOptions/maxBlocks``) and keeps at most one empty buffer
 /// for reuse, releasing the others as they empty.

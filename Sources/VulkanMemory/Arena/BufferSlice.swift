@@ -21,7 +21,7 @@ public struct BufferSlice: Hashable, @unchecked Sendable, CustomStringConvertibl
     let block: UInt32
     /// The buffer slot's generation (arena), or the frame's serial (ring).
     let tag: UInt64
-    /// The range's handle in its buffer's ``VirtualBlock``.
+    /// The range's handle in its buffer's `VirtualBlock`.
     let handle: VirtualAllocationHandle
 
     /// `size bytes at offset in buffer`.

@@ -3,7 +3,8 @@ import CVulkan
 /// What says a frame's GPU work is done, so a ``FrameRing`` may reuse its slices.
 ///
 /// The smallest wrapper of the Vulkan handles: `@unchecked Sendable` because a
-/// `VkFence` or `VkSemaphore` is a plain handle value that any thread may query.
+/// `VkFence` or `VkSemaphore` is a plain handle value that any thread may query. The ring
+/// queries it until the frame retires: keep the fence or semaphore alive until then.
 public enum FrameCompletion: @unchecked Sendable, Hashable {
     /// Done when the fence is signaled (`vkGetFenceStatus` answers `VK_SUCCESS`). The ring
     /// only reads the fence: resetting it for a later frame before this one retired

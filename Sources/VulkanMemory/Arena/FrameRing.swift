@@ -12,7 +12,7 @@ import Suballocation
 /// ``BufferArenaError/ringFull(size:alignment:framesInFlight:)`` instead of blocking.
 ///
 /// The buffer is one of the ``Allocator``'s (``Allocator/createBuffer(_:_:options:fileID:line:)``);
-/// placement is a linear ``VirtualBlock`` in ring-buffer mode. A slice's view (``map(_:)``)
+/// placement is a linear `VirtualBlock` in ring-buffer mode. A slice's view (``map(_:)``)
 /// ends when its frame retires.
 ///
 /// Thread safety: every method may be called from any thread; one lock guards the ring.
@@ -34,6 +34,7 @@ public final class FrameRing: Sendable {
     /// host-visible).
     ///
     /// - Parameters:
+    ///   - allocator: the allocator that makes, binds and maps the ring's buffer.
     ///   - size: the ring's bytes; at least the largest frame's slices with their padding.
     ///   - usage: the buffer's usage, which also sets the slices' alignment.
     ///   - memoryUsage: what the memory is for; `.dynamic` (host-written, device-read) by default.
