@@ -84,7 +84,7 @@ extension SliceWorkload {
 
         let engineTime = enginePairs(alignment: arena.sliceAlignment, victims: victims)
 
-        var info = bufferInfo()
+        let info = bufferInfo()
         var bound: [BoundBuffer] = []
         defer { for buffer in bound { try? allocator.destroyBuffer(buffer) } }
         do throws(AllocationError) {
@@ -92,7 +92,6 @@ extension SliceWorkload {
             start = ContinuousClock.now
             for victim in victims {
                 try allocator.destroyBuffer(bound[victim])
-                info.size = sliceSize
                 bound[victim] = try allocator.createBuffer(info, .usage(.dynamic))
             }
         } catch {
@@ -116,12 +115,7 @@ extension SliceWorkload {
 
     /// A 256-byte uniform buffer's create-info.
     func bufferInfo() -> VkBufferCreateInfo {
-        var info = VkBufferCreateInfo()
-        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
-        info.size = sliceSize
-        info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT.rawValue)
-        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
-        return info
+        BufferDescription(size: sliceSize, usage: [.uniformBuffer]).exclusiveCreateInfo
     }
 
     /// The same steps in one bare TLSF `VirtualBlock` with room for every slice.

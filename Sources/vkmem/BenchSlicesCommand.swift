@@ -74,12 +74,7 @@ struct BenchSlicesCommand: ParsableCommand {
                       + "(pair / slice \(twoDecimals(r.pairNanoseconds / r.sliceNanoseconds)))")
                 if latency {
                     print("  per-pair latency, ns (each timed alone in a pass of its own):")
-                    print("    op              p50       p99     p99.9        max")
-                    for (op, s) in latencies {
-                        print("    " + op.padding(toLength: 10, withPad: " ", startingAt: 0)
-                              + [s.p50, s.p99, s.p999].map { String(Int($0)).leftPadded(10) }.joined()
-                              + String(Int(s.max)).leftPadded(11))
-                    }
+                    printLatencyTable(latencies)
                 }
             }
             if let log = context.validationLog, !log.messages.isEmpty {

@@ -17,11 +17,7 @@ struct ArenaBuffer: Sendable {
     /// - Throws: `.allocation` with the allocator's error; nothing is left behind then.
     init(allocator: Allocator, size: UInt64, usage: BufferUsage, memoryUsage: MemoryUsage, pool: MemoryPool?,
          name: String?) throws(BufferArenaError) {
-        var info = VkBufferCreateInfo()
-        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
-        info.size = size
-        info.usage = VkBufferUsageFlags(usage.rawValue)
-        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        let info = BufferDescription(size: size, usage: usage).exclusiveCreateInfo
         let options = AllocationOptions(name: name)
         do throws(AllocationError) {
             let bound = if let pool {
