@@ -85,6 +85,71 @@ struct FrameRingTests {
         }
     }
 
+    /// Frames ended with timeline semaphore values retire once the semaphore's counter
+    /// (`vkGetSemaphoreCounterValue`) reaches them, in order.
+    @Test func framesRetireWhenTheirTimelineValuePasses() throws {
+        try withTestDevice(capabilities: [.timelineSemaphore]) { context in
+            let device = context.device
+            try #require(device.capabilities.contains(.timelineSemaphore), "lavapipe and the H200 offer timeline semaphores")
+            let vk = device.commandFunctions
+            var type = VkSemaphoreTypeCreateInfo()
+            type.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO
+            type.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE
+            var semaphore: VkSemaphore?
+            try withUnsafePointer(to: &type) { typePointer in
+                var info = VkSemaphoreCreateInfo()
+                info.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO
+                info.pNext = UnsafeRawPointer(typePointer)
+                try SliceCompute.check(vk.createSemaphore(device.device, &info, nil, &semaphore), "vkCreateSemaphore")
+            }
+            defer { vk.destroySemaphore(device.device, semaphore, nil) }
+            let timeline = try #require(semaphore)
+
+            /// Signals `value` on the queue (an empty submission) and waits for the queue.
+            func signal(_ value: UInt64) throws {
+                var values = [value]
+                var semaphores: [VkSemaphore?] = [timeline]
+                try values.withUnsafeMutableBufferPointer { valuePointer in
+                    var timelineInfo = VkTimelineSemaphoreSubmitInfo()
+                    timelineInfo.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO
+                    timelineInfo.signalSemaphoreValueCount = 1
+                    timelineInfo.pSignalSemaphoreValues = UnsafePointer(valuePointer.baseAddress)
+                    try withUnsafePointer(to: &timelineInfo) { timelinePointer in
+                        try semaphores.withUnsafeMutableBufferPointer { semaphorePointer in
+                            var submit = VkSubmitInfo()
+                            submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
+                            submit.pNext = UnsafeRawPointer(timelinePointer)
+                            submit.signalSemaphoreCount = 1
+                            submit.pSignalSemaphores = UnsafePointer(semaphorePointer.baseAddress)
+                            try SliceCompute.check(vk.queueSubmit(context.queue.handle, 1, &submit, nil), "vkQueueSubmit")
+                        }
+                    }
+                }
+                try SliceCompute.check(vk.queueWaitIdle(context.queue.handle), "vkQueueWaitIdle")
+            }
+
+            let allocator = Allocator(device: device)
+            let ring = try FrameRing(allocator: allocator, size: 64 << 10, usage: [.storageBuffer], name: "timeline")
+            var views: [MappedMemory] = []
+            for frame in 1...3 as ClosedRange<UInt64> {
+                let slice = try ring.allocate(size: 1024)
+                let view = try ring.map(slice)
+                try view.write(frame)
+                views.append(view)
+                try ring.endFrame(completion: .timeline(timeline, value: frame))
+            }
+            #expect(ring.statistics.framesInFlight == 3)
+            try signal(2)
+            #expect(try ring.retireCompletedFrames() == 2, "values 1 and 2 have passed")
+            #expect(!views[0].isValid && !views[1].isValid)
+            #expect(try views[2].read(UInt64.self) == 3)
+            try signal(3)
+            #expect(try ring.retireCompletedFrames() == 1)
+            #expect(ring.statistics.sliceCount == 0)
+            ring.destroy()
+        }
+    }
+
     /// Bad input and misuse get typed errors, never a crash.
     @Test func ringMisuseGetsTypedErrors() throws {
         try withTestDevice { context in
