@@ -28,17 +28,24 @@ extension BufferArena {
             }
             let live = state.blocks.lazy.filter { $0 != nil }.count
             guard live < options.maxBlocks else { throw .arenaFull(size: size, alignment: alignment, blocks: live) }
-            // A whole block for a slice larger than blockSize; alignment padding never
-            // counts since a buffer's first byte is aligned for every use.
-            let bytes = max(options.blockSize, size)
+            // A whole block for a slice larger than blockSize, in whole atoms so that the
+            // slice's rounding fits on non-coherent memory; alignment padding never counts
+            // since a buffer's first byte is aligned for every use.
+            let atom = max(allocator.device.rawLimits.nonCoherentAtomSize, 1)
+            guard let wholeAtoms = roundedUp(size, to: atom) else { throw .sizeOverflow(size: size, alignment: alignment) }
+            let bytes = max(options.blockSize, wholeAtoms)
             let buffer = try ArenaBuffer(allocator: allocator, size: bytes, usage: options.usage,
                                          memoryUsage: options.memoryUsage, pool: options.pool,
                                          name: options.name.map { "\($0) buffer" })
+            // Slices take whole atoms on non-coherent memory: the ranges cover whole atoms
+            // of the buffer only, so the last slice's rounding never passes its end.
             let ranges: VirtualBlock
             do throws(VirtualBlockError) {
-                ranges = try VirtualBlock(size: roundedUp(bytes, to: buffer.granule) ?? bytes)
+                ranges = try VirtualBlock(size: bytes / buffer.granule * buffer.granule)
             } catch {
-                preconditionFailure("a block of \(bytes) bytes is valid: \(error)")
+                try? allocator.destroyBuffer(buffer.bound)
+                throw .invalidOptions("blockSize \(options.blockSize) is smaller than nonCoherentAtomSize "
+                                      + "(\(buffer.granule) bytes) of the arena's memory")
             }
             let index = state.blocks.firstIndex(where: { $0 == nil }) ?? state.blocks.count
             if index == state.blocks.count {

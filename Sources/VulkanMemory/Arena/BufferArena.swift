@@ -21,6 +21,10 @@ let arenaSerial = Atomic<UInt64>(0)
 /// through swift-log, when ``AllocatorOptions/reportLeaksAtTeardown`` is on) and
 /// destroys the buffers; every view of a slice then throws ``MemoryError/viewEnded``.
 ///
+/// The arena buffers must stay where they are: a defragmentation pass that lists one of
+/// them (``buffers`` names them) should ``DefragmentationPass/ignore(_:)`` that move: the slices' users hold the
+/// buffer's handle and offsets.
+///
 /// Thread safety: every method may be called from any thread; one lock guards the
 /// arena's state (it is held while a new buffer is created).
 public final class BufferArena: Sendable {

@@ -14,8 +14,9 @@ public enum BufferArenaError: Error, Equatable, Sendable, CustomStringConvertibl
     case arenaFull(size: UInt64, alignment: UInt64, blocks: Int)
     /// The request is larger than the ring's buffer can ever hold.
     case sliceTooLarge(size: UInt64, alignment: UInt64, capacity: UInt64)
-    /// The ring has no room left that the frames in flight do not still use; the request
-    /// waits for the oldest frame's fence or semaphore (nothing blocks: retry after it passed).
+    /// The ring has no room left that the frame being filled and the frames in flight do
+    /// not still use; the request waits for the oldest frame's fence or semaphore (nothing
+    /// blocks: retry after it passed).
     case ringFull(size: UInt64, alignment: UInt64, framesInFlight: Int)
     /// The slice belongs to another arena or ring.
     case foreignSlice
@@ -47,8 +48,9 @@ public enum BufferArenaError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .sliceTooLarge(size, alignment, capacity):
             return "a slice of \(size) bytes aligned to \(alignment) can never fit in a ring of \(capacity) bytes"
         case let .ringFull(size, alignment, frames):
-            return "no room for \(size) bytes aligned to \(alignment): \(frames) frame(s) in flight still use the ring; "
-                + "retry once the oldest frame's fence or semaphore has passed, or make the ring larger"
+            return "no room for \(size) bytes aligned to \(alignment) in the frame ring: the frame being filled and "
+                + "\(frames) frame(s) in flight hold the rest; retry once the oldest frame's fence or semaphore has "
+                + "passed, or make the ring larger"
         case .foreignSlice:
             return "the slice belongs to another buffer arena or frame ring"
         case .alreadyFreed:

@@ -17,7 +17,7 @@ extension FrameRing {
     /// - Complexity: O(1), plus O(slices of the frames retired) when room is short.
     public func allocate(size: UInt64, alignment: UInt64 = 1) throws(BufferArenaError) -> BufferSlice {
         let alignment = try checkedSliceAlignment(size: size, requested: alignment, minimum: sliceAlignment)
-        guard let reserved = roundedUp(size, to: buffer.granule), reserved <= capacity, alignment <= capacity else {
+        guard let reserved = roundedUp(size, to: buffer.granule), reserved <= capacity else {
             throw .sliceTooLarge(size: size, alignment: alignment, capacity: capacity)
         }
         return try state.withLock { (state: inout FrameRingState) throws(BufferArenaError) -> BufferSlice in
