@@ -1,3 +1,4 @@
+import Foundation
 import CVulkan
 import Testing
 @testable import VulkanMemory
@@ -303,6 +304,40 @@ struct BufferArenaTests {
             arena = nil
             #expect(allocator.liveAllocations().isEmpty)
             #expect(throws: MemoryError.viewEnded) { try view.write(UInt32(1)) }
+        }
+    }
+
+    /// Statistics made with the arena show its live slices inside their buffer's range,
+    /// and the memory map draws each one, named, within its buffer's box.
+    @Test func memoryMapShowsSlicesInTheirBuffer() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let arena = try BufferArena(allocator: allocator, options: BufferArenaOptions(
+                usage: [.uniformBuffer], memoryUsage: .dynamic, blockSize: 64 * Self.kibibyte, name: "per-draw"))
+            var slices: [BufferSlice] = []
+            for draw in 0..<5 { slices.append(try arena.allocate(size: 256, name: "draw <\(draw)>")) }
+            try arena.free(slices.remove(at: 2))
+
+            #expect(allocator.statistics().pages.flatMap(\.ranges).allSatisfy { $0.slices == nil })
+            let statistics = allocator.statistics(showingSlicesOf: [arena])
+            let ranges = statistics.pages.flatMap(\.ranges).filter { $0.slices != nil }
+            try #require(ranges.count == 1, "one arena buffer, one range with slices")
+            let shown = try #require(ranges[0].slices)
+            #expect(ranges[0].name == "per-draw buffer")
+            #expect(shown.map(\.name) == ["draw <0>", "draw <1>", "draw <3>", "draw <4>"])
+            #expect(shown.map(\.offset) == slices.map(\.offset))
+            #expect(shown.allSatisfy { $0.offset + $0.size <= ranges[0].size })
+
+            let svg = statistics.svg()
+            #expect(svg.components(separatedBy: "class=\"slice\"").count - 1 == 4)
+            #expect(svg.contains("arena slice (lower half, inside its buffer)"))
+            #expect(svg.contains("data-name=\"draw &lt;3&gt;\""), "names are escaped")
+            #expect(statistics.html().contains("wire(slices)"))
+            // The JSON form carries the slices and reads back equal.
+            let decoded = try JSONDecoder().decode(Statistics.self, from: Data(try statistics.json().utf8))
+            #expect(decoded == statistics)
+            for slice in slices { try arena.free(slice) }
+            arena.destroy()
         }
     }
 }

@@ -96,7 +96,10 @@ extension BufferArena {
             } catch {
                 throw error == .unknownHandle(slice.handle) ? .foreignSlice : .alreadyFreed
             }
-            state.lifetimes.removeValue(forKey: SliceKey(block: slice.block, handle: slice.handle))?.end()
+            // Most slices are never mapped: no hash look-up for them.
+            if !state.lifetimes.isEmpty {
+                state.lifetimes.removeValue(forKey: SliceKey(block: slice.block, handle: slice.handle))?.end()
+            }
             guard state.blocks[index]!.ranges.isEmpty else { return nil }
             let bound = state.blocks[index]!.buffer.bound
             let keep = bound.size == options.blockSize
