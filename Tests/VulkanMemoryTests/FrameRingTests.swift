@@ -1,4 +1,5 @@
 import CVulkan
+import Synchronization
 import Testing
 @testable import VulkanMemory
 
@@ -150,6 +151,46 @@ struct FrameRingTests {
         }
     }
 
+    /// Several threads fill one frame at once: every slice is distinct, aligned, and keeps
+    /// its bytes; the frame then retires whole.
+    @Test func ringSlicesFromSeveralThreads() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let ring = try FrameRing(allocator: allocator, size: 1 << 20, usage: [.storageBuffer], name: "threads")
+            let failures = Failures()
+            let collected = Collected()
+            runOnThreads(4) { thread in
+                do {
+                    var mine: [(BufferSlice, UInt32)] = []
+                    for index in 0..<100 {
+                        let slice = try ring.allocate(size: 4 * UInt64(1 + index % 16))
+                        let value = UInt32(thread << 16 | index)
+                        try ring.map(slice).write(contentsOf: [UInt32](repeating: value, count: Int(slice.size / 4)))
+                        mine.append((slice, value))
+                    }
+                    for (slice, value) in mine where try !ring.map(slice).read(UInt32.self, count: Int(slice.size / 4))
+                        .allSatisfy({ $0 == value }) {
+                        failures.append("thread \(thread): \(slice) overwritten")
+                    }
+                    collected.add(mine.map(\.0))
+                } catch {
+                    failures.append("thread \(thread): \(error)")
+                }
+            }
+            #expect(failures.all.isEmpty, "\(failures.all)")
+            let slices = collected.all.sorted { $0.offset < $1.offset }
+            #expect(slices.count == 400 && ring.statistics.sliceCount == 400)
+            for (a, b) in zip(slices, slices.dropFirst()) { #expect(a.offset + a.size <= b.offset, "\(a) overlaps \(b)") }
+            #expect(slices.allSatisfy { $0.offset % ring.sliceAlignment == 0 })
+            let fence = try Self.makeFence(context.device)
+            defer { context.device.commandFunctions.destroyFence(context.device.device, fence, nil) }
+            try Self.signal(fence, context)
+            try ring.endFrame(completion: .fence(fence))
+            #expect(ring.statistics.sliceCount == 0, "the frame retired at its end: its fence had signaled")
+            ring.destroy()
+        }
+    }
+
     /// Bad input and misuse get typed errors, never a crash.
     @Test func ringMisuseGetsTypedErrors() throws {
         try withTestDevice { context in
@@ -182,4 +223,11 @@ struct FrameRingTests {
             try arena.free(arenaSlice)
         }
     }
+}
+
+/// Slices collected from several threads.
+final class Collected: Sendable {
+    private let slices = Mutex<[BufferSlice]>([])
+    func add(_ more: [BufferSlice]) { slices.withLock { $0 += more } }
+    var all: [BufferSlice] { slices.withLock { $0 } }
 }

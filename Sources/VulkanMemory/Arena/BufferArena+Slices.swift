@@ -53,8 +53,15 @@ extension BufferArena {
                 state.generations.append(0)
             }
             state.blocks[index] = ArenaBlock(buffer: buffer, ranges: ranges)
-            if let slice = try place(size, alignment, name, in: index, &state) { return slice }
-            // Only atom rounding past the buffer's end can refuse: give the buffer back.
+            let placed: BufferSlice?
+            do throws(BufferArenaError) {
+                placed = try place(size, alignment, name, in: index, &state)
+            } catch {
+                placed = nil
+            }
+            if let placed { return placed }
+            // A new buffer always holds the slice at offset 0; should it not, the arena
+            // goes back to how it was, without the buffer.
             state.blocks[index] = nil
             try? allocator.destroyBuffer(buffer.bound)
             throw .arenaFull(size: size, alignment: alignment, blocks: live)
