@@ -189,6 +189,51 @@ struct BufferArenaTests {
         }
     }
 
+    /// On host-visible memory that is not coherent (a Mali-T760's cached type, atom 64)
+    /// slices start on atoms and take whole ones, so each view's flush and invalidate
+    /// (checked against the atom by the profiled device) never touch a neighbour; a ring
+    /// there covers whole atoms only.
+    @Test func nonCoherentSlicesTakeWholeAtoms() throws {
+        try withProfiledDevice(try realProfile("Mali-T760")) { device in
+            let allocator = Allocator(device: device)
+            let arena = try BufferArena(allocator: allocator, options: BufferArenaOptions(
+                usage: [.storageBuffer, .transferDestination], memoryUsage: .readback, blockSize: 64 * Self.kibibyte))
+            let first = try arena.allocate(size: 1)
+            let type = allocator.properties.types[arena.buffers[0].allocation.memoryTypeIndex]
+            try #require(type.isHostVisible && !type.flags.contains(.hostCoherent), "readback takes the cached type")
+            let atom = device.rawLimits.nonCoherentAtomSize
+            #expect(atom == 64)
+            var slices = [first]
+            for size in [3, 64, 65, 100, 200] as [UInt64] { slices.append(try arena.allocate(size: size)) }
+            let sorted = slices.sorted { $0.offset < $1.offset }
+            for (a, b) in zip(sorted, sorted.dropFirst()) {
+                #expect(b.offset >= a.offset + ((a.size + atom - 1) / atom) * atom, "\(a) and \(b) share an atom")
+            }
+            #expect(slices.allSatisfy { $0.offset % atom == 0 })
+            for (index, slice) in slices.enumerated() {
+                try arena.map(slice).write(contentsOf: [UInt8](repeating: UInt8(index + 1), count: Int(slice.size)))
+            }
+            for (index, slice) in slices.enumerated() {
+                #expect(try arena.map(slice).read(UInt8.self, count: Int(slice.size)).allSatisfy { $0 == UInt8(index + 1) })
+                try arena.free(slice)
+            }
+            // A large slice gets a buffer of whole atoms.
+            let large = try arena.allocate(size: 64 * Self.kibibyte + 1)
+            #expect(arena.buffers.contains { $0.buffer == large.buffer && $0.size == 64 * Self.kibibyte + atom })
+            try arena.map(large).write(UInt8(9), at: large.size - 1)
+            try arena.free(large)
+            arena.destroy()
+
+            let ring = try FrameRing(allocator: allocator, size: 10 * atom + 5, usage: [.storageBuffer],
+                                     memoryUsage: .readback)
+            #expect(ring.capacity == 10 * atom && ring.sliceAlignment >= atom)
+            let slice = try ring.allocate(size: 5)
+            try ring.map(slice).write(UInt32(5))
+            ring.destroy()
+            #expect(allocator.liveAllocations().isEmpty)
+        }
+    }
+
     /// Seeded random allocations and frees against a model: no two live slices overlap,
     /// every slice lies in its buffer with its alignment, and the bytes written to each
     /// slice survive until it is freed.

@@ -127,7 +127,7 @@ extension FrameRing {
     public var bound: BoundBuffer { buffer.bound }
 
     /// Frames in flight and bytes in use now.
-    /// - Complexity: O(1).
+    /// - Complexity: O(live slices): the ring's free gaps are counted by a walk.
     public var statistics: FrameRingStatistics {
         state.withLock { state in
             let figures = state.ranges.statistics
