@@ -162,6 +162,14 @@ struct MemoryMapLayout {
             headings.append(Heading(text: text, y: y + 14))
             y += 22
         }
+        /// Where bytes `offset..<offset + size` of a box's range go, `scale` pixels a byte:
+        /// the lower half of the box, clipped to it and never narrower than a minimum box.
+        func lowerHalf(of box: Box, offset: UInt64, size: UInt64, scale: Double)
+            -> (x: Double, y: Double, width: Double, height: Double) {
+            let start = min(box.x + scale * Double(offset), box.x + box.width - Self.minimumBoxWidth)
+            let width = max(min(scale * Double(size), box.x + box.width - start), Self.minimumBoxWidth)
+            return (start, box.y + box.height / 2, width, box.height / 2)
+        }
         /// The overlays of `aliases` of an allocation drawn from `x`, `scale` pixels a
         /// byte, clipped to its box. An alias's offset counts from the allocation's start;
         /// with `AllocatorOptions.debugMargin` the range begins a front margin earlier,
@@ -169,20 +177,17 @@ struct MemoryMapLayout {
         /// of a page).
         func overlays(_ aliases: [AliasStatistics]?, of box: Box, scale: Double) -> [Overlay] {
             (aliases ?? []).map { alias in
-                let start = min(box.x + scale * Double(alias.offset), box.x + box.width - Self.minimumBoxWidth)
-                let width = max(min(scale * Double(alias.size), box.x + box.width - start), Self.minimumBoxWidth)
-                return Overlay(x: start, y: box.y + box.height / 2, width: width, height: box.height / 2,
+                let place = lowerHalf(of: box, offset: alias.offset, size: alias.size, scale: scale)
+                return Overlay(x: place.x, y: place.y, width: place.width, height: place.height,
                                resource: alias.resource, handle: alias.handle, offset: alias.offset, size: alias.size,
                                allocationName: box.name)
             }
         }
-        /// The slices of an arena buffer's allocation drawn from `x`, `scale` pixels a byte,
-        /// clipped to its box, as `overlays` draws aliases.
+        /// The slices of an arena buffer's allocation, drawn as `overlays` draws aliases.
         func sliceMarks(_ slices: [SliceStatistics]?, of box: Box, scale: Double) -> [SliceMark] {
             (slices ?? []).map { slice in
-                let start = min(box.x + scale * Double(slice.offset), box.x + box.width - Self.minimumBoxWidth)
-                let width = max(min(scale * Double(slice.size), box.x + box.width - start), Self.minimumBoxWidth)
-                return SliceMark(x: start, y: box.y + box.height / 2, width: width, height: box.height / 2,
+                let place = lowerHalf(of: box, offset: slice.offset, size: slice.size, scale: scale)
+                return SliceMark(x: place.x, y: place.y, width: place.width, height: place.height,
                                  slice: slice, bufferName: box.name)
             }
         }
