@@ -73,6 +73,7 @@ test-info:
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem-example" --validation
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem-example" --validation --always-stage
 	python3 scripts/spirv_to_swift.py --check $(SHADER_DIR)/Shaders/square.comp.spv squareShaderSPIRV $(SHADER_DIR)/SquareShader+SPIRV.swift
+	python3 scripts/spirv_to_swift.py --check Tests/VulkanMemoryTests/Shaders/slices.comp.spv slicesShaderSPIRV Tests/VulkanMemoryTests/SlicesShader+SPIRV.swift
 	@# W3's harness (allocator, raw and placed-raw calls, defragmentation) is valid Vulkan usage.
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" bench resources --validation --steps 2000 --runs 1 > /dev/null
 	@# Both VMA recordings beside the project replay with no failed call and no validation message.
@@ -138,6 +139,8 @@ shaders:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends glslang-tools >/dev/null; }
 	glslangValidator -V $(SHADER_DIR)/Shaders/square.comp -o $(SHADER_DIR)/Shaders/square.comp.spv
 	python3 scripts/spirv_to_swift.py $(SHADER_DIR)/Shaders/square.comp.spv squareShaderSPIRV $(SHADER_DIR)/SquareShader+SPIRV.swift
+	glslangValidator -V Tests/VulkanMemoryTests/Shaders/slices.comp -o Tests/VulkanMemoryTests/Shaders/slices.comp.spv
+	python3 scripts/spirv_to_swift.py Tests/VulkanMemoryTests/Shaders/slices.comp.spv slicesShaderSPIRV Tests/VulkanMemoryTests/SlicesShader+SPIRV.swift
 
 bench: build
 	swift run -c release vkmem bench virtual

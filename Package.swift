@@ -88,6 +88,9 @@ let package = Package(
                 "VulkanMemory", "CVulkan", "CZlib",
                 .product(name: "Yams", package: "Yams"),
             ],
+            // The buffer arena's compute test shader (GLSL and SPIR-V, `make shaders`); its
+            // words are compiled in from SlicesShader+SPIRV.swift.
+            exclude: ["Shaders"],
             // The 46 real devices' memory tables (Fixtures/README.md says where they come from).
             resources: [.copy("Fixtures")]
         ),

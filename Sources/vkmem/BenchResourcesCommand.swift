@@ -121,12 +121,7 @@ struct BenchResourcesCommand: ParsableCommand {
                       + "\(formatBytes(r.defragmentationMovedBytes)) moved in \(r.defragmentationPasses) passes, \(oneDecimal(r.defragmentationNanoseconds / 1e6)) ms")
                 if latency {
                     print("  per-operation latency, ns (each timed alone in a pass of its own; a clock read, included, costs \(oneDecimal(clock)) ns):")
-                    print("    op              p50       p99     p99.9        max")
-                    for (op, s) in latencies(r) {
-                        print("    " + op.padding(toLength: 10, withPad: " ", startingAt: 0)
-                              + [s.p50, s.p99, s.p999].map { String(Int($0)).leftPadded(10) }.joined()
-                              + String(Int(s.max)).leftPadded(11))
-                    }
+                    printLatencyTable(latencies(r))
                 }
             }
             // With --validation, a message means the figures came from invalid usage.
@@ -145,7 +140,18 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Run the benchmark workloads.",
         subcommands: [BenchVirtualCommand.self, BenchResourcesCommand.self, BenchLatencyCommand.self,
-                      BenchViewsCommand.self, BenchThreadsCommand.self])
+                      BenchViewsCommand.self, BenchThreadsCommand.self, BenchSlicesCommand.self])
+}
+
+/// The per-operation latency table of `bench resources` and `bench slices`: one row per
+/// operation, p50, p99, p99.9 and max in nanoseconds.
+func printLatencyTable(_ rows: [(String, LatencySummary)]) {
+    print("    op              p50       p99     p99.9        max")
+    for (op, s) in rows {
+        print("    " + op.padding(toLength: 10, withPad: " ", startingAt: 0)
+              + [s.p50, s.p99, s.p999].map { String(Int($0)).leftPadded(10) }.joined()
+              + String(Int(s.max)).leftPadded(11))
+    }
 }
 
 extension String {

@@ -4,7 +4,8 @@ import Workloads
 
 /// W3 (`vkmem bench resources`) under package-benchmark, on the default Vulkan device:
 /// buffers created, bound and destroyed through the allocator, against the same Vulkan
-/// calls with no allocator.
+/// calls with no allocator. W7 (`vkmem bench slices`): 256-byte uniform slices of a buffer
+/// arena freed and allocated, against the bare engine and a buffer per allocation.
 let benchmarks: @Sendable () -> Void = {
     let perPair: [BenchmarkMetric] = [
         .custom("pair_ns"), .custom("raw_pair_ns"), .custom("raw_placed_pair_ns"), .custom("allocator_pair_ns"), .custom("engine_pair_ns"),
@@ -47,5 +48,30 @@ let benchmarks: @Sendable () -> Void = {
                               Int(Double(result.peakLiveBytes) / Double(max(result.liveBytes, 1)) * 100))
         benchmark.measurement(.custom("best_fit_end_percent_of_live"),
                               Int(Double(result.bestFitEndBytes) / Double(max(result.liveBytes, 1)) * 100))
+    }
+
+    let slicePairs: [BenchmarkMetric] = [
+        .custom("slice_ns"), .custom("engine_ns"), .custom("pair_ns"), .custom("slice_p999_ns"), .custom("pair_p999_ns"),
+    ]
+    let sliceConfiguration = Benchmark.Configuration(
+        metrics: [.wallClock] + slicePairs,
+        warmupIterations: 0,
+        maxDuration: .seconds(60),
+        maxIterations: 3
+    )
+    Benchmark("W7 slices of a buffer arena", configuration: sliceConfiguration) { benchmark in
+        let context: VulkanContext
+        do { context = try VulkanContext() } catch {
+            fatalError("W7 needs a Vulkan device: \(error)")
+        }
+        let result: SliceWorkloadResult
+        do { result = try SliceWorkload().run(on: context.device) } catch {
+            fatalError("W7 failed: \(error)")
+        }
+        benchmark.measurement(.custom("slice_ns"), Int(result.sliceNanoseconds.rounded()))
+        benchmark.measurement(.custom("engine_ns"), Int(result.engineNanoseconds.rounded()))
+        benchmark.measurement(.custom("pair_ns"), Int(result.pairNanoseconds.rounded()))
+        benchmark.measurement(.custom("slice_p999_ns"), Int(result.sliceLatency.p999))
+        benchmark.measurement(.custom("pair_p999_ns"), Int(result.pairLatency.p999))
     }
 }

@@ -29,6 +29,8 @@ extension MemoryTypePool {
         }
 
         let size: UInt64
+        /// The page's `VkDeviceMemory`, to find an allocation's range by where it lies.
+        let memory: VkDeviceMemory?
         let isMapped: Bool
         let isReserved: Bool
         /// Live allocations of the page, page-relative, in address order.
@@ -69,7 +71,7 @@ extension MemoryTypePool {
             }
             let pages = state.active.map { slot in
                 let page = state.pages[Int(slot)]
-                return PageSnapshot(size: page.memory?.size ?? 0, isMapped: page.mappedBase != nil,
+                return PageSnapshot(size: page.memory?.size ?? 0, memory: page.memory?.handle, isMapped: page.mappedBase != nil,
                                     isReserved: page.isReserved, allocations: allocations[Int(slot)],
                                     freeRanges: gaps[Int(slot)])
             }

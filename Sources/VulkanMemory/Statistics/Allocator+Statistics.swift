@@ -8,6 +8,27 @@ extension Allocator {
     /// made on other threads during the call may show in one type and not another.
     /// - Complexity: O(allocations + pages).
     public func statistics() -> Statistics {
+        statistics(slices: [:])
+    }
+
+    /// ``statistics()`` with the live slices of `arenas` inside their arena buffers'
+    /// allocations (``RangeStatistics/slices``), so the memory map (``Statistics/svg()``,
+    /// ``Statistics/html()``) draws them inside their buffer. Arena buffers in dedicated
+    /// memory are shown without their slices.
+    ///
+    /// Each arena's lock is taken in turn before the allocator's: the slices and the pages
+    /// are each consistent, and agree unless another thread changes the arena meanwhile.
+    /// - Complexity: O(allocations + pages + live slices).
+    public func statistics(showingSlicesOf arenas: [BufferArena]) -> Statistics {
+        var slices: [AllocationPlace: [SliceStatistics]] = [:]
+        for arena in arenas where arena.allocator === self {
+            slices.merge(arena.slicesByPlace()) { first, _ in first }
+        }
+        return statistics(slices: slices)
+    }
+
+    /// The snapshot, with `slices` attached to the allocations at those places.
+    private func statistics(slices: [AllocationPlace: [SliceStatistics]]) -> Statistics {
         // Read before any lock: it may call into the driver.
         let budget = MemoryBudget(device: device)
         var types: [TypeTally] = properties.types.map { _ in TypeTally() }
@@ -17,7 +38,7 @@ extension Allocator {
         for pool in everyPagePool() {
             let (totals, snapshots) = pool.snapshot()
             let poolIndex = pool.isCustom ? customPools.count : nil
-            pages += snapshots.map { PageStatistics($0, of: pool, poolIndex: poolIndex) }
+            pages += snapshots.map { PageStatistics($0, of: pool, poolIndex: poolIndex, slices: slices) }
             if pool.isCustom {
                 let (name, dedicatedCount) = pool.state.withLock { ($0.name ?? "", $0.dedicatedCount) }
                 customPools.append(PoolStatistics(name: name, memoryTypeIndex: pool.typeIndex,
@@ -95,14 +116,21 @@ extension PageStatistics {
     ///
     /// Bytes of a page beyond its arena region (the granularity's remainder) count as
     /// free bytes but belong to no free range.
-    fileprivate init(_ page: MemoryTypePool.PageSnapshot, of pool: MemoryTypePool, poolIndex: Int?) {
+    fileprivate init(_ page: MemoryTypePool.PageSnapshot, of pool: MemoryTypePool, poolIndex: Int?,
+                     slices: [AllocationPlace: [SliceStatistics]]) {
+        let memory = page.memory.map { UInt(bitPattern: $0) }
         let allocations = page.allocations.map { range in
+            // An arena buffer's allocation starts after the range's front margin, if any.
+            let sliced = slices.isEmpty ? nil : memory.flatMap { memory in
+                slices[AllocationPlace(memory: memory, offset: range.offset + (range.record?.frontMargin ?? 0))]
+            }
             // The call site becomes a String here, outside the pool's lock.
-            RangeStatistics(offset: range.offset, size: range.size, kind: RangeStatistics.Kind(range.kind ?? .unknown),
-                            name: range.name, resource: range.record?.resource.map(RangeStatistics.Resource.init),
-                            usage: range.record?.resource?.usage, fileID: range.record?.fileID.description,
-                            line: range.record.map { Int($0.line) },
-                            aliases: range.aliases.isEmpty ? nil : range.aliases.map(AliasStatistics.init))
+            return RangeStatistics(offset: range.offset, size: range.size, kind: RangeStatistics.Kind(range.kind ?? .unknown),
+                                   name: range.name, resource: range.record?.resource.map(RangeStatistics.Resource.init),
+                                   usage: range.record?.resource?.usage, fileID: range.record?.fileID.description,
+                                   line: range.record.map { Int($0.line) },
+                                   aliases: range.aliases.isEmpty ? nil : range.aliases.map(AliasStatistics.init),
+                                   slices: sliced)
         }
         let gaps = page.freeRanges.map { RangeStatistics(offset: $0.offset, size: $0.size, kind: .free, name: nil) }
         let used = allocations.reduce(0) { $0 + $1.size }

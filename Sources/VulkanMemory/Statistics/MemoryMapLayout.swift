@@ -82,6 +82,19 @@ struct MemoryMapLayout {
         var category: Category { resource == .buffer ? .buffer : .optimalImage }
     }
 
+    /// A live slice of a ``BufferArena`` (``RangeStatistics/slices``), drawn over the
+    /// lower half of its arena buffer's box where its bytes lie, outlined solid: the
+    /// buffer's own colour stays visible above it.
+    struct SliceMark {
+        let x: Double
+        let y: Double
+        let width: Double
+        let height: Double
+        let slice: SliceStatistics
+        /// The arena buffer's allocation's name.
+        let bufferName: String?
+    }
+
     /// One page or dedicated allocation: its label and outline, and its boxes.
     struct Row {
         let label: String
@@ -93,6 +106,8 @@ struct MemoryMapLayout {
         let boxes: [Box]
         /// The aliases, over the boxes they share; none tile anything.
         var overlays: [Overlay] = []
+        /// The arena slices, over their buffers' boxes.
+        var slices: [SliceMark] = []
     }
 
     /// A section heading.
@@ -116,6 +131,8 @@ struct MemoryMapLayout {
     let height: Double
     /// Whether any row has an alias: the legend then explains the overlay.
     var hasOverlays: Bool { rows.contains { !$0.overlays.isEmpty } }
+    /// Whether any row has an arena slice: the legend then explains them.
+    var hasSlices: Bool { rows.contains { !$0.slices.isEmpty } }
 
     init(_ statistics: Statistics) {
         let totals = statistics.totals
@@ -145,6 +162,14 @@ struct MemoryMapLayout {
             headings.append(Heading(text: text, y: y + 14))
             y += 22
         }
+        /// Where bytes `offset..<offset + size` of a box's range go, `scale` pixels a byte:
+        /// the lower half of the box, clipped to it and never narrower than a minimum box.
+        func lowerHalf(of box: Box, offset: UInt64, size: UInt64, scale: Double)
+            -> (x: Double, y: Double, width: Double, height: Double) {
+            let start = min(box.x + scale * Double(offset), box.x + box.width - Self.minimumBoxWidth)
+            let width = max(min(scale * Double(size), box.x + box.width - start), Self.minimumBoxWidth)
+            return (start, box.y + box.height / 2, width, box.height / 2)
+        }
         /// The overlays of `aliases` of an allocation drawn from `x`, `scale` pixels a
         /// byte, clipped to its box. An alias's offset counts from the allocation's start;
         /// with `AllocatorOptions.debugMargin` the range begins a front margin earlier,
@@ -152,17 +177,25 @@ struct MemoryMapLayout {
         /// of a page).
         func overlays(_ aliases: [AliasStatistics]?, of box: Box, scale: Double) -> [Overlay] {
             (aliases ?? []).map { alias in
-                let start = min(box.x + scale * Double(alias.offset), box.x + box.width - Self.minimumBoxWidth)
-                let width = max(min(scale * Double(alias.size), box.x + box.width - start), Self.minimumBoxWidth)
-                return Overlay(x: start, y: box.y + box.height / 2, width: width, height: box.height / 2,
+                let place = lowerHalf(of: box, offset: alias.offset, size: alias.size, scale: scale)
+                return Overlay(x: place.x, y: place.y, width: place.width, height: place.height,
                                resource: alias.resource, handle: alias.handle, offset: alias.offset, size: alias.size,
                                allocationName: box.name)
+            }
+        }
+        /// The slices of an arena buffer's allocation, drawn as `overlays` draws aliases.
+        func sliceMarks(_ slices: [SliceStatistics]?, of box: Box, scale: Double) -> [SliceMark] {
+            (slices ?? []).map { slice in
+                let place = lowerHalf(of: box, offset: slice.offset, size: slice.size, scale: scale)
+                return SliceMark(x: place.x, y: place.y, width: place.width, height: place.height,
+                                 slice: slice, bufferName: box.name)
             }
         }
         func pageRow(_ page: PageStatistics, number: Int) {
             let width = rowWidth(page.size)
             let top = y + 18
             var aliased: [Overlay] = []
+            var sliced: [SliceMark] = []
             let boxes = page.ranges.map { range in
                 let x = Self.margin + width * Double(range.offset) / Double(max(page.size, 1))
                 let w = max(width * Double(range.size) / Double(max(page.size, 1)), Self.minimumBoxWidth)
@@ -171,13 +204,14 @@ struct MemoryMapLayout {
                               size: range.size, offset: range.offset, type: typeName(range.kind, range.resource),
                               callSite: range.fileID.map { "\($0):\(range.line ?? 0)" })
                 aliased += overlays(range.aliases, of: box, scale: width / Double(max(page.size, 1)))
+                sliced += sliceMarks(range.slices, of: box, scale: width / Double(max(page.size, 1)))
                 return box
             }
             let label = "Page \(number): \(formattedBytes(page.size)), \(page.allocationCount) allocations, "
                 + "\(formattedBytes(page.freeBytes)) free in \(page.freeRangeCount) ranges"
                 + (page.mapped ? ", mapped" : "") + (page.reserved ? ", reserved" : "")
             rows.append(Row(label: label, labelY: y + 13, x: Self.margin, y: top, width: width, boxes: boxes,
-                            overlays: aliased))
+                            overlays: aliased, slices: sliced))
             y = top + Self.barHeight + 8
         }
 

@@ -91,11 +91,15 @@ public struct RangeStatistics: Codable, Sendable, Equatable {
     /// range's, which includes a front margin with `AllocatorOptions.debugMargin`); absent
     /// when none does.
     public let aliases: [AliasStatistics]?
+    /// The live slices of a ``BufferArena`` buffer bound to the allocation, in a snapshot
+    /// made by ``Allocator/statistics(showingSlicesOf:)``; absent otherwise.
+    public let slices: [SliceStatistics]?
 
-    /// A range; `resource`, `usage`, the call site and `aliases` default to absent, as for
-    /// a free range.
+    /// A range; `resource`, `usage`, the call site, `aliases` and `slices` default to
+    /// absent, as for a free range.
     public init(offset: UInt64, size: UInt64, kind: Kind, name: String?, resource: Resource? = nil,
-                usage: UInt32? = nil, fileID: String? = nil, line: Int? = nil, aliases: [AliasStatistics]? = nil) {
+                usage: UInt32? = nil, fileID: String? = nil, line: Int? = nil, aliases: [AliasStatistics]? = nil,
+                slices: [SliceStatistics]? = nil) {
         self.offset = offset
         self.size = size
         self.kind = kind
@@ -105,5 +109,6 @@ public struct RangeStatistics: Codable, Sendable, Equatable {
         self.fileID = fileID
         self.line = line
         self.aliases = aliases
+        self.slices = slices
     }
 }

@@ -22,7 +22,7 @@ extension Statistics {
             <style>
             body { margin: 0; background: #ffffff; color: #222222; font-family: sans-serif; }
             svg { display: block; }
-            .range:hover, .range:focus, .alias:hover, .alias:focus { stroke: #000000; stroke-width: 2; outline: none; }
+            .range:hover, .range:focus, .alias:hover, .alias:focus, .slice:hover, .slice:focus { stroke: #000000; stroke-width: 2; outline: none; }
             #detail { margin: 0 16px 16px; padding: 8px 12px; border: 1px solid #c8c8c8; background: #f7f7f7;
                       font-size: 13px; white-space: pre-line; min-height: 3.6em; width: 900px; }
             </style>
@@ -35,6 +35,7 @@ extension Statistics {
               var detail = document.getElementById("detail");
               var ranges = document.querySelectorAll("#memory-map .range");
               var aliases = document.querySelectorAll("#memory-map .alias");
+              var slices = document.querySelectorAll("#memory-map .slice");
               function show(range) {
                 var d = range.dataset;
                 var lines = [
@@ -54,6 +55,7 @@ extension Statistics {
               }
               wire(ranges);
               wire(aliases);
+              wire(slices);
               document.title = "Memory map ready: " + ranges.length + " ranges";
             })();
             </script>

@@ -8,8 +8,10 @@ extension Statistics {
     ///
     /// Resources aliasing an allocation (`Allocator.createAliasingBuffer`,
     /// `createAliasingImage`) are drawn over the lower half of the allocation's range, where
-    /// their bytes lie, with a dashed outline: aliasing shows as overlap. The legend
-    /// explains them when there are any.
+    /// their bytes lie, with a dashed outline: aliasing shows as overlap. Slices of a
+    /// ``BufferArena`` (in statistics from ``Allocator/statistics(showingSlicesOf:)``) are
+    /// drawn the same way inside their arena buffer, outlined solid. The legend explains
+    /// them when there are any.
     ///
     /// Each range carries a `<title>`, so a viewer shows its name, size, offset, type and
     /// call site when pointed at. Names are escaped (`&`, `<`, `>`, quotes, control
@@ -44,6 +46,7 @@ extension MemoryMapLayout {
             out += "<g class=\"row\">\n"
             for box in row.boxes { out += self.box(box) }
             for overlay in row.overlays { out += self.overlay(overlay) }
+            for slice in row.slices { out += self.slice(slice) }
             // The outline last, over the ranges, so a row's end shows against the free colour.
             out += "<rect x=\"\(number(row.x))\" y=\"\(number(row.y))\" width=\"\(number(row.width))\" "
                 + "height=\"\(number(Self.barHeight))\" fill=\"none\" stroke=\"#4a4a4a\" stroke-width=\"1\"/>\n"
@@ -66,8 +69,33 @@ extension MemoryMapLayout {
         if hasOverlays {
             out += "<rect x=\"\(number(x))\" y=\"\(number(legendY))\" width=\"18\" height=\"14\" fill=\"none\" "
                 + "stroke=\"#000000\" stroke-width=\"1\" stroke-dasharray=\"3 2\" class=\"legend\"/>\n"
-            out += text("alias (lower half, over the memory it shares)", x: x + 24, y: legendY + 12, size: 12)
+            let words = "alias (lower half, over the memory it shares)"
+            out += text(words, x: x + 24, y: legendY + 12, size: 12)
+            x += 24 + Double(words.count) * 7 + 24
         }
+        if hasSlices {
+            out += "<rect x=\"\(number(x))\" y=\"\(number(legendY))\" width=\"18\" height=\"14\" fill=\"\(Self.sliceFill)\" "
+                + "stroke=\"#000000\" stroke-width=\"1\" class=\"legend\"/>\n"
+            out += text("arena slice (lower half, inside its buffer)", x: x + 24, y: legendY + 12, size: 12)
+        }
+        return out
+    }
+
+    /// A slice's fill: the buffer colour, lighter, so slices show inside their buffer.
+    static let sliceFill = "#8fb3ea"
+
+    /// One arena slice, over its buffer: a lighter fill, a solid outline, and the words a
+    /// pointer shows.
+    private func slice(_ mark: SliceMark) -> String {
+        let owner = mark.bufferName.map { "\u{201C}\($0)\u{201D}" } ?? "an unnamed arena buffer"
+        let name = mark.slice.name.map { "\u{201C}\($0)\u{201D}" } ?? "unnamed slice"
+        let details = ["\(name), a slice of \(owner)",
+                       "\(formattedBytes(mark.slice.size)) (\(mark.slice.size) bytes) at offset \(mark.slice.offset) of the buffer"]
+        var out = "<rect x=\"\(number(mark.x))\" y=\"\(number(mark.y))\" width=\"\(number(mark.width))\" "
+            + "height=\"\(number(mark.height))\" fill=\"\(Self.sliceFill)\" stroke=\"#1d3f73\" stroke-width=\"0.5\" class=\"slice\""
+            + " data-name=\"\((mark.slice.name ?? "").escapingMarkup)\" data-size=\"\(mark.slice.size)\""
+            + " data-offset=\"\(mark.slice.offset)\" data-type=\"arena slice\" data-site=\"\">"
+        out += "<title>\(details.map(\.escapingMarkup).joined(separator: "\n"))</title></rect>\n"
         return out
     }
 

@@ -73,6 +73,10 @@ public struct CommandFunctions: @unchecked Sendable {
     public let createSemaphore: PFN_vkCreateSemaphore
     /// `vkDestroySemaphore`.
     public let destroySemaphore: PFN_vkDestroySemaphore
+    /// `vkGetSemaphoreCounterValue` (Vulkan 1.2, or `vkGetSemaphoreCounterValueKHR` of
+    /// `VK_KHR_timeline_semaphore`): a timeline semaphore's value, for ``FrameRing``'s
+    /// frames; nil where the driver has neither.
+    public let getSemaphoreCounterValue: PFN_vkGetSemaphoreCounterValue?
     // Compute: shader modules, descriptors, pipelines and dispatch.
     /// `vkCreateShaderModule`.
     public let createShaderModule: PFN_vkCreateShaderModule
@@ -145,6 +149,9 @@ public struct CommandFunctions: @unchecked Sendable {
         waitForFences = try required("vkWaitForFences", PFN_vkWaitForFences.self)
         createSemaphore = try required("vkCreateSemaphore", PFN_vkCreateSemaphore.self)
         destroySemaphore = try required("vkDestroySemaphore", PFN_vkDestroySemaphore.self)
+        getSemaphoreCounterValue = (getDeviceProcAddr(device, "vkGetSemaphoreCounterValue")
+            ?? getDeviceProcAddr(device, "vkGetSemaphoreCounterValueKHR"))
+            .map { unsafeBitCast($0, to: PFN_vkGetSemaphoreCounterValue.self) }
         createShaderModule = try required("vkCreateShaderModule", PFN_vkCreateShaderModule.self)
         destroyShaderModule = try required("vkDestroyShaderModule", PFN_vkDestroyShaderModule.self)
         createDescriptorSetLayout = try required("vkCreateDescriptorSetLayout", PFN_vkCreateDescriptorSetLayout.self)

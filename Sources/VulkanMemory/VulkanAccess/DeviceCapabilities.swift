@@ -25,6 +25,10 @@ public struct DeviceCapabilities: OptionSet, Hashable, Sendable, CustomStringCon
     /// device-local memory out under pressure by priority, and `vkSetDeviceMemoryPriorityEXT`
     /// changes a priority after allocation (`Allocator.setPriority(_:of:)`).
     public static let pageableDeviceLocalMemory = DeviceCapabilities(rawValue: 1 << 5)
+    /// The `timelineSemaphore` feature (core 1.2 or `VK_KHR_timeline_semaphore`): semaphores
+    /// with a 64-bit counter, which ``FrameRing`` frames may end with
+    /// (``FrameCompletion/timeline(_:value:)``).
+    public static let timelineSemaphore = DeviceCapabilities(rawValue: 1 << 6)
 
     /// Each capability with the extension or feature name that provides it.
     public static let all: [(capability: DeviceCapabilities, name: String)] = [
@@ -34,6 +38,7 @@ public struct DeviceCapabilities: OptionSet, Hashable, Sendable, CustomStringCon
         (.externalMemoryFd, "VK_KHR_external_memory_fd"),
         (.deviceCoherentMemory, "VK_AMD_device_coherent_memory"),
         (.pageableDeviceLocalMemory, "VK_EXT_pageable_device_local_memory"),
+        (.timelineSemaphore, "timelineSemaphore"),
     ]
 
     /// The names of the capabilities present.

@@ -6,6 +6,7 @@ struct OfferedFeatures {
     var bufferDeviceAddress = false
     var deviceCoherentMemory = false
     var pageableDeviceLocalMemory = false
+    var timelineSemaphore = false
 
     /// Queries the features; an extension's structure is chained only where the device
     /// lists the extension (`extensions`), as Vulkan allows a structure in the chain only
@@ -14,6 +15,7 @@ struct OfferedFeatures {
         var chain = FeatureChain()
         defer { chain.release() }
         let address = chain.push(FeatureChain.bufferDeviceAddress(requested: false))
+        let timeline = chain.push(FeatureChain.timelineSemaphore(requested: false))
         let priority = extensions.contains("VK_EXT_memory_priority")
             ? chain.push(FeatureChain.memoryPriority(requested: false)) : nil
         let coherent = extensions.contains("VK_AMD_device_coherent_memory")
@@ -25,6 +27,7 @@ struct OfferedFeatures {
         features.pNext = chain.head
         functions.getPhysicalDeviceFeatures2(physicalDevice, &features)
         bufferDeviceAddress = address.pointee.bufferDeviceAddress != 0
+        timelineSemaphore = timeline.pointee.timelineSemaphore != 0
         memoryPriority = priority.map { $0.pointee.memoryPriority != 0 } ?? false
         deviceCoherentMemory = coherent.map { $0.pointee.deviceCoherentMemory != 0 } ?? false
         pageableDeviceLocalMemory = pageable.map { $0.pointee.pageableDeviceLocalMemory != 0 } ?? false
@@ -56,6 +59,7 @@ struct FeatureChain {
     mutating func requestFeatures(of capabilities: DeviceCapabilities) {
         if capabilities.contains(.bufferDeviceAddress) { _ = push(Self.bufferDeviceAddress(requested: true)) }
         if capabilities.contains(.memoryPriority) { _ = push(Self.memoryPriority(requested: true)) }
+        if capabilities.contains(.timelineSemaphore) { _ = push(Self.timelineSemaphore(requested: true)) }
         if capabilities.contains(.deviceCoherentMemory) { _ = push(Self.deviceCoherentMemory(requested: true)) }
         if capabilities.contains(.pageableDeviceLocalMemory) {
             _ = push(Self.pageableDeviceLocalMemory(requested: true))
@@ -77,6 +81,13 @@ struct FeatureChain {
         var value = VkPhysicalDeviceBufferDeviceAddressFeatures()
         value.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_BUFFER_DEVICE_ADDRESS_FEATURES
         value.bufferDeviceAddress = VkBool32(requested ? VK_TRUE : VK_FALSE)
+        return value
+    }
+
+    static func timelineSemaphore(requested: Bool) -> VkPhysicalDeviceTimelineSemaphoreFeatures {
+        var value = VkPhysicalDeviceTimelineSemaphoreFeatures()
+        value.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES
+        value.timelineSemaphore = VkBool32(requested ? VK_TRUE : VK_FALSE)
         return value
     }
 
@@ -102,5 +113,6 @@ protocol FeatureStructure {
 
 extension VkPhysicalDeviceMemoryPriorityFeaturesEXT: FeatureStructure {}
 extension VkPhysicalDeviceBufferDeviceAddressFeatures: FeatureStructure {}
+extension VkPhysicalDeviceTimelineSemaphoreFeatures: FeatureStructure {}
 extension VkPhysicalDeviceCoherentMemoryFeaturesAMD: FeatureStructure {}
 extension VkPhysicalDevicePageableDeviceLocalMemoryFeaturesEXT: FeatureStructure {}

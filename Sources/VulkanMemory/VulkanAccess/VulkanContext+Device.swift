@@ -87,6 +87,14 @@ struct DevicePlan {
                 capabilities.insert(.bufferDeviceAddress)
             }
         }
+        if wanted.contains(.timelineSemaphore), features.timelineSemaphore {
+            if apiVersion >= .v1_2 {
+                capabilities.insert(.timelineSemaphore)
+            } else if available.contains("VK_KHR_timeline_semaphore") {
+                extensions.append("VK_KHR_timeline_semaphore")
+                capabilities.insert(.timelineSemaphore)
+            }
+        }
         if wanted.contains(.externalMemoryFd), available.contains("VK_KHR_external_memory_fd") {
             extensions.append("VK_KHR_external_memory_fd")
             capabilities.insert(.externalMemoryFd)

@@ -1,0 +1,135 @@
+import Suballocation
+
+extension BufferArena {
+    /// Places a slice of `size` bytes in an arena buffer with room, making a new buffer
+    /// (`vkCreateBuffer`, `vkAllocateMemory` when the allocator needs a page,
+    /// `vkBindBufferMemory`) when none has.
+    ///
+    /// The offset is a multiple of ``sliceAlignment`` and of `alignment`, and on
+    /// host-visible memory that is not coherent of `nonCoherentAtomSize` too (the slice
+    /// then takes whole atoms, so flushing it never touches a neighbour). A slice larger
+    /// than ``BufferArenaOptions/blockSize`` gets a buffer of its own.
+    /// - Parameters:
+    ///   - size: bytes, at least 1.
+    ///   - alignment: a power of two (0 read as 1).
+    ///   - name: shown by ``liveSlices()`` and the leak report.
+    /// - Throws: ``BufferArenaError/zeroSize``, ``BufferArenaError/alignmentNotPowerOfTwo(_:)``,
+    ///   ``BufferArenaError/sizeOverflow(size:alignment:)``,
+    ///   ``BufferArenaError/arenaFull(size:alignment:blocks:)``,
+    ///   ``BufferArenaError/destroyed``, or ``BufferArenaError/allocation(_:)`` when the
+    ///   allocator refuses a new buffer; the arena is then unchanged.
+    /// - Complexity: O(buffers) TLSF searches, each O(1) in the usual case.
+    public func allocate(size: UInt64, alignment: UInt64 = 1, name: String? = nil) throws(BufferArenaError) -> BufferSlice {
+        let alignment = try checkedSliceAlignment(size: size, requested: alignment, minimum: sliceAlignment)
+        return try state.withLock { (state: inout BufferArenaState) throws(BufferArenaError) -> BufferSlice in
+            guard !state.destroyed else { throw .destroyed }
+            for index in state.blocks.indices where state.blocks[index] != nil {
+                if let slice = try place(size, alignment, name, in: index, &state) { return slice }
+            }
+            let live = state.blocks.lazy.filter { $0 != nil }.count
+            guard live < options.maxBlocks else { throw .arenaFull(size: size, alignment: alignment, blocks: live) }
+            // A whole block for a slice larger than blockSize, in whole atoms so that the
+            // slice's rounding fits on non-coherent memory; alignment padding never counts
+            // since a buffer's first byte is aligned for every use.
+            let atom = max(allocator.device.rawLimits.nonCoherentAtomSize, 1)
+            guard let wholeAtoms = roundedUp(size, to: atom) else { throw .sizeOverflow(size: size, alignment: alignment) }
+            let bytes = max(options.blockSize, wholeAtoms)
+            let buffer = try ArenaBuffer(allocator: allocator, size: bytes, usage: options.usage,
+                                         memoryUsage: options.memoryUsage, pool: options.pool,
+                                         name: options.name.map { "\($0) buffer" })
+            // Slices take whole atoms on non-coherent memory: the ranges cover whole atoms
+            // of the buffer only, so the last slice's rounding never passes its end.
+            let ranges: VirtualBlock
+            do throws(VirtualBlockError) {
+                ranges = try VirtualBlock(size: bytes / buffer.granule * buffer.granule)
+            } catch {
+                try? allocator.destroyBuffer(buffer.bound)
+                throw .invalidOptions("blockSize \(options.blockSize) is smaller than nonCoherentAtomSize "
+                                      + "(\(buffer.granule) bytes) of the arena's memory")
+            }
+            let index = state.blocks.firstIndex(where: { $0 == nil }) ?? state.blocks.count
+            if index == state.blocks.count {
+                state.blocks.append(nil)
+                state.generations.append(0)
+            }
+            state.blocks[index] = ArenaBlock(buffer: buffer, ranges: ranges)
+            let placed: BufferSlice?
+            do throws(BufferArenaError) {
+                placed = try place(size, alignment, name, in: index, &state)
+            } catch {
+                placed = nil
+            }
+            if let placed { return placed }
+            // A new buffer always holds the slice at offset 0; should it not, the arena
+            // goes back to how it was, without the buffer.
+            state.blocks[index] = nil
+            try? allocator.destroyBuffer(buffer.bound)
+            throw .arenaFull(size: size, alignment: alignment, blocks: live)
+        }
+    }
+
+    /// Places a slice in buffer `index`, or nil when it has no room.
+    private func place(_ size: UInt64, _ alignment: UInt64, _ name: String?, in index: Int,
+                       _ state: inout BufferArenaState) throws(BufferArenaError) -> BufferSlice? {
+        let granule = state.blocks[index]!.buffer.granule
+        guard let reserved = roundedUp(size, to: granule) else { throw .sizeOverflow(size: size, alignment: alignment) }
+        let placed: VirtualAllocation
+        do throws(VirtualBlockError) {
+            guard let range = try state.blocks[index]!.ranges.allocateIfRoom(size: reserved, alignment: max(alignment, granule))
+            else { return nil }
+            placed = range
+            if let name { try state.blocks[index]!.ranges.setName(name, for: range.handle) }
+        } catch {
+            throw .sizeOverflow(size: size, alignment: alignment)
+        }
+        return BufferSlice(buffer: state.blocks[index]!.buffer.bound.buffer, offset: placed.offset, size: size, owner: id,
+                           block: UInt32(index), tag: state.generations[index], handle: placed.handle)
+    }
+
+    /// Frees a slice: its range goes back to its buffer, its views end. A buffer left
+    /// empty is destroyed when another empty one is kept already, or when it was made
+    /// for one large slice.
+    ///
+    /// - Throws: ``BufferArenaError/foreignSlice`` for a slice of another arena or ring,
+    ///   ``BufferArenaError/alreadyFreed`` for one freed before,
+    ///   ``BufferArenaError/destroyed`` after ``destroy()``; nothing changes then.
+    /// - Complexity: O(1), plus O(buffers) when the slice empties its buffer.
+    public func free(_ slice: BufferSlice) throws(BufferArenaError) {
+        guard slice.owner == id else { throw .foreignSlice }
+        let released = try state.withLock { (state: inout BufferArenaState) throws(BufferArenaError) -> BoundBuffer? in
+            let index = try state.liveBlock(of: slice)
+            do throws(VirtualBlockError) {
+                guard try state.blocks[index]!.ranges.free(slice.handle, at: slice.offset) != nil else { throw .staleHandle(slice.handle) }
+            } catch {
+                throw error == .unknownHandle(slice.handle) ? .foreignSlice : .alreadyFreed
+            }
+            // Most slices are never mapped: no hash look-up for them.
+            if !state.lifetimes.isEmpty {
+                state.lifetimes.removeValue(forKey: SliceKey(block: slice.block, handle: slice.handle))?.end()
+            }
+            guard state.blocks[index]!.ranges.isEmpty else { return nil }
+            let bound = state.blocks[index]!.buffer.bound
+            let keep = bound.size == options.blockSize
+                && !state.blocks.indices.contains { $0 != index && state.blocks[$0]?.ranges.isEmpty == true }
+            guard !keep else { return nil }
+            state.blocks[index] = nil
+            state.generations[index] += 1
+            return bound
+        }
+        // Destroyed outside the arena's lock: the allocator's own locks are taken there.
+        if let released { try? allocator.destroyBuffer(released) }
+    }
+}
+
+extension BufferArenaState {
+    /// The slot of a slice's buffer, checked to be the one the slice was placed in.
+    /// - Throws: `.destroyed`, `.foreignSlice` (a slot never used), `.alreadyFreed` (a
+    ///   buffer released since, which frees every slice in it first).
+    func liveBlock(of slice: BufferSlice) throws(BufferArenaError) -> Int {
+        guard !destroyed else { throw .destroyed }
+        let index = Int(slice.block)
+        guard generations.indices.contains(index) else { throw .foreignSlice }
+        guard generations[index] == slice.tag, blocks[index] != nil else { throw .alreadyFreed }
+        return index
+    }
+}
