@@ -22,10 +22,18 @@ public struct ThreadWorkload: Sendable {
         /// (c) W3's steps: `destroyBuffer`, then `createBuffer` (create, requirements,
         /// placement, bind) of a vertex + transfer-destination buffer, GPU-only intent.
         case buffers
+        /// (c) without the allocator: each thread binds its buffers at offset 0 of one
+        /// `VkDeviceMemory` of its own (`RawBufferCalls`), so what the driver's own
+        /// `vkCreateBuffer`/`vkBindBufferMemory`/`vkDestroyBuffer` cost under threads shows
+        /// apart from the allocator's.
+        case rawBuffers = "raw-buffers"
 
         /// Sizes of the mode's allocations: 256 B–64 KiB log-uniform for (a) and (b),
-        /// W3's 4 KiB–1 MiB for (c).
-        var sizes: (low: UInt64, high: UInt64) { self == .buffers ? (4 << 10, 1 << 20) : (256, 64 << 10) }
+        /// W3's 4 KiB–1 MiB for the buffer modes.
+        var sizes: (low: UInt64, high: UInt64) { isBuffers ? (4 << 10, 1 << 20) : (256, 64 << 10) }
+
+        /// Whether the mode makes buffers rather than bare allocations.
+        var isBuffers: Bool { self == .buffers || self == .rawBuffers }
     }
 
     /// Where the threads allocate.
@@ -49,8 +57,8 @@ public struct ThreadWorkload: Sendable {
     public init(mode: Mode, threads: Int, live: Int? = nil, steps: Int? = nil) {
         self.mode = mode
         self.threads = threads
-        self.live = live ?? (mode == .buffers ? 256 : 1_000)
-        self.steps = steps ?? (mode == .buffers ? 25_000 : 100_000)
+        self.live = live ?? (mode.isBuffers ? 256 : 1_000)
+        self.steps = steps ?? (mode.isBuffers ? 25_000 : 100_000)
     }
 }
 
@@ -152,15 +160,23 @@ private struct ThreadBody: @unchecked Sendable {
                     try allocator.allocate(MemoryRequirements(size: size, alignment: 256), in: pool)
                 } drop: { (allocation) throws(AllocationError) in try allocator.free(allocation) }
             case .buffers:
-                var info = VkBufferCreateInfo()
-                info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
-                info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue
-                                                    | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
-                info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+                var info = Self.bufferInfo
                 try steps(&outcome) { (size) throws(AllocationError) in
                     info.size = size
                     return try allocator.createBuffer(info, .usage(.gpuOnly))
                 } drop: { (buffer) throws(AllocationError) in try allocator.destroyBuffer(buffer) }
+            case .rawBuffers:
+                let memory: DeviceMemory
+                do { memory = try DeviceMemory.allocate(on: allocator.device, size: 2 << 20, memoryTypeIndex: type) } catch {
+                    throw .memory(error)
+                }
+                defer { try? memory.free() }
+                let calls = RawBufferCalls(device: allocator.device)
+                var info = Self.bufferInfo
+                try steps(&outcome) { (size) throws(AllocationError) in
+                    info.size = size
+                    return try calls.createAndBind(&info, memory: memory.handle)
+                } drop: { (buffer) throws(AllocationError) in calls.destroy(buffer) }
             }
         } catch {
             outcome.error = error
@@ -168,6 +184,15 @@ private struct ThreadBody: @unchecked Sendable {
             start.arriveIfNotYet()
         }
         outcomes.store(outcome, at: thread)
+    }
+
+    /// W3's buffers: vertex and transfer destination, one queue family.
+    private static var bufferInfo: VkBufferCreateInfo {
+        var info = VkBufferCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        return info
     }
 
     /// Draws, fills, waits at the barrier, runs the steps timing one in `sampleEvery`,

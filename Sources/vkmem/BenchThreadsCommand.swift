@@ -12,7 +12,8 @@ struct BenchThreadsCommand: ParsableCommand {
             random one, allocate a new one); all start together at a barrier. Modes: one-type \
             (every thread in the one memory type .gpuOnly ranks first, through memoryTypeBits), \
             own-pool (each thread in a custom pool of its own, same type), buffers (W3's \
-            destroyBuffer + createBuffer pairs). Throughput counts frees and allocations of all \
+            destroyBuffer + createBuffer pairs), raw-buffers (the same Vulkan calls without the \
+            allocator, each thread binding at offset 0 of one memory of its own). Throughput counts frees and allocations of all \
             threads over the time from the start to the last thread's end; speedup is the median \
             over rounds of throughput over the smallest thread count's in the same round. Rounds \
             alternate every mode and thread count; each figure is the median of --runs rounds, \
@@ -36,13 +37,13 @@ struct BenchThreadsCommand: ParsableCommand {
     @Option(help: "Thread counts, comma-separated.")
     var threads = "1,2,4,8,16"
 
-    @Option(help: "Modes, comma-separated: one-type, own-pool, buffers.")
-    var modes = "one-type,own-pool,buffers"
+    @Option(help: "Modes, comma-separated: one-type, own-pool, buffers, raw-buffers.")
+    var modes = "one-type,own-pool,buffers,raw-buffers"
 
-    @Option(help: "Steps per thread (default 100,000; 25,000 for buffers).")
+    @Option(help: "Steps per thread (default 100,000; 25,000 for the buffer modes).")
     var steps: Int?
 
-    @Option(help: "Live allocations per thread (default 1,000; 256 for buffers).")
+    @Option(help: "Live allocations per thread (default 1,000; 256 for the buffer modes).")
     var live: Int?
 
     @Option(name: .customLong("sample-every"), help: "Time one step in this many (a power of two).")
@@ -61,7 +62,7 @@ struct BenchThreadsCommand: ParsableCommand {
         }
         let names = modes.split(separator: ",")
         guard !names.isEmpty, names.allSatisfy({ ThreadWorkload.Mode(rawValue: $0.trimmingCharacters()) != nil }) else {
-            throw ValidationError("--modes must list one-type, own-pool or buffers")
+            throw ValidationError("--modes must list one-type, own-pool, buffers or raw-buffers")
         }
         guard sampleEvery >= 1, sampleEvery & (sampleEvery - 1) == 0 else {
             throw ValidationError("--sample-every must be a power of two")
