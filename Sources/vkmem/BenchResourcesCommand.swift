@@ -48,21 +48,34 @@ struct BenchResourcesCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Time every create and destroy alone in a pass of its own (p50, p99, p99.9, max).")
     var latency = true
 
-    @Option(help: "Defragmentation after the steps: full (passes without limits until none moves anything) or passes (ten of 8 MiB each).")
+    @Option(help: "Defragmentation: full (after the steps, passes without limits until none moves anything), passes (after the steps, ten of 8 MiB each) or incremental (during the steps, a moving pass every --interval steps of at most --budget-mib, its copies submitted and timed).")
     var defragment = "full"
+
+    @Option(help: "With --defragment incremental: steps between two moving passes.")
+    var interval = 1_000
+
+    @Option(name: .customLong("budget-mib"), help: "With --defragment incremental: the most MiB one pass moves.")
+    var budgetMiB: UInt64 = 8
+
+    @Option(name: .customLong("warm-up"), help: "With --defragment incremental: steps before the committed/live ratio counts.")
+    var warmUp = 10_000
 
     func validate() throws {
         guard runs >= 1, steps >= 1, live >= 1 else {
             throw ValidationError("--runs, --steps and --live must be at least 1")
         }
-        guard ResourceWorkload.Defragmentation(rawValue: defragment) != nil else {
-            throw ValidationError("--defragment must be full or passes")
+        guard ResourceWorkload.Defragmentation(rawValue: defragment) != nil || defragment == "incremental" else {
+            throw ValidationError("--defragment must be full, passes or incremental")
+        }
+        guard interval >= 1, budgetMiB >= 1, warmUp >= 0 else {
+            throw ValidationError("--interval and --budget-mib must be at least 1, --warm-up at least 0")
         }
     }
 
     func run() throws {
         try runReportingErrors {
             let context = try deviceOptions.openContext()
+            if defragment == "incremental" { return try runIncremental(context) }
             var workload = ResourceWorkload(live: live, steps: steps, seed: seed)
             workload.strategy = VirtualWorkloadStrategy(rawValue: strategy)?.strategy ?? .bestFit
             workload.reservedBytes = reserveMiB << 20

@@ -166,6 +166,16 @@ extension Allocator {
     public func beginDefragmentation(in pool: MemoryPool? = nil, maxBytesToMove: UInt64 = .max, maxMoves: Int = .max,
                                      algorithm: DefragmentationAlgorithm = .balanced,
                                      shouldStop: () -> Bool = { false }) throws(AllocationError) -> DefragmentationPass {
+        DefragmentationPass(plan: try planDefragmentation(in: pool, maxBytesToMove: maxBytesToMove, maxMoves: maxMoves,
+                                                          algorithm: algorithm, shouldStop: shouldStop))
+    }
+
+    /// `beginDefragmentation`'s plan, with `canMove` to leave sources where they are (a
+    /// moving pass moves only the resources it was given): the pass stays open until
+    /// the plan is committed or cancelled.
+    func planDefragmentation(in pool: MemoryPool?, maxBytesToMove: UInt64, maxMoves: Int,
+                             algorithm: DefragmentationAlgorithm, canMove: (Allocation) -> Bool = { _ in true },
+                             drain: Bool = false, shouldStop: () -> Bool) throws(AllocationError) -> DefragmentationPlan {
         let targets: [MemoryTypePool]
         if let pool {
             let pages = try poolPages(pool)
@@ -187,9 +197,9 @@ extension Allocator {
         var plans: [(pool: MemoryTypePool, moves: [DefragmentationMove], emptied: [EmptiedPage])] = []
         for target in targets {
             let (planned, emptied) = target.planDefragmentation(bytes: &bytes, moves: &moves, algorithm: algorithm,
-                                                                shouldStop: shouldStop)
+                                                                canMove: canMove, drain: drain, shouldStop: shouldStop)
             if !planned.isEmpty || !emptied.isEmpty { plans.append((target, planned, emptied)) }
         }
-        return DefragmentationPass(plan: DefragmentationPlan(allocator: self, plans: plans))
+        return DefragmentationPlan(allocator: self, plans: plans)
     }
 }

@@ -53,6 +53,9 @@ public final class Allocator: Sendable {
     let movedSources = Locked(Set<Allocation>())
     /// Whether a defragmentation pass is open.
     let defragmentationOpen = Atomic<Bool>(false)
+    /// A finished moving pass whose copies the GPU may still be running: what it frees
+    /// once its completion is reached (`releaseCompletedMoves()`).
+    let movesInFlight = Locked<MovesInFlight?>(nil)
     let logger = Logger(label: "VulkanMemory.Allocator")
 
     /// Creates an allocator for a device.

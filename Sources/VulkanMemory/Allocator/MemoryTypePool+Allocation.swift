@@ -46,6 +46,14 @@ extension MemoryTypePool {
                                        + (state.name.map { "pool '\($0)'" } ?? "memory type \(typeIndex)")
                                        + " has room, and no new page may be made")
             }
+            // Draining pages give their room back before a new page is made for it.
+            while stopDrainingFullest(state: &state) {
+                if let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
+                                                                strategy: strategy) {
+                    return debugging ? finishDebug(placed, state: &state, mapped: mapped, name: name, record: record)
+                        : finish(placed, state: &state, mapped: mapped, name: name, record: record)
+                }
+            }
             let slot = Int(try addPage(state: &state, needed: needed, withinBudget: growth.withinBudget))
             guard let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
                                                                strategy: strategy),
@@ -153,8 +161,11 @@ extension MemoryTypePool {
                                reason: "pool '\(state.name ?? "")' holds its maximum of \(maxPages) pages")
         }
         let fixed = exactSize ?? fixedPageSize
-        let planned = fixed ?? min(MemoryTypePool.nextPageSize(committed: state.committedBytes, live: state.liveBytes,
-                                                               preferred: preferredPageSize, needed: needed), heapSize)
+        let grown = state.movesIncrementally
+            ? MemoryTypePool.drainedPageSize(preferred: preferredPageSize, needed: needed)
+            : MemoryTypePool.nextPageSize(committed: state.committedBytes, live: state.liveBytes,
+                                          preferred: preferredPageSize, needed: needed)
+        let planned = fixed ?? min(grown, heapSize)
         // The arena region is the size rounded down to the granularity: it must hold `needed`.
         func regionHolds(_ size: UInt64) -> Bool { size / granularity * granularity >= needed }
         guard regionHolds(planned) else {
@@ -312,6 +323,7 @@ extension MemoryTypePool {
         state.liveBytes -= size
         state.liveCount -= 1
         state.pages[slot].liveCount -= 1
+        if state.pages[slot].isDraining { drainFreed(slot: slot, state: &state) }
         guard state.pages[slot].isRemovable else { return false }
         state.emptyPageCount += 1
         return true

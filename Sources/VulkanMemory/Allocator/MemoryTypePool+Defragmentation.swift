@@ -36,9 +36,14 @@ extension MemoryTypePool {
     ///   more walk for its holes; one TLSF search per placement (`.extensive` retries a
     ///   page with O(free ranges) searches); each blocker's placement searches the free
     ///   ranges at least its size.
+    /// `canMove` says which sources may move at all (a moving pass moves only the
+    /// resources it was given); it runs under this type's lock too. An allocation it
+    /// refuses is one nothing can hold: its page is not emptied.
     func planDefragmentation(bytes: inout UInt64, moves: inout Int, algorithm: DefragmentationAlgorithm,
+                             canMove: (Allocation) -> Bool = { _ in true }, drain: Bool = false,
                              shouldStop: () -> Bool) -> ([DefragmentationMove], [EmptiedPage]) {
         state.withLock { state in
+            if drain { state.movesIncrementally = true }
             var perPage = [[(handle: VirtualAllocationHandle, offset: UInt64, size: UInt64, kind: SuballocationKind)]](
                 repeating: [], count: state.pages.count)
             var pinned = Set<Int>()
@@ -53,7 +58,12 @@ extension MemoryTypePool {
                     state.pages[$0].liveCount > 0 && !pinned.contains($0) && !state.pages[$0].isBeingEmptied
                         && !state.pages[$0].isReserved
                 }
-                .sorted { used[$0] != used[$1] ? used[$0] < used[$1] : $0 < $1 }
+                .sorted { (a: Int, b: Int) -> Bool in
+                    // A draining page is the one the last passes worked on: it goes first.
+                    let (drainingA, drainingB) = (state.pages[a].isDraining, state.pages[b].isDraining)
+                    if drainingA != drainingB { return drainingA }
+                    return used[a] != used[b] ? used[a] < used[b] : a < b
+                }
             // The order pages are tried in; bytes only go up it, except when a page is emptied.
             func ranksAbove(_ slot: Int, _ page: Int) -> Bool {
                 used[slot] != used[page] ? used[slot] > used[page] : slot > page
@@ -67,10 +77,11 @@ extension MemoryTypePool {
                 // `.fast` keeps the order the survey found them in (by offset).
                 if algorithm != .fast { members.sort { $0.size > $1.size } }
                 let blockers = block(page, state: &state)
-                var placed = place(members, of: page, strategy: algorithm == .fast ? .firstFit : .bestFit, state: &state)
+                var placed = place(members, of: page, strategy: algorithm == .fast ? .firstFit : .bestFit, canMove: canMove,
+                                   state: &state)
                 if algorithm == .extensive, placed.contains(where: { $0 == nil }) {
                     for case let move? in placed { release(move.destination, state: &state) }
-                    placed = place(members, of: page, strategy: .lowestOffset, state: &state)
+                    placed = place(members, of: page, strategy: .lowestOffset, canMove: canMove, state: &state)
                 }
                 let placesAll = !placed.contains { $0 == nil }
                 let fitsWhole = placesAll && used[page] <= bytes && members.count <= moves
@@ -101,6 +112,11 @@ extension MemoryTypePool {
                 } else {
                     let kept = Set(chosen)
                     for case let move? in placed where !kept.contains(move) { release(move.destination, state: &state) }
+                    // The first page a draining plan cannot empty drains until a later one can.
+                    if drain, state.pages.indices.count(where: { state.pages[$0].isDraining && $0 != page })
+                        < MemoryTypePool.drainingPages {
+                        state.pages[page].isDraining = true
+                    }
                     unblock(page, blockers, state: &state)
                 }
                 if stopped { break }
@@ -112,9 +128,9 @@ extension MemoryTypePool {
     /// Places a copy of each member of page `page` elsewhere; nil for those nothing holds.
     private func place(
         _ members: [(handle: VirtualAllocationHandle, offset: UInt64, size: UInt64, kind: SuballocationKind)],
-        of page: Int, strategy: AllocationStrategy, state: inout State
+        of page: Int, strategy: AllocationStrategy, canMove: (Allocation) -> Bool, state: inout State
     ) -> [DefragmentationMove?] {
-        members.map { reserveDestination(for: $0, of: page, strategy: strategy, state: &state) }
+        members.map { reserveDestination(for: $0, of: page, strategy: strategy, canMove: canMove, state: &state) }
     }
 
     /// The local page slot a move's destination lies in.
@@ -125,6 +141,13 @@ extension MemoryTypePool {
 
     /// Blocks every free range of page `slot` with a fence and marks the page.
     private func block(_ slot: Int, state: inout State) -> [VirtualAllocationHandle] {
+        let blockers = blockFreeRanges(of: slot, state: &state)
+        state.pages[slot].isBeingEmptied = true
+        return blockers
+    }
+
+    /// Blocks every free range of page `slot` with fences, so nothing is placed there.
+    func blockFreeRanges(of slot: Int, state: inout State) -> [VirtualAllocationHandle] {
         var ranges: [(offset: UInt64, size: UInt64)] = []
         forEachPageFreeRange(state) { page, offset, size in
             if page == slot { ranges.append((base(of: slot) + offset, size)) }
@@ -157,7 +180,6 @@ extension MemoryTypePool {
                 blockers.append(upper)
             }
         }
-        state.pages[slot].isBeingEmptied = true
         return blockers
     }
 
@@ -178,6 +200,15 @@ extension MemoryTypePool {
             for blocker in blockers { try state.arena.free(blocker) }
         }
         state.pages[slot].isBeingEmptied = false
+        if state.pages[slot].isDraining {
+            // A drained page the pass emptied keeps no blockers of its own either; one it
+            // did not has the room the pass's blockers held blocked again.
+            if state.pages[slot].liveCount == 0 {
+                stopDraining(slot, state: &state)
+            } else {
+                state.drainBlockers[slot, default: []] += blockFreeRanges(of: slot, state: &state)
+            }
+        }
         guard state.pages[slot].isRemovable else { return false }
         state.emptyPageCount += 1
         return true
@@ -187,7 +218,7 @@ extension MemoryTypePool {
     /// same size, alignment, kind, name and report record; nil when nothing fits.
     private func reserveDestination(
         for member: (handle: VirtualAllocationHandle, offset: UInt64, size: UInt64, kind: SuballocationKind),
-        of page: Int, strategy: AllocationStrategy, state: inout State
+        of page: Int, strategy: AllocationStrategy, canMove: (Allocation) -> Bool, state: inout State
     ) -> DefragmentationMove? {
         // The alignment the range was placed with, or more if a resource bound to it later
         // needs more (it met that only where the range happened to lie).
@@ -203,6 +234,11 @@ extension MemoryTypePool {
         // With margins, the allocation inside the range moves, and its front margin grows
         // to the bound resource's alignment where that is more, so it starts aligned.
         let region = userRegion(offset: member.offset, size: member.size, record: sourceRecord)
+        let source = Allocation(
+            memory: state.pages[page].handle, offset: region.offset, size: region.size, memoryTypeIndex: typeIndex,
+            mappedPointer: state.pages[page].mappedBase.map { $0 + Int(region.offset) },
+            location: .page(slot: UInt32(page) | slotTag, generation: state.generations[page], handle: member.handle))
+        guard canMove(source) else { return nil }
         var size = member.size
         if sourceRecord.frontMarginLog2 != 0 {
             let front = max(sourceRecord.frontMargin, alignment)
@@ -215,10 +251,6 @@ extension MemoryTypePool {
         let name = state.names[member.handle.index]
         let destination = debug.isActive ? finishDebug(placed, state: &state, mapped: mapped, name: name, record: record)
             : finish(placed, state: &state, mapped: mapped, name: name, record: record)
-        let source = Allocation(
-            memory: state.pages[page].handle, offset: region.offset, size: region.size, memoryTypeIndex: typeIndex,
-            mappedPointer: state.pages[page].mappedBase.map { $0 + Int(region.offset) },
-            location: .page(slot: UInt32(page) | slotTag, generation: state.generations[page], handle: member.handle))
         return DefragmentationMove(source: source, destination: destination)
     }
 

@@ -217,10 +217,11 @@ extension MemoryTypePool {
             switch mark {
             case MemoryTypePool.fenceMark:
                 if fenceHandles.contains(handle) { return }
-                guard slot < slots, state.pages[slot].memory != nil, state.pages[slot].isBeingEmptied,
+                guard slot < slots, state.pages[slot].memory != nil,
+                      state.pages[slot].isBeingEmptied || state.pages[slot].isDraining,
                       local + size <= state.pages[slot].region else {
                     fail("arena allocation \(handle) at \(offset)+\(size) (slot \(slot), offset \(local)) is marked "
-                         + "as a fence but is neither a slot's fence nor a blocker of a page being emptied")
+                         + "as a fence but is neither a slot's fence nor a blocker of a page being emptied or drained")
                 }
             case 0:
                 guard slot < slots, state.pages[slot].memory != nil, local + size <= state.pages[slot].region else {

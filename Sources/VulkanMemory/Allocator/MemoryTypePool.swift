@@ -60,6 +60,11 @@ struct Page {
     /// never a defragmentation source.
     var isReserved = false
 
+    /// An incremental defragmentation is draining the page between its passes: its free
+    /// ranges, and each range freed in it, are blocked (`State.drainBlockers`), so the
+    /// churn in between places nothing there and the page only empties.
+    var isDraining = false
+
     /// Whether the page holds nothing, no pass is emptying it and no reservation keeps
     /// it: it may go back.
     var isRemovable: Bool { liveCount == 0 && !isBeingEmptied && !isReserved }
@@ -122,6 +127,12 @@ final class MemoryTypePool: @unchecked Sendable {
         /// Dedicated allocations made in this custom pool and not yet freed: the pool
         /// cannot be destroyed while one lives.
         var dedicatedCount = 0
+        /// The blockers of each draining page (`Page.isDraining`), by slot: empty unless
+        /// an incremental defragmentation drains, so a free tests a word and moves on.
+        var drainBlockers: [Int: [VirtualAllocationHandle]] = [:]
+        /// An incremental defragmentation works on this type: pages grow in the smallest
+        /// steps (`drainedPageSize`), since its passes, not headroom, absorb the churn.
+        var movesIncrementally = false
 
         mutating func remember(_ handle: VirtualAllocationHandle, _ record: AllocationRecord, name: String?) {
             let index = Int(handle.index)

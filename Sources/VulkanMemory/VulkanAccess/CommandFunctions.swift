@@ -13,7 +13,7 @@ import CVulkan
 /// `device.commandFunctions.cmdCopyBuffer(commandBuffer, source, destination, 1, &region)`
 /// and a statically linked program needs no `libvulkan` at link time.
 ///
-/// All are Vulkan 1.0 core functions, so every device has them. Vulkan's external
+/// All but `getSemaphoreCounterValue` are Vulkan 1.0 core functions, so every device has them. Vulkan's external
 /// synchronization rules apply as usual (a `VkQueue` or `VkCommandPool` is used by one
 /// thread at a time).
 ///
@@ -48,6 +48,8 @@ public struct CommandFunctions: @unchecked Sendable {
     // Transfer commands and synchronization inside a command buffer.
     /// `vkCmdCopyBuffer`.
     public let cmdCopyBuffer: PFN_vkCmdCopyBuffer
+    /// `vkCmdCopyImage`.
+    public let cmdCopyImage: PFN_vkCmdCopyImage
     /// `vkCmdCopyBufferToImage`.
     public let cmdCopyBufferToImage: PFN_vkCmdCopyBufferToImage
     /// `vkCmdCopyImageToBuffer`.
@@ -69,6 +71,10 @@ public struct CommandFunctions: @unchecked Sendable {
     public let getFenceStatus: PFN_vkGetFenceStatus
     /// `vkWaitForFences`.
     public let waitForFences: PFN_vkWaitForFences
+    /// `vkGetSemaphoreCounterValue` (Vulkan 1.2, or `vkGetSemaphoreCounterValueKHR` of
+    /// `VK_KHR_timeline_semaphore`); nil where the device offers neither, the one function
+    /// of this table that is not Vulkan 1.0 core, so its absence refuses nothing else.
+    public let getSemaphoreCounterValue: PFN_vkGetSemaphoreCounterValue?
     /// `vkCreateSemaphore`.
     public let createSemaphore: PFN_vkCreateSemaphore
     /// `vkDestroySemaphore`.
@@ -137,6 +143,7 @@ public struct CommandFunctions: @unchecked Sendable {
         endCommandBuffer = try required("vkEndCommandBuffer", PFN_vkEndCommandBuffer.self)
         resetCommandBuffer = try required("vkResetCommandBuffer", PFN_vkResetCommandBuffer.self)
         cmdCopyBuffer = try required("vkCmdCopyBuffer", PFN_vkCmdCopyBuffer.self)
+        cmdCopyImage = try required("vkCmdCopyImage", PFN_vkCmdCopyImage.self)
         cmdCopyBufferToImage = try required("vkCmdCopyBufferToImage", PFN_vkCmdCopyBufferToImage.self)
         cmdCopyImageToBuffer = try required("vkCmdCopyImageToBuffer", PFN_vkCmdCopyImageToBuffer.self)
         cmdFillBuffer = try required("vkCmdFillBuffer", PFN_vkCmdFillBuffer.self)
@@ -147,6 +154,10 @@ public struct CommandFunctions: @unchecked Sendable {
         resetFences = try required("vkResetFences", PFN_vkResetFences.self)
         getFenceStatus = try required("vkGetFenceStatus", PFN_vkGetFenceStatus.self)
         waitForFences = try required("vkWaitForFences", PFN_vkWaitForFences.self)
+        getSemaphoreCounterValue = getDeviceProcAddr(device, "vkGetSemaphoreCounterValue")
+            .map { unsafeBitCast($0, to: PFN_vkGetSemaphoreCounterValue.self) }
+            ?? getDeviceProcAddr(device, "vkGetSemaphoreCounterValueKHR")
+            .map { unsafeBitCast($0, to: PFN_vkGetSemaphoreCounterValue.self) }
         createSemaphore = try required("vkCreateSemaphore", PFN_vkCreateSemaphore.self)
         destroySemaphore = try required("vkDestroySemaphore", PFN_vkDestroySemaphore.self)
         getSemaphoreCounterValue = (getDeviceProcAddr(device, "vkGetSemaphoreCounterValue")

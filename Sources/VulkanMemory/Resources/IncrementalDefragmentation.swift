@@ -1,0 +1,64 @@
+import CVulkan
+
+/// Defragmentation for a frame loop: at most a fixed number of bytes moved per step, the
+/// least-used pages emptied first, so committed memory stays near live memory without a
+/// stall.
+///
+/// Call ``step(_:buffers:images:recordingInto:)`` once per frame (or every few frames)
+/// with the frame's command buffer; submit it, and ``MovingDefragmentationPass/finish(after:)``
+/// the pass with the frame's fence. A step does nothing (and returns nil) while the
+/// previous step's copies are still in flight, while committed memory is within
+/// ``startRatio`` of live memory, or when nothing can move.
+///
+/// Each step is a moving pass (``Allocator/beginMovingDefragmentation(buffers:images:recordingInto:in:maxBytesToMove:maxMoves:algorithm:)``)
+/// planned with ``DefragmentationAlgorithm/balanced`` under a budget of
+/// ``maxBytesPerStep``: pages are tried from the least used up, a page that fits the
+/// budget is emptied whole, and one that does not gives what fits to fuller pages, so the
+/// next step finds it emptier; the budget never holds two pages' worth of partial moves.
+public struct IncrementalDefragmentation: Sendable, Hashable {
+    /// The most bytes one step copies.
+    public var maxBytesPerStep: UInt64
+    /// Committed bytes over live bytes (``AllocatorUsage``) at or below which a step moves
+    /// nothing: moving costs GPU time, and a few percent above live is what page
+    /// granularity leaves anyway.
+    public var startRatio: Double
+    /// How the steps choose their moves.
+    public var algorithm: DefragmentationAlgorithm
+
+    /// A policy of at most `maxBytesPerStep` bytes per step, starting above `startRatio`.
+    public init(maxBytesPerStep: UInt64, startRatio: Double = 1.0, algorithm: DefragmentationAlgorithm = .balanced) {
+        self.maxBytesPerStep = maxBytesPerStep
+        self.startRatio = startRatio
+        self.algorithm = algorithm
+    }
+
+    /// Releases a finished step the GPU is done with (``Allocator/releaseCompletedMoves()``)
+    /// and, if the policy says so, starts the next: a moving pass whose copies are
+    /// recorded into `commandBuffer`.
+    /// - Returns: the pass to finish once `commandBuffer` is submitted; nil when the
+    ///   previous step is still in flight, memory is within ``startRatio``, or nothing
+    ///   can move (nothing was recorded then).
+    /// - Throws: as `beginMovingDefragmentation`, but for `.movesInFlight`, which is a nil.
+    /// - Complexity: `Allocator.usage` (O(memory types + dedicated allocations)), then a
+    ///   moving pass's cost.
+    public func step(_ allocator: Allocator, buffers: [BoundBuffer], images: [MovableImage] = [],
+                     recordingInto commandBuffer: VkCommandBuffer) throws(MovingDefragmentationError)
+        -> MovingDefragmentationPass? {
+        do throws(AllocationError) {
+            try allocator.releaseCompletedMoves()
+        } catch {
+            throw .allocation(error)
+        }
+        guard !allocator.hasMovesInFlight else { return nil }
+        let usage = allocator.usage
+        guard Double(usage.committedBytes) > startRatio * Double(usage.liveBytes) else { return nil }
+        let pass = try allocator.beginMoving(buffers: buffers, images: images, recordingInto: commandBuffer, in: nil,
+                                             maxBytesToMove: maxBytesPerStep, maxMoves: .max, algorithm: algorithm,
+                                             drain: true)
+        guard pass.bytesMoved > 0 || pass.pagesToRelease > 0 else {
+            pass.cancel()
+            return nil
+        }
+        return pass
+    }
+}
