@@ -60,8 +60,8 @@ extension ResourceWorkload {
         info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue
                                             | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
         info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
-        let frame: FrameSubmission
-        do { frame = try FrameSubmission(device: device, queue: queue, queueFamilyIndex: queueFamilyIndex) } catch {
+        let frame: CommandSubmission
+        do { frame = try CommandSubmission(device: device, queue: queue, queueFamilyIndex: queueFamilyIndex) } catch {
             throw .vulkan(error)
         }
         let allocator = Allocator(device: device, options: options)
@@ -104,7 +104,7 @@ extension ResourceWorkload {
     /// One frame's defragmentation: the policy's pass recorded, submitted, waited for
     /// (timed), released, and the moved buffers replaced.
     private func defragmentationStep(_ policy: IncrementalDefragmentation, _ allocator: Allocator,
-                                     _ frame: FrameSubmission, _ buffers: inout [BoundBuffer],
+                                     _ frame: CommandSubmission, _ buffers: inout [BoundBuffer],
                                      into run: inout IncrementalDefragmentationRun) throws(AllocationError) {
         run.stepsTried += 1
         do throws(VulkanError) { try frame.begin() } catch { throw .vulkan(error) }

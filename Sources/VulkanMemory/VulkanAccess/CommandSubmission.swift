@@ -1,13 +1,19 @@
 import CVulkan
-import VulkanMemory
 
 /// One command buffer and one fence on a queue, reused frame after frame: what a frame
-/// loop records its work into, submits without waiting (`vkQueueSubmit` with the fence),
-/// and later waits on (`vkWaitForFences`). W3's incremental run records its moving passes
-/// here.
+/// loop records its work into (``begin()``), submits without waiting (``submit()``,
+/// `vkQueueSubmit` with the fence) and later waits on (``wait()``, `vkWaitForFences`).
+/// A moving defragmentation pass records its copies into ``commandBuffer`` and is
+/// finished with ``fence`` (``MovingDefragmentationPass/finish(after:)``).
 ///
-/// Not thread-safe: one frame loop uses it.
-public final class FrameSubmission {
+/// Why it exists: ``TransferQueue/submit(_:)`` waits before it returns, which is what an
+/// upload wants; a frame loop wants to go on while the GPU works, and to learn later,
+/// from the fence, that it is done.
+///
+/// Thread safety: none; one frame loop uses it (Vulkan requires a command pool and its
+/// command buffers to be used by one thread at a time). Before it is dropped, its last
+/// submission must be finished (``wait()``).
+public final class CommandSubmission {
     let device: VulkanDevice
     let queue: VkQueue
     let pool: VkCommandPool
@@ -19,6 +25,8 @@ public final class FrameSubmission {
     /// Creates the command pool (`vkCreateCommandPool`), its command buffer
     /// (`vkAllocateCommandBuffers`) and the fence (`vkCreateFence`) for `queue` of
     /// `queueFamilyIndex`.
+    /// - Throws: `VulkanError.callFailed` naming the call that failed; nothing is left
+    ///   behind then.
     public init(device: VulkanDevice, queue: VkQueue, queueFamilyIndex: UInt32) throws(VulkanError) {
         let functions = device.commandFunctions
         var poolInfo = VkCommandPoolCreateInfo()
@@ -56,8 +64,10 @@ public final class FrameSubmission {
         self.fence = fence
     }
 
-    /// Resets the command buffer and the fence and begins recording
-    /// (`vkResetFences`, `vkBeginCommandBuffer` with one-time submit).
+    /// Resets the fence and begins recording the command buffer again
+    /// (`vkResetFences`, `vkBeginCommandBuffer` with one-time submit, which resets it).
+    /// The previous submission must be finished.
+    /// - Throws: `VulkanError.callFailed` naming the call that failed.
     public func begin() throws(VulkanError) {
         let functions = device.commandFunctions
         var fences: VkFence? = fence
@@ -70,8 +80,10 @@ public final class FrameSubmission {
         guard result.isSuccess else { throw .callFailed(function: "vkBeginCommandBuffer", result: result) }
     }
 
-    /// Ends recording and submits, signalling `fence` (`vkEndCommandBuffer`,
-    /// `vkQueueSubmit`); does not wait.
+    /// Ends recording and submits, signalling ``fence`` (`vkEndCommandBuffer`,
+    /// `vkQueueSubmit`); does not wait. The queue must not be used by another thread
+    /// meanwhile.
+    /// - Throws: `VulkanError.callFailed` naming the call that failed.
     public func submit() throws(VulkanError) {
         let functions = device.commandFunctions
         var result = VulkanResult(functions.endCommandBuffer(commandBuffer))
@@ -86,11 +98,30 @@ public final class FrameSubmission {
         guard result.isSuccess else { throw .callFailed(function: "vkQueueSubmit", result: result) }
     }
 
-    /// Waits for the last submission (`vkWaitForFences`).
+    /// Ends recording and resets the command buffer without submitting it
+    /// (`vkEndCommandBuffer`, `vkResetCommandBuffer`): what to do with the commands of a
+    /// frame you gave up, such as a cancelled moving pass's copies.
+    /// - Throws: `VulkanError.callFailed` naming the call that failed.
+    public func discard() throws(VulkanError) {
+        let functions = device.commandFunctions
+        var result = VulkanResult(functions.endCommandBuffer(commandBuffer))
+        guard result.isSuccess else { throw .callFailed(function: "vkEndCommandBuffer", result: result) }
+        result = VulkanResult(functions.resetCommandBuffer(commandBuffer, 0))
+        guard result.isSuccess else { throw .callFailed(function: "vkResetCommandBuffer", result: result) }
+    }
+
+    /// Waits for the last submission (`vkWaitForFences`, no timeout).
+    /// - Throws: `VulkanError.callFailed` (`VK_ERROR_DEVICE_LOST`).
     public func wait() throws(VulkanError) {
         var fences: VkFence? = fence
         let result = VulkanResult(device.commandFunctions.waitForFences(device.device, 1, &fences, VkBool32(VK_TRUE), .max))
         guard result.isSuccess else { throw .callFailed(function: "vkWaitForFences", result: result) }
+    }
+
+    /// A submission for the queue a `VulkanContext` created (`context.queue`).
+    /// - Throws: as ``init(device:queue:queueFamilyIndex:)``.
+    public convenience init(context: VulkanContext) throws(VulkanError) {
+        try self.init(device: context.device, queue: context.queue.handle, queueFamilyIndex: context.queueFamilyIndex)
     }
 
     deinit {
