@@ -26,7 +26,7 @@ public struct IncrementalDefragmentation: Sendable, Hashable {
     public var algorithm: DefragmentationAlgorithm
 
     /// A policy of at most `maxBytesPerStep` bytes per step, starting above `startRatio`.
-    public init(maxBytesPerStep: UInt64, startRatio: Double = 1.0, algorithm: DefragmentationAlgorithm = .balanced) {
+    public init(maxBytesPerStep: UInt64, startRatio: Double = 1.0, algorithm: DefragmentationAlgorithm = .full) {
         self.maxBytesPerStep = maxBytesPerStep
         self.startRatio = startRatio
         self.algorithm = algorithm
