@@ -55,11 +55,7 @@ extension ResourceWorkload {
                                options: AllocatorOptions = AllocatorOptions()) throws(AllocationError)
         -> IncrementalDefragmentationRun {
         let (initialSizes, stepSizes, victims) = draw()
-        var info = VkBufferCreateInfo()
-        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
-        info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue
-                                            | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
-        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        var info = ResourceWorkload.bufferInfo
         let frame: CommandSubmission
         do { frame = try CommandSubmission(device: device, queue: queue, queueFamilyIndex: queueFamilyIndex) } catch {
             throw .vulkan(error)

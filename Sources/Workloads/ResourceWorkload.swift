@@ -128,6 +128,17 @@ extension ResourceWorkload {
     /// from favouring whichever loop ran in its quiet moment.
     static let chunk = 5_000
 
+    /// W3's buffers: vertex and transfer-destination usage, exclusive; the size is set
+    /// per buffer.
+    static var bufferInfo: VkBufferCreateInfo {
+        var info = VkBufferCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue
+                                            | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        return info
+    }
+
     /// The run's random draw, in the generator's order: the initial sizes, each step's
     /// size and each step's victim (a slot below `live`). Every run of the same
     /// workload draws the same.
@@ -146,11 +157,7 @@ extension ResourceWorkload {
     /// - Throws: `AllocationError` if the device runs out of memory.
     public func run(on device: VulkanDevice, options: AllocatorOptions = AllocatorOptions()) throws(AllocationError) -> ResourceWorkloadResult {
         let (initialSizes, stepSizes, victims) = draw()
-        var info = VkBufferCreateInfo()
-        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
-        info.usage = VkBufferUsageFlags(VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue
-                                            | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue)
-        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        var info = ResourceWorkload.bufferInfo
 
         var raw = try RawSide(device: device, info: info, initialSizes: initialSizes)
         defer { raw.tearDown() }

@@ -58,21 +58,23 @@ func frameLoop(_ allocator: Allocator, _ frame: CommandSubmission, buffers: inou
         return buffers
     }
 
-    static func smallPages(_ context: VulkanContext) -> Allocator {
+    /// An allocator of 4 MiB pages holding `fragmented` buffers, a transfer helper whose
+    /// staging buffers come from an allocator of their own (out of the pages measured),
+    /// and a frame's command buffer and fence.
+    static func setUp(_ context: VulkanContext) throws
+        -> (Allocator, TransferQueue, CommandSubmission, [BoundBuffer], before: AllocatorUsage) {
         var options = AllocatorOptions()
         options.deviceLocalPageSize = 4 << 20
         options.hostPageSize = 4 << 20
-        return Allocator(device: context.device, options: options)
+        let allocator = Allocator(device: context.device, options: options)
+        let transfer = try TransferQueue(context: context, allocator: Allocator(device: context.device), staging: .always)
+        let buffers = try fragmented(allocator, transfer)
+        return (allocator, transfer, try CommandSubmission(context: context), buffers, allocator.usage)
     }
 
     @Test func aMovingPassKeepsContentsAndGivesPagesBack() throws {
         try withSampleDevice { context in
-            let allocator = Self.smallPages(context)
-            // Its staging buffers come from an allocator of their own, out of the pages measured.
-            let transfer = try TransferQueue(context: context, allocator: Allocator(device: context.device), staging: .always)
-            let frame = try CommandSubmission(context: context)
-            let buffers = try Self.fragmented(allocator, transfer)
-            let before = allocator.usage
+            let (allocator, transfer, frame, buffers, before) = try Self.setUp(context)
             let moved = try moveBuffers(allocator, frame, buffers: buffers)
             #expect(moved != buffers)
             #expect(allocator.usage.committedBytes < before.committedBytes)
@@ -85,11 +87,8 @@ func frameLoop(_ allocator: Allocator, _ frame: CommandSubmission, buffers: inou
 
     @Test func aFrameLoopKeepsContents() throws {
         try withSampleDevice { context in
-            let allocator = Self.smallPages(context)
-            let transfer = try TransferQueue(context: context, allocator: Allocator(device: context.device), staging: .always)
-            let frame = try CommandSubmission(context: context)
-            var buffers = try Self.fragmented(allocator, transfer)
-            let before = allocator.usage
+            let (allocator, transfer, frame, initial, before) = try Self.setUp(context)
+            var buffers = initial
             var frameIndex = 0
             // Each frame drops its first buffer and puts it back, contents and all, at the end.
             try frameLoop(allocator, frame, buffers: &buffers, frames: 8) { buffers in

@@ -64,11 +64,23 @@ struct MovingDefragmentationTests {
             return buffers
         }
 
+        /// Begins the frame and a moving pass over `buffers` recorded into it.
+        func begin(_ buffers: [BoundBuffer]) throws -> MovingDefragmentationPass {
+            try frame.begin()
+            return try allocator.beginMovingDefragmentation(buffers: buffers, recordingInto: frame.commandBuffer)
+        }
+
+        /// `fragmented()`, each buffer filled with its pattern.
+        func filledFragments() throws -> [BoundBuffer] {
+            let buffers = try fragmented()
+            try fill(buffers, pattern: MovingDefragmentationTests.pattern)
+            return buffers
+        }
+
         /// Runs one moving pass over `buffers`, submits it, waits and releases; returns the
         /// buffers in their new places and what the release freed.
         func move(_ buffers: [BoundBuffer]) throws -> ([BoundBuffer], DefragmentationResult?) {
-            try frame.begin()
-            let pass = try allocator.beginMovingDefragmentation(buffers: buffers, recordingInto: frame.commandBuffer)
+            let pass = try begin(buffers)
             let result = pass.finish(after: .fence(frame.fence))
             try frame.submit()
             try frame.wait()
@@ -86,12 +98,10 @@ struct MovingDefragmentationTests {
     @Test func buffersMoveWithTheirDataAndTheOldOnesGoOnlyAfterTheFence() throws {
         try withTestDevice { context in
             let rig = try Rig(context)
-            let buffers = try rig.fragmented()
-            try rig.fill(buffers, pattern: Self.pattern)
+            let buffers = try rig.filledFragments()
             let before = rig.allocator.usage
 
-            try rig.frame.begin()
-            let pass = try rig.allocator.beginMovingDefragmentation(buffers: buffers, recordingInto: rig.frame.commandBuffer)
+            let pass = try rig.begin(buffers)
             #expect(!pass.buffers.isEmpty && pass.pagesToRelease > 0)
             #expect(pass.bytesMoved == pass.buffers.keys.reduce(0) { $0 + $1.allocation.size })
             for (old, new) in pass.buffers {
@@ -150,8 +160,7 @@ struct MovingDefragmentationTests {
         try withTestDevice { context in
             let rig = try Rig(context)
             let buffers = try rig.fragmented()
-            try rig.frame.begin()
-            let pass = try rig.allocator.beginMovingDefragmentation(buffers: buffers, recordingInto: rig.frame.commandBuffer)
+            let pass = try rig.begin(buffers)
             let result = pass.finish(after: .fence(rig.frame.fence))
             let committed = rig.allocator.usage.committedBytes
             for _ in 0..<3 { #expect(try rig.allocator.releaseCompletedMoves() == nil) }
@@ -176,11 +185,9 @@ struct MovingDefragmentationTests {
     @Test func aPassWhileAnotherIsOpenIsRefusedAndCancellingUndoesIt() throws {
         try withTestDevice { context in
             let rig = try Rig(context)
-            let buffers = try rig.fragmented()
-            try rig.fill(buffers, pattern: Self.pattern)
+            let buffers = try rig.filledFragments()
             let before = rig.allocator.usage
-            try rig.frame.begin()
-            let pass = try rig.allocator.beginMovingDefragmentation(buffers: buffers, recordingInto: rig.frame.commandBuffer)
+            let pass = try rig.begin(buffers)
             #expect(!pass.buffers.isEmpty)
             #expect(throws: MovingDefragmentationError.allocation(.defragmentationPassOpen)) {
                 _ = try rig.allocator.beginMovingDefragmentation(buffers: buffers, recordingInto: rig.frame.commandBuffer)
@@ -313,8 +320,7 @@ struct MovingDefragmentationTests {
         try withTestDevice { context in
             let rig = try Rig(context)
             let buffers = try rig.fragmented()
-            try rig.frame.begin()
-            let pass = try rig.allocator.beginMovingDefragmentation(buffers: buffers, recordingInto: rig.frame.commandBuffer)
+            let pass = try rig.begin(buffers)
             let result = pass.finish(after: .fence(rig.frame.fence))
             try rig.frame.submit()
             try rig.frame.wait()

@@ -61,17 +61,7 @@ extension Allocator {
     private func imageBarrier(_ image: VkImage, _ range: VkImageSubresourceRange, _ from: VkImageLayout,
                               _ to: VkImageLayout, _ sourceAccess: VkAccessFlags,
                               _ destinationAccess: VkAccessFlags) -> VkImageMemoryBarrier {
-        var barrier = VkImageMemoryBarrier()
-        barrier.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER
-        barrier.srcAccessMask = sourceAccess
-        barrier.dstAccessMask = destinationAccess
-        barrier.oldLayout = from
-        barrier.newLayout = to
-        barrier.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED
-        barrier.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED
-        barrier.image = image
-        barrier.subresourceRange = range
-        return barrier
+        .transition(image, range, from, to, sourceAccess, destinationAccess)
     }
 }
 

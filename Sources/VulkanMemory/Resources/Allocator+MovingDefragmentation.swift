@@ -27,7 +27,10 @@ extension Allocator {
     ///   - buffers: the buffers that may move.
     ///   - images: the images that may move, each with its description and layout.
     ///   - commandBuffer: where the barriers and copies are recorded.
-    ///   - pool, maxBytesToMove, maxMoves, algorithm: as `beginDefragmentation`.
+    ///   - pool: the custom pool to defragment; nil for the allocator's own pages.
+    ///   - maxBytesToMove: the most bytes the pass copies.
+    ///   - maxMoves: the most resources the pass moves.
+    ///   - algorithm: how moves are chosen (``DefragmentationAlgorithm``).
     /// - Throws: `.movesInFlight` while the previous pass's completion is not reached;
     ///   `.allocation` when planning fails (`.defragmentationPassOpen`, …), a resource is
     ///   listed twice (`.duplicateResource`), or creating a replacement fails. Nothing is

@@ -68,16 +68,11 @@ public final class TransferQueue: Sendable {
     /// - Throws: `TransferError.vulkan` when `vkCreateCommandPool` fails.
     public init(allocator: Allocator, queue: VkQueue, queueFamilyIndex: UInt32,
                 staging: Staging = .whenNotHostVisible) throws(TransferError) {
-        let device = allocator.device
-        var info = VkCommandPoolCreateInfo()
-        info.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO
-        info.flags = VkCommandPoolCreateFlags(VK_COMMAND_POOL_CREATE_TRANSIENT_BIT.rawValue)
-        info.queueFamilyIndex = queueFamilyIndex
-        var pool: VkCommandPool?
-        let result = VulkanResult(device.commandFunctions.createCommandPool(device.device, &info, nil, &pool))
-        guard result.isSuccess, let pool else {
-            throw .vulkan(operation: "create the transfer queue's command pool",
-                          .callFailed(function: "vkCreateCommandPool", result: result))
+        let pool: VkCommandPool
+        do throws(VulkanError) {
+            pool = try allocator.device.createCommandPool(family: queueFamilyIndex, flags: VK_COMMAND_POOL_CREATE_TRANSIENT_BIT)
+        } catch {
+            throw .vulkan(operation: "create the transfer queue's command pool", error)
         }
         self.allocator = allocator
         self.queueFamilyIndex = queueFamilyIndex
@@ -121,52 +116,36 @@ public final class TransferQueue: Sendable {
     func oneTimeSubmit<R>(_ operation: String, _ record: (VkCommandBuffer) -> R) throws(TransferError) -> R {
         let device = allocator.device.device
         let functions = allocator.device.commandFunctions
-        func failure(_ function: String, _ result: VulkanResult) -> TransferError {
-            .vulkan(operation: operation, .callFailed(function: function, result: result))
-        }
         return try submission.withLock { (state: inout Submission) throws(TransferError) -> R in
             let pool = state.pool
-            var allocateInfo = VkCommandBufferAllocateInfo()
-            allocateInfo.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO
-            allocateInfo.commandPool = pool
-            allocateInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY
-            allocateInfo.commandBufferCount = 1
-            var allocated: VkCommandBuffer?
-            var result = VulkanResult(functions.allocateCommandBuffers(device, &allocateInfo, &allocated))
-            guard result.isSuccess, let commandBuffer = allocated else {
-                throw failure("vkAllocateCommandBuffers", result)
+            let commandBuffer: VkCommandBuffer
+            let fence: VkFence
+            do throws(VulkanError) { commandBuffer = try allocator.device.allocateCommandBuffer(from: pool) } catch {
+                throw .vulkan(operation: operation, error)
             }
+            var allocated: VkCommandBuffer? = commandBuffer
             defer { functions.freeCommandBuffers(device, pool, 1, &allocated) }
-
-            var fenceInfo = VkFenceCreateInfo()
-            fenceInfo.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO
-            var created: VkFence?
-            result = VulkanResult(functions.createFence(device, &fenceInfo, nil, &created))
-            guard result.isSuccess, let fence = created else { throw failure("vkCreateFence", result) }
+            do throws(VulkanError) { fence = try allocator.device.createFence() } catch {
+                throw .vulkan(operation: operation, error)
+            }
             defer { functions.destroyFence(device, fence, nil) }
 
-            var beginInfo = VkCommandBufferBeginInfo()
-            beginInfo.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
-            beginInfo.flags = VkCommandBufferUsageFlags(VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue)
-            result = VulkanResult(functions.beginCommandBuffer(commandBuffer, &beginInfo))
-            guard result.isSuccess else { throw failure("vkBeginCommandBuffer", result) }
-            let value = record(commandBuffer)
-            result = VulkanResult(functions.endCommandBuffer(commandBuffer))
-            guard result.isSuccess else { throw failure("vkEndCommandBuffer", result) }
-
-            result = withUnsafePointer(to: Optional(commandBuffer)) { commandBuffers in
-                var submitInfo = VkSubmitInfo()
-                submitInfo.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
-                submitInfo.commandBufferCount = 1
-                submitInfo.pCommandBuffers = commandBuffers
-                return VulkanResult(functions.queueSubmit(state.queue, 1, &submitInfo, fence))
+            let value: R
+            do throws(VulkanError) {
+                try allocator.device.beginOneTimeSubmit(commandBuffer)
+                value = record(commandBuffer)
+                try allocator.device.end(commandBuffer)
+            } catch {
+                throw .vulkan(operation: operation, error)
             }
-            guard result.isSuccess else { throw failure("vkQueueSubmit", result) }
-            // Waited for even if it fails: freeing a command buffer the device may still run
-            // is not allowed, and after VK_ERROR_DEVICE_LOST nothing runs any more.
-            var fences: VkFence? = fence
-            result = VulkanResult(functions.waitForFences(device, 1, &fences, VkBool32(VK_TRUE), .max))
-            guard result.isSuccess else { throw failure("vkWaitForFences", result) }
+            do throws(VulkanError) {
+                try allocator.device.submit(commandBuffer, to: state.queue, signalling: fence)
+                // Waited for even if it fails: freeing a command buffer the device may still run
+                // is not allowed, and after VK_ERROR_DEVICE_LOST nothing runs any more.
+                try allocator.device.wait(for: fence)
+            } catch {
+                throw .vulkan(operation: operation, error)
+            }
             return value
         }
     }
@@ -231,16 +210,7 @@ extension TransferQueue {
                       _ oldLayout: VkImageLayout, _ newLayout: VkImageLayout,
                       from sourceStage: VkPipelineStageFlags, _ sourceAccess: VkAccessFlags,
                       to destinationStage: VkPipelineStageFlags, _ destinationAccess: VkAccessFlags) {
-        var barrier = VkImageMemoryBarrier()
-        barrier.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER
-        barrier.srcAccessMask = sourceAccess
-        barrier.dstAccessMask = destinationAccess
-        barrier.oldLayout = oldLayout
-        barrier.newLayout = newLayout
-        barrier.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED
-        barrier.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED
-        barrier.image = image
-        barrier.subresourceRange = range
+        var barrier = VkImageMemoryBarrier.transition(image, range, oldLayout, newLayout, sourceAccess, destinationAccess)
         allocator.device.commandFunctions.cmdPipelineBarrier(
             commandBuffer, sourceStage, destinationStage, 0, 0, nil, 0, nil, 1, &barrier)
     }

@@ -28,40 +28,18 @@ public final class CommandSubmission {
     /// - Throws: `VulkanError.callFailed` naming the call that failed; nothing is left
     ///   behind then.
     public init(device: VulkanDevice, queue: VkQueue, queueFamilyIndex: UInt32) throws(VulkanError) {
-        let functions = device.commandFunctions
-        var poolInfo = VkCommandPoolCreateInfo()
-        poolInfo.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO
-        poolInfo.flags = VkCommandPoolCreateFlags(VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT.rawValue)
-        poolInfo.queueFamilyIndex = queueFamilyIndex
-        var createdPool: VkCommandPool?
-        var result = VulkanResult(functions.createCommandPool(device.device, &poolInfo, nil, &createdPool))
-        guard result.isSuccess, let pool = createdPool else {
-            throw .callFailed(function: "vkCreateCommandPool", result: result)
-        }
-        var allocateInfo = VkCommandBufferAllocateInfo()
-        allocateInfo.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO
-        allocateInfo.commandPool = pool
-        allocateInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY
-        allocateInfo.commandBufferCount = 1
-        var allocated: VkCommandBuffer?
-        result = VulkanResult(functions.allocateCommandBuffers(device.device, &allocateInfo, &allocated))
-        guard result.isSuccess, let commandBuffer = allocated else {
-            functions.destroyCommandPool(device.device, pool, nil)
-            throw .callFailed(function: "vkAllocateCommandBuffers", result: result)
-        }
-        var fenceInfo = VkFenceCreateInfo()
-        fenceInfo.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO
-        var createdFence: VkFence?
-        result = VulkanResult(functions.createFence(device.device, &fenceInfo, nil, &createdFence))
-        guard result.isSuccess, let fence = createdFence else {
-            functions.destroyCommandPool(device.device, pool, nil)
-            throw .callFailed(function: "vkCreateFence", result: result)
+        let pool = try device.createCommandPool(family: queueFamilyIndex, flags: VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT)
+        do throws(VulkanError) {
+            // The command buffer goes with its pool.
+            commandBuffer = try device.allocateCommandBuffer(from: pool)
+            fence = try device.createFence()
+        } catch {
+            device.commandFunctions.destroyCommandPool(device.device, pool, nil)
+            throw error
         }
         self.device = device
         self.queue = queue
         self.pool = pool
-        self.commandBuffer = commandBuffer
-        self.fence = fence
     }
 
     /// Resets the fence and begins recording the command buffer again
@@ -69,15 +47,10 @@ public final class CommandSubmission {
     /// The previous submission must be finished.
     /// - Throws: `VulkanError.callFailed` naming the call that failed.
     public func begin() throws(VulkanError) {
-        let functions = device.commandFunctions
         var fences: VkFence? = fence
-        var result = VulkanResult(functions.resetFences(device.device, 1, &fences))
+        let result = VulkanResult(device.commandFunctions.resetFences(device.device, 1, &fences))
         guard result.isSuccess else { throw .callFailed(function: "vkResetFences", result: result) }
-        var beginInfo = VkCommandBufferBeginInfo()
-        beginInfo.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
-        beginInfo.flags = VkCommandBufferUsageFlags(VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue)
-        result = VulkanResult(functions.beginCommandBuffer(commandBuffer, &beginInfo))
-        guard result.isSuccess else { throw .callFailed(function: "vkBeginCommandBuffer", result: result) }
+        try device.beginOneTimeSubmit(commandBuffer)
     }
 
     /// Ends recording and submits, signalling ``fence`` (`vkEndCommandBuffer`,
@@ -85,17 +58,8 @@ public final class CommandSubmission {
     /// meanwhile.
     /// - Throws: `VulkanError.callFailed` naming the call that failed.
     public func submit() throws(VulkanError) {
-        let functions = device.commandFunctions
-        var result = VulkanResult(functions.endCommandBuffer(commandBuffer))
-        guard result.isSuccess else { throw .callFailed(function: "vkEndCommandBuffer", result: result) }
-        result = withUnsafePointer(to: Optional(commandBuffer)) { commandBuffers in
-            var submitInfo = VkSubmitInfo()
-            submitInfo.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
-            submitInfo.commandBufferCount = 1
-            submitInfo.pCommandBuffers = commandBuffers
-            return VulkanResult(functions.queueSubmit(queue, 1, &submitInfo, fence))
-        }
-        guard result.isSuccess else { throw .callFailed(function: "vkQueueSubmit", result: result) }
+        try device.end(commandBuffer)
+        try device.submit(commandBuffer, to: queue, signalling: fence)
     }
 
     /// Ends recording and resets the command buffer without submitting it
@@ -103,20 +67,14 @@ public final class CommandSubmission {
     /// frame you gave up, such as a cancelled moving pass's copies.
     /// - Throws: `VulkanError.callFailed` naming the call that failed.
     public func discard() throws(VulkanError) {
-        let functions = device.commandFunctions
-        var result = VulkanResult(functions.endCommandBuffer(commandBuffer))
-        guard result.isSuccess else { throw .callFailed(function: "vkEndCommandBuffer", result: result) }
-        result = VulkanResult(functions.resetCommandBuffer(commandBuffer, 0))
+        try device.end(commandBuffer)
+        let result = VulkanResult(device.commandFunctions.resetCommandBuffer(commandBuffer, 0))
         guard result.isSuccess else { throw .callFailed(function: "vkResetCommandBuffer", result: result) }
     }
 
     /// Waits for the last submission (`vkWaitForFences`, no timeout).
     /// - Throws: `VulkanError.callFailed` (`VK_ERROR_DEVICE_LOST`).
-    public func wait() throws(VulkanError) {
-        var fences: VkFence? = fence
-        let result = VulkanResult(device.commandFunctions.waitForFences(device.device, 1, &fences, VkBool32(VK_TRUE), .max))
-        guard result.isSuccess else { throw .callFailed(function: "vkWaitForFences", result: result) }
-    }
+    public func wait() throws(VulkanError) { try device.wait(for: fence) }
 
     /// A submission for the queue a `VulkanContext` created (`context.queue`).
     /// - Throws: as ``init(device:queue:queueFamilyIndex:)``.
