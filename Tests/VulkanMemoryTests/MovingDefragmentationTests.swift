@@ -182,6 +182,61 @@ struct MovingDefragmentationTests {
         }
     }
 
+    @Test func aTimelineValueReleasesOnceTheSemaphoreReachesIt() throws {
+        try withTestDevice(capabilities: [.timelineSemaphore]) { context in
+            try #require(context.device.capabilities.contains(.timelineSemaphore))
+            let functions = context.device.commandFunctions
+            var type = VkSemaphoreTypeCreateInfo()
+            type.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO
+            type.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE
+            var created: VkSemaphore?
+            withUnsafePointer(to: &type) { type in
+                var info = VkSemaphoreCreateInfo()
+                info.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO
+                info.pNext = UnsafeRawPointer(type)
+                _ = functions.createSemaphore(context.device.device, &info, nil, &created)
+            }
+            let semaphore = try #require(created)
+            defer { functions.destroySemaphore(context.device.device, semaphore, nil) }
+            let rig = try Rig(context)
+            let buffers = try rig.filledFragments()
+            let pass = try rig.begin(buffers)
+            let result = pass.finish(after: .timeline(semaphore, value: 7))
+            #expect(try rig.allocator.releaseCompletedMoves() == nil)
+            // The submission signals 7 when it is done.
+            #expect(functions.endCommandBuffer(rig.frame.commandBuffer) == VK_SUCCESS)
+            let values: [UInt64] = [7]
+            let semaphores: [VkSemaphore?] = [semaphore]
+            let commandBuffers: [VkCommandBuffer?] = [rig.frame.commandBuffer]
+            let submitted = values.withUnsafeBufferPointer { values in
+                semaphores.withUnsafeBufferPointer { semaphores in
+                    commandBuffers.withUnsafeBufferPointer { commandBuffers in
+                        var timeline = VkTimelineSemaphoreSubmitInfo()
+                        timeline.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO
+                        timeline.signalSemaphoreValueCount = 1
+                        timeline.pSignalSemaphoreValues = values.baseAddress
+                        return withUnsafePointer(to: &timeline) { timeline in
+                            var submit = VkSubmitInfo()
+                            submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
+                            submit.pNext = UnsafeRawPointer(timeline)
+                            submit.commandBufferCount = 1
+                            submit.pCommandBuffers = commandBuffers.baseAddress
+                            submit.signalSemaphoreCount = 1
+                            submit.pSignalSemaphores = semaphores.baseAddress
+                            return functions.queueSubmit(context.queue.handle, 1, &submit, rig.frame.fence)
+                        }
+                    }
+                }
+            }
+            #expect(submitted == VK_SUCCESS)
+            try rig.frame.wait()
+            #expect((try rig.allocator.releaseCompletedMoves()?.releasedPages ?? 0) > 0)
+            let moved = buffers.map { result.buffers[$0] ?? $0 }
+            #expect(try rig.holds(moved, pattern: Self.pattern))
+            try rig.destroy(moved)
+        }
+    }
+
     @Test func aPassWhileAnotherIsOpenIsRefusedAndCancellingUndoesIt() throws {
         try withTestDevice { context in
             let rig = try Rig(context)

@@ -11,7 +11,8 @@ public enum GPUCompletion: @unchecked Sendable, Hashable {
     /// work it guards is known finished.
     case fence(VkFence)
     /// A timeline semaphore (`VK_SEMAPHORE_TYPE_TIMELINE`) the work signals with `value`,
-    /// or a later submission signals with a value at least that.
+    /// or a later submission signals with a value at least that. The device needs the
+    /// `timelineSemaphore` feature (``DeviceCapabilities/timelineSemaphore``).
     case timeline(VkSemaphore, value: UInt64)
 
     /// Whether the GPU got there, asked once without waiting (`vkGetFenceStatus` or
