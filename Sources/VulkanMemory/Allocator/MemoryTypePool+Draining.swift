@@ -6,7 +6,7 @@ import Suballocation
 /// every free range blocked, and each range freed in it is blocked again at once, so
 /// it only empties: the frees of the churn do the work, the next passes move what is
 /// left. Any request that would otherwise need a new page first takes the room of the
-/// draining pages back (``stopDraining(state:)``), so draining never makes memory grow.
+/// draining pages back (`stopDrainingFullest(state:)`), so draining never makes memory grow.
 extension MemoryTypePool {
     /// Pages of a type that drain at once. One: on W3 (8 MiB per pass every 1,000
     /// steps) two or four drained no better, and each blocks free room the churn needs.
@@ -53,13 +53,6 @@ extension MemoryTypePool {
         else { return false }
         stopDraining(slot, state: &state)
         return true
-    }
-
-    /// Ends the draining of every page of this type.
-    /// - Complexity: O(draining pages' blockers).
-    func stopDraining(state: inout State) {
-        for slot in Array(state.drainBlockers.keys) { stopDraining(slot, state: &state) }
-        for slot in state.active where state.pages[Int(slot)].isDraining { state.pages[Int(slot)].isDraining = false }
     }
 
     /// The size of a new page of a type an incremental defragmentation works on: an

@@ -91,7 +91,8 @@ public struct MovingDefragmentationPass: ~Copyable, Sendable {
     /// Ends the pass once its command buffer is submitted: the old resources and the
     /// emptied pages are released when the GPU reaches `completion` (checked by
     /// ``Allocator/releaseCompletedMoves()`` and at the next pass's start, never waited
-    /// on). Use the new resources from this submission on.
+    /// on). Use the new resources from this submission on, and leave the old ones to the
+    /// pass: it destroys them (`vkDestroyBuffer`/`vkDestroyImage`) with their memory.
     /// - Complexity: O(1).
     @discardableResult
     public consuming func finish(after completion: GPUCompletion) -> MovingDefragmentationResult {
@@ -160,8 +161,14 @@ final class MovingPassState: Sendable {
     /// the plan's commit frees the sources and releases the emptied pages.
     private func releaseOld() -> DefragmentationResult {
         let device = allocator.device
-        for old in buffers.keys { device.deviceFunctions.destroyBuffer(device.device, old.buffer, nil) }
-        for old in images.keys { device.deviceFunctions.destroyImage(device.device, old.image, nil) }
+        // One destroyed meanwhile (against the rules, with `destroyBuffer`) freed its
+        // memory too: it is not destroyed twice.
+        for old in buffers.keys where allocator.liveness(old.allocation) == nil {
+            device.deviceFunctions.destroyBuffer(device.device, old.buffer, nil)
+        }
+        for old in images.keys where allocator.liveness(old.allocation) == nil {
+            device.deviceFunctions.destroyImage(device.device, old.image, nil)
+        }
         for transient in transients { device.deviceFunctions.destroyBuffer(device.device, transient.buffer, nil) }
         let result = plan.commit()
         // The commit keeps bound sources for a later destroy; these were destroyed above.
