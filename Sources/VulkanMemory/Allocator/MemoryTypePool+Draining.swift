@@ -5,23 +5,14 @@ import Suballocation
 /// page they may place in fills again as fast as passes empty it. A draining page has
 /// every free range blocked, and each range freed in it is blocked again at once, so
 /// it only empties: the frees of the churn do the work, the next passes move what is
-/// left. Any request that would otherwise need a new page first takes the room of the
+/// left. The planner marks a page draining (`planDefragmentation(…drain: true…)`); its
+/// `unblock` then blocks the page's free ranges as the drain's own. Any request that would
+/// otherwise need a new page first takes the room of the
 /// draining pages back (`stopDrainingFullest(state:)`), so draining never makes memory grow.
 extension MemoryTypePool {
     /// Pages of a type that drain at once. One: on W3 (8 MiB per pass every 1,000
     /// steps) two or four drained no better, and each blocks free room the churn needs.
     static let drainingPages = 1
-
-    /// Starts draining page `slot`: its free ranges are blocked until it empties, a
-    /// request finds no room elsewhere, or the page is released.
-    /// - Complexity: O(arena ranges), to find the page's free ranges.
-    func startDraining(_ slot: Int, state: inout State) {
-        guard !state.pages[slot].isDraining else { return }
-        state.pages[slot].isDraining = true
-        // A page a pass is emptying is blocked already; its pass re-blocks when it ends.
-        guard !state.pages[slot].isBeingEmptied else { return }
-        state.drainBlockers[slot, default: []] += blockFreeRanges(of: slot, state: &state)
-    }
 
     /// After a free in draining page `slot`: blocks the room it left, or ends the draining
     /// when the page is empty, so it can go. Out of line: the free path only tests a flag.
