@@ -88,6 +88,15 @@ struct MovingDefragmentationTests {
             return (buffers.map { result.buffers[$0] ?? $0 }, released)
         }
 
+        /// Expects that pages were released and that every moved buffer holds its
+        /// pattern, then destroys the buffers.
+        func expectMovedIntact(_ moved: [BoundBuffer], released: DefragmentationResult?,
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+            #expect((released?.releasedPages ?? 0) > 0, sourceLocation: sourceLocation)
+            #expect(try holds(moved, pattern: MovingDefragmentationTests.pattern), sourceLocation: sourceLocation)
+            try destroy(moved)
+        }
+
         func destroy(_ buffers: [BoundBuffer]) throws {
             for buffer in buffers { try allocator.destroyBuffer(buffer) }
         }
@@ -230,10 +239,8 @@ struct MovingDefragmentationTests {
             }
             #expect(submitted == VK_SUCCESS)
             try rig.frame.wait()
-            #expect((try rig.allocator.releaseCompletedMoves()?.releasedPages ?? 0) > 0)
-            let moved = buffers.map { result.buffers[$0] ?? $0 }
-            #expect(try rig.holds(moved, pattern: Self.pattern))
-            try rig.destroy(moved)
+            try rig.expectMovedIntact(buffers.map { result.buffers[$0] ?? $0 },
+                                      released: try rig.allocator.releaseCompletedMoves())
         }
     }
 
@@ -264,9 +271,7 @@ struct MovingDefragmentationTests {
             #expect(rig.allocator.usage == before)
             // The pass after it works, and the data are where they were.
             let (moved, released) = try rig.move(buffers)
-            #expect((released?.releasedPages ?? 0) > 0)
-            #expect(try rig.holds(moved, pattern: Self.pattern))
-            try rig.destroy(moved)
+            try rig.expectMovedIntact(moved, released: released)
         }
     }
 
@@ -299,9 +304,9 @@ struct MovingDefragmentationTests {
             // Nothing was recorded: the command buffer runs empty.
             try rig.frame.submit()
             try rig.frame.wait()
+            try rig.fill(buffers, pattern: Self.pattern)
             let (moved, released) = try rig.move(buffers)
-            #expect((released?.releasedPages ?? 0) > 0)
-            try rig.destroy(moved)
+            try rig.expectMovedIntact(moved, released: released)
         }
     }
 
