@@ -34,7 +34,8 @@ extension Allocator {
     /// - Throws: `.movesInFlight` while the previous pass's completion is not reached;
     ///   `.allocation` when planning fails (`.defragmentationPassOpen`, …), a resource is
     ///   listed twice (`.duplicateResource`), or creating a replacement fails. Nothing is
-    ///   recorded and nothing is left behind then.
+    ///   recorded and nothing is left behind then (a previous pass the GPU had finished is
+    ///   released all the same: that release stands on its own).
     /// - Complexity: O(resources) to index them, the plan's cost (see
     ///   ``DefragmentationAlgorithm``), and O(1) Vulkan calls per move.
     public func beginMovingDefragmentation(

@@ -53,6 +53,8 @@ public struct IncrementalDefragmentation: Sendable, Hashable {
     ///   previous step is still in flight, memory is within ``startRatio``, or nothing
     ///   can move (nothing was recorded then).
     /// - Throws: as `beginMovingDefragmentation`, but for `.movesInFlight`, which is a nil.
+    ///   A page the refused step began to drain stays draining: a placement preference,
+    ///   which gives its room back as soon as a request needs it.
     /// - Complexity: `Allocator.usage` (O(memory types + dedicated allocations)), then a
     ///   moving pass's cost.
     public func step(_ allocator: Allocator, buffers: [BoundBuffer], images: [MovableImage] = [],
