@@ -13,7 +13,7 @@ import CVulkan
 /// `device.commandFunctions.cmdCopyBuffer(commandBuffer, source, destination, 1, &region)`
 /// and a statically linked program needs no `libvulkan` at link time.
 ///
-/// All but `getSemaphoreCounterValue` are Vulkan 1.0 core functions, so every device has them. Vulkan's external
+/// All are Vulkan 1.0 core functions, so every device has them. Vulkan's external
 /// synchronization rules apply as usual (a `VkQueue` or `VkCommandPool` is used by one
 /// thread at a time).
 ///
@@ -71,10 +71,6 @@ public struct CommandFunctions: @unchecked Sendable {
     public let getFenceStatus: PFN_vkGetFenceStatus
     /// `vkWaitForFences`.
     public let waitForFences: PFN_vkWaitForFences
-    /// `vkGetSemaphoreCounterValue` (Vulkan 1.2, or `vkGetSemaphoreCounterValueKHR` of
-    /// `VK_KHR_timeline_semaphore`); nil where the device offers neither, the one function
-    /// of this table that is not Vulkan 1.0 core, so its absence refuses nothing else.
-    public let getSemaphoreCounterValue: PFN_vkGetSemaphoreCounterValue?
     /// `vkCreateSemaphore`.
     public let createSemaphore: PFN_vkCreateSemaphore
     /// `vkDestroySemaphore`.
@@ -154,10 +150,6 @@ public struct CommandFunctions: @unchecked Sendable {
         resetFences = try required("vkResetFences", PFN_vkResetFences.self)
         getFenceStatus = try required("vkGetFenceStatus", PFN_vkGetFenceStatus.self)
         waitForFences = try required("vkWaitForFences", PFN_vkWaitForFences.self)
-        getSemaphoreCounterValue = getDeviceProcAddr(device, "vkGetSemaphoreCounterValue")
-            .map { unsafeBitCast($0, to: PFN_vkGetSemaphoreCounterValue.self) }
-            ?? getDeviceProcAddr(device, "vkGetSemaphoreCounterValueKHR")
-            .map { unsafeBitCast($0, to: PFN_vkGetSemaphoreCounterValue.self) }
         createSemaphore = try required("vkCreateSemaphore", PFN_vkCreateSemaphore.self)
         destroySemaphore = try required("vkDestroySemaphore", PFN_vkDestroySemaphore.self)
         getSemaphoreCounterValue = (getDeviceProcAddr(device, "vkGetSemaphoreCounterValue")
