@@ -5,7 +5,7 @@
 /// The allocator layer holds it as a closure so it never names the resources layer that
 /// built it.
 struct MovesInFlight: Sendable {
-    let completion: GPUCompletion
+    let completion: FrameCompletion
     let release: @Sendable () -> DefragmentationResult
 }
 

@@ -95,7 +95,7 @@ public struct MovingDefragmentationPass: ~Copyable, Sendable {
     /// pass: it destroys them (`vkDestroyBuffer`/`vkDestroyImage`) with their memory.
     /// - Complexity: O(1).
     @discardableResult
-    public consuming func finish(after completion: GPUCompletion) -> MovingDefragmentationResult {
+    public consuming func finish(after completion: FrameCompletion) -> MovingDefragmentationResult {
         state.finish(after: completion)
     }
 
@@ -138,7 +138,7 @@ final class MovingPassState: Sendable {
         }
     }
 
-    func finish(after completion: GPUCompletion) -> MovingDefragmentationResult {
+    func finish(after completion: FrameCompletion) -> MovingDefragmentationResult {
         let result = MovingDefragmentationResult(buffers: buffers, images: images, bytesMoved: plan.bytesToMove,
                                                  pagesToRelease: plan.pagesToRelease)
         guard end() else { return result }
