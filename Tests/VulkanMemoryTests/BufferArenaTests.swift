@@ -193,7 +193,7 @@ struct BufferArenaTests {
     /// slices start on atoms and take whole ones, so each view's flush and invalidate
     /// (checked against the atom by the profiled device) never touch a neighbour; a ring
     /// there covers whole atoms only.
-    @Test func nonCoherentSlicesTakeWholeAtoms() throws {
+    @Test(needsLavapipe) func nonCoherentSlicesTakeWholeAtoms() throws {
         try withProfiledDevice(try realProfile("Mali-T760")) { device in
             let allocator = Allocator(device: device)
             let arena = try BufferArena(allocator: allocator, options: BufferArenaOptions(
