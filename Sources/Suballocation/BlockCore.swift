@@ -232,7 +232,7 @@ struct Core {
     }
 
     func deallocate() {
-        records.deallocate()
+        Record.deallocateTable(records, capacity: capacity)
         userDataTable.deallocate()
         tlsfIndex.deallocate()
     }
@@ -250,10 +250,7 @@ struct Core {
         // Indices must stay below 2^31 - 1 to be told apart from tags (see `Tag`) and,
         // flagged, from `noRecord` (see `Record.belowIsFree`).
         precondition(newCapacity <= (1 << 31) - 1, "a virtual block holds at most 2^31 - 1 records")
-        let new = Record.allocateTable(capacity: newCapacity)
-        new.moveInitialize(from: records, count: recordCount)
-        records.deallocate()
-        records = new
+        records = Record.growTable(records, capacity: capacity, to: newCapacity, count: recordCount)
         let newUserData = UnsafeMutablePointer<UInt64>.allocate(capacity: newCapacity)
         if userDataUsed { newUserData.moveInitialize(from: userDataTable, count: recordCount) }
         userDataTable.deallocate()
