@@ -28,10 +28,8 @@ let package = Package(
     targets: [
         // The Vulkan headers with VK_NO_PROTOTYPES: every entry point is loaded at run time.
         .target(name: "CVulkan"),
-        // Linux's mremap, which Swift cannot call (variadic), for the record tables.
-        .target(name: "CSuballocation"),
         // Range suballocation (TLSF, linear); knows nothing of Vulkan.
-        .target(name: "Suballocation", dependencies: ["CSuballocation"]),
+        .target(name: "Suballocation"),
         .target(
             name: "VulkanMemory",
             dependencies: [

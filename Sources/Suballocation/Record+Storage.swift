@@ -1,86 +1,75 @@
 #if canImport(Glibc)
 import Glibc
-#endif
-#if os(Linux)
-internal import CSuballocation
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
-extension Record {
-    /// Tables from this size up are placed on 2 MiB boundaries and, on Linux, offered
-    /// transparent huge pages: with 100,000 live allocations the records span ~5 MB,
-    /// and with 4 KiB pages most random record accesses also missed the TLB.
+/// The storage of a record table: the `malloc` block (`base`) and the records in it,
+/// from the block's first 64-byte boundary.
+///
+/// Tables grow by `realloc`, which extends a block in place when the memory above it
+/// is free (or, for large blocks on Linux, moves its pages) instead of copying every
+/// record into fresh memory whose pages must all be faulted in: with tables that
+/// doubled into new allocations, filling a block with 100,000 allocations copied
+/// 4 MiB of records, a quarter of W2's allocation time.
+struct RecordTable {
+    var base: UnsafeMutableRawPointer
+    var records: UnsafeMutablePointer<Record>
+
+    /// Tables from this size up are offered transparent huge pages on Linux: with
+    /// 100,000 live allocations the records span ~5 MB, and with 4 KiB pages most
+    /// random record accesses also missed the TLB.
     static let hugePageThreshold = 4 << 20
-    static let hugePageSize = 2 << 20
-    /// On Linux, tables from this size up are mappings of their own, which grow by
-    /// moving their pages (`mremap`) instead of copying them: a table that doubles as
-    /// 100,000 allocations fill a block otherwise copied 4 MiB and faulted in a second
-    /// copy of every page, about a quarter of W2's allocation time.
-    static let mappedThreshold = 64 << 10
+    /// Records are 32 bytes: on 64-byte boundaries none straddles two cache lines.
+    static let alignment = 64
+    /// `malloc` aligns to at least 16 bytes, so this much slack always holds a boundary.
+    static let slack = alignment - 16
 
-    /// Whether a table of `capacity` records is a mapping of its own.
-    @inline(__always)
-    static func isMapped(capacity: Int) -> Bool {
-        #if os(Linux)
-        return capacity * MemoryLayout<Record>.stride >= mappedThreshold
-        #else
-        return false
-        #endif
+    /// Uninitialised storage for `capacity` records.
+    init(capacity: Int) {
+        guard let base = malloc(Self.byteCount(capacity)) else { fatalError("out of memory for \(capacity) records") }
+        self.base = base
+        records = Self.aligned(base, capacity: capacity)
+        Self.adviseHugePages(records, capacity: capacity)
     }
 
-    /// Uninitialised storage for `capacity` records; give it back with
-    /// `deallocateTable(_:capacity:)`.
-    static func allocateTable(capacity: Int) -> UnsafeMutablePointer<Record> {
-        let bytes = capacity * MemoryLayout<Record>.stride
-        #if os(Linux)
-        if isMapped(capacity: capacity) {
-            // Page-aligned, and 2 MiB-aligned from 2 MiB on (the kernel aligns large
-            // anonymous mappings for huge pages).
-            guard let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-                  raw != MAP_FAILED else { fatalError("out of memory for \(capacity) records") }
-            adviseHugePages(raw, bytes: bytes)
-            return raw.bindMemory(to: Record.self, capacity: capacity)
+    /// Enlarges the table to `capacity` records, keeping the first `count`; pointers
+    /// into the old table are invalid afterwards.
+    /// - Complexity: O(1) when `realloc` grows the block in place or moves its pages,
+    ///   else O(`count`).
+    mutating func grow(to capacity: Int, keeping count: Int) {
+        let shift = UnsafeMutableRawPointer(records) - base
+        guard let new = realloc(base, Self.byteCount(capacity)) else { fatalError("out of memory for \(capacity) records") }
+        base = new
+        records = Self.aligned(new, capacity: capacity)
+        // A block that moved may sit differently against the 64-byte boundaries.
+        let moved = new + shift
+        if moved != UnsafeMutableRawPointer(records) {
+            UnsafeMutableRawPointer(records).copyMemory(from: moved, byteCount: count * MemoryLayout<Record>.stride)
         }
-        #endif
-        // Records are 32 bytes: on 64-byte boundaries none straddles two cache lines.
-        let alignment = bytes >= hugePageThreshold ? hugePageSize : 64
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: alignment)
-        return raw.bindMemory(to: Record.self, capacity: capacity)
+        Self.adviseHugePages(records, capacity: capacity)
     }
 
-    /// `table` (of `capacity` records, the first `count` initialised) enlarged to
-    /// `newCapacity` records, keeping those `count`; `table` is invalid afterwards.
-    /// - Complexity: O(1) page-table work for mapped tables on Linux, else O(`count`).
-    static func growTable(_ table: UnsafeMutablePointer<Record>, capacity: Int, to newCapacity: Int,
-                          count: Int) -> UnsafeMutablePointer<Record> {
-        #if os(Linux)
-        let newBytes = newCapacity * MemoryLayout<Record>.stride
-        if isMapped(capacity: capacity),
-           let raw = csuballocation_remap(table, capacity * MemoryLayout<Record>.stride, newBytes) {
-            adviseHugePages(raw, bytes: newBytes)
-            return raw.bindMemory(to: Record.self, capacity: newCapacity)
-        }
-        #endif
-        let new = allocateTable(capacity: newCapacity)
-        new.moveInitialize(from: table, count: count)
-        deallocateTable(table, capacity: capacity)
-        return new
+    func deallocate() { free(base) }
+
+    static func byteCount(_ capacity: Int) -> Int { capacity * MemoryLayout<Record>.stride + slack }
+
+    static func aligned(_ base: UnsafeMutableRawPointer, capacity: Int) -> UnsafeMutablePointer<Record> {
+        let address = (Int(bitPattern: base) + alignment - 1) & ~(alignment - 1)
+        return UnsafeMutableRawPointer(bitPattern: address)!.bindMemory(to: Record.self, capacity: capacity)
     }
 
-    /// Gives back a table made by `allocateTable` or `growTable` for `capacity` records.
-    static func deallocateTable(_ table: UnsafeMutablePointer<Record>, capacity: Int) {
-        #if os(Linux)
-        if isMapped(capacity: capacity) {
-            _ = munmap(table, capacity * MemoryLayout<Record>.stride)
-            return
-        }
-        #endif
-        table.deallocate()
-    }
-
-    #if os(Linux)
     /// Only advice: without huge pages a table works the same, just slower.
-    static func adviseHugePages(_ raw: UnsafeMutableRawPointer, bytes: Int) {
-        if bytes >= hugePageThreshold { _ = madvise(raw, bytes, MADV_HUGEPAGE) }
+    static func adviseHugePages(_ records: UnsafeMutablePointer<Record>, capacity: Int) {
+        #if os(Linux)
+        let bytes = capacity * MemoryLayout<Record>.stride
+        guard bytes >= hugePageThreshold else { return }
+        // madvise takes whole pages; the kernel uses huge pages for the 2 MiB-aligned
+        // stretches inside.
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: records) + page - 1) & ~(page - 1)
+        let end = (Int(bitPattern: records) + bytes) & ~(page - 1)
+        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
+        #endif
     }
-    #endif
 }

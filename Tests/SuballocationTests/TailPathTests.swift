@@ -3,7 +3,7 @@ import Testing
 
 /// The path that places an allocation at the tail without a class search (every size
 /// class empty), and the record tables behind blocks filled that way: their growth by
-/// moving pages past `Record.mappedThreshold`, and the user data table left untouched
+/// `realloc` (in place, or moved off 64-byte boundaries), and the user data table left unmade
 /// until user data is set.
 @Suite struct TailPathTests {
     /// Where the tail path must place a request when every size class is empty: the
@@ -110,7 +110,7 @@ import Testing
             #expect(a.offset == UInt64(i))
             handles.append(a.handle)
         }
-        #expect(block.box.core.capacity * MemoryLayout<Record>.stride >= Record.hugePageThreshold)
+        #expect(block.box.core.capacity * MemoryLayout<Record>.stride >= RecordTable.hugePageThreshold)
         var copy = block
         try copy.free(handles[7])
         for i in stride(from: 0, to: count, by: 997) {
@@ -136,7 +136,7 @@ import Testing
         var block = try VirtualBlock(size: 1 << 20)
         var handles: [VirtualAllocationHandle] = []
         for _ in 0..<3_000 { handles.append(try block.allocate(size: 16).handle) }
-        #expect(!block.box.core.userDataUsed)
+        #expect(block.box.core.userDataTable == nil)
         try block.setUserData(77, for: handles[5])
         try block.setUserData(0, for: handles[6])
         for i in 0..<20_000 { handles.append(try block.allocate(size: 16, userData: UInt64(i % 3)).handle) }
