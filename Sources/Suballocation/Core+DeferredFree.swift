@@ -53,6 +53,13 @@ extension Core {
     mutating func tlsfPlace(size: UInt64, alignment: UInt64, kind: UInt8,
                             strategy: AllocationStrategy) -> (UInt32, UInt64)? {
         if strategy == .lowestOffset && hasDeferredFrees { settleDeferredFrees() }
+        // VMA's "null block" path: with every size class empty (a block being filled),
+        // the tail is the only candidate for every strategy, so the class arithmetic
+        // and bitmap scans of `tlsfFind`, which would find nothing, are skipped. Deferred
+        // ranges are not in the classes, so they wait for a failure as they do there.
+        if firstLevelBitmap == 0, let o = fit(in: tail, size: size, alignment: alignment, kind: kind) {
+            return (tail, o)
+        }
         if let hit = tlsfFind(size: size, alignment: alignment, kind: kind, strategy: strategy) { return hit }
         guard hasDeferredFrees else { return nil }
         settleDeferredFrees()
