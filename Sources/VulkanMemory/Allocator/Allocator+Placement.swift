@@ -119,7 +119,7 @@ extension Allocator {
                     // Threads contending for the type's lock go to their lanes; a lane that
                     // cannot take the request (its heap full for a new page) leaves it to
                     // the type's first pool before another type is tried.
-                    if pool.state.contentionCount >= LaneTable.contentionThreshold,
+                    if lanes.spreads(type: typeIndex, contentions: { pool.state.contentionCount }),
                        case let number = ThreadNumber.current % LaneTable.lanesPerType, number != 0 {
                         do throws(AllocationError) {
                             return try place(placement, in: lanes.lane(ofType: typeIndex, number: number), name: name)

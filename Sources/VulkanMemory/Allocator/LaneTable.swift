@@ -27,10 +27,10 @@ import Darwin
 /// contended type. Lanes live as long as the allocator, so a lane read without a lock
 /// is never freed under its reader.
 ///
-/// Thread safety: `lane(ofType:number:)`, `existingLane(ofType:tag:)` and
-/// `existingLanes()` may be called from any thread; lanes are published with release
-/// ordering after they are made under `creation`, and read with acquire ordering.
-final class LaneTable: Sendable {
+/// Thread safety: every method may be called from any thread (`@unchecked` for the raw
+/// memory of the per-type flags, which are atomics); lanes are published with release
+/// ordering after they are made under the table's lock, and read with acquire ordering.
+final class LaneTable: @unchecked Sendable {
     /// Lanes per memory type, the type's first pool included: threads beyond this share.
     static let lanesPerType = 8
     /// The slot tag of lane 1; lane k has `firstTag + k - 1`. The top of the 12 tag bits,
@@ -44,11 +44,39 @@ final class LaneTable: Sendable {
     private let table: PublishedTable<MemoryTypePool>
     private let typeCount: Int
     private let makeLane: @Sendable (_ type: Int, _ tag: UInt32) -> MemoryTypePool
+    /// Per type, whether its threads use lanes: each flag on a cache line of its own,
+    /// written once, so the check on every allocation reads a line nobody writes (the
+    /// type's lock word, which lane 0's thread keeps writing, would bounce between cores).
+    private let spreadFlags: UnsafeMutableRawPointer
+    private static let flagStride = 64
 
     init(typeCount: Int, makeLane: @escaping @Sendable (_ type: Int, _ tag: UInt32) -> MemoryTypePool) {
         self.typeCount = typeCount
         self.makeLane = makeLane
         table = PublishedTable(count: typeCount * (Self.lanesPerType - 1))
+        spreadFlags = .allocate(byteCount: max(typeCount, 1) * Self.flagStride, alignment: Self.flagStride)
+        for type in 0..<max(typeCount, 1) { flag(type).initialize(to: Atomic<Bool>(false)) }
+    }
+
+    deinit {
+        for type in 0..<max(typeCount, 1) { flag(type).deinitialize(count: 1) }
+        spreadFlags.deallocate()
+    }
+
+    private func flag(_ type: Int) -> UnsafeMutablePointer<Atomic<Bool>> {
+        (spreadFlags + type * Self.flagStride).assumingMemoryBound(to: Atomic<Bool>.self)
+    }
+
+    /// Whether threads allocating from memory type `type` should use their lanes: once
+    /// its lock (`contentions()`, read only until then) has been found held
+    /// `contentionThreshold` times, and from then on for the allocator's life.
+    /// - Complexity: O(1): one relaxed load of a line that is written once.
+    @inline(__always)
+    func spreads(type: Int, contentions: () -> Int) -> Bool {
+        if flag(type).pointee.load(ordering: .relaxed) { return true }
+        guard contentions() >= Self.contentionThreshold else { return false }
+        flag(type).pointee.store(true, ordering: .relaxed)
+        return true
     }
 
     /// Lane `number` (1 up) of memory type `type`, made now if it is not yet.
