@@ -71,18 +71,12 @@ extension BufferArena {
     /// Places a slice in buffer `index`, or nil when it has no room.
     private func place(_ size: UInt64, _ alignment: UInt64, _ name: String?, in index: Int,
                        _ state: inout BufferArenaState) throws(BufferArenaError) -> BufferSlice? {
-        let granule = state.blocks[index]!.buffer.granule
-        guard let reserved = roundedUp(size, to: granule) else { throw .sizeOverflow(size: size, alignment: alignment) }
-        let placed: VirtualAllocation
-        do throws(VirtualBlockError) {
-            guard let range = try state.blocks[index]!.ranges.allocateIfRoom(size: reserved, alignment: max(alignment, granule))
-            else { return nil }
-            placed = range
-            if let name { try state.blocks[index]!.ranges.setName(name, for: range.handle) }
-        } catch {
-            throw .sizeOverflow(size: size, alignment: alignment)
+        // One in-place access to the block: reading it through the optional array element
+        // more than once copied it out (a retain of its ranges' storage and of its view).
+        guard let (buffer, placed) = try state.blocks[index]!.place(size, alignment: alignment, name: name) else {
+            return nil
         }
-        return BufferSlice(buffer: state.blocks[index]!.buffer.bound.buffer, offset: placed.offset, size: size, owner: id,
+        return BufferSlice(buffer: buffer, offset: placed.offset, size: size, owner: id,
                            block: UInt32(index), tag: state.generations[index], handle: placed.handle)
     }
 
@@ -98,16 +92,12 @@ extension BufferArena {
         guard slice.owner == id else { throw .foreignSlice }
         let released = try state.withLock { (state: inout BufferArenaState) throws(BufferArenaError) -> BoundBuffer? in
             let index = try state.liveBlock(of: slice)
-            do throws(VirtualBlockError) {
-                guard try state.blocks[index]!.ranges.free(slice.handle, at: slice.offset) != nil else { throw .staleHandle(slice.handle) }
-            } catch {
-                throw error == .unknownHandle(slice.handle) ? .foreignSlice : .alreadyFreed
-            }
+            let emptied = try state.blocks[index]!.release(slice)
             // Most slices are never mapped: no hash look-up for them.
             if !state.lifetimes.isEmpty {
                 state.lifetimes.removeValue(forKey: SliceKey(block: slice.block, handle: slice.handle))?.end()
             }
-            guard state.blocks[index]!.ranges.isEmpty else { return nil }
+            guard emptied else { return nil }
             let bound = state.blocks[index]!.buffer.bound
             let keep = bound.size == options.blockSize
                 && !state.blocks.indices.contains { $0 != index && state.blocks[$0]?.ranges.isEmpty == true }
@@ -131,5 +121,43 @@ extension BufferArenaState {
         guard generations.indices.contains(index) else { throw .foreignSlice }
         guard generations[index] == slice.tag, blocks[index] != nil else { throw .alreadyFreed }
         return index
+    }
+}
+
+extension ArenaBlock {
+    /// Places a range for a slice of `size` bytes, in whole granules (atoms on
+    /// non-coherent memory), named if a name is given; nil when the block has no room.
+    /// - Complexity: O(1), one TLSF search.
+    mutating func place(_ size: UInt64, alignment: UInt64,
+                        name: String?) throws(BufferArenaError) -> (VkBuffer, VirtualAllocation)? {
+        let granule = buffer.granule
+        guard let reserved = roundedUp(size, to: granule) else { throw .sizeOverflow(size: size, alignment: alignment) }
+        do throws(VirtualBlockError) {
+            guard let range = try ranges.allocateIfRoom(size: reserved, alignment: max(alignment, granule)) else {
+                return nil
+            }
+            if let name {
+                do throws(VirtualBlockError) { try ranges.setName(name, for: range.handle) } catch {
+                    _ = try? ranges.free(range.handle, at: range.offset)
+                    throw error
+                }
+            }
+            return (buffer.bound.buffer, range)
+        } catch {
+            throw .sizeOverflow(size: size, alignment: alignment)
+        }
+    }
+
+    /// Gives a slice's range back; true when that left the block without a slice.
+    /// - Throws: `.foreignSlice` for a handle the block never gave, `.alreadyFreed` for
+    ///   one freed before; nothing changes then.
+    /// - Complexity: O(1), one TLSF free and merge.
+    mutating func release(_ slice: BufferSlice) throws(BufferArenaError) -> Bool {
+        do throws(VirtualBlockError) {
+            guard try ranges.free(slice.handle, at: slice.offset) != nil else { throw .staleHandle(slice.handle) }
+        } catch {
+            throw error == .unknownHandle(slice.handle) ? .foreignSlice : .alreadyFreed
+        }
+        return ranges.isEmpty
     }
 }
