@@ -57,7 +57,7 @@ extension Allocator {
     }
 
     /// Changes the priority of every page the allocator holds now of one memory type (its
-    /// own pages, not custom pools' nor dedicated allocations).
+    /// own pages, its lanes' included, not custom pools' nor dedicated allocations).
     ///
     /// Pages made later get the driver's default (0.5): call it again after growth to
     /// keep them all at one priority.
@@ -74,7 +74,12 @@ extension Allocator {
         guard pools.indices.contains(memoryTypeIndex) else {
             throw .noSuitableMemoryType(required: [], memoryTypeBits: 0, usage: nil)
         }
-        do throws(MemoryError) { return try pools[memoryTypeIndex].setPriority(priority) } catch { throw .memory(error) }
+        // The type's lanes (threads that contended for it) are its own pages too.
+        var changed = 0
+        for pool in ownPagePools() where pool.typeIndex == memoryTypeIndex {
+            do throws(MemoryError) { changed += try pool.setPriority(priority) } catch { throw .memory(error) }
+        }
+        return changed
     }
 
     /// The checks every priority change makes first, so a refusal changes nothing.
