@@ -129,6 +129,52 @@ struct BufferArenaTests {
         }
     }
 
+    /// Freed room in a lower buffer is used before a higher one's, so higher buffers can
+    /// empty and go; frees refused by the short path (a second free while the buffer holds
+    /// other slices, a slice whose offset does not match its range) still get their errors
+    /// and change nothing.
+    @Test func lowerBuffersFillFirstAndRefusedFreesChangeNothing() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let block = 16 * Self.kibibyte
+            let arena = try BufferArena(allocator: allocator, options: BufferArenaOptions(
+                usage: [.storageBuffer], memoryUsage: .dynamic, blockSize: block, maxBlocks: 3))
+            var slices: [BufferSlice] = []
+            for _ in 0..<12 { slices.append(try arena.allocate(size: 4 * Self.kibibyte)) }
+            let order = arena.buffers.map(\.buffer)
+            #expect(order.count == 3)
+            // Free one slice in the last buffer, then one in the first: the next slice goes
+            // to the first, the one after to the last.
+            let inLast = try #require(slices.firstIndex { $0.buffer == order[2] })
+            let inFirst = try #require(slices.firstIndex { $0.buffer == order[0] })
+            try arena.free(slices[inLast])
+            try arena.free(slices[inFirst])
+            let refill = try arena.allocate(size: 4 * Self.kibibyte)
+            #expect(refill.buffer == order[0], "the lowest buffer with room takes the slice")
+            let next = try arena.allocate(size: 4 * Self.kibibyte)
+            #expect(next.buffer == order[2])
+            slices[inFirst] = refill
+            slices[inLast] = next
+
+            let before = arena.statistics
+            let victim = slices.removeLast()
+            try arena.free(victim)
+            #expect(throws: BufferArenaError.alreadyFreed) { try arena.free(victim) }
+            let moved = BufferSlice(buffer: slices[0].buffer, offset: slices[0].offset + 16, size: slices[0].size,
+                                    owner: slices[0].owner, block: slices[0].block, tag: slices[0].tag,
+                                    handle: slices[0].handle)
+            #expect(throws: BufferArenaError.self) { try arena.free(moved) }
+            #expect(arena.contains(slices[0]))
+            var after = arena.statistics
+            after.sliceCount += 1
+            after.sliceBytes += victim.size
+            #expect(after.sliceCount == before.sliceCount && after.sliceBytes == before.sliceBytes)
+            for slice in slices { try arena.free(slice) }
+            #expect(arena.statistics.sliceCount == 0 && arena.statistics.blockCount == 1)
+            #expect(arena.destroy().isEmpty)
+        }
+    }
+
     /// A freed slice's view throws instead of writing into the slice that takes its place;
     /// a live neighbour's bytes are untouched.
     @Test func viewOfAFreedSliceEnds() throws {

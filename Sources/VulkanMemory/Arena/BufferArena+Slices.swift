@@ -21,10 +21,19 @@ extension BufferArena {
     /// - Complexity: O(buffers) TLSF searches, each O(1) in the usual case.
     public func allocate(size: UInt64, alignment: UInt64 = 1, name: String? = nil) throws(BufferArenaError) -> BufferSlice {
         let alignment = try checkedSliceAlignment(size: size, requested: alignment, minimum: sliceAlignment)
+        // Most slices fit the buffer tried first: that try neither throws nor names, so it
+        // stays a short non-generic path under the lock (with the free below, it took
+        // W7's slice pair from about 1.8x to about 1.6x the bare engine's step).
+        if name == nil, let slice = state.withLock({ placeInPreferredBlock(size, alignment, &$0) }) {
+            return slice
+        }
         return try state.withLock { (state: inout BufferArenaState) throws(BufferArenaError) -> BufferSlice in
             guard !state.destroyed else { throw .destroyed }
             for index in state.blocks.indices where state.blocks[index] != nil {
-                if let slice = try place(size, alignment, name, in: index, &state) { return slice }
+                if let slice = try place(size, alignment, name, in: index, &state) {
+                    state.preferredBlock = index
+                    return slice
+                }
             }
             let live = state.blocks.lazy.filter { $0 != nil }.count
             guard live < options.maxBlocks else { throw .arenaFull(size: size, alignment: alignment, blocks: live) }
@@ -59,13 +68,33 @@ extension BufferArena {
             } catch {
                 placed = nil
             }
-            if let placed { return placed }
+            if let placed {
+                state.preferredBlock = index
+                return placed
+            }
             // A new buffer always holds the slice at offset 0; should it not, the arena
             // goes back to how it was, without the buffer.
             state.blocks[index] = nil
             try? allocator.destroyBuffer(buffer.bound)
             throw .arenaFull(size: size, alignment: alignment, blocks: live)
         }
+    }
+
+    /// Places an unnamed slice in the arena's preferred buffer; nil when that buffer has
+    /// no room, is gone, or the request needs any error reported (the general path then
+    /// reports it).
+    /// - Complexity: O(1), one TLSF search.
+    @inline(__always)
+    private func placeInPreferredBlock(_ size: UInt64, _ alignment: UInt64,
+                                       _ state: inout BufferArenaState) -> BufferSlice? {
+        let index = state.preferredBlock
+        guard !state.destroyed, index < state.blocks.count,
+              let (buffer, placed) = state.blocks[index]?.placeIfRoom(size, alignment: alignment) else {
+            return nil
+        }
+        return BufferSlice(buffer: buffer, offset: placed.offset, size: size, owner: id,
+                           block: UInt32(truncatingIfNeeded: index), tag: state.generations[index],
+                           handle: placed.handle)
     }
 
     /// Places a slice in buffer `index`, or nil when it has no room.
@@ -90,9 +119,13 @@ extension BufferArena {
     /// - Complexity: O(1), plus O(buffers) when the slice empties its buffer.
     public func free(_ slice: BufferSlice) throws(BufferArenaError) {
         guard slice.owner == id else { throw .foreignSlice }
+        // Most frees leave their buffer with other slices and end no view: a short
+        // non-throwing path under the lock; anything else takes the general one below.
+        if state.withLock({ releaseKeepingBlock(slice, &$0) }) { return }
         let released = try state.withLock { (state: inout BufferArenaState) throws(BufferArenaError) -> BoundBuffer? in
             let index = try state.liveBlock(of: slice)
             let emptied = try state.blocks[index]!.release(slice)
+            state.preferBlock(index)
             // Most slices are never mapped: no hash look-up for them.
             if !state.lifetimes.isEmpty {
                 state.lifetimes.removeValue(forKey: SliceKey(block: slice.block, handle: slice.handle))?.end()
@@ -111,7 +144,32 @@ extension BufferArena {
     }
 }
 
+extension BufferArena {
+    /// Frees a slice whose buffer keeps other slices, when no view of it was made; false
+    /// (nothing changed) for any other slice, a stale or foreign one included, which the
+    /// general path of ``free(_:)`` then handles or reports.
+    /// - Complexity: O(1), one TLSF free and merge.
+    @inline(__always)
+    private func releaseKeepingBlock(_ slice: BufferSlice, _ state: inout BufferArenaState) -> Bool {
+        let index = Int(slice.block)
+        guard !state.destroyed, state.lifetimes.isEmpty, index < state.blocks.count,
+              state.generations[index] == slice.tag else {
+            return false
+        }
+        guard state.blocks[index]?.releaseIfOthersRemain(slice) == true else { return false }
+        state.preferBlock(index)
+        return true
+    }
+}
+
 extension BufferArenaState {
+    /// Makes slot `index` the first tried when it lies below the preferred one: a slice
+    /// freed there left room, and filling low buffers first lets high ones empty and go.
+    @inline(__always)
+    mutating func preferBlock(_ index: Int) {
+        if index < preferredBlock { preferredBlock = index }
+    }
+
     /// The slot of a slice's buffer, checked to be the one the slice was placed in.
     /// - Throws: `.destroyed`, `.foreignSlice` (a slot never used), `.alreadyFreed` (a
     ///   buffer released since, which frees every slice in it first).
@@ -146,6 +204,27 @@ extension ArenaBlock {
         } catch {
             throw .sizeOverflow(size: size, alignment: alignment)
         }
+    }
+
+    /// ``place(_:alignment:name:)`` for an unnamed slice, nil instead of any error.
+    /// - Complexity: O(1), one TLSF search.
+    @inline(__always)
+    mutating func placeIfRoom(_ size: UInt64, alignment: UInt64) -> (VkBuffer, VirtualAllocation)? {
+        let granule = buffer.granule
+        guard let reserved = roundedUp(size, to: granule),
+              let range = try? ranges.allocateIfRoom(size: reserved, alignment: max(alignment, granule)) else {
+            return nil
+        }
+        return (buffer.bound.buffer, range)
+    }
+
+    /// Gives a slice's range back when the block holds others too; false (nothing
+    /// changed) when it is the block's last slice or not a live slice of this block.
+    /// - Complexity: O(1), one TLSF free and merge.
+    @inline(__always)
+    mutating func releaseIfOthersRemain(_ slice: BufferSlice) -> Bool {
+        guard ranges.allocationCount > 1 else { return false }
+        return ((try? ranges.free(slice.handle, at: slice.offset)) ?? nil) != nil
     }
 
     /// Gives a slice's range back; true when that left the block without a slice.
