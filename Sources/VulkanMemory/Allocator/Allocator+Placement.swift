@@ -122,7 +122,9 @@ extension Allocator {
                     if lanes.spreads(type: typeIndex, contentions: { pool.state.contentionCount }),
                        case let number = ThreadNumber.current % LaneTable.lanesPerType, number != 0 {
                         do throws(AllocationError) {
-                            return try place(placement, in: lanes.lane(ofType: typeIndex, number: number), name: name)
+                            return try lanes.withLane(ofType: typeIndex, number: number) { (lane) throws(AllocationError) in
+                                try place(placement, in: lane, name: name)
+                            }
                         } catch where error.mayFallBack {}
                     }
                     return try place(placement, in: pool, name: name)

@@ -185,12 +185,15 @@ public final class Allocator: Sendable {
                                   offset: allocation.offset, keepEmpty: keepEmpty ?? options.emptyPages.pagesKeptPerType)
                 }
             } else if tag >= LaneTable.firstTag {
-                guard let lane = lanes.existingLane(ofType: allocation.memoryTypeIndex, tag: tag) else {
+                let kept = keepEmpty ?? options.emptyPages.pagesKeptPerType
+                guard let freed = try lanes.withExistingLane(ofType: allocation.memoryTypeIndex, tag: tag, {
+                    (lane) throws(AllocationError) in
+                    try lane.free(slot: slot & MemoryTypePool.localSlotMask, generation: generation, handle: handle,
+                                  memory: allocation.memory, offset: allocation.offset, keepEmpty: kept)
+                }) else {
                     throw .unknownAllocation
                 }
-                outcome = try lane.free(slot: slot & MemoryTypePool.localSlotMask, generation: generation, handle: handle,
-                                        memory: allocation.memory, offset: allocation.offset,
-                                        keepEmpty: keepEmpty ?? options.emptyPages.pagesKeptPerType)
+                outcome = freed
             } else {
                 return try freeInCustomPool(allocation, slot: slot, generation: generation, handle: handle)
             }

@@ -87,12 +87,37 @@ final class LaneTable: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` with lane `number` (1 up) of memory type `type` borrowed, making the
+    /// lane first if it is not yet.
+    ///
+    /// Why borrowed: every thread's allocations come here, and returning the lane (or
+    /// capturing the table in a closure, as making one does) retained and released the
+    /// table or the lane, two atomic writes per allocation to a reference count that all
+    /// threads share: on 2 cores here one-type threads gained 1.27x from a second thread
+    /// where separate pools gained 2x.
+    /// - Complexity: O(1); the first call for a lane makes its pool under a lock.
+    @inline(__always)
+    func withLane<Result>(ofType type: Int, number: Int,
+                          _ body: (MemoryTypePool) throws(AllocationError) -> Result) throws(AllocationError) -> Result {
+        if let result = try table.withExisting(at: type * (Self.lanesPerType - 1) + number - 1, body) { return result }
+        return try body(lane(ofType: type, number: number))
+    }
+
+    /// Runs `body` with the lane a page slot's tag names in memory type `type` borrowed;
+    /// nil when no such lane was made.
+    /// - Complexity: O(1), without a lock or a retain.
+    @inline(__always)
+    func withExistingLane<Result, Failure: Error>(ofType type: Int, tag: Int,
+                                                  _ body: (MemoryTypePool) throws(Failure) -> Result) throws(Failure) -> Result? {
+        let number = tag - Self.firstTag + 1
+        guard (1..<Self.lanesPerType).contains(number), (0..<typeCount).contains(type) else { return nil }
+        return try table.withExisting(at: type * (Self.lanesPerType - 1) + number - 1, body)
+    }
+
     /// The lane a page slot's tag names in memory type `type`, if it was made.
     /// - Complexity: O(1), without a lock.
     func existingLane(ofType type: Int, tag: Int) -> MemoryTypePool? {
-        let number = tag - Self.firstTag + 1
-        guard (1..<Self.lanesPerType).contains(number), (0..<typeCount).contains(type) else { return nil }
-        return table.existing(at: type * (Self.lanesPerType - 1) + number - 1)
+        withExistingLane(ofType: type, tag: tag) { $0 }
     }
 
     /// Every lane made so far, in the order they were made.

@@ -50,6 +50,33 @@ final class PublishedTable<Object: AnyObject & Sendable>: @unchecked Sendable {
         return Unmanaged<Object>.fromOpaque(pointer).takeUnretainedValue()
     }
 
+    /// Runs `body` with the object at `index` borrowed, or returns nil when there is none:
+    /// no retain and release of the object, whose reference count would otherwise be a
+    /// cache line every thread using it writes twice per call.
+    /// - Complexity: O(1), one atomic load.
+    @inline(__always)
+    func withExisting<Result, Failure: Error>(at index: Int,
+                                              _ body: (Object) throws(Failure) -> Result) throws(Failure) -> Result? {
+        guard index >= 0, index < count else { return nil }
+        let bits = places[index].load(ordering: .acquiring)
+        guard let pointer = UnsafeRawPointer(bitPattern: bits) else { return nil }
+        return try Self.withGuaranteed(Unmanaged<Object>.fromOpaque(pointer), body)
+    }
+
+    /// `body` with an object the table keeps alive, without retaining it.
+    @inline(__always)
+    private static func withGuaranteed<Result, Failure: Error>(_ object: Unmanaged<Object>,
+                                                               _ body: (Object) throws(Failure) -> Result) throws(Failure) -> Result {
+        do {
+            return try object._withUnsafeGuaranteedRef(body)
+        } catch {
+            // `body` throws nothing but Failure; the standard library's signature only
+            // forgets the type.
+            guard let error = error as? Failure else { preconditionFailure("unexpected error \(error)") }
+            throw error
+        }
+    }
+
     /// Every object made so far, in the order made.
     func all() -> [Object] { made.withLock { $0 } }
 }
