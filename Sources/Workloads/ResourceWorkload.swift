@@ -58,6 +58,10 @@ public struct ResourceWorkloadResult: Sendable {
     public var liveBytes: UInt64
     /// Shared pages at the end.
     public var pages: Int
+    /// The `VkMemoryRequirements.alignment` the driver gives W3's buffers (the same for
+    /// every buffer of one usage): offsets between buffers are rounded to it, so a large
+    /// one (a real GPU's) adds padding to committed memory that no size shows.
+    public var bufferAlignment: UInt64 = 0
     /// Nanoseconds per free+allocate pair of the same sizes through `Allocator.allocate`
     /// alone, no Vulkan object involved: the allocator's own share of `pairNanoseconds`.
     public var allocatorPairNanoseconds: Double = 0
@@ -207,6 +211,7 @@ extension ResourceWorkload {
             pairNanoseconds: allocatorTime / Double(steps), rawPairNanoseconds: rawTime / Double(steps),
             allocateCalls: usage.deviceMemoryAllocations - callsBefore, committedBytes: usage.committedBytes,
             liveBytes: usage.liveBytes, pages: usage.pageCount)
+        result.bufferAlignment = buffers.first.map { allocator.requirements(of: $0.buffer).alignment } ?? 0
         // While the allocator's pages are still held: the same Vulkan calls as `raw`, each
         // buffer bound where the allocator bound it rather than at offset 0 of one memory.
         Placement.keepCurrent(&placements, live: live, victims: victims)

@@ -100,7 +100,7 @@ struct BenchResourcesCommand: ParsableCommand {
                 print("{\"workload\": \"\(r.workload)\", \"pair_ns\": \(oneDecimal(r.pairNanoseconds)), "
                       + "\"raw_pair_ns\": \(oneDecimal(r.rawPairNanoseconds)), \"allocate_calls\": \(r.allocateCalls), "
                       + "\"committed_bytes\": \(r.committedBytes), \"live_bytes\": \(r.liveBytes), "
-                      + "\"pages\": \(r.pages), \"allocator_pair_ns\": \(oneDecimal(r.allocatorPairNanoseconds)), "
+                      + "\"pages\": \(r.pages), \"buffer_alignment\": \(r.bufferAlignment), \"allocator_pair_ns\": \(oneDecimal(r.allocatorPairNanoseconds)), "
                       + "\"engine_pair_ns\": \(oneDecimal(r.enginePairNanoseconds)), "
                       + "\"raw_placed_pair_ns\": \(oneDecimal(r.rawPlacedPairNanoseconds)), "
                       + "\"best_fit_peak_bytes\": \(r.bestFitPeakBytes), \"best_fit_end_bytes\": \(r.bestFitEndBytes), "
@@ -121,7 +121,7 @@ struct BenchResourcesCommand: ParsableCommand {
                 print("  of which placement in one bare VirtualBlock: \(oneDecimal(r.enginePairNanoseconds)) ns")
                 print("  vkAllocateMemory during steps:   \(r.allocateCalls)")
                 let ratio = r.liveBytes == 0 ? 0 : Double(r.committedBytes) / Double(r.liveBytes) * 100
-                print("  committed / live:                \(formatBytes(r.committedBytes)) / \(formatBytes(r.liveBytes)) (\(oneDecimal(ratio))%) in \(r.pages) pages")
+                print("  committed / live:                \(formatBytes(r.committedBytes)) / \(formatBytes(r.liveBytes)) (\(oneDecimal(ratio))%) in \(r.pages) pages, buffers aligned to \(r.bufferAlignment) bytes")
                 let bound = r.liveBytes == 0 ? 0 : Double(r.bestFitPeakBytes) / Double(r.liveBytes) * 100
                 let atEnd = r.liveBytes == 0 ? 0 : Double(r.bestFitEndBytes) / Double(r.liveBytes) * 100
                 let peakLive = r.liveBytes == 0 ? 0 : Double(r.peakLiveBytes) / Double(r.liveBytes) * 100

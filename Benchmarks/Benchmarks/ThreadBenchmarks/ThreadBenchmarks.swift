@@ -20,7 +20,7 @@ let benchmarks: @Sendable () -> Void = {
         warmupIterations: 0,
         maxDuration: .seconds(60),
         maxIterations: 3,
-        thresholds: Dictionary(uniqueKeysWithValues: metrics.map { ($0, tolerance) })
+        thresholds: Dictionary(uniqueKeysWithValues: ([.wallClock] + metrics).map { ($0, tolerance) })
     )
     // raw-buffers measures the driver, not this library: `vkmem bench threads` shows it,
     // and no threshold of ours should depend on it.

@@ -9,11 +9,23 @@ let benchmarks: @Sendable () -> Void = {
         .custom("alloc_ns"), .custom("free_ns"), .custom("step_ns"), .custom("failures"),
         .custom("alloc_p99_ns"), .custom("alloc_p999_ns"), .custom("free_p999_ns"), .custom("step_p999_ns"),
     ]
+    // Means move by up to a third between runs on a loaded 2-core VM and tails by more:
+    // the static thresholds (Thresholds/<Swift version>/) catch regressions beyond that.
+    // A workload that starts failing allocations fails the check outright.
+    let means = BenchmarkThresholds(relative: [.p90: 35])
+    let tails = BenchmarkThresholds(relative: [.p90: 100])
+    var thresholds: [BenchmarkMetric: BenchmarkThresholds] = [
+        .wallClock: means, .peakMemoryResident: BenchmarkThresholds(relative: [.p90: 10]),
+        .custom("failures"): BenchmarkThresholds(absolute: [.p90: 0]),
+    ]
+    for metric in ["alloc_ns", "free_ns", "step_ns"] { thresholds[.custom(metric)] = means }
+    for metric in ["alloc_p99_ns", "alloc_p999_ns", "free_p999_ns", "step_p999_ns"] { thresholds[.custom(metric)] = tails }
     let configuration = Benchmark.Configuration(
         metrics: [.wallClock, .peakMemoryResident] + perOperation,
         warmupIterations: 1,
         maxDuration: .seconds(30),
-        maxIterations: 5
+        maxIterations: 5,
+        thresholds: thresholds
     )
     for workload in VirtualWorkload.allCases {
         for strategy in [VirtualWorkloadStrategy.best, .first] {
