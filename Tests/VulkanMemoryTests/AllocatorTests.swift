@@ -327,8 +327,9 @@ struct AllocatorTests {
     }
 
     /// `nextPageSize` once frees scatter the free bytes (more than four times the request
-    /// free, yet it failed): committed memory up to 115% of the live bytes, at least an
-    /// eighth of the preferred size, at most the preferred size.
+    /// free, yet it failed): committed memory up to 115% of the live bytes, or a sixteenth
+    /// of it where it is above that; at least an eighth of the preferred size, at most the
+    /// preferred size.
     @Test func scatteredFreeBytesGetHeadroom() {
         let preferred: UInt64 = 128 << 20
         func next(committed: UInt64, live: UInt64, needed: UInt64 = 1 << 20) -> UInt64 {
@@ -336,8 +337,11 @@ struct AllocatorTests {
         }
         // 115% of 400 MiB is 460 MiB: 20 MiB more.
         #expect(next(committed: 440 << 20, live: 400 << 20) == 20 << 20)
-        // Already above 115%: an eighth of the preferred size.
-        #expect(next(committed: 400 << 20, live: 200 << 20) == 16 << 20)
+        // Already above 115%: a sixteenth of what is committed, at least an eighth of the
+        // preferred size, at most the preferred size.
+        #expect(next(committed: 400 << 20, live: 200 << 20) == 25 << 20)
+        #expect(next(committed: 200 << 20, live: 100 << 20) == 16 << 20)
+        #expect(next(committed: 4 << 30, live: 2 << 30) == 128 << 20)
         // Far below 115%: never past the preferred size.
         #expect(next(committed: 300 << 20, live: 280 << 20) == 22 << 20)
         #expect(next(committed: 1000 << 20, live: 990 << 20) == 128 << 20)

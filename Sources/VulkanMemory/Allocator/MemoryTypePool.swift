@@ -330,12 +330,12 @@ final class MemoryTypePool: @unchecked Sendable {
     /// needs 118–123% of the final live bytes). When a request fails although the pages
     /// hold more than four times its size in free bytes, the free space is scattered in
     /// holes too small for it, as it is once allocations are being freed and replaced: then
-    /// the page brings committed memory up to 115% of the live bytes, or is an eighth of
-    /// the preferred size where committed memory is already above that. On W3 (2,000
+    /// the page brings committed memory up to 115% of the live bytes, or adds a sixteenth
+    /// of what is committed where committed memory is already above that. On W3 (2,000
     /// buffers, 100,000 steps) over 16 seeds: 6–7 pages (6.5 on average), 458.2 MB
     /// committed on average and at most 1 device allocation during the steps, against
-    /// 21–24 pages, 473.7 MB and at most 2 with pages of a sixteenth of what is committed
-    /// and 125% headroom; with 4,000 buffers, 9–10 pages and 890.0 MB against 32–35 and
+    /// 21–24 pages, 473.7 MB and at most 2 with filling pages of a sixteenth of what is
+    /// committed and 125% headroom; with 4,000 buffers, 9–10 pages and 890.0 MB against 32–35 and
     /// 918.7 MB. Between an eighth of the preferred size (at least 1 MiB) and the preferred
     /// size, never below `needed`, rounded up to whole MiB (so 1 MiB at least, even where
     /// the preferred size is smaller).
@@ -347,8 +347,10 @@ final class MemoryTypePool: @unchecked Sendable {
         let grown: UInt64
         if !overflow, free > scattered {
             // Live bytes never exceed the heap, so 115% of them stays far from overflow.
+            // Where committed memory is above that already, a sixteenth of it: pages of a
+            // large type, however scattered, then stay few.
             let headroom = live / 20 * 23
-            grown = headroom > committed ? headroom - committed : 0
+            grown = headroom > committed ? headroom - committed : committed / 16
         } else if committed < preferred {
             // Doubling, capped below rather than after so a huge preferred size cannot overflow.
             grown = committed + min(floor, preferred - committed)
