@@ -223,6 +223,10 @@ struct AllocatorTests {
             #expect(full.liveBytes == 200 * Self.mebibyte)
             #expect(Double(full.committedBytes) <= Double(full.liveBytes) * 1.25)
             #expect(full.deviceMemoryAllocations == full.pageCount)
+            if allocator.expectedPool(for: .gpuOnly).preferredPageSize == 128 << 20 {
+                // Pages of 16, 32, 64 and 128 MiB: four memory objects, not a dozen.
+                #expect(full.pageCount == 4 && full.committedBytes == 240 * Self.mebibyte)
+            }
             for allocation in live { try allocator.free(allocation) }
             let emptied = allocator.usage
             #expect(emptied.pageCount == 1 && emptied.emptyPageCount == 1)
@@ -251,20 +255,100 @@ struct AllocatorTests {
         let small = MemoryHeap(index: 0, size: 256 << 20, flags: .deviceLocal)
         #expect(MemoryTypePool.preferredPageSize(type: MemoryType(index: 0, heapIndex: 0, flags: .deviceLocal),
                                                  heap: small, options: options) == 32 << 20)
-        // Growth: an eighth of the preferred size first; then, while pages are full, a
-        // sixteenth of what is committed; when the free bytes are scattered (more than four
-        // times the request free, yet it failed), up to 125% of the live bytes; never past
-        // the preferred size.
-        #expect(MemoryTypePool.nextPageSize(committed: 0, live: 0, preferred: 128 << 20, needed: 4096) == 16 << 20)
-        #expect(MemoryTypePool.nextPageSize(committed: 1 << 30, live: 1 << 30, preferred: 128 << 20,
-                                            needed: 4096) == 64 << 20)
-        #expect(MemoryTypePool.nextPageSize(committed: 440 << 20, live: 400 << 20, preferred: 128 << 20,
-                                            needed: 1 << 20) == 60 << 20)
-        #expect(MemoryTypePool.nextPageSize(committed: 400 << 20, live: 200 << 20, preferred: 128 << 20,
-                                            needed: 1 << 20) == 25 << 20)
-        #expect(MemoryTypePool.nextPageSize(committed: 4 << 30, live: 4 << 30, preferred: 128 << 20,
-                                            needed: 4096) == 128 << 20)
-        #expect(MemoryTypePool.nextPageSize(committed: 0, live: 0, preferred: 128 << 20, needed: 50 << 20) == 50 << 20)
+    }
+
+    /// A program with a few MiB live commits one small page, never a preferred-size one.
+    @Test func aSmallProgramCommitsOneSmallPage() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let preferred = allocator.expectedPool(for: .gpuOnly).preferredPageSize
+            let live = try (0..<4).map { _ throws(AllocationError) in
+                try allocator.allocate(MemoryRequirements(size: Self.mebibyte), usage: .gpuOnly)
+            }
+            let usage = allocator.usage
+            // The first page is an eighth of the preferred size: 16 MiB at most by default.
+            #expect(usage.committedBytes <= 16 * Self.mebibyte && usage.committedBytes < preferred)
+            #expect(preferred < 32 * Self.mebibyte || usage.pageCount == 1, "4 MiB fit in the first page")
+            #expect(usage.pageCount <= 3)
+            for allocation in live { try allocator.free(allocation) }
+        }
+    }
+
+    /// `nextPageSize` while pages fill: an eighth of the preferred size first, then pages
+    /// that double what is committed up to the preferred size (as VMA's 1/8, 1/4, 1/2, 1),
+    /// then a third of what is committed, never past the preferred size.
+    @Test func pagesDoubleWhileFillingThenAddAThird() {
+        let preferred: UInt64 = 128 << 20
+        func next(_ committed: UInt64, needed: UInt64 = 4096) -> UInt64 {
+            // Full pages: everything committed is live, so nothing is scattered.
+            MemoryTypePool.nextPageSize(committed: committed, live: committed, preferred: preferred, needed: needed)
+        }
+        #expect(next(0) == 16 << 20)
+        #expect(next(16 << 20) == 32 << 20)
+        #expect(next(48 << 20) == 64 << 20)
+        #expect(next(112 << 20) == 128 << 20)
+        // Past the preferred size: a third, rounded up to whole MiB (320/3 = 106.7 MiB).
+        #expect(next(240 << 20) == 80 << 20)
+        #expect(next(320 << 20) == 107 << 20)
+        #expect(next(1 << 30) == 128 << 20, "a third of 1 GiB is capped at the preferred size")
+        #expect(next(4 << 30) == 128 << 20)
+        // Filling 360 MiB of live bytes (W3's 2,000 buffers) takes 6 pages, not ~20.
+        var committed: UInt64 = 0
+        var pages = 0
+        while committed < 360 << 20 {
+            committed += next(committed)
+            pages += 1
+        }
+        #expect(pages == 6 && committed == 427 << 20)
+        // A request larger than the page gets a page of its own size, in whole MiB.
+        #expect(MemoryTypePool.nextPageSize(committed: 0, live: 0, preferred: preferred, needed: 50 << 20) == 50 << 20)
+        #expect(next(240 << 20, needed: 200 << 20) == 200 << 20)
+        #expect(next(240 << 20, needed: (200 << 20) + 1) == 201 << 20)
+        // A preferred size under 1 MiB gives pages of 1 MiB.
+        #expect(MemoryTypePool.nextPageSize(committed: 0, live: 0, preferred: 64 << 10, needed: 4096) == 1 << 20)
+    }
+
+    /// Heaps of 1 GiB or less prefer an eighth of the heap: the same doubling, scaled, so
+    /// a small heap never takes pages sized for a large one.
+    @Test func smallHeapsGrowInTheirOwnSteps() {
+        let heap = MemoryHeap(index: 0, size: 256 << 20, flags: .deviceLocal)
+        let preferred = MemoryTypePool.preferredPageSize(type: MemoryType(index: 0, heapIndex: 0, flags: .deviceLocal),
+                                                         heap: heap, options: AllocatorOptions())
+        #expect(preferred == 32 << 20)
+        func next(_ committed: UInt64) -> UInt64 {
+            MemoryTypePool.nextPageSize(committed: committed, live: committed, preferred: preferred, needed: 4096)
+        }
+        #expect(next(0) == 4 << 20)
+        #expect(next(4 << 20) == 8 << 20)
+        #expect(next(12 << 20) == 16 << 20)
+        #expect(next(28 << 20) == 32 << 20)
+        #expect(next(60 << 20) == 20 << 20)
+        #expect(next(200 << 20) == 32 << 20)
+    }
+
+    /// `nextPageSize` once frees scatter the free bytes (more than four times the request
+    /// free, yet it failed): committed memory up to 115% of the live bytes, or a sixteenth
+    /// of it where it is above that; at least an eighth of the preferred size, at most the
+    /// preferred size.
+    @Test func scatteredFreeBytesGetHeadroom() {
+        let preferred: UInt64 = 128 << 20
+        func next(committed: UInt64, live: UInt64, needed: UInt64 = 1 << 20) -> UInt64 {
+            MemoryTypePool.nextPageSize(committed: committed, live: live, preferred: preferred, needed: needed)
+        }
+        // 115% of 400 MiB is 460 MiB: 20 MiB more.
+        #expect(next(committed: 440 << 20, live: 400 << 20) == 20 << 20)
+        // Already above 115%: a sixteenth of what is committed, at least an eighth of the
+        // preferred size, at most the preferred size.
+        #expect(next(committed: 400 << 20, live: 200 << 20) == 25 << 20)
+        #expect(next(committed: 200 << 20, live: 100 << 20) == 16 << 20)
+        #expect(next(committed: 4 << 30, live: 2 << 30) == 128 << 20)
+        // Far below 115%: never past the preferred size.
+        #expect(next(committed: 300 << 20, live: 280 << 20) == 22 << 20)
+        #expect(next(committed: 1000 << 20, live: 990 << 20) == 128 << 20)
+        // Free bytes of at most four times the request are not scattered: the fill rule.
+        #expect(next(committed: 440 << 20, live: 436 << 20) == 128 << 20)
+        // A request whose quadruple overflows is never taken for scattered room.
+        #expect(next(committed: 440 << 20, live: 400 << 20, needed: .max / 2) == 1 << 63)
     }
 
     @Test func nonCoherentTypesRoundToAtoms() throws {

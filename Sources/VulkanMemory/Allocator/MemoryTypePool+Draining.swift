@@ -49,7 +49,7 @@ extension MemoryTypePool {
     /// The size of a new page of a type an incremental defragmentation works on: an
     /// eighth of the preferred size (at least 1 MiB) or `needed`, whole MiB.
     ///
-    /// Why not `nextPageSize`: once frees scatter the free bytes, that grows to 125% of
+    /// Why not `nextPageSize`: once frees scatter the free bytes, that grows to 115% of
     /// the live bytes in one page, room for churn that never moves anything. With passes
     /// emptying the least-used pages, that page is committed memory they must empty
     /// again; small pages let committed memory follow live memory up and down in steps
