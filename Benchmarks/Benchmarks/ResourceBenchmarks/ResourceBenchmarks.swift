@@ -13,19 +13,19 @@ let benchmarks: @Sendable () -> Void = {
         .custom("committed_percent_of_live"),
         .custom("create_p99_ns"), .custom("create_p999_ns"), .custom("pair_p999_ns"), .custom("raw_pair_p999_ns"),
     ]
-    // Times move by up to a third between runs on a loaded 2-core VM, tails by more; the
-    // page policy is deterministic, so committed memory may grow by 3 points of live at
-    // most and device allocations during the steps by one.
-    let means = BenchmarkThresholds(relative: [.p90: 35])
-    let tails = BenchmarkThresholds(relative: [.p90: 100])
+    // Times move by up to 60% between runs minutes apart on the 2-core CI-kind VM (its
+    // host's clock), tails by more; the page policy is deterministic, so committed memory
+    // may grow by 3 points of live at most and device allocations during the steps by one.
+    let means = BenchmarkThresholds(relative: [.p90: 60])
+    let tails = BenchmarkThresholds(relative: [.p90: 200])
     var thresholds: [BenchmarkMetric: BenchmarkThresholds] = [
         .wallClock: means,
         .custom("allocate_calls"): BenchmarkThresholds(absolute: [.p90: 1]),
         .custom("committed_percent_of_live"): BenchmarkThresholds(absolute: [.p90: 3]),
     ]
-    for metric in ["pair_ns", "raw_pair_ns", "raw_placed_pair_ns", "allocator_pair_ns", "engine_pair_ns"] {
-        thresholds[.custom(metric)] = means
-    }
+    for metric in ["pair_ns", "allocator_pair_ns", "engine_pair_ns"] { thresholds[.custom(metric)] = means }
+    // The driver's own calls (lavapipe's here), not this library's: only a gross change.
+    for metric in ["raw_pair_ns", "raw_placed_pair_ns"] { thresholds[.custom(metric)] = tails }
     for metric in ["create_p99_ns", "create_p999_ns", "pair_p999_ns", "raw_pair_p999_ns"] { thresholds[.custom(metric)] = tails }
     let configuration = Benchmark.Configuration(
         metrics: [.wallClock] + perPair,

@@ -12,15 +12,27 @@ let benchmarks: @Sendable () -> Void = {
         .custom("alloc_p50_ns"), .custom("alloc_p99_ns"), .custom("alloc_p999_ns"),
         .custom("free_p50_ns"), .custom("free_p99_ns"), .custom("free_p999_ns"),
     ]
-    // Tail latencies of threads sharing a lock move by tens of percent between runs: the
-    // static thresholds (Thresholds/<Swift version>/) catch regressions of that size and more.
-    let tolerance = BenchmarkThresholds(relative: [.p90: 35])
+    // Eight threads on the 2-core CI-kind VM: throughput and medians move by up to half
+    // between runs, and the tails (p99, p99.9) are the scheduler's, several times apart
+    // from one run to the next; the static thresholds (Thresholds/<Swift version>/) catch
+    // a lock that stops scaling or a path that becomes several times slower.
+    let throughput = BenchmarkThresholds(relative: [.p90: 50])
+    let medians = BenchmarkThresholds(relative: [.p90: 60])
+    let tails = BenchmarkThresholds(relative: [.p90: 400])
+    var thresholds: [BenchmarkMetric: BenchmarkThresholds] = [.wallClock: medians]
+    for metric in metrics {
+        switch metric.description {
+        case let name where name.contains("p99"): thresholds[metric] = tails
+        case let name where name.contains("p50"): thresholds[metric] = medians
+        default: thresholds[metric] = throughput
+        }
+    }
     let configuration = Benchmark.Configuration(
         metrics: [.wallClock] + metrics,
         warmupIterations: 0,
         maxDuration: .seconds(60),
         maxIterations: 3,
-        thresholds: Dictionary(uniqueKeysWithValues: ([.wallClock] + metrics).map { ($0, tolerance) })
+        thresholds: thresholds
     )
     // raw-buffers measures the driver, not this library: `vkmem bench threads` shows it,
     // and no threshold of ours should depend on it.

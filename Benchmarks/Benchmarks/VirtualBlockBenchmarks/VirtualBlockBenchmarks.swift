@@ -9,11 +9,12 @@ let benchmarks: @Sendable () -> Void = {
         .custom("alloc_ns"), .custom("free_ns"), .custom("step_ns"), .custom("failures"),
         .custom("alloc_p99_ns"), .custom("alloc_p999_ns"), .custom("free_p999_ns"), .custom("step_p999_ns"),
     ]
-    // Means move by up to a third between runs on a loaded 2-core VM and tails by more:
-    // the static thresholds (Thresholds/<Swift version>/) catch regressions beyond that.
-    // A workload that starts failing allocations fails the check outright.
-    let means = BenchmarkThresholds(relative: [.p90: 35])
-    let tails = BenchmarkThresholds(relative: [.p90: 100])
+    // On the 2-core CI-kind VM the host's clock moves means by up to 60% between runs
+    // minutes apart (W2's allocation 28 → 44 ns, W7's engine 37 → 62 ns) and tails by
+    // more: the static thresholds (Thresholds/<Swift version>/) catch a regression beyond
+    // that, or a workload that starts failing allocations, which fails the check outright.
+    let means = BenchmarkThresholds(relative: [.p90: 60])
+    let tails = BenchmarkThresholds(relative: [.p90: 200])
     var thresholds: [BenchmarkMetric: BenchmarkThresholds] = [
         .wallClock: means, .peakMemoryResident: BenchmarkThresholds(relative: [.p90: 10]),
         .custom("failures"): BenchmarkThresholds(absolute: [.p90: 0]),
