@@ -88,8 +88,11 @@ extension BufferArena {
     private func placeInPreferredBlock(_ size: UInt64, _ alignment: UInt64,
                                        _ state: inout BufferArenaState) -> BufferSlice? {
         let index = state.preferredBlock
+        // Through the buffer pointer: the array's modify accessor is a coroutine call.
         guard !state.destroyed, index < state.blocks.count,
-              let (buffer, placed) = state.blocks[index]?.placeIfRoom(size, alignment: alignment) else {
+              let (buffer, placed) = state.blocks.withUnsafeMutableBufferPointer({
+                  $0[index]?.placeIfRoom(size, alignment: alignment)
+              }) else {
             return nil
         }
         return BufferSlice(buffer: buffer, offset: placed.offset, size: size, owner: id,
@@ -156,7 +159,9 @@ extension BufferArena {
               state.generations[index] == slice.tag else {
             return false
         }
-        guard state.blocks[index]?.releaseIfOthersRemain(slice) == true else { return false }
+        guard state.blocks.withUnsafeMutableBufferPointer({ $0[index]?.releaseIfOthersRemain(slice) }) == true else {
+            return false
+        }
         state.preferBlock(index)
         return true
     }
