@@ -109,7 +109,17 @@ extension ThreadWorkload {
         for thread in 0..<threads {
             let body = ThreadBody(workload: self, thread: thread, allocator: allocator, type: type,
                                   pool: pools.isEmpty ? nil : pools[thread], start: start, outcomes: outcomes)
-            let os = Thread { body.run() }
+            // The thread drops its body (and with it the allocator) before it reports: a
+            // `Thread` keeps its closure until the thread exits, which may be after this
+            // run and the device are gone.
+            let slot = Mutex<ThreadBody?>(body)
+            let os = Thread {
+                let outcome = slot.withLock { body in
+                    defer { body = nil }
+                    return body
+                }?.run() ?? ThreadOutcome()
+                outcomes.store(outcome, at: thread)
+            }
             os.stackSize = 1 << 20
             os.start()
         }
@@ -143,7 +153,8 @@ private struct ThreadBody: @unchecked Sendable {
     let start: ThreadStart
     let outcomes: ThreadOutcomes
 
-    func run() {
+    /// This thread's share, returning what it measured for `outcomes`.
+    func run() -> ThreadOutcome {
         var outcome = ThreadOutcome()
         do throws(AllocationError) {
             switch workload.mode {
@@ -183,7 +194,7 @@ private struct ThreadBody: @unchecked Sendable {
             // A thread that failed before the barrier must still pass it, or none starts.
             start.arriveIfNotYet()
         }
-        outcomes.store(outcome, at: thread)
+        return outcome
     }
 
     /// W3's buffers: vertex and transfer destination, one queue family.
