@@ -175,6 +175,31 @@ struct BufferArenaTests {
         }
     }
 
+    /// A slice too large for a lower buffer's hole goes higher, but the next slice that
+    /// fits the hole still goes there: the lower buffer stays the one tried first.
+    @Test func aSliceTooLargeForALowerHoleLeavesItToTheNext() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let block = 16 * Self.kibibyte
+            let arena = try BufferArena(allocator: allocator, options: BufferArenaOptions(
+                usage: [.storageBuffer], memoryUsage: .dynamic, blockSize: block))
+            var slices: [BufferSlice] = []
+            for _ in 0..<5 { slices.append(try arena.allocate(size: 4 * Self.kibibyte)) }
+            let order = arena.buffers.map(\.buffer)
+            #expect(order.count == 2 && slices[4].buffer == order[1])
+            // A 4 KiB hole between two live slices of the first buffer.
+            let hole = try #require(slices.firstIndex { $0.buffer == order[0] && $0.offset == 4 * Self.kibibyte })
+            try arena.free(slices.remove(at: hole))
+            let large = try arena.allocate(size: 8 * Self.kibibyte)
+            #expect(large.buffer == order[1], "8 KiB does not fit the first buffer's 4 KiB hole")
+            let small = try arena.allocate(size: 4 * Self.kibibyte)
+            #expect(small.buffer == order[0] && small.offset == 4 * Self.kibibyte, "the hole takes the next 4 KiB")
+            for slice in slices + [large, small] { try arena.free(slice) }
+            arena._checkInvariants()
+            #expect(arena.destroy().isEmpty)
+        }
+    }
+
     /// A freed slice's view throws instead of writing into the slice that takes its place;
     /// a live neighbour's bytes are untouched.
     @Test func viewOfAFreedSliceEnds() throws {

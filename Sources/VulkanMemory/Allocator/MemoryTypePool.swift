@@ -320,18 +320,22 @@ final class MemoryTypePool: @unchecked Sendable {
     /// Every `VkDeviceMemory` a process holds slows each `vkCreateBuffer` and
     /// `vkBindBufferMemory` on NVIDIA's driver (about 5 ns per memory object per pair), so
     /// pages grow quickly to few; what a large page costs is the part of the last one that
-    /// sits unused. While pages fill up (the request failed for want of free bytes), each
-    /// new page doubles what the type has committed until that reaches the preferred size
-    /// (pages of an eighth, a quarter, a half, then the whole, as VMA grows its blocks), so
-    /// a program with a few MiB live commits an eighth of the preferred size, never the
-    /// whole. Past the preferred size a page adds a third of what is committed: filling
-    /// ends at most a third above the live bytes, room the churn that follows needs anyway
-    /// (on W3 its live bytes peak about 10% above where filling ended, and exact best fit
-    /// needs 118–123% of the final live bytes). When a request fails although the pages
+    /// sits unused. While pages fill up (the request failed for want of free bytes) and
+    /// the type has committed less than the preferred size, a new page is what is
+    /// committed plus an eighth of the preferred size, at most up to the preferred size
+    /// in all: from an empty type, pages of an eighth, a quarter, a half, then the rest
+    /// (as VMA grows its blocks), so a program with a few MiB live commits an eighth of the
+    /// preferred size, never the whole. Once the type has committed the preferred size, a
+    /// page that fills adds a third of what is committed: from then on filling ends at most
+    /// a third above the live bytes, room the churn that follows needs anyway (on W3 its
+    /// live bytes peak about 10% above where filling ended, and exact best fit needs
+    /// 118–123% of the final live bytes); below it, filling can end up to twice the live
+    /// bytes plus an eighth of the preferred size. When a request fails although the pages
     /// hold more than four times its size in free bytes, the free space is scattered in
     /// holes too small for it, as it is once allocations are being freed and replaced: then
     /// the page brings committed memory up to 115% of the live bytes, or adds a sixteenth
-    /// of what is committed where committed memory is already above that. On W3 (2,000
+    /// of what is committed where committed memory is already above that (an eighth of the
+    /// preferred size at least, as every page). On W3 (2,000
     /// buffers, 100,000 steps) over 16 seeds: 6–7 pages (6.5 on average), 458.2 MB
     /// committed on average and at most 1 device allocation during the steps, against
     /// 21–24 pages, 473.7 MB and at most 2 with filling pages of a sixteenth of what is

@@ -29,10 +29,16 @@ extension BufferArena {
         }
         return try state.withLock { (state: inout BufferArenaState) throws(BufferArenaError) -> BufferSlice in
             guard !state.destroyed else { throw .destroyed }
+            // The lowest buffer passed over that still has room for a smallest slice stays
+            // the one tried first: a smaller slice may fit where this one did not.
+            var lowestWithRoom: Int?
             for index in state.blocks.indices where state.blocks[index] != nil {
                 if let slice = try place(size, alignment, name, in: index, &state) {
-                    state.preferredBlock = index
+                    state.preferredBlock = lowestWithRoom ?? index
                     return slice
+                }
+                if lowestWithRoom == nil, state.blocks[index]!.ranges.statistics.largestFreeRange >= sliceAlignment {
+                    lowestWithRoom = index
                 }
             }
             let live = state.blocks.lazy.filter { $0 != nil }.count
@@ -69,7 +75,7 @@ extension BufferArena {
                 placed = nil
             }
             if let placed {
-                state.preferredBlock = index
+                state.preferredBlock = lowestWithRoom ?? index
                 return placed
             }
             // A new buffer always holds the slice at offset 0; should it not, the arena
@@ -80,7 +86,7 @@ extension BufferArena {
         }
     }
 
-    /// Places an unnamed slice in the arena's preferred buffer; nil when that buffer has
+    /// Places an unnamed slice in the buffer tried first; nil when that buffer has
     /// no room, is gone, or the request needs any error reported (the general path then
     /// reports it).
     /// - Complexity: O(1), one TLSF search.
@@ -96,7 +102,7 @@ extension BufferArena {
             return nil
         }
         return BufferSlice(buffer: buffer, offset: placed.offset, size: size, owner: id,
-                           block: UInt32(truncatingIfNeeded: index), tag: state.generations[index],
+                           block: UInt32(index), tag: state.generations[index],
                            handle: placed.handle)
     }
 
@@ -148,19 +154,23 @@ extension BufferArena {
 }
 
 extension BufferArena {
-    /// Frees a slice whose buffer keeps other slices, when no view of it was made; false
-    /// (nothing changed) for any other slice, a stale or foreign one included, which the
-    /// general path of ``free(_:)`` then handles or reports.
-    /// - Complexity: O(1), one TLSF free and merge.
+    /// Frees a slice whose buffer keeps other slices, ending its views; false (nothing
+    /// changed) for any other slice, a stale or foreign one included, which the general
+    /// path of ``free(_:)`` then handles or reports.
+    /// - Complexity: O(1), one TLSF free and merge (and a hash look-up while any slice
+    ///   of the arena is mapped).
     @inline(__always)
     private func releaseKeepingBlock(_ slice: BufferSlice, _ state: inout BufferArenaState) -> Bool {
         let index = Int(slice.block)
-        guard !state.destroyed, state.lifetimes.isEmpty, index < state.blocks.count,
-              state.generations[index] == slice.tag else {
+        guard !state.destroyed, index < state.blocks.count, state.generations[index] == slice.tag else {
             return false
         }
         guard state.blocks.withUnsafeMutableBufferPointer({ $0[index]?.releaseIfOthersRemain(slice) }) == true else {
             return false
+        }
+        // Most slices are never mapped: no hash look-up for them.
+        if !state.lifetimes.isEmpty {
+            state.lifetimes.removeValue(forKey: SliceKey(block: slice.block, handle: slice.handle))?.end()
         }
         state.preferBlock(index)
         return true

@@ -103,7 +103,8 @@ struct BufferArenaState: Sendable {
     /// The lifetimes of the slices that were mapped, ended when the slice is freed.
     var lifetimes: [SliceKey: ViewLifetime] = [:]
     /// The slot tried first for a slice: where the last one was placed, or a lower slot
-    /// a slice was freed from since (it may be empty or out of range by then).
+    /// passed over then that still had room for a smallest slice, or a lower slot a slice
+    /// was freed from since (it may be empty or out of range by then).
     var preferredBlock = 0
     var destroyed = false
 
