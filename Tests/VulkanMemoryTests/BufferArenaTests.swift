@@ -129,18 +129,22 @@ struct BufferArenaTests {
         }
     }
 
+    /// An arena of 16 KiB storage buffers holding `count` slices of 4 KiB, four a buffer.
+    static func quarterSlices(_ allocator: Allocator, count: Int,
+                              maxBlocks: Int = .max) throws -> (BufferArena, [BufferSlice]) {
+        let arena = try BufferArena(allocator: allocator, options: BufferArenaOptions(
+            usage: [.storageBuffer], memoryUsage: .dynamic, blockSize: 16 * kibibyte, maxBlocks: maxBlocks))
+        let slices = try (0..<count).map { _ in try arena.allocate(size: 4 * kibibyte) }
+        return (arena, slices)
+    }
+
     /// Freed room in a lower buffer is used before a higher one's, so higher buffers can
     /// empty and go; frees refused by the short path (a second free while the buffer holds
     /// other slices, a slice whose offset does not match its range) still get their errors
     /// and change nothing.
     @Test func lowerBuffersFillFirstAndRefusedFreesChangeNothing() throws {
         try withTestDevice { context in
-            let allocator = Allocator(device: context.device)
-            let block = 16 * Self.kibibyte
-            let arena = try BufferArena(allocator: allocator, options: BufferArenaOptions(
-                usage: [.storageBuffer], memoryUsage: .dynamic, blockSize: block, maxBlocks: 3))
-            var slices: [BufferSlice] = []
-            for _ in 0..<12 { slices.append(try arena.allocate(size: 4 * Self.kibibyte)) }
+            var (arena, slices) = try Self.quarterSlices(Allocator(device: context.device), count: 12, maxBlocks: 3)
             let order = arena.buffers.map(\.buffer)
             #expect(order.count == 3)
             // Free one slice in the last buffer, then one in the first: the next slice goes
@@ -179,12 +183,7 @@ struct BufferArenaTests {
     /// fits the hole still goes there: the lower buffer stays the one tried first.
     @Test func aSliceTooLargeForALowerHoleLeavesItToTheNext() throws {
         try withTestDevice { context in
-            let allocator = Allocator(device: context.device)
-            let block = 16 * Self.kibibyte
-            let arena = try BufferArena(allocator: allocator, options: BufferArenaOptions(
-                usage: [.storageBuffer], memoryUsage: .dynamic, blockSize: block))
-            var slices: [BufferSlice] = []
-            for _ in 0..<5 { slices.append(try arena.allocate(size: 4 * Self.kibibyte)) }
+            var (arena, slices) = try Self.quarterSlices(Allocator(device: context.device), count: 5)
             let order = arena.buffers.map(\.buffer)
             #expect(order.count == 2 && slices[4].buffer == order[1])
             // A 4 KiB hole between two live slices of the first buffer.
