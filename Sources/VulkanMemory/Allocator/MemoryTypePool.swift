@@ -321,9 +321,9 @@ final class MemoryTypePool: @unchecked Sendable {
     /// `vkBindBufferMemory` on NVIDIA's driver (about 5 ns per memory object per pair), so
     /// pages grow quickly to few; what a large page costs is the part of the last one that
     /// sits unused. While pages fill up (the request failed for want of free bytes) and
-    /// the type has committed less than the preferred size, a new page is what is
-    /// committed plus an eighth of the preferred size, at most up to the preferred size
-    /// in all: from an empty type, pages of an eighth, a quarter, a half, then the rest
+    /// the type has committed less than the preferred size, a new page is as large as what
+    /// is committed plus an eighth of the preferred size, never larger than the preferred
+    /// size: from an empty type, pages of an eighth, a quarter, a half, then the whole
     /// (as VMA grows its blocks), so a program with a few MiB live commits an eighth of the
     /// preferred size, never the whole. Once the type has committed the preferred size, a
     /// page that fills adds a third of what is committed: from then on filling ends at most
