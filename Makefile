@@ -105,8 +105,12 @@ test-tsan:
 ## the random allocator model under the address sanitizer (a subset: the whole suite twice
 ## would pass the 15-minute budget on 2 cores), for memory errors; leaks are test-lsan's.
 ASAN_FILTER := RequestPipeline|Observer|BindToAllocation|PoolTests|Defragmentation|Reserve|ProfiledDeviceTests|oneSeed|ViewLifetime|MisuseRegression
+## Serially (28 s against 18 s): in parallel, one run in about seven crashed inside the
+## Khronos validation layer (1.3.239, uninstrumented) in vkCreateBuffer while other tests
+## made and destroyed devices, with no error reported in this package's code; the thread
+## sanitizer's run is the one that looks for races.
 test-asan:
-	ASAN_OPTIONS=detect_leaks=0 VKMEM_RANDOM_SEED=7 VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --sanitize=address --scratch-path .build-asan --filter '$(ASAN_FILTER)'
+	ASAN_OPTIONS=detect_leaks=0 VKMEM_RANDOM_SEED=7 VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --sanitize=address --scratch-path .build-asan --no-parallel --filter '$(ASAN_FILTER)'
 	@$(MAKE) --no-print-directory test-lsan
 
 ## test-lsan: LeakSanitizer over the paths that make and free Vulkan objects, with
