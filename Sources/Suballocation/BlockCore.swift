@@ -154,6 +154,7 @@ extension UnsafeMutablePointer where Pointee == Record {
 /// The mutable state of a ``VirtualBlock``: a flat record table reached through raw
 /// pointers (no bounds or uniqueness checks on the hot path) plus the engine's
 /// indexes. Owned by a ``CoreBox``; copied only when a block value is shared.
+@usableFromInline
 struct Core {
     let blockSize: UInt64
     /// 1 when granularity is off.
@@ -179,7 +180,7 @@ struct Core {
     /// never repeat before 2^32 allocations.
     var nextGeneration: UInt32 = 0
 
-    var allocationCount = 0
+    @usableFromInline var allocationCount = 0
     var allocatedBytes: UInt64 = 0
     /// Names are rare, so they live out of the hot records, keyed by record index.
     var names: [UInt32: String] = [:]
@@ -363,10 +364,11 @@ struct Core {
 ///
 /// `@unchecked Sendable`: the core is only mutated through a block value that holds
 /// the sole reference (checked before every mutation), like the standard collections.
+@usableFromInline
 final class CoreBox: @unchecked Sendable {
     // Every access goes through a uniquely held box, so dynamic exclusivity checks
     // would only add cost.
-    @exclusivity(unchecked) var core: Core
+    @usableFromInline @exclusivity(unchecked) var core: Core
 
     init(_ core: Core) { self.core = core }
 

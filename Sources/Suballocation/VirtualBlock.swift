@@ -47,7 +47,7 @@ public struct VirtualBlock: Sendable {
         case ringBuffer
     }
 
-    var box: CoreBox
+    @usableFromInline var box: CoreBox
 
     /// Creates an empty block of `size` bytes.
     ///
@@ -75,10 +75,10 @@ public struct VirtualBlock: Sendable {
     public var granularity: UInt64 { box.core.granularity }
 
     /// Whether the block has no live allocation.
-    public var isEmpty: Bool { box.core.allocationCount == 0 }
+    @inlinable public var isEmpty: Bool { box.core.allocationCount == 0 }
 
     /// The number of live allocations.
-    public var allocationCount: Int { box.core.allocationCount }
+    @inlinable public var allocationCount: Int { box.core.allocationCount }
 
     @inline(__always)
     mutating func makeUnique() {

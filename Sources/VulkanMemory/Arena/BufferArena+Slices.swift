@@ -94,10 +94,11 @@ extension BufferArena {
     private func placeInPreferredBlock(_ size: UInt64, _ alignment: UInt64,
                                        _ state: inout BufferArenaState) -> BufferSlice? {
         let index = state.preferredBlock
-        // Through the buffer pointer: the array's modify accessor is a coroutine call.
+        // Through the element's address: the array's and the buffer pointer's modify
+        // accessors are coroutine calls.
         guard !state.destroyed, index < state.blocks.count,
               let (buffer, placed) = state.blocks.withUnsafeMutableBufferPointer({
-                  $0[index]?.placeIfRoom(size, alignment: alignment)
+                  $0.baseAddress.unsafelyUnwrapped.advanced(by: index).pointee?.placeIfRoom(size, alignment: alignment)
               }) else {
             return nil
         }
@@ -165,7 +166,9 @@ extension BufferArena {
         guard !state.destroyed, index < state.blocks.count, state.generations[index] == slice.tag else {
             return false
         }
-        guard state.blocks.withUnsafeMutableBufferPointer({ $0[index]?.releaseIfOthersRemain(slice) }) == true else {
+        guard state.blocks.withUnsafeMutableBufferPointer({
+            $0.baseAddress.unsafelyUnwrapped.advanced(by: index).pointee?.releaseIfOthersRemain(slice)
+        }) == true else {
             return false
         }
         // Most slices are never mapped: no hash look-up for them.

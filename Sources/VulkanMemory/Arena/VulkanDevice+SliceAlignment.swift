@@ -17,6 +17,7 @@ extension VulkanDevice {
 
 /// Checks a slice request and gives the alignment it is placed with: `requested` (0 read
 /// as 1) raised to `minimum`.
+@inline(__always)
 func checkedSliceAlignment(size: UInt64, requested: UInt64, minimum: UInt64) throws(BufferArenaError) -> UInt64 {
     guard size > 0 else { throw .zeroSize }
     let requested = max(requested, 1)
@@ -27,6 +28,7 @@ func checkedSliceAlignment(size: UInt64, requested: UInt64, minimum: UInt64) thr
 }
 
 /// `value` rounded up to a multiple of `granule` (a power of two), or nil on overflow.
+@inline(__always)
 func roundedUp(_ value: UInt64, to granule: UInt64) -> UInt64? {
     let (sum, overflow) = value.addingReportingOverflow(granule - 1)
     return overflow ? nil : sum & ~(granule - 1)
