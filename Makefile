@@ -104,7 +104,7 @@ test-tsan:
 ## test-asan: the request pipeline, binds, pools, defragmentation, observers and one seed of
 ## the random allocator model under the address sanitizer (a subset: the whole suite twice
 ## would pass the 15-minute budget on 2 cores), for memory errors; leaks are test-lsan's.
-ASAN_FILTER := RequestPipeline|Observer|BindToAllocation|PoolTests|Defragmentation|Reserve|ProfiledDeviceTests|oneSeed|ViewLifetime|MisuseRegression
+ASAN_FILTER := RequestPipeline|BufferArena|Observer|BindToAllocation|PoolTests|Defragmentation|Reserve|ProfiledDeviceTests|oneSeed|ViewLifetime|MisuseRegression
 ## Serially (28 s against 18 s): in parallel, one run in about seven crashed inside the
 ## Khronos validation layer (1.3.239, uninstrumented) in vkCreateBuffer while other tests
 ## made and destroyed devices, with no error reported in this package's code; the thread

@@ -203,6 +203,24 @@ public struct VirtualBlock: Sendable {
         box.core.setUserData(userData, of: i)
     }
 
+    /// Replaces the user data of a live allocation only if it lies at `offset` and holds
+    /// `expected`: one lookup for a container that keeps a freed range allocated for
+    /// reuse and tells its users' handles apart by a serial in the user data (a
+    /// `BufferArena` does).
+    /// - Returns: The allocation's size, or nil when it lies at another offset or holds
+    ///   other user data (nothing changes then).
+    /// - Throws: ``VirtualBlockError/unknownHandle(_:)`` or ``VirtualBlockError/staleHandle(_:)``;
+    ///   the block is then unchanged.
+    /// - Complexity: O(1).
+    public mutating func replaceUserData(_ expected: UInt64, with userData: UInt64, for handle: VirtualAllocationHandle,
+                                         at offset: UInt64) throws(VirtualBlockError) -> UInt64? {
+        let i = try box.core.liveIndex(handle)
+        guard box.core.records[i].offset == offset, box.core.userData(of: i) == expected else { return nil }
+        makeUnique()
+        box.core.setUserData(userData, of: i)
+        return box.core.records[i].size
+    }
+
     /// The name of a live allocation, if one was set.
     /// - Throws: ``VirtualBlockError/unknownHandle(_:)`` or ``VirtualBlockError/staleHandle(_:)``.
     public func name(of handle: VirtualAllocationHandle) throws(VirtualBlockError) -> String? {

@@ -98,6 +98,12 @@ func expectRefusal(_ expected: VirtualBlockError, _ block: inout VirtualBlock,
         expectRefusal(.unknownHandle(foreign), &block) { b throws(VirtualBlockError) in try b.free(foreign) }
         expectRefusal(.staleHandle(freed), &block) { b throws(VirtualBlockError) in try b.setUserData(1, for: freed) }
         expectRefusal(.staleHandle(freed), &block) { b throws(VirtualBlockError) in try b.setName("x", for: freed) }
+        expectRefusal(.staleHandle(freed), &block) { b throws(VirtualBlockError) in
+            _ = try b.replaceUserData(0, with: 1, for: freed, at: 0)
+        }
+        expectRefusal(.unknownHandle(foreign), &block) { b throws(VirtualBlockError) in
+            _ = try b.replaceUserData(0, with: 1, for: foreign, at: 0)
+        }
         #expect(throws: VirtualBlockError.staleHandle(freed)) { try block.allocation(freed) }
         #expect(throws: VirtualBlockError.staleHandle(freed)) { try block.userData(of: freed) }
         #expect(throws: VirtualBlockError.staleHandle(freed)) { try block.name(of: freed) }

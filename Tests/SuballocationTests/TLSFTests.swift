@@ -140,6 +140,24 @@ import Testing
         block._checkInvariants()
     }
 
+    /// User data changes only from the value expected and at the offset given; a refusal
+    /// changes nothing, and a copy of the block keeps its own value.
+    @Test func userDataIsReplacedOnlyWhereItHoldsTheValueExpected() throws {
+        var block = try VirtualBlock(size: 1 << 16)
+        let a = try block.allocate(size: 100, alignment: 16)
+        let copy = block
+        #expect(try block.replaceUserData(1, with: 2, for: a.handle, at: a.offset) == nil, "it holds 0, not 1")
+        #expect(try block.replaceUserData(0, with: 2, for: a.handle, at: a.offset + 16) == nil, "another offset")
+        #expect(try block.userData(of: a.handle) == 0)
+        #expect(try block.replaceUserData(0, with: 7, for: a.handle, at: a.offset) == 100, "gives the size")
+        #expect(try block.userData(of: a.handle) == 7)
+        #expect(try block.replaceUserData(7, with: 0, for: a.handle, at: a.offset) == 100)
+        #expect(try block.userData(of: a.handle) == 0)
+        #expect(try block.replaceUserData(0, with: 9, for: a.handle, at: a.offset) == 100)
+        #expect(try copy.userData(of: a.handle) == 0, "the copy kept its own")
+        block._checkInvariants()
+    }
+
     @Test func copiesAreIndependent() throws {
         var original = try VirtualBlock(size: 1 << 16)
         let a = try original.allocate(size: 100)

@@ -165,7 +165,7 @@ struct BufferArenaTests {
             try arena.free(victim)
             #expect(throws: BufferArenaError.alreadyFreed) { try arena.free(victim) }
             let moved = BufferSlice(buffer: slices[0].buffer, offset: slices[0].offset + 16, size: slices[0].size,
-                                    owner: slices[0].owner, block: slices[0].block, tag: slices[0].tag,
+                                    owner: slices[0].owner, block: slices[0].block, serial: slices[0].serial, tag: slices[0].tag,
                                     handle: slices[0].handle)
             #expect(throws: BufferArenaError.self) { try arena.free(moved) }
             #expect(arena.contains(slices[0]))

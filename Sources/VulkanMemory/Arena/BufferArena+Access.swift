@@ -45,18 +45,21 @@ extension BufferArena {
         return state.withLock { state in (try? state.checkLive(slice)) != nil }
     }
 
-    /// Slices, bytes and buffers of the arena now.
-    /// - Complexity: O(buffers).
+    /// Slices, bytes and buffers of the arena now. Freed ranges the arena keeps for the
+    /// next slice of their size count as free.
+    /// - Complexity: O(buffers), plus O(r log r) for each buffer holding kept ranges,
+    ///   r its free and kept ranges.
     public var statistics: BufferArenaStatistics {
         state.withLock { state in
             var statistics = BufferArenaStatistics()
             for case let block? in state.blocks {
                 let figures = block.ranges.statistics
-                statistics.sliceCount += figures.allocationCount
-                statistics.sliceBytes += figures.allocatedBytes
+                // Recycled ranges are free to the user: kept only for the next slice of their size.
+                statistics.sliceCount += figures.allocationCount - block.recycled.count
+                statistics.sliceBytes += figures.allocatedBytes - block.recycled.bytes
                 statistics.blockCount += 1
                 statistics.blockBytes += block.buffer.bound.size
-                statistics.largestFreeRange = max(statistics.largestFreeRange, figures.largestFreeRange)
+                statistics.largestFreeRange = max(statistics.largestFreeRange, block.largestFreeRange)
             }
             return statistics
         }
@@ -80,7 +83,10 @@ extension BufferArena {
     /// - Complexity: O(live slices).
     public func _checkInvariants() {
         state.withLock { state in
-            for case let block? in state.blocks { block.ranges._checkInvariants() }
+            for case let block? in state.blocks {
+                block.ranges._checkInvariants()
+                block.checkRecycledRanges()
+            }
         }
     }
 }
@@ -89,11 +95,7 @@ extension BufferArenaState {
     /// The slot of a live slice's buffer, its range checked to be still the slice's.
     func checkLive(_ slice: BufferSlice) throws(BufferArenaError) -> Int {
         let index = try liveBlock(of: slice)
-        do throws(VirtualBlockError) {
-            guard try blocks[index]!.ranges.allocation(slice.handle).offset == slice.offset else { throw .staleHandle(slice.handle) }
-        } catch {
-            throw error == .unknownHandle(slice.handle) ? .foreignSlice : .alreadyFreed
-        }
+        try blocks[index]!.checkLive(slice)
         return index
     }
 }

@@ -37,6 +37,12 @@ extension BufferArena {
                     state.preferredBlock = lowestWithRoom ?? index
                     return slice
                 }
+                // The buffer's recycled ranges are free bytes too: merged back, they may
+                // make the room this request needs.
+                if state.blocks[index]!.releaseRecycled(), let slice = try place(size, alignment, name, in: index, &state) {
+                    state.preferredBlock = lowestWithRoom ?? index
+                    return slice
+                }
                 if lowestWithRoom == nil, state.blocks[index]!.ranges.statistics.largestFreeRange >= sliceAlignment {
                     lowestWithRoom = index
                 }
@@ -86,10 +92,11 @@ extension BufferArena {
         }
     }
 
-    /// Places an unnamed slice in the buffer tried first; nil when that buffer has
-    /// no room, is gone, or the request needs any error reported (the general path then
+    /// Places an unnamed slice in the buffer tried first, in its last recycled range when
+    /// that fits (`RecycledRanges`), else by a TLSF search; nil when that buffer has no
+    /// room, is gone, or the request needs any error reported (the general path then
     /// reports it).
-    /// - Complexity: O(1), one TLSF search.
+    /// - Complexity: O(1), one TLSF search at most.
     @inline(__always)
     private func placeInPreferredBlock(_ size: UInt64, _ alignment: UInt64,
                                        _ state: inout BufferArenaState) -> BufferSlice? {
@@ -97,13 +104,15 @@ extension BufferArena {
         // Through the element's address: the array's and the buffer pointer's modify
         // accessors are coroutine calls.
         guard !state.destroyed, index < state.blocks.count,
-              let (buffer, placed) = state.blocks.withUnsafeMutableBufferPointer({
-                  $0.baseAddress.unsafelyUnwrapped.advanced(by: index).pointee?.placeIfRoom(size, alignment: alignment)
+              let (buffer, placed, serial) = state.blocks.withUnsafeMutableBufferPointer({ blocks in
+                  let block = blocks.baseAddress.unsafelyUnwrapped.advanced(by: index)
+                  return block.pointee?.takeRecycled(size, alignment: alignment)
+                      ?? block.pointee?.placeIfRoom(size, alignment: alignment).map { ($0.0, $0.1, 0) }
               }) else {
             return nil
         }
         return BufferSlice(buffer: buffer, offset: placed.offset, size: size, owner: id,
-                           block: UInt32(index), tag: state.generations[index],
+                           block: UInt32(index), serial: serial, tag: state.generations[index],
                            handle: placed.handle)
     }
 
@@ -116,12 +125,12 @@ extension BufferArena {
             return nil
         }
         return BufferSlice(buffer: buffer, offset: placed.offset, size: size, owner: id,
-                           block: UInt32(index), tag: state.generations[index], handle: placed.handle)
+                           block: UInt32(index), serial: 0, tag: state.generations[index], handle: placed.handle)
     }
 
-    /// Frees a slice: its range goes back to its buffer, its views end. A buffer left
-    /// empty is destroyed when another empty one is kept already, or when it was made
-    /// for one large slice.
+    /// Frees a slice: its range goes back to its buffer, or is kept for the next slice of
+    /// its size, and its views end. A buffer left empty is destroyed when another empty
+    /// one is kept already, or when it was made for one large slice.
     ///
     /// - Throws: ``BufferArenaError/foreignSlice`` for a slice of another arena or ring,
     ///   ``BufferArenaError/alreadyFreed`` for one freed before,
@@ -155,11 +164,12 @@ extension BufferArena {
 }
 
 extension BufferArena {
-    /// Frees a slice whose buffer keeps other slices, ending its views; false (nothing
+    /// Frees a slice whose buffer keeps other slices, ending its views: its range is
+    /// recycled (`RecycledRanges`) or, when the buffer keeps enough, freed; false (nothing
     /// changed) for any other slice, a stale or foreign one included, which the general
     /// path of ``free(_:)`` then handles or reports.
-    /// - Complexity: O(1), one TLSF free and merge (and a hash look-up while any slice
-    ///   of the arena is mapped).
+    /// - Complexity: O(1), one range look-up, or one TLSF free and merge (and a hash
+    ///   look-up while any slice of the arena is mapped).
     @inline(__always)
     private func releaseKeepingBlock(_ slice: BufferSlice, _ state: inout BufferArenaState) -> Bool {
         let index = Int(slice.block)
@@ -167,8 +177,9 @@ extension BufferArena {
             return false
         }
         guard state.blocks.withUnsafeMutableBufferPointer({
-            $0.baseAddress.unsafelyUnwrapped.advanced(by: index).pointee?.releaseIfOthersRemain(slice)
-        }) == true else {
+            let block = $0.baseAddress.unsafelyUnwrapped.advanced(by: index)
+            return block.pointee?.recycle(slice) == true || block.pointee?.releaseIfOthersRemain(slice) == true
+        }) else {
             return false
         }
         // Most slices are never mapped: no hash look-up for them.
@@ -213,6 +224,7 @@ extension ArenaBlock {
                 return nil
             }
             if let name {
+                hasNames = true
                 do throws(VirtualBlockError) { try ranges.setName(name, for: range.handle) } catch {
                     _ = try? ranges.free(range.handle, at: range.offset)
                     throw error
@@ -236,20 +248,24 @@ extension ArenaBlock {
         return (buffer.bound.buffer, range)
     }
 
-    /// Gives a slice's range back when the block holds others too; false (nothing
-    /// changed) when it is the block's last slice or not a live slice of this block.
+    /// Gives a slice's range back when the block holds other live slices too; false
+    /// (nothing changed) when it is the block's last live slice or not a live slice of
+    /// this block.
     /// - Complexity: O(1), one TLSF free and merge.
-    @inline(__always)
     mutating func releaseIfOthersRemain(_ slice: BufferSlice) -> Bool {
-        guard ranges.allocationCount > 1 else { return false }
+        guard liveSliceCount > 1, (try? ranges.userData(of: slice.handle)) == UInt64(slice.serial) else { return false }
         return ((try? ranges.free(slice.handle, at: slice.offset)) ?? nil) != nil
     }
 
-    /// Gives a slice's range back; true when that left the block without a slice.
+    /// Gives a slice's range back; true when that left the block without a slice (its
+    /// recycled ranges are given back first then, so it is empty).
     /// - Throws: `.foreignSlice` for a handle the block never gave, `.alreadyFreed` for
     ///   one freed before; nothing changes then.
-    /// - Complexity: O(1), one TLSF free and merge.
+    /// - Complexity: O(1), one TLSF free and merge (and those of the recycled ranges when
+    ///   it was the last live slice).
     mutating func release(_ slice: BufferSlice) throws(BufferArenaError) -> Bool {
+        try checkLive(slice)
+        if liveSliceCount == 1 { releaseRecycled() }
         do throws(VirtualBlockError) {
             guard try ranges.free(slice.handle, at: slice.offset) != nil else { throw .staleHandle(slice.handle) }
         } catch {

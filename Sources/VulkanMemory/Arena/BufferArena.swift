@@ -12,6 +12,10 @@ let arenaSerial = Atomic<UInt64>(0)
 /// Each arena buffer is an ordinary buffer of the ``Allocator``, made through
 /// ``Allocator/createBuffer(_:_:options:fileID:line:)``, so budgets, statistics, pools and
 /// leak reports count it; slices are placed in it by a TLSF `VirtualBlock` of its own.
+/// A freed slice's range is kept for the next slice of its size (up to 16 a buffer,
+/// handed back to the buffer's `VirtualBlock` when a request needs the room or the buffer
+/// empties), which makes a free and allocation of same-sized slices cheaper than the TLSF
+/// step itself; a freed slice's copies are refused however its range is reused.
 /// The arena grows by a buffer of ``BufferArenaOptions/blockSize`` bytes when no buffer
 /// has room (up to ``BufferArenaOptions/maxBlocks``) and keeps at most one empty buffer
 /// for reuse, releasing the others as they empty.
@@ -91,6 +95,11 @@ public final class BufferArena: Sendable {
 struct ArenaBlock: Sendable {
     let buffer: ArenaBuffer
     var ranges: VirtualBlock
+    /// Freed ranges kept for the next slice of their size (`RecycledRanges`).
+    var recycled = RecycledRanges()
+    /// Whether a named slice was ever placed here: a recycled range's name is removed
+    /// then, and only then (a look-up the other buffers need not pay).
+    var hasNames = false
 }
 
 /// What the arena's lock guards.
@@ -113,7 +122,7 @@ struct BufferArenaState: Sendable {
         var reports: [BufferSliceReport] = []
         for (index, block) in blocks.enumerated() {
             guard let block else { continue }
-            for range in block.ranges.allocations {
+            for range in block.ranges.allocations where !block.recycled.contains(range.handle) {
                 reports.append(BufferSliceReport(name: (try? block.ranges.name(of: range.handle)) ?? nil, block: index,
                                                  offset: range.offset, size: range.size))
             }

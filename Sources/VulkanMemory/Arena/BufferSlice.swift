@@ -19,6 +19,9 @@ public struct BufferSlice: Hashable, @unchecked Sendable, CustomStringConvertibl
     let owner: UInt64
     /// Which of the owner's buffers (0 for a ring).
     let block: UInt32
+    /// The range's serial in an arena buffer (`RecycledRanges`), raised each time a slice
+    /// of the range is freed; 0 for a ring.
+    let serial: UInt32
     /// The buffer slot's generation (arena), or the frame's serial (ring).
     let tag: UInt64
     /// The range's handle in its buffer's `VirtualBlock`.

@@ -31,7 +31,7 @@ extension FrameRing {
                 }
                 if let placed {
                     state.current.handles.append(placed.handle)
-                    return BufferSlice(buffer: buffer.bound.buffer, offset: placed.offset, size: size, owner: id, block: 0,
+                    return BufferSlice(buffer: buffer.bound.buffer, offset: placed.offset, size: size, owner: id, block: 0, serial: 0,
                                        tag: state.current.serial, handle: placed.handle)
                 }
                 guard try retireOldest(&state) else {

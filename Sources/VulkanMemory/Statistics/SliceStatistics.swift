@@ -33,7 +33,7 @@ extension BufferArena {
             for case let block? in state.blocks where !block.buffer.bound.allocation.isDedicated {
                 let allocation = block.buffer.bound.allocation
                 places[AllocationPlace(memory: UInt(bitPattern: allocation.memory), offset: allocation.offset)] =
-                    block.ranges.allocations.map { range in
+                    block.ranges.allocations.filter { !block.recycled.contains($0.handle) }.map { range in
                         SliceStatistics(name: (try? block.ranges.name(of: range.handle)) ?? nil,
                                         offset: range.offset, size: range.size)
                     }
