@@ -89,12 +89,12 @@ struct BufferArenaRecyclingTests {
             let allocator = Allocator(device: context.device)
             let arena = try Self.arena(allocator)
             let first = try arena.allocate(size: 1024, name: "first")
-            let empty = arena.statistics
+            let withFirst = arena.statistics
             let named = try arena.allocate(size: 1024, name: "uniforms")
             let last = try arena.allocate(size: 1024)
             try arena.free(last)
             try arena.free(named)
-            #expect(arena.statistics == empty, "figures as before the two slices: \(arena.statistics) against \(empty)")
+            #expect(arena.statistics == withFirst, "figures as before the two slices: \(arena.statistics) against \(withFirst)")
             #expect(arena.liveSlices().map(\.name) == ["first"])
             let shown = allocator.statistics(showingSlicesOf: [arena]).pages.flatMap(\.ranges).compactMap(\.slices)
             #expect(shown.flatMap { $0 }.map(\.name) == ["first"], "the memory map lists only the live slice: \(shown)")
@@ -129,6 +129,58 @@ struct BufferArenaRecyclingTests {
             #expect(arena.statistics.sliceCount == 0)
             arena.destroy()
             #expect(allocator.liveAllocations().isEmpty)
+        }
+    }
+
+    /// Kept ranges with alignment padding before them: the largest free range counts
+    /// them merged as the buffer would merge them, a request that needs them gets them,
+    /// and a request they cannot hold fails with the arena's figures as they were.
+    @Test func paddedKeptRangesMergeAsTheBufferWould() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let arena = try Self.arena(allocator, maxBlocks: 1)
+            // 200 bytes at every 256: 56 bytes of padding before each slice but the first.
+            let slices = try (0..<64).map { _ in try arena.allocate(size: 200, alignment: 256) }
+            #expect(slices.map(\.offset) == (0..<64).map { UInt64($0) * 256 })
+            for index in [10, 11, 20] { try arena.free(slices[index]) }
+            #expect(Self.keptRanges(arena) == 3)
+            let before = arena.statistics
+            #expect(before.largestFreeRange == 512, "slices 10 and 11 with the padding before each")
+            #expect(throws: BufferArenaError.arenaFull(size: 600, alignment: arena.sliceAlignment, blocks: 1)) {
+                try arena.allocate(size: 600)
+            }
+            #expect(arena.statistics == before, "a refused request leaves the figures as they were")
+            let wider = try arena.allocate(size: 300, alignment: 256)
+            #expect(wider.offset == 2560 && arena.statistics.blockCount == 1)
+            arena._checkInvariants()
+            for (index, slice) in slices.enumerated() where ![10, 11, 20].contains(index) { try arena.free(slice) }
+            try arena.free(wider)
+            #expect(arena.statistics.sliceCount == 0)
+            arena.destroy()
+        }
+    }
+
+    /// A range whose serial has reached the largest is not kept: it goes back to the
+    /// buffer, so its next slice has a new handle and no serial repeats under one handle.
+    @Test func aRangeAtTheLastSerialIsNotKept() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let arena = try Self.arena(allocator)
+            let slices = try (0..<3).map { _ in try arena.allocate(size: 256) }
+            let worn = try arena.state.withLock { (state: inout BufferArenaState) throws -> BufferSlice in
+                try state.blocks[0]!.ranges.setUserData(UInt64(UInt32.max), for: slices[1].handle)
+                return BufferSlice(buffer: slices[1].buffer, offset: slices[1].offset, size: slices[1].size,
+                                   owner: slices[1].owner, block: slices[1].block, serial: .max,
+                                   tag: slices[1].tag, handle: slices[1].handle)
+            }
+            #expect(!arena.contains(slices[1]) && arena.contains(worn))
+            try arena.free(worn)
+            #expect(Self.keptRanges(arena) == 0, "freed into the buffer, not kept")
+            #expect(throws: BufferArenaError.alreadyFreed) { try arena.free(worn) }
+            let next = try arena.allocate(size: 256)
+            #expect(next.handle != worn.handle && next.serial == 0)
+            for slice in [slices[0], slices[2], next] { try arena.free(slice) }
+            arena.destroy()
         }
     }
 
@@ -189,6 +241,8 @@ struct BufferArenaRecyclingTests {
                     let stale = freed[Int(random.below(UInt64(freed.count)))]
                     #expect(!arena.contains(stale))
                     #expect(throws: BufferArenaError.alreadyFreed) { try arena.free(stale) }
+                    #expect(throws: BufferArenaError.alreadyFreed) { try arena.map(stale) }
+                    #expect(throws: BufferArenaError.alreadyFreed) { try arena.deviceAddress(of: stale) }
                 }
                 if step % 100 == 0 {
                     arena._checkInvariants()

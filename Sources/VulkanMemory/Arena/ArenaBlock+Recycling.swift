@@ -23,6 +23,9 @@ struct RecycledRanges: Sendable {
         var offset: UInt64
         var size: UInt64
         var serial: UInt32
+
+        /// A slot not in use.
+        static let unused = Entry(handle: VirtualAllocationHandle(index: 0, generation: 0), offset: 0, size: 0, serial: 0)
     }
 
     /// Ranges kept at most per buffer: enough for the frees between two allocations of a
@@ -30,10 +33,34 @@ struct RecycledRanges: Sendable {
     /// search of ``contains(_:)`` (reports, checks) stays short.
     static let capacity = 16
 
-    private var entries = InlineArray<16, Entry>(
-        repeating: Entry(handle: VirtualAllocationHandle(index: 0, generation: 0), offset: 0, size: 0, serial: 0))
+    /// Sixteen entries in place (a homogeneous tuple, laid out as an array): no storage
+    /// of their own to allocate or check for uniqueness, on the platforms the package
+    /// supports (`InlineArray` needs macOS 26).
+    private var entries = (Entry.unused, Entry.unused, Entry.unused, Entry.unused,
+                           Entry.unused, Entry.unused, Entry.unused, Entry.unused,
+                           Entry.unused, Entry.unused, Entry.unused, Entry.unused,
+                           Entry.unused, Entry.unused, Entry.unused, Entry.unused)
     /// Ranges kept now.
     private(set) var count = 0
+
+    /// Entry `index`, below ``count``; a copy of the entries is read (the cold paths).
+    private subscript(index: Int) -> Entry {
+        withUnsafeBytes(of: entries) { $0.load(fromByteOffset: index * MemoryLayout<Entry>.stride, as: Entry.self) }
+    }
+
+    /// Entry `index`, read in place (the short paths: reading a copy would copy all sixteen).
+    @inline(__always)
+    private mutating func entry(_ index: Int) -> Entry {
+        withUnsafeMutableBytes(of: &entries) { $0.load(fromByteOffset: index * MemoryLayout<Entry>.stride, as: Entry.self) }
+    }
+
+    /// Writes entry `index` in place.
+    @inline(__always)
+    private mutating func setEntry(_ index: Int, _ entry: Entry) {
+        withUnsafeMutableBytes(of: &entries) {
+            $0.storeBytes(of: entry, toByteOffset: index * MemoryLayout<Entry>.stride, as: Entry.self)
+        }
+    }
 
     /// Whether no more ranges may be kept.
     var isFull: Bool { count == Self.capacity }
@@ -41,7 +68,7 @@ struct RecycledRanges: Sendable {
     /// Keeps a range; the caller checked ``isFull``.
     @inline(__always)
     mutating func push(_ entry: Entry) {
-        entries[count] = entry
+        setEntry(count, entry)
         count += 1
     }
 
@@ -51,7 +78,7 @@ struct RecycledRanges: Sendable {
     @inline(__always)
     mutating func take(size: UInt64, alignment: UInt64) -> Entry? {
         guard count > 0 else { return nil }
-        let last = entries[count - 1]
+        let last = entry(count - 1)
         guard last.size == size, last.offset & (alignment - 1) == 0 else { return nil }
         count -= 1
         return last
@@ -60,26 +87,26 @@ struct RecycledRanges: Sendable {
     /// Whether `handle` names a range kept here.
     /// - Complexity: O(``capacity``).
     func contains(_ handle: VirtualAllocationHandle) -> Bool {
-        for index in 0..<count where entries[index].handle == handle { return true }
+        for index in 0..<count where self[index].handle == handle { return true }
         return false
     }
 
     /// The bytes of the ranges kept.
     var bytes: UInt64 {
         var total: UInt64 = 0
-        for index in 0..<count { total += entries[index].size }
+        for index in 0..<count { total += self[index].size }
         return total
     }
 
     /// Gives every range up: the caller frees them in the buffer's `VirtualBlock`.
     mutating func removeAll() -> [Entry] {
-        let all = (0..<count).map { entries[$0] }
+        let all = self.all
         count = 0
         return all
     }
 
     /// The ranges kept, oldest first.
-    var all: [Entry] { (0..<count).map { entries[$0] } }
+    var all: [Entry] { (0..<count).map { self[$0] } }
 }
 
 extension ArenaBlock {
@@ -104,12 +131,15 @@ extension ArenaBlock {
 
     /// Frees a live slice by keeping its range for the next slice of its size; false
     /// (nothing changed) when the ranges kept are full, the slice is the buffer's last
-    /// live one, or the slice is not live in this buffer (freed before, or never its).
+    /// live one, its range's serial has reached the largest (the range then goes back to
+    /// the `VirtualBlock`, whose next allocation there has a new handle, so no serial
+    /// repeats under one handle), or the slice is not live in this buffer (freed before,
+    /// or never its).
     /// - Complexity: O(1), one look-up of the range (and, in a buffer that ever held a
     ///   named slice, the removal of the range's name).
     @inline(__always)
     mutating func recycle(_ slice: BufferSlice) -> Bool {
-        guard !recycled.isFull, liveSliceCount > 1 else { return false }
+        guard !recycled.isFull, liveSliceCount > 1, slice.serial != .max else { return false }
         let next = slice.serial &+ 1
         guard let size = try? ranges.replaceUserData(UInt64(slice.serial), with: UInt64(next), for: slice.handle,
                                                        at: slice.offset) else {
@@ -148,29 +178,22 @@ extension ArenaBlock {
     }
 
     /// The largest range a slice could take without a new buffer: the `VirtualBlock`'s
-    /// largest free range, or, with recycled ranges, the largest run of free and
-    /// recycled ranges side by side (what giving the recycled ranges back would merge).
-    /// - Complexity: O(1) without recycled ranges, else O(free ranges log free ranges).
+    /// largest free range once the recycled ranges are given back (measured on a copy,
+    /// so alignment padding kept with each range merges as it would).
+    /// - Complexity: O(1) without recycled ranges, else O(the block's records) for the copy.
     var largestFreeRange: UInt64 {
-        let free = ranges.statistics.largestFreeRange
-        guard recycled.count > 0 else { return free }
-        var runs = recycled.all.map { (offset: $0.offset, size: $0.size) }
-        ranges.forEachFreeRange { offset, size in runs.append((offset, size)) }
-        runs.sort { $0.offset < $1.offset }
-        var largest: UInt64 = 0
-        var start = runs[0].offset
-        var end = start
-        for run in runs {
-            if run.offset != end { start = run.offset }
-            end = run.offset + run.size
-            largest = max(largest, end - start)
-        }
-        return largest
+        guard recycled.count > 0 else { return ranges.statistics.largestFreeRange }
+        var merged = ranges
+        for entry in recycled.all { _ = try? merged.free(entry.handle, at: entry.offset) }
+        return merged.statistics.largestFreeRange
     }
 
     /// Checks that every recycled range is an allocation of the buffer at its place,
-    /// holding its next serial, and stops the program otherwise. For tests.
+    /// holding its next serial, kept once, and only while a live slice remains; stops the
+    /// program otherwise. For tests.
     func checkRecycledRanges() {
+        precondition(recycled.count == 0 || liveSliceCount > 0, "recycled ranges in a buffer with no live slice")
+        precondition(Set(recycled.all.map(\.handle)).count == recycled.count, "a range recycled twice")
         for entry in recycled.all {
             guard let range = try? ranges.allocation(entry.handle), range.offset == entry.offset,
                   range.size == entry.size, (try? ranges.userData(of: entry.handle)) == UInt64(entry.serial) else {

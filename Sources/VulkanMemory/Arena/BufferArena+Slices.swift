@@ -38,12 +38,18 @@ extension BufferArena {
                     return slice
                 }
                 // The buffer's recycled ranges are free bytes too: merged back, they may
-                // make the room this request needs.
-                if state.blocks[index]!.releaseRecycled(), let slice = try place(size, alignment, name, in: index, &state) {
+                // make the room this request needs (they stay kept where even all the
+                // buffer's free bytes together are too few).
+                if state.blocks[index]!.recycled.count > 0,
+                   state.blocks[index]!.ranges.statistics.freeBytes + state.blocks[index]!.recycled.bytes >= size,
+                   state.blocks[index]!.releaseRecycled(),
+                   let slice = try place(size, alignment, name, in: index, &state) {
                     state.preferredBlock = lowestWithRoom ?? index
                     return slice
                 }
-                if lowestWithRoom == nil, state.blocks[index]!.ranges.statistics.largestFreeRange >= sliceAlignment {
+                // A kept range is room too, for the next slice of its size.
+                if lowestWithRoom == nil, state.blocks[index]!.recycled.count > 0
+                    || state.blocks[index]!.ranges.statistics.largestFreeRange >= sliceAlignment {
                     lowestWithRoom = index
                 }
             }
@@ -252,6 +258,7 @@ extension ArenaBlock {
     /// (nothing changed) when it is the block's last live slice or not a live slice of
     /// this block.
     /// - Complexity: O(1), one TLSF free and merge.
+    @inline(__always)
     mutating func releaseIfOthersRemain(_ slice: BufferSlice) -> Bool {
         guard liveSliceCount > 1, (try? ranges.userData(of: slice.handle)) == UInt64(slice.serial) else { return false }
         return ((try? ranges.free(slice.handle, at: slice.offset)) ?? nil) != nil
