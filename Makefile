@@ -76,6 +76,10 @@ test-info:
 	python3 scripts/spirv_to_swift.py --check Tests/VulkanMemoryTests/Shaders/slices.comp.spv slicesShaderSPIRV Tests/VulkanMemoryTests/SlicesShader+SPIRV.swift
 	@# W3's harness (allocator, raw and placed-raw calls, defragmentation) is valid Vulkan usage.
 	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" bench resources --validation --steps 2000 --runs 1 > /dev/null
+	@# Incremental moves on W3 in 1 MiB pages: every live buffer read back as written (it
+	@# exits non-zero on a mismatch), no validation message.
+	"$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" bench resources --defragment incremental --validation \
+	  --steps 5000 --warm-up 1000 --page-mib 1 --runs 1 > /dev/null
 	@# Both VMA recordings beside the project replay with no failed call and no validation message.
 	@if ls ../shared/traces/*.csv > /dev/null 2>&1; then \
 	  for trace in ../shared/traces/*.csv; do \

@@ -22,6 +22,16 @@ public struct IncrementalDefragmentationRun: Sendable {
     public var liveDipBound = 0.0
     /// The highest ratio over the whole run, the warm-up included.
     public var maxRatioWithWarmUp = 0.0
+    /// The most `VkDeviceMemory` objects (pages and dedicated allocations) held after any
+    /// step past the warm-up: what small pages cost, on drivers that slow down with each.
+    public var maxMemoryObjects = 0
+    /// `VkDeviceMemory` objects held after the last step.
+    public var finalMemoryObjects = 0
+    /// Live buffers read back at the end, each filled on the GPU with a word of its own
+    /// before any pass could move it.
+    public var checkedBuffers = 0
+    /// Of those, the buffers whose bytes were not their word: data a move lost or mixed.
+    public var mismatchedBuffers = 0
     /// Defragmentation steps that moved something.
     public var passes = 0
     /// Defragmentation steps tried.
@@ -46,6 +56,9 @@ extension ResourceWorkload {
     /// every `interval` steps, of at most `budget` bytes, its copies submitted on
     /// `queue` and waited for (the GPU copy time is measured from the submit to the
     /// fence). Committed memory is compared with the live buffers' bytes after every step.
+    /// Each buffer is filled on the GPU with a word of its own before the next pass, and
+    /// every live buffer is read back and compared at the end (`checkedBuffers`,
+    /// `mismatchedBuffers`).
     ///
     /// W3's buffers have no `TRANSFER_SRC` usage, so each move copies through a second
     /// buffer on the old memory, as any pass does for such buffers.
@@ -63,10 +76,16 @@ extension ResourceWorkload {
         let allocator = Allocator(device: device, options: options)
         var buffers: [BoundBuffer] = []
         defer { for buffer in buffers { try? allocator.destroyBuffer(buffer) } }
+        // The data check reads each buffer through an alias: dedicated memory is then made
+        // without naming the buffer (`canAlias`), so the alias may bind to it.
+        let allocationOptions = AllocationOptions(strategy: strategy, canAlias: true)
+        var patterns = try BufferPatterns(allocator: allocator, queue: queue, queueFamilyIndex: queueFamilyIndex,
+                                          slots: initialSizes.count)
         var live: UInt64 = 0
         for size in initialSizes {
             info.size = size
-            buffers.append(try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy)))
+            buffers.append(try allocator.createBuffer(info, .usage(.gpuOnly), options: allocationOptions))
+            patterns.created(buffers.count - 1)
             live += buffers[buffers.count - 1].allocation.size
         }
         let policy = IncrementalDefragmentation(maxBytesPerStep: budget)
@@ -77,10 +96,17 @@ extension ResourceWorkload {
             live -= buffers[victim].allocation.size
             try allocator.destroyBuffer(buffers[victim])
             info.size = stepSizes[step]
-            buffers[victim] = try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy))
+            buffers[victim] = try allocator.createBuffer(info, .usage(.gpuOnly), options: allocationOptions)
+            patterns.created(victim)
             live += buffers[victim].allocation.size
-            if (step + 1) % interval == 0 { try defragmentationStep(policy, allocator, frame, &buffers, into: &run) }
-            let ratio = Double(allocator.usage.committedBytes) / Double(live)
+            if (step + 1) % interval == 0 {
+                try patterns.fill(buffers)
+                try defragmentationStep(policy, allocator, frame, &buffers, into: &run)
+            }
+            let usage = allocator.usage
+            let ratio = Double(usage.committedBytes) / Double(live)
+            run.finalMemoryObjects = usage.pageCount + usage.dedicatedCount
+            if step >= warmUpSteps { run.maxMemoryObjects = max(run.maxMemoryObjects, run.finalMemoryObjects) }
             run.maxRatioWithWarmUp = max(run.maxRatioWithWarmUp, ratio)
             if step >= warmUpSteps, ratio > run.maxRatio {
                 run.maxRatio = ratio
@@ -94,6 +120,8 @@ extension ResourceWorkload {
             windowPeak = max(windowPeak, live)
             if step >= warmUpSteps { run.liveDipBound = max(run.liveDipBound, Double(windowPeak) / Double(live)) }
         }
+        try patterns.fill(buffers)
+        (run.checkedBuffers, run.mismatchedBuffers) = try patterns.check(buffers)
         return run
     }
 

@@ -32,7 +32,9 @@ extension BenchResourcesCommand {
                   + "\"max_ratio_with_warm_up\": \(r.maxRatioWithWarmUp), \"live_dip_bound\": \(r.liveDipBound), \"final_ratio\": \(r.finalRatio), "
                   + "\"passes\": \(r.passes), \"steps_tried\": \(r.stepsTried), \"moved_bytes\": \(r.movedBytes), "
                   + "\"mean_moved_bytes\": \(oneDecimal(r.meanMovedBytes)), \"max_moved_bytes\": \(r.maxMovedBytes), "
-                  + "\"released_pages\": \(r.releasedPages), \"mean_copy_ns\": \(oneDecimal(meanCopy)), "
+                  + "\"released_pages\": \(r.releasedPages), \"max_memory_objects\": \(r.maxMemoryObjects), "
+                  + "\"final_memory_objects\": \(r.finalMemoryObjects), \"checked_buffers\": \(r.checkedBuffers), "
+                  + "\"mismatched_buffers\": \(r.mismatchedBuffers), \"mean_copy_ns\": \(oneDecimal(meanCopy)), "
                   + "\"p99_copy_ns\": \(oneDecimal(percentile(copies, 0.99))), \"max_copy_ns\": \(oneDecimal(copies.last ?? 0)), "
                   + "\"mean_plan_ns\": \(oneDecimal(meanPlan)), \"device\": \"\(context.device.info.name)\", \"runs\": \(self.runs)}")
         } else {
@@ -43,9 +45,16 @@ extension BenchResourcesCommand {
             print("  max including warm-up: \(oneDecimal(r.maxRatioWithWarmUp * 100))%, at the end: \(oneDecimal(r.finalRatio * 100))%")
             print("  passes: \(r.passes) of \(r.stepsTried) tried, \(formatBytes(r.movedBytes)) moved, "
                   + "\(formatBytes(UInt64(r.meanMovedBytes))) per pass (max \(formatBytes(r.maxMovedBytes))), \(r.releasedPages) pages released")
+            print("  VkDeviceMemory objects (pages and dedicated): at most \(r.maxMemoryObjects) after warm-up, "
+                  + "\(r.finalMemoryObjects) at the end")
+            print("  data: \(r.checkedBuffers) live buffers read back at the end, \(r.mismatchedBuffers) not as written")
             print("  GPU copy per pass (submit + fence wait): mean \(oneDecimal(meanCopy / 1e3)) µs, "
                   + "p99 \(oneDecimal(percentile(copies, 0.99) / 1e3)) µs, max \(oneDecimal((copies.last ?? 0) / 1e3)) µs")
             print("  host side per pass (plan, re-create, record): mean \(oneDecimal(meanPlan / 1e3)) µs")
+        }
+        if r.mismatchedBuffers > 0 {
+            printError("\(r.mismatchedBuffers) buffers lost their data across the moves")
+            throw ExitCode(1)
         }
         if let log = context.validationLog, !log.messages.isEmpty {
             printError("validation messages:")

@@ -6,14 +6,19 @@ import Workloads
 /// W3's harness on lavapipe, under the validation layer as `VKMEM_VALIDATION` says.
 @Suite("W3 harness")
 struct ResourceWorkloadTests {
+    /// Lavapipe, with the validation layer as `VKMEM_VALIDATION` says.
+    static func context() throws -> VulkanContext {
+        var options = VulkanContext.Options()
+        options.validation = VulkanContext.Validation.fromEnvironment(default: .ifAvailable)
+        options.applicationName = "WorkloadsTests"
+        return try VulkanContext(options: options)
+    }
+
     /// The best-fit yardstick must replay exactly the sizes placed, in placement order.
     /// With 12 live buffers and 600 steps most slots are victims several times within one
     /// timed chunk, which is where reading the slots after each chunk went wrong.
     @Test func theBestFitReferenceReplaysEverySizeInTheOrderPlaced() throws {
-        var options = VulkanContext.Options()
-        options.validation = VulkanContext.Validation.fromEnvironment(default: .ifAvailable)
-        options.applicationName = "WorkloadsTests"
-        let context = try VulkanContext(options: options)
+        let context = try Self.context()
         let workload = ResourceWorkload(live: 12, steps: 600, seed: 11)
         let result = try workload.run(on: context.device)
 
@@ -59,10 +64,7 @@ struct ResourceWorkloadTests {
     /// binds raw buffers where the allocator bound them must leave those out
     /// (VUID-vkBindBufferMemory-memory-01508), and pages released during the steps too.
     @Test func thePlacedPassBindsOnlyToSharedMemoryStillHeld() throws {
-        var options = VulkanContext.Options()
-        options.validation = VulkanContext.Validation.fromEnvironment(default: .ifAvailable)
-        options.applicationName = "WorkloadsTests"
-        let context = try VulkanContext(options: options)
+        let context = try Self.context()
         var allocatorOptions = AllocatorOptions()
         allocatorOptions.deviceLocalPageSize = 1 << 20
         allocatorOptions.emptyPages = .keep(0)
@@ -70,5 +72,23 @@ struct ResourceWorkloadTests {
         #expect(result.rawPlacedPairNanoseconds > 0)
         let messages = context.validationLog?.drain() ?? []
         #expect(messages.isEmpty, "validation messages: \(messages.prefix(3))")
+    }
+
+    /// W3 with a moving pass every 1,000 steps of at most 8 MiB, in 1 MiB pages: every
+    /// live buffer reads back as the GPU wrote it, committed memory stays within 110% of
+    /// live after the warm-up, and no pass moves more than its budget.
+    @Test func incrementalMovesKeepEveryBuffersDataNearLiveMemory() throws {
+        let context = try Self.context()
+        var allocatorOptions = AllocatorOptions()
+        allocatorOptions.deviceLocalPageSize = 1 << 20
+        let run = try ResourceWorkload(live: 2_000, steps: 6_000, seed: 3)
+            .runIncremental(on: context.device, queue: context.queue.handle, queueFamilyIndex: context.queueFamilyIndex,
+                            warmUpSteps: 2_000, options: allocatorOptions)
+        #expect(run.checkedBuffers == 2_000 && run.mismatchedBuffers == 0)
+        #expect(run.passes > 0 && run.maxMovedBytes <= 8 << 20)
+        #expect(run.maxRatio <= 1.10, "committed reached \(run.maxRatio * 100)% of live after the warm-up")
+        #expect(run.maxMemoryObjects > 0 && run.finalMemoryObjects > 0)
+        let messages = context.validationLog?.drain() ?? []
+        #expect(messages.isEmpty, "validation messages: \(messages)")
     }
 }

@@ -24,7 +24,8 @@ import CVulkan
 /// others cannot take whole, and a page given in part and left open is filled again by
 /// the frames before the next step. On W3 (`vkmem bench resources --defragment
 /// incremental`) the plain `.balanced` step held committed memory at up to 130% of live;
-/// these at up to 122.7% (the DocC article "Defragmenting memory" has the figures).
+/// these at up to 122.8% with 128 MiB pages, and 107.5% with 1 MiB pages, which cost many
+/// more `VkDeviceMemory` objects (the DocC article "Defragmenting memory" has the trade-off).
 ///
 /// Thread safety: a value; ``step(_:buffers:images:recordingInto:)`` may be called from
 /// any thread, as the allocator's methods, with the command buffer's external
