@@ -369,7 +369,10 @@ struct BufferArenaTests {
 
     /// Several threads allocate, write, check and free slices of one arena at once; every
     /// slice keeps its own bytes and the arena ends empty.
-    @Test func slicesFromSeveralThreads() throws {
+    /// With `sameSizes`, slices of four sizes only, so most take a range another
+    /// thread's free kept (`RecycledRanges`).
+    @Test(arguments: [false, true])
+    func slicesFromSeveralThreads(sameSizes: Bool) throws {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)
             let arena = try BufferArena(allocator: allocator, options: BufferArenaOptions(
@@ -386,7 +389,8 @@ struct BufferArenaTests {
                             if !words.allSatisfy({ $0 == value }) { failures.append("thread \(thread): \(slice) overwritten") }
                             try arena.free(slice)
                         } else {
-                            let slice = try arena.allocate(size: 4 * (1 + random.below(256)))
+                            let size = sameSizes ? [64, 256, 256, 1024][Int(random.below(4))] : 4 * (1 + random.below(256))
+                            let slice = try arena.allocate(size: size)
                             let value = UInt32(thread << 16 | step)
                             try arena.map(slice).write(contentsOf: [UInt32](repeating: value, count: Int(slice.size / 4)))
                             mine.append((slice, value))
