@@ -62,6 +62,14 @@ public struct VirtualWorkloadResult: Sendable {
     public var freeRanges: Int
     /// The largest free range at the end, in bytes.
     public var largestFree: UInt64
+    /// Minor page faults the process took during the timed allocations (W2 only; 0
+    /// for the others): fresh pages of the engine's record table first written.
+    public var allocPageFaults = 0
+    /// W2 in `vkmem bench virtual`: the allocation time of a run made before the timed
+    /// ones, on memory the process had not written yet.
+    public var firstRunAllocNanoseconds = 0.0
+    /// The minor page faults of that run's allocations.
+    public var firstRunAllocPageFaults = 0
     /// Each `allocate` timed alone, in a pass of its own (`VirtualWorkloadLatency`).
     public var allocLatency = LatencySummary.none
     /// Each `free` timed alone.
@@ -289,6 +297,7 @@ func runFillThenDrain(count: Int, size: UInt64, strategy: AllocationStrategy, se
     var handles = [VirtualAllocationHandle](repeating: emptySlot, count: count)
     var failures = 0
 
+    let faultsBefore = PageFaultCounter.minor()
     var t = ContinuousClock.now
     handles.withUnsafeMutableBufferPointer { handles in
         for i in 0..<count {
@@ -300,6 +309,7 @@ func runFillThenDrain(count: Int, size: UInt64, strategy: AllocationStrategy, se
         }
     }
     let allocNanoseconds = nanoseconds(t) / Double(count)
+    let allocPageFaults = PageFaultCounter.minor() - faultsBefore
     let stats = block.statistics
     t = ContinuousClock.now
     for i in order where handles[i] != emptySlot { try? block.free(handles[i]) }
@@ -309,6 +319,7 @@ func runFillThenDrain(count: Int, size: UInt64, strategy: AllocationStrategy, se
         workload: VirtualWorkload.w2.rawValue, allocNanoseconds: allocNanoseconds, freeNanoseconds: freeNanoseconds,
         stepNanoseconds: allocNanoseconds + freeNanoseconds, failures: failures, live: stats.allocationCount,
         freeRanges: stats.freeRangeCount, largestFree: stats.largestFreeRange)
+    result.allocPageFaults = allocPageFaults
     if timingEachOperation {
         let latency = VirtualWorkloadLatency.fillThenDrain(count: count, size: size, order: order, strategy: strategy)
         result.allocLatency = latency.alloc.summary

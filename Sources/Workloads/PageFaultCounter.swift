@@ -1,0 +1,28 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The calling process's page faults so far, from `getrusage(RUSAGE_SELF)`.
+///
+/// Why the benchmarks count them: the first write to a page of fresh memory traps into
+/// the kernel, and in a virtual machine whose memory grows as it is used (the H200
+/// host is a Firecracker microVM) that trap can cost microseconds. W2's allocations
+/// write 3 MB of records they never wrote before, so its figure depends on the machine's
+/// fault cost as much as on the engine: the count says how many of those a run paid.
+public enum PageFaultCounter {
+    /// Minor faults (served without I/O: fresh or cached pages) so far.
+    public static func minor() -> Int {
+        var usage = rusage()
+        #if canImport(Glibc)
+        let who = __rusage_who_t(RUSAGE_SELF.rawValue)
+        #else
+        let who = RUSAGE_SELF
+        #endif
+        guard getrusage(who, &usage) == 0 else { return 0 }
+        return Int(usage.ru_minflt)
+    }
+}
