@@ -6,7 +6,8 @@ import Musl
 import Darwin
 #endif
 
-/// The calling process's page faults so far, from `getrusage(RUSAGE_SELF)`.
+/// The calling thread's page faults so far, from `getrusage(RUSAGE_THREAD)` on Linux
+/// (the process's, `RUSAGE_SELF`, elsewhere), so that other threads' faults do not count.
 ///
 /// Why the benchmarks count them: the first write to a page of fresh memory traps into
 /// the kernel, and in a virtual machine whose memory grows as it is used (the H200
@@ -18,7 +19,9 @@ public enum PageFaultCounter {
     public static func minor() -> Int {
         var usage = rusage()
         #if canImport(Glibc)
-        let who = __rusage_who_t(RUSAGE_SELF.rawValue)
+        // RUSAGE_THREAD (1): glibc declares it only under _GNU_SOURCE, which Swift's
+        // import of the headers does not define.
+        let who = __rusage_who_t(1)
         #else
         let who = RUSAGE_SELF
         #endif
