@@ -49,6 +49,7 @@ struct BenchVirtualCommand: ParsableCommand {
     }
 
     func run() throws {
+        HeapRetention.keepFreedMemory()
         let selected = workload.flatMap { VirtualWorkload(rawValue: $0.uppercased()) }.map { [$0] }
             ?? VirtualWorkload.allCases
         let chosen = VirtualWorkloadStrategy(rawValue: strategy) ?? .best

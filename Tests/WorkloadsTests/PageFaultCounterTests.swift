@@ -30,17 +30,18 @@ struct PageFaultCounterTests {
         #endif
     }
 
-    /// W2's figures carry the faults its allocations took; a run in a process whose heap
-    /// already served such a table takes few or none.
+    /// W2's figures carry the faults its allocations took: none, or about one per 4 KiB of
+    /// the records it wrote, never more (the count is this thread's, not the process's).
     @Test func fillThenDrainReportsItsPageFaults() {
-        _ = runVirtualWorkload(.w2, timingEachOperation: false)
-        _ = runVirtualWorkload(.w2, timingEachOperation: false)
-        let warm = runVirtualWorkload(.w2, timingEachOperation: false)
-        #expect(warm.allocPageFaults >= 0)
-        #expect(warm.live == 100_000 && warm.failures == 0)
-        #if os(Linux)
-        // 100,000 records of 32 bytes are 780 pages of 4 KiB: a warm run reuses them.
-        #expect(warm.allocPageFaults < 400, "a third W2 run took \(warm.allocPageFaults) faults")
-        #endif
+        for _ in 0..<3 {
+            let run = runVirtualWorkload(.w2, timingEachOperation: false)
+            #expect(run.live == 100_000 && run.failures == 0)
+            #if os(Linux)
+            // 100,000 records of 32 bytes span 782 pages of 4 KiB; the table's growth
+            // copies add a few, and other threads' faults are not counted.
+            #expect(run.allocPageFaults >= 0 && run.allocPageFaults <= 1_000,
+                    "a W2 run counted \(run.allocPageFaults) page faults")
+            #endif
+        }
     }
 }

@@ -21,14 +21,15 @@ let benchmarks: @Sendable () -> Void = {
     ]
     for metric in ["alloc_ns", "free_ns", "step_ns"] { thresholds[.custom(metric)] = means }
     for metric in ["alloc_p99_ns", "alloc_p999_ns", "free_p999_ns", "step_p999_ns"] { thresholds[.custom(metric)] = tails }
-    // Two warm-up iterations: W2's first iteration writes 3 MB of records into memory the
-    // process never wrote (a page fault per 4 KiB), and glibc serves the second one's from
-    // fresh heap pages once more; from the third on the memory is reused, so the figures
-    // are the engine's and not the kernel's page zeroing (`vkmem bench virtual` reports the
-    // first run apart).
+    // W2's first iteration writes 3 MB of records into memory the process never wrote (a
+    // page fault per 4 KiB), and by default glibc gives freed tables back to the kernel, so
+    // later iterations could pay that again: freed memory is kept (`HeapRetention`) and the
+    // first iteration is the warm-up, so the figures are the engine's, not the kernel's page
+    // zeroing (`vkmem bench virtual` reports the first run apart).
+    HeapRetention.keepFreedMemory()
     let configuration = Benchmark.Configuration(
         metrics: [.wallClock, .peakMemoryResident] + perOperation,
-        warmupIterations: 2,
+        warmupIterations: 1,
         maxDuration: .seconds(30),
         maxIterations: 5,
         thresholds: thresholds
