@@ -48,8 +48,11 @@ struct BenchVirtualCommand: ParsableCommand {
         }
     }
 
+    @Flag(inversion: .prefixedNo, help: "Keep freed heap memory in the process (glibc), so runs after the first reuse it.")
+    var keepFreedMemory = true
+
     func run() throws {
-        HeapRetention.keepFreedMemory()
+        if keepFreedMemory { HeapRetention.keepFreedMemory() }
         let selected = workload.flatMap { VirtualWorkload(rawValue: $0.uppercased()) }.map { [$0] }
             ?? VirtualWorkload.allCases
         let chosen = VirtualWorkloadStrategy(rawValue: strategy) ?? .best
