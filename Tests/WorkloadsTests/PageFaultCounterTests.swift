@@ -31,15 +31,16 @@ struct PageFaultCounterTests {
     }
 
     /// W2's figures carry the faults its allocations took: none, or about one per 4 KiB of
-    /// the records it wrote, never more (the count is this thread's, not the process's).
+    /// the record tables it wrote, never more (the count is this thread's, not the process's).
     @Test func fillThenDrainReportsItsPageFaults() {
         for _ in 0..<3 {
             let run = runVirtualWorkload(.w2, timingEachOperation: false)
             #expect(run.live == 100_000 && run.failures == 0)
             #if os(Linux)
-            // 100,000 records of 32 bytes span 782 pages of 4 KiB; the table's growth
-            // copies add a few, and other threads' faults are not counted.
-            #expect(run.allocPageFaults >= 0 && run.allocPageFaults <= 1_000,
+            // The table doubles up to 131,072 records (4 MiB); where `realloc` cannot grow
+            // it in place it copies into fresh memory, so the tables ever written add up to
+            // under 8 MiB, 2,048 pages of 4 KiB. Other threads' faults are not counted.
+            #expect(run.allocPageFaults >= 0 && run.allocPageFaults <= 2_200,
                     "a W2 run counted \(run.allocPageFaults) page faults")
             #endif
         }
