@@ -103,41 +103,72 @@ extension Allocator {
     func place(_ placement: PlacementRequest, _ request: MemoryRequest,
                name: String?) throws(AllocationError) -> Allocation {
         let bits = placement.requirements.memoryTypeBits & request.memoryTypeBits
-        // A plain intent reads its cached ranking in place, with no array to retain.
-        let usageOrdinal = request.required.isEmpty && request.preferred.isEmpty && request.notPreferred.isEmpty
-            && placement.hostAccess == .none ? request.usage?.ordinal : nil
-        let computed = usageOrdinal == nil
-            ? selection.rankedTypes(for: request, hostAccess: placement.hostAccess,
-                                    allowTransferInstead: placement.allowTransferInstead) : []
-        let candidateCount = usageOrdinal.map { rankedByUsage[$0].count } ?? computed.count
-        var firstError: AllocationError?
-        for position in 0..<candidateCount {
-            let typeIndex = usageOrdinal.map { rankedByUsage[$0][position] } ?? computed[position]
+        // A plain intent reads its cached ranking in place, with no array to retain; any
+        // other request ranks the types for itself, out of line.
+        guard request.required.isEmpty && request.preferred.isEmpty && request.notPreferred.isEmpty
+                && placement.hostAccess == .none, let ordinal = request.usage?.ordinal else {
+            let ranked = selection.rankedTypes(for: request, hostAccess: placement.hostAccess,
+                                               allowTransferInstead: placement.allowTransferInstead)
+            return try place(placement, request, name: name, bits: bits, candidates: ranked, from: 0, firstError: nil)
+        }
+        for position in rankedByUsage[ordinal].indices {
+            let typeIndex = rankedByUsage[ordinal][position]
             guard bits & (1 << UInt32(typeIndex)) != 0 else { continue }
             do throws(AllocationError) {
-                return try withPool(typeIndex) { (pool) throws(AllocationError) in
-                    // Threads contending for the type's lock go to their lanes; a lane that
-                    // cannot take the request (its heap full for a new page) leaves it to
-                    // the type's first pool before another type is tried.
-                    if lanes.spreads(type: typeIndex, contentions: { pool.state.contentionCount }),
-                       case let number = ThreadNumber.current % LaneTable.lanesPerType, number != 0 {
-                        do throws(AllocationError) {
-                            return try lanes.withLane(ofType: typeIndex, number: number) { (lane) throws(AllocationError) in
-                                try place(placement, in: lane, name: name)
-                            }
-                        } catch where error.mayFallBack {}
-                    }
-                    return try place(placement, in: pool, name: name)
-                }
+                return try place(placement, inType: typeIndex, name: name)
+            } catch {
+                // A full heap: the other candidates, with no error kept on this path.
+                guard error.mayFallBack else { throw error }
+                return try place(placement, request, name: name, bits: bits, candidates: rankedByUsage[ordinal],
+                                 from: position + 1, firstError: error)
+            }
+        }
+        throw noSuitableType(placement, request, bits: bits)
+    }
+
+    /// The candidate loop of `place(_:_:name:)` from `candidates[start]` on, keeping the
+    /// first fallback error to throw when no later type takes the request.
+    @inline(never)
+    private func place(_ placement: PlacementRequest, _ request: MemoryRequest, name: String?, bits: UInt32,
+                       candidates: [Int], from start: Int, firstError: AllocationError?) throws(AllocationError) -> Allocation {
+        var firstError = firstError
+        for typeIndex in candidates[start...] {
+            guard bits & (1 << UInt32(typeIndex)) != 0 else { continue }
+            do throws(AllocationError) {
+                return try place(placement, inType: typeIndex, name: name)
             } catch {
                 guard error.mayFallBack else { throw error }
                 if firstError == nil { firstError = error }
             }
         }
-        throw firstError ?? .noSuitableMemoryType(
-            required: selection.flags(for: request, hostAccess: placement.hostAccess,
-                                      allowTransferInstead: placement.allowTransferInstead).required,
-            memoryTypeBits: bits, usage: request.usage)
+        throw firstError ?? noSuitableType(placement, request, bits: bits)
+    }
+
+    /// Why no memory type took a request: none its flags and `bits` allow.
+    @inline(never)
+    private func noSuitableType(_ placement: PlacementRequest, _ request: MemoryRequest, bits: UInt32) -> AllocationError {
+        .noSuitableMemoryType(required: selection.flags(for: request, hostAccess: placement.hostAccess,
+                                                        allowTransferInstead: placement.allowTransferInstead).required,
+                              memoryTypeBits: bits, usage: request.usage)
+    }
+
+    /// Places a request in one memory type: its own pool, or, while threads contend for
+    /// the type's lock, the calling thread's lane of it; a lane that cannot take the
+    /// request (its heap full for a new page) leaves it to the type's first pool.
+    @inline(__always)
+    private func place(_ placement: PlacementRequest, inType typeIndex: Int,
+                       name: String?) throws(AllocationError) -> Allocation {
+        try withPool(typeIndex) { (pool) throws(AllocationError) in
+            if lanes.spreads(type: typeIndex, contentions: { pool.state.contentionCount }),
+               case let number = ThreadNumber.current % LaneTable.lanesPerType, number != 0 {
+                do throws(AllocationError) {
+                    return try lanes.withLane(ofType: typeIndex, number: number) { (lane) throws(AllocationError) in
+                        try place(placement, in: lane, name: name)
+                    }
+                } catch where error.mayFallBack {}
+            }
+            return try place(placement, in: pool, name: name)
+        }
     }
 
     /// Places a request in one memory type's pages (the allocator's own or a custom
@@ -157,7 +188,26 @@ extension Allocator {
                name: String?) throws(AllocationError) -> Allocation {
         let requirements = placement.requirements
         // Every later sum (atom rounding, page sizes, heap accounting) stays far from
-        // overflow once the size is no larger than the heap.
+        // overflow once the size is no larger than the heap. The rarer cases (dedicated
+        // memory, an upper address, a custom pool's fixed pages, any refusal) go out of
+        // line, so their messages are not built into this path.
+        guard requirements.size <= pool.heapSize, placement.alignment <= pool.heapSize, !placement.upperAddress,
+              !useDedicated(requirements, pool: pool, policy: placement.dedicated),
+              !requirements.requiresDedicated, pool.fixedPageSize == nil else {
+            return try placeUnusual(placement, in: pool, name: name)
+        }
+        return try pool.allocate(size: requirements.size, alignment: placement.alignment, kind: requirements.kind,
+                                 strategy: placement.strategy, mapped: placement.mapped,
+                                 name: name, record: placement.record, upperAddress: false,
+                                 growth: PageGrowth(placement))
+    }
+
+    /// `place(_:in:name:)` for a request that is too large, asks for an upper address,
+    /// goes to dedicated memory, or meets a custom pool's fixed page size.
+    @inline(never)
+    private func placeUnusual(_ placement: PlacementRequest, in pool: MemoryTypePool,
+                              name: String?) throws(AllocationError) -> Allocation {
+        let requirements = placement.requirements
         guard requirements.size <= pool.heapSize, placement.alignment <= pool.heapSize else {
             throw .outOfMemory(size: requirements.size, typeIndex: pool.typeIndex, heapIndex: pool.heapIndex,
                                available: pool.heapSize, reason: "the request is larger than heap \(pool.heapIndex)")

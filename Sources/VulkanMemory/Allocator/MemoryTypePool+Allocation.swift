@@ -23,10 +23,7 @@ extension MemoryTypePool {
         var record = record
         if debugging { size = placedSize(size, alignment: alignment, record: &record) }
         return try state.withLock { (state: inout State) throws(AllocationError) -> Allocation in
-            if isCustom, state.isClosed {
-                throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
-                                   reason: "pool '\(state.name ?? "")' was destroyed")
-            }
+            if isCustom, state.isClosed { throw destroyedPoolError(size: size, state: state) }
             if isLinear {
                 return try allocateLinear(size: size, alignment: alignment, kind: kind, upperAddress: upperAddress,
                                           growth: growth, mapped: mapped, name: name, record: record,
@@ -40,12 +37,7 @@ extension MemoryTypePool {
             // The most a request can need in a fresh region: its alignment's and the
             // granularity's worst cases, as the arena's own search counts them.
             let needed = size + max(alignment, granularity) - 1 + (granularity - 1)
-            guard growth.allowed else {
-                throw .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
-                                   reason: "neverAllocate: no existing page of "
-                                       + (state.name.map { "pool '\($0)'" } ?? "memory type \(typeIndex)")
-                                       + " has room, and no new page may be made")
-            }
+            guard growth.allowed else { throw noGrowthError(size: size, state: state) }
             // Draining pages give their room back before a new page is made for it.
             while stopDrainingFullest(state: &state) {
                 if let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
@@ -65,6 +57,23 @@ extension MemoryTypePool {
             allocation.startedPage = true
             return allocation
         }
+    }
+
+    /// The refusal of an allocation from a custom pool that was destroyed; built out of
+    /// line so that `allocate` carries no message text.
+    @inline(never)
+    func destroyedPoolError(size: UInt64, state: State) -> AllocationError {
+        .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
+                     reason: "pool '\(state.name ?? "")' was destroyed")
+    }
+
+    /// The refusal of a `neverAllocate` request that no existing page has room for.
+    @inline(never)
+    func noGrowthError(size: UInt64, state: State) -> AllocationError {
+        .outOfMemory(size: size, typeIndex: typeIndex, heapIndex: heapIndex, available: 0,
+                     reason: "neverAllocate: no existing page of "
+                         + (state.name.map { "pool '\($0)'" } ?? "memory type \(typeIndex)")
+                         + " has room, and no new page may be made")
     }
 
     /// Records a placed range and builds its `Allocation`, with its host address when
