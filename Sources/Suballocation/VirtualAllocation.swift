@@ -44,7 +44,7 @@ public struct VirtualAllocation: Hashable, Sendable {
 /// How a TLSF block chooses among the free ranges that can hold a request.
 ///
 /// Linear blocks ignore the strategy: they have one place to put each allocation.
-public enum AllocationStrategy: Sendable, Hashable, CaseIterable {
+public enum AllocationStrategy: UInt8, Sendable, Hashable, CaseIterable {
     /// The smallest free range that holds the request, approximately (least
     /// memory): a bounded number of ranges of the smallest classes that may fit, then
     /// the first class where every range fits, and the untouched tail last. In a block

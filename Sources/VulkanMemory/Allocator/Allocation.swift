@@ -117,9 +117,15 @@ public struct MemoryRequirements: Hashable, Sendable {
 }
 
 /// Per-allocation choices.
+///
+/// Made at every call, so kept to six machine words: the flags and the priority in one
+/// (`Flags`), the name, `userData`, and one reference to the rarely set fields (`Rare`,
+/// nil while they keep their defaults). A larger struct with a reference-counted field
+/// was copied at each call site through outlined value-witness calls, about 11 ns of a
+/// W3 pair (pairbench, 2-core machine); at six words it is passed in place.
 public struct AllocationOptions: Sendable, Hashable {
     /// When to give the allocation a `VkDeviceMemory` of its own.
-    public enum DedicatedPolicy: Sendable, Hashable {
+    public enum DedicatedPolicy: UInt8, Sendable, Hashable {
         /// When the driver requires or prefers it, or when larger than half a page.
         case automatic
         /// Always.
@@ -128,78 +134,136 @@ public struct AllocationOptions: Sendable, Hashable {
         case never
     }
 
+    /// The small fields, packed.
+    @usableFromInline var flags: Flags
+    /// A name for leak reports and statistics.
+    public var name: String?
+    /// A value kept for the caller.
+    public var userData: UInt64
+    /// `dedicatedTarget`, `exportHandleTypes`, `memoryAllocateNext` and a `minAlignment`
+    /// that is not a power of two; nil while all keep their defaults.
+    @usableFromInline var rare: Rare?
+
     /// When to use dedicated memory.
-    public var dedicated: DedicatedPolicy
+    @inlinable public var dedicated: DedicatedPolicy {
+        get { flags.dedicated }
+        set { flags.dedicated = newValue }
+    }
     /// The allocation will have resources aliasing it (VMA's
     /// `VMA_ALLOCATION_CREATE_CAN_ALIAS_BIT`): dedicated memory is then made without
     /// `VkMemoryDedicatedAllocateInfo` (`dedicatedTarget` is ignored), since Vulkan binds
     /// nothing but the named resource to memory made with it. `createAliasingBuffer` and
     /// `createAliasingImage` take any allocation; on dedicated memory they need this.
-    public var canAlias: Bool
+    @inlinable public var canAlias: Bool {
+        get { flags[Flags.canAlias] }
+        set { flags[Flags.canAlias] = newValue }
+    }
     /// Map the memory and return `Allocation.mappedPointer`. Ignored on a memory type that
     /// is not host-visible (`VMA_ALLOCATION_CREATE_MAPPED_BIT`'s rule): the type is chosen
     /// for the intent alone, never moved to a mappable one for this, and the allocation
     /// then has no pointer. Intents that need a pointer (`.staging`, `.readback`,
     /// `.dynamic`) only rank host-visible types.
-    public var mapped: Bool
-    /// A name for leak reports and statistics.
-    public var name: String?
-    /// A value kept for the caller.
-    public var userData: UInt64
+    @inlinable public var mapped: Bool {
+        get { flags[Flags.mapped] }
+        set { flags[Flags.mapped] = newValue }
+    }
     /// `VK_EXT_memory_priority` priority of dedicated memory, 0…1 (pages are shared and
     /// keep the default). Outside 0…1, or not a number, is `.invalidPriority` on every
     /// path, dedicated or not.
-    public var priority: Float?
+    @inlinable public var priority: Float? {
+        get { flags.priority }
+        set { flags.priority = newValue }
+    }
     /// How the free ranges of a memory type's pages are searched.
-    public var strategy: AllocationStrategy
+    @inlinable public var strategy: AllocationStrategy {
+        get { flags.strategy }
+        set { flags.strategy = newValue }
+    }
     /// The resource a dedicated allocation backs (`VkMemoryDedicatedAllocateInfo`).
-    public var dedicatedTarget: DeviceMemory.DedicatedTarget?
+    public var dedicatedTarget: DeviceMemory.DedicatedTarget? {
+        get { rare?.dedicatedTarget }
+        set { rare = Rare.make(rare, dedicatedTarget: newValue) }
+    }
     /// Place the allocation on the upper stack of a linear pool of one page, growing down
     /// from the page's end (VMA's `VMA_ALLOCATION_CREATE_UPPER_ADDRESS_BIT`): the double
     /// stack. Anywhere else the request is refused with `.upperAddressUnavailable`.
-    public var upperAddress = false
+    @inlinable public var upperAddress: Bool {
+        get { flags[Flags.upperAddress] }
+        set { flags[Flags.upperAddress] = newValue }
+    }
     /// The least alignment of the allocation's offset, a power of two, applied as the
     /// larger of it and the requirements' alignment (VMA's `minAlignment` of
     /// `vmaCreateBufferWithAlignment`): for a buffer an API outside Vulkan reads at a
     /// stricter alignment than the driver reports. Dedicated memory starts at offset 0,
     /// which meets any alignment. Anything but a power of two is `.alignmentNotPowerOfTwo`.
-    public var minAlignment: UInt64
+    @inlinable public var minAlignment: UInt64 {
+        get { rare?.minAlignment ?? flags.minAlignment }
+        set {
+            // A power of two fits the flags; anything else is kept as given, for the error.
+            if newValue != 0, newValue & (newValue - 1) == 0 {
+                flags.minAlignment = newValue
+                if rare?.minAlignment != nil { rare = Rare.make(rare, minAlignment: nil) }
+            } else {
+                flags.minAlignment = 1
+                rare = Rare.make(rare, minAlignment: newValue)
+            }
+        }
+    }
     /// Place the allocation only in pages that exist already, the allocator's or the
     /// pool's (VMA's `VMA_ALLOCATION_CREATE_NEVER_ALLOCATE_BIT`): no new page, no
     /// dedicated memory, no `vkAllocateMemory`. When none has room the call fails with
     /// `.outOfMemory` saying so, and nothing changes.
-    public var neverAllocate: Bool
+    @inlinable public var neverAllocate: Bool {
+        get { flags[Flags.neverAllocate] }
+        set { flags[Flags.neverAllocate] = newValue }
+    }
     /// Refuse a new page or dedicated memory for this allocation when it would take its
     /// heap past the budget (VMA's `VMA_ALLOCATION_CREATE_WITHIN_BUDGET_BIT`), as
     /// `AllocatorOptions.respectBudget` does for every allocation. The refusal is
     /// `.outOfMemory` naming the budget, and the next candidate memory type is tried.
-    public var withinBudget: Bool
+    @inlinable public var withinBudget: Bool {
+        get { flags[Flags.withinBudget] }
+        set { flags[Flags.withinBudget] = newValue }
+    }
     /// How the host will touch the memory through its mapping (VMA's
     /// `VMA_ALLOCATION_CREATE_HOST_ACCESS_SEQUENTIAL_WRITE_BIT` / `_RANDOM_BIT`); with
     /// anything but `.none` it decides the host-side flags of the type chosen, in place
     /// of the intent's (see `HostAccess`).
-    public var hostAccess: HostAccess
+    @inlinable public var hostAccess: HostAccess {
+        get { flags.hostAccess }
+        set { flags.hostAccess = newValue }
+    }
     /// With `hostAccess`, lets a faster memory type the host cannot map win on a discrete
     /// GPU (VMA's `VMA_ALLOCATION_CREATE_HOST_ACCESS_ALLOW_TRANSFER_INSTEAD_BIT`): check
     /// `Allocator.isHostVisible(_:)` and stage through a `TransferQueue` when it is not.
-    public var allowTransferInstead: Bool
+    @inlinable public var allowTransferInstead: Bool {
+        get { flags[Flags.allowTransferInstead] }
+        set { flags[Flags.allowTransferInstead] = newValue }
+    }
     /// `VkExportMemoryAllocateInfo::handleTypes` of dedicated memory: how it may be
     /// exported (`Allocator.exportFileDescriptor(of:)`). Applies to dedicated memory only
     /// (a custom pool's pages are exported with `PoolOptions.exportHandleTypes`): the
     /// allocation is dedicated whatever `dedicated` says, in a custom pool too (of the
     /// pool's type), except with `.never` or `neverAllocate`, which are `.needsDedicatedMemory`.
-    public var exportHandleTypes: ExternalMemoryHandleTypes
+    public var exportHandleTypes: ExternalMemoryHandleTypes {
+        get { rare?.exportHandleTypes ?? [] }
+        set { rare = Rare.make(rare, exportHandleTypes: newValue) }
+    }
     /// A `pNext` chain of the caller's for the `VkMemoryAllocateInfo` of dedicated memory
     /// (VMA's `pMemoryAllocateNext`), linked after the structures the allocator adds.
     /// Applies to dedicated memory only, with the same rules as `exportHandleTypes`.
-    public var memoryAllocateNext: DeviceMemory.NextChain?
+    public var memoryAllocateNext: DeviceMemory.NextChain? {
+        get { rare?.memoryAllocateNext }
+        set { rare = Rare.make(rare, memoryAllocateNext: newValue) }
+    }
 
     /// Creates options; by default automatic dedication, unmapped, unnamed, best fit.
     /// Each parameter sets the property of the same name.
     ///
     /// Inlinable because programs make options at every call: called across modules, this
     /// initializer copied each of its fifteen arguments through the type's generic value
-    /// witness, about a tenth of a W3 allocate-and-free pair.
+    /// witness, about a tenth of a W3 allocate-and-free pair. The rarely set fields are
+    /// only looked at when given (`Rare.make` is out of line).
     @inlinable
     public init(dedicated: DedicatedPolicy = .automatic, mapped: Bool = false, name: String? = nil,
                 userData: UInt64 = 0, priority: Float? = nil, strategy: AllocationStrategy = .bestFit,
@@ -208,21 +272,24 @@ public struct AllocationOptions: Sendable, Hashable {
                 hostAccess: HostAccess = .none, allowTransferInstead: Bool = false,
                 exportHandleTypes: ExternalMemoryHandleTypes = [],
                 memoryAllocateNext: DeviceMemory.NextChain? = nil) {
-        self.minAlignment = minAlignment
-        self.neverAllocate = neverAllocate
-        self.withinBudget = withinBudget
-        self.hostAccess = hostAccess
-        self.allowTransferInstead = allowTransferInstead
-        self.exportHandleTypes = exportHandleTypes
-        self.memoryAllocateNext = memoryAllocateNext
-        self.canAlias = canAlias
-        self.dedicated = dedicated
-        self.mapped = mapped
+        flags = Flags()
         self.name = name
         self.userData = userData
-        self.priority = priority
-        self.strategy = strategy
-        self.dedicatedTarget = dedicatedTarget
+        rare = nil
+        flags.dedicated = dedicated
+        flags[Flags.mapped] = mapped
+        flags.priority = priority
+        flags.strategy = strategy
+        flags[Flags.canAlias] = canAlias
+        flags[Flags.neverAllocate] = neverAllocate
+        flags[Flags.withinBudget] = withinBudget
+        flags.hostAccess = hostAccess
+        flags[Flags.allowTransferInstead] = allowTransferInstead
+        if minAlignment != 1 { self.minAlignment = minAlignment }
+        if dedicatedTarget != nil || !exportHandleTypes.isEmpty || memoryAllocateNext != nil {
+            rare = Rare.make(rare, dedicatedTarget: dedicatedTarget, exportHandleTypes: exportHandleTypes,
+                             memoryAllocateNext: memoryAllocateNext)
+        }
     }
 }
 

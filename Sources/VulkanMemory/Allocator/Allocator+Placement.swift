@@ -55,40 +55,54 @@ struct PlacementRequest {
             ? "it begins with U+FEFF, which YAML readers drop as a byte-order mark; remove it" : nil
     }
 
+    @inline(__always)
     init(_ requirements: MemoryRequirements, _ options: AllocationOptions,
          target: DeviceMemory.DedicatedTarget? = nil, resource: BoundResource? = nil,
          fileID: StaticString, line: UInt) throws(AllocationError) {
         guard requirements.size > 0 else { throw .zeroSize }
-        let minimum = options.minAlignment
+        // The options' storage read once: the packed flags, and the rare fields' box,
+        // which is nil for most requests.
+        let flags = options.flags
+        let rare = options.rare
+        let minimum = rare?.minAlignment ?? flags.minAlignment
         guard minimum != 0, minimum & (minimum - 1) == 0 else { throw .alignmentNotPowerOfTwo(minimum) }
         let alignment = max(requirements.alignment, 1, minimum)
         guard alignment & (alignment - 1) == 0 else { throw .alignmentNotPowerOfTwo(alignment) }
         guard requirements.size <= UInt64.max - alignment else {
             throw .sizeOverflow(size: requirements.size, alignment: alignment)
         }
-        if let priority = options.priority, !(priority >= 0 && priority <= 1) { throw .invalidPriority(priority) }
+        let priority = flags.priority
+        if let priority, !(priority >= 0 && priority <= 1) { throw .invalidPriority(priority) }
         if let name = options.name, let reason = Self.unacceptable(name) { throw .invalidName(name, reason: reason) }
-        let dedicatedOnly = !options.exportHandleTypes.isEmpty || options.memoryAllocateNext != nil
-        if dedicatedOnly, options.dedicated == .never || options.neverAllocate {
-            throw .needsDedicatedMemory(option: options.exportHandleTypes.isEmpty ? "memoryAllocateNext" : "exportHandleTypes",
-                                        reason: options.neverAllocate ? "neverAllocate is set" : "dedicated is .never")
+        let neverAllocate = flags[AllocationOptions.Flags.neverAllocate]
+        let policy = flags.dedicated
+        var dedicatedOnly = false
+        if let rare {
+            exportHandleTypes = rare.exportHandleTypes
+            next = rare.memoryAllocateNext
+            dedicatedOnly = !rare.exportHandleTypes.isEmpty || rare.memoryAllocateNext != nil
+            if dedicatedOnly, policy == .never || neverAllocate {
+                throw .needsDedicatedMemory(option: rare.exportHandleTypes.isEmpty ? "memoryAllocateNext" : "exportHandleTypes",
+                                            reason: neverAllocate ? "neverAllocate is set" : "dedicated is .never")
+            }
+        } else {
+            exportHandleTypes = []
+            next = nil
         }
         self.requirements = requirements
         self.alignment = alignment
         // Options that only dedicated memory carries make the allocation dedicated.
-        dedicated = dedicatedOnly ? .always : options.dedicated
-        neverAllocate = options.neverAllocate
-        withinBudget = options.withinBudget
-        hostAccess = options.hostAccess
-        allowTransferInstead = options.allowTransferInstead
-        exportHandleTypes = options.exportHandleTypes
-        next = options.memoryAllocateNext
-        mapped = options.mapped
-        priority = options.priority
-        strategy = options.strategy
-        upperAddress = options.upperAddress
+        dedicated = dedicatedOnly ? .always : policy
+        self.neverAllocate = neverAllocate
+        withinBudget = flags[AllocationOptions.Flags.withinBudget]
+        hostAccess = flags.hostAccess
+        allowTransferInstead = flags[AllocationOptions.Flags.allowTransferInstead]
+        mapped = flags[AllocationOptions.Flags.mapped]
+        self.priority = priority
+        strategy = flags.strategy
+        upperAddress = flags[AllocationOptions.Flags.upperAddress]
         // Memory for aliasing resources is dedicated to none of them (CAN_ALIAS_BIT).
-        self.target = options.canAlias ? nil : target ?? options.dedicatedTarget
+        self.target = flags[AllocationOptions.Flags.canAlias] ? nil : target ?? rare?.dedicatedTarget
         record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line), userData: options.userData)
         record.isBound = resource != nil
         record.resource = resource

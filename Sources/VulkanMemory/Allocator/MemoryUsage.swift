@@ -87,7 +87,7 @@ public struct MemoryRequest: Sendable, Hashable {
 ///   host-cached. The allocation may then not be
 ///   mappable: `Allocator.isHostVisible(_:)` says so, and the caller copies through a
 ///   staging buffer (`TransferQueue`).
-public enum HostAccess: Sendable, Hashable, CaseIterable {
+public enum HostAccess: UInt8, Sendable, Hashable, CaseIterable {
     /// The intent alone chooses.
     case none
     /// Written in order, never read: `memcpy` or a loop that only stores

@@ -147,6 +147,7 @@ extension Allocator {
     /// for it (validated once, marked bound), placed by `place`, then bound, then one
     /// event; on any failure the memory goes back (with a page made for it) and the object
     /// is destroyed, so the allocator is as before.
+    @inline(__always)
     func createBound(_ object: ResourceObject, _ allocationOptions: AllocationOptions, request: MemoryRequest?,
                      pool: @autoclosure () -> String?, creation: @autoclosure () -> ResourceCreation, fileID: StaticString, line: UInt,
                      place: (PlacementRequest) throws(AllocationError) -> Allocation) throws(AllocationError) -> Allocation {
