@@ -12,24 +12,28 @@ struct PlacementRequest {
     /// The requirements' alignment or `options.minAlignment`, whichever is larger: at
     /// least 1 and a power of two.
     let alignment: UInt64
-    /// The options' plain fields: the name travels beside the request, borrowed, since
-    /// copying a string into it cost reference counting on every allocation (W3).
-    let dedicated: AllocationOptions.DedicatedPolicy
-    let mapped: Bool
-    let priority: Float?
-    let strategy: AllocationStrategy
+    /// The options' packed small fields (`AllocationOptions.Flags`), kept packed: the
+    /// name travels beside the request, borrowed, since copying a string into it cost
+    /// reference counting on every allocation (W3), and unpacking each field into a
+    /// stored property of its own cost W3 about 80 instructions a pair. `dedicated` is
+    /// `.always` here for options that only dedicated memory carries.
+    let flags: AllocationOptions.Flags
+    var dedicated: AllocationOptions.DedicatedPolicy { flags.dedicated }
+    var mapped: Bool { flags[AllocationOptions.Flags.mapped] }
+    var priority: Float? { flags.priority }
+    var strategy: AllocationStrategy { flags.strategy }
     /// `AllocationOptions.upperAddress`: only a linear pool of one page takes it.
-    let upperAddress: Bool
+    var upperAddress: Bool { flags[AllocationOptions.Flags.upperAddress] }
     /// The resource the memory will be bound to, for a dedicated allocation's
     /// `VkMemoryDedicatedAllocateInfo`; `options.dedicatedTarget` when none is given.
     let target: DeviceMemory.DedicatedTarget?
     /// `options.neverAllocate`: existing pages only.
-    let neverAllocate: Bool
+    var neverAllocate: Bool { flags[AllocationOptions.Flags.neverAllocate] }
     /// `options.withinBudget`: the budget check for this allocation's new memory.
-    let withinBudget: Bool
+    var withinBudget: Bool { flags[AllocationOptions.Flags.withinBudget] }
     /// `options.hostAccess` and `allowTransferInstead`, which rank the candidate types.
-    let hostAccess: HostAccess
-    let allowTransferInstead: Bool
+    var hostAccess: HostAccess { flags.hostAccess }
+    var allowTransferInstead: Bool { flags[AllocationOptions.Flags.allowTransferInstead] }
     /// `options.exportHandleTypes` and `memoryAllocateNext`: for dedicated memory only,
     /// so a request with either is dedicated (`needsDedicatedMemory`).
     let exportHandleTypes: ExternalMemoryHandleTypes
@@ -92,15 +96,9 @@ struct PlacementRequest {
         self.requirements = requirements
         self.alignment = alignment
         // Options that only dedicated memory carries make the allocation dedicated.
-        dedicated = dedicatedOnly ? .always : policy
-        self.neverAllocate = neverAllocate
-        withinBudget = flags[AllocationOptions.Flags.withinBudget]
-        hostAccess = flags.hostAccess
-        allowTransferInstead = flags[AllocationOptions.Flags.allowTransferInstead]
-        mapped = flags[AllocationOptions.Flags.mapped]
-        self.priority = priority
-        strategy = flags.strategy
-        upperAddress = flags[AllocationOptions.Flags.upperAddress]
+        var kept = flags
+        if dedicatedOnly { kept.dedicated = .always }
+        self.flags = kept
         // Memory for aliasing resources is dedicated to none of them (CAN_ALIAS_BIT).
         self.target = flags[AllocationOptions.Flags.canAlias] ? nil : target ?? rare?.dedicatedTarget
         record = AllocationRecord(fileID: fileID, line: UInt32(truncatingIfNeeded: line), userData: options.userData)
