@@ -26,11 +26,16 @@ struct AllocationOptionsStorageTests {
         var exportHandleTypes: ExternalMemoryHandleTypes = []
         var memoryAllocateNext: DeviceMemory.NextChain?
 
-        /// Priorities compared by bits, so a NaN equals itself.
+        /// Priorities equal as numbers (-0.0 is 0.0), or by bits, so a NaN equals itself.
+        static func samePriority(_ lhs: Float?, _ rhs: Float?) -> Bool {
+            guard let lhs, let rhs else { return lhs == nil && rhs == nil }
+            return lhs == rhs || lhs.bitPattern == rhs.bitPattern
+        }
+
         static func == (lhs: Model, rhs: Model) -> Bool {
             lhs.dedicated == rhs.dedicated && lhs.canAlias == rhs.canAlias && lhs.mapped == rhs.mapped
                 && lhs.name == rhs.name && lhs.userData == rhs.userData
-                && lhs.priority?.bitPattern == rhs.priority?.bitPattern && lhs.strategy == rhs.strategy
+                && samePriority(lhs.priority, rhs.priority) && lhs.strategy == rhs.strategy
                 && lhs.dedicatedTarget == rhs.dedicatedTarget && lhs.upperAddress == rhs.upperAddress
                 && lhs.minAlignment == rhs.minAlignment && lhs.neverAllocate == rhs.neverAllocate
                 && lhs.withinBudget == rhs.withinBudget && lhs.hostAccess == rhs.hostAccess
@@ -152,6 +157,28 @@ struct AllocationOptionsStorageTests {
         options.minAlignment = 1 << 40
         #expect(options.rare == nil)
         #expect(options.minAlignment == 1 << 40)
+    }
+
+    @Test func equalPrioritiesMakeEqualOptions() {
+        // -0.0 and 0.0 are the same priority: equal options with equal hashes, as before
+        // the fields were packed; a NaN (refused when allocating) equals itself.
+        let zero = AllocationOptions(priority: 0)
+        let negativeZero = AllocationOptions(priority: -0.0)
+        #expect(zero == negativeZero)
+        #expect(zero.hashValue == negativeZero.hashValue)
+        #expect(AllocationOptions(priority: .nan) == AllocationOptions(priority: .nan))
+        #expect(AllocationOptions(priority: 0.5) != AllocationOptions(priority: 0.25))
+    }
+
+    @Test func printingShowsTheProperties() {
+        // `print` and `dump` show what the options mean, not their packed storage.
+        let options = AllocationOptions(mapped: true, name: "mesh", minAlignment: 256)
+        let text = String(describing: options)
+        #expect(text.hasPrefix("AllocationOptions(dedicated: "))
+        #expect(text.contains("mapped: true"))
+        #expect(text.contains("name: Optional(\"mesh\")"))
+        #expect(text.contains("minAlignment: 256"))
+        #expect(!text.contains("flags") && !text.contains("rare"))
     }
 
     @Test func optionsStaySixWordsOrLess() {

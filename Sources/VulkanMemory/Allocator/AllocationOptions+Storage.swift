@@ -39,11 +39,16 @@ extension AllocationOptions {
             raw = (raw & ~mask) | (value << shift & mask)
         }
 
+        /// Kept as its bits, so options compare and hash by them: -0.0 is stored as 0.0
+        /// (equal as numbers, and the same priority to Vulkan), and a NaN equals itself.
         @inlinable var priority: Float? {
             get { raw & Self.priorityPresent != 0 ? Float(bitPattern: UInt32(truncatingIfNeeded: raw)) : nil }
             set {
                 raw &= ~(Self.priorityPresent | 0xFFFF_FFFF)
-                if let newValue { raw |= Self.priorityPresent | UInt64(newValue.bitPattern) }
+                if let newValue {
+                    let canonical: Float = newValue == 0 ? 0 : newValue
+                    raw |= Self.priorityPresent | UInt64(canonical.bitPattern)
+                }
             }
         }
 
