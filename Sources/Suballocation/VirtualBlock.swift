@@ -116,6 +116,10 @@ public struct VirtualBlock: Sendable {
         guard isPowerOfTwo(alignment) else { throw .alignmentNotPowerOfTwo(alignment) }
         guard size <= UInt64.max - (alignment - 1) else { throw .sizeOverflow(size: size, alignment: alignment) }
         makeUnique()
+        if !upperAddress, let filled = box.core.allocateAtUntouchedTail(size: size, alignment: alignment,
+                                                                         kind: kind.rawValue, userData: userData) {
+            return filled
+        }
         return try box.core.allocate(size: size, alignment: alignment, kind: kind.rawValue, strategy: strategy,
                                      upperAddress: upperAddress, userData: userData)
     }
