@@ -8,7 +8,7 @@ OPTIONAL_APT_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_FLAGS ?=
 
-.PHONY: deps build demo docs test test-docs test-unit test-info test-tsan test-asan test-lsan test-long bench clean shaders
+.PHONY: deps build demo docs test test-docs test-unit test-info test-tsan test-asan test-lsan test-long bench vma-side-by-side clean shaders
 
 ## deps: installs the Vulkan loader, headers, lavapipe, the validation layer and vulkaninfo when missing;
 ## zlib's headers and Chromium too, for the memory map's tests (a PNG screenshot in a headless browser).
@@ -153,6 +153,14 @@ shaders:
 bench: build
 	swift run -c release vkmem bench virtual
 	swift run -c release vkmem bench resources
+
+## vma-side-by-side: VMA on the same workloads as `vkmem bench` (W1, W2, W4, W5, W3), for rounds that
+## alternate the two programs (Tools/VMASideBySide/README.md). VMA's header is fetched into .build/vma,
+## never committed; the program is built statically enough to carry to the GPU machine.
+vma-side-by-side: deps
+	bash Tools/VMASideBySide/fetch-vma.sh
+	g++ -std=c++17 -O2 -DNDEBUG -I.build/vma Tools/VMASideBySide/vma_side_by_side.cpp \
+	  -o .build/vma/vma-side-by-side -ldl -static-libstdc++ -static-libgcc
 
 clean:
 	rm -rf .build .build-tsan .build-asan
