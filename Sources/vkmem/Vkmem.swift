@@ -20,11 +20,39 @@ struct DeviceOptions: ParsableArguments {
     @Flag(name: .long, help: "Enable the Khronos validation layer and fail on its messages.")
     var validation = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Device capabilities to ask for, comma-separated, or none (default: the library's).",
+        discussion: "Names: " + DeviceCapabilities.all.map(\.name).joined(separator: ", ")
+            + ". Some drivers charge every buffer creation for a capability the device has on "
+            + "(NVIDIA: bufferDeviceAddress); comparisons with another program must ask for the same."))
+    var capabilities: String?
+
+    func validate() throws {
+        _ = try parsedCapabilities()
+    }
+
+    /// `--capabilities` read: nil when not given.
+    func parsedCapabilities() throws(ValidationError) -> DeviceCapabilities? {
+        guard let capabilities else { return nil }
+        var chosen: DeviceCapabilities = []
+        for name in capabilities.split(separator: ",").map({ String($0.filter { $0 != " " }) })
+        where name != "none" && !name.isEmpty {
+            guard let known = DeviceCapabilities.all.first(where: { $0.name == name }) else {
+                throw ValidationError("unknown capability \(name); use none or any of "
+                                      + DeviceCapabilities.all.map(\.name).joined(separator: ", "))
+            }
+            chosen.insert(known.capability)
+        }
+        return chosen
+    }
+
     /// Opens the device these options describe.
     func openContext() throws(VulkanError) -> VulkanContext {
         var options = VulkanContext.Options()
         if let device { options.device = .init(parsing: device) }
         if validation { options.validation = .required }
+        // Validated by `validate()` before any command runs.
+        if let chosen = try? parsedCapabilities() { options.capabilities = chosen }
         return try VulkanContext(options: options)
     }
 }

@@ -320,6 +320,10 @@ struct Vulkan {
 
     // The first discrete GPU, else the first integrated GPU, else the first device: the
     // order vkmem's default follows (VKMEM_DEVICE aside).
+    // With `bufferDeviceAddress`, the device gets that Vulkan 1.2 feature on (as vkmem asks
+    // for by default) and VMA is told so.
+    bool bufferDeviceAddress = false;
+
     void open() {
         library = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
         if (!library) {
@@ -371,7 +375,16 @@ struct Vulkan {
         queue.queueFamilyIndex = 0;
         queue.queueCount = 1;
         queue.pQueuePriorities = &priority;
+        VkPhysicalDeviceVulkan12Features features12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+        features12.bufferDeviceAddress = VK_TRUE;
         VkDeviceCreateInfo deviceInfo{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+        if (bufferDeviceAddress) {
+            if (apiVersion < VK_API_VERSION_1_2) {
+                std::fprintf(stderr, "vma-side-by-side: --buffer-device-address needs Vulkan 1.2\n");
+                std::exit(1);
+            }
+            deviceInfo.pNext = &features12;
+        }
         deviceInfo.queueCreateInfoCount = 1;
         deviceInfo.pQueueCreateInfos = &queue;
         auto createDevice = instanceFunction<PFN_vkCreateDevice>("vkCreateDevice");
@@ -439,6 +452,7 @@ VmaAllocator createAllocator(Vulkan& vk) {
     info.vulkanApiVersion = vk.apiVersion;
     info.pVulkanFunctions = &functions;
     info.pDeviceMemoryCallbacks = &callbacks;
+    if (vk.bufferDeviceAddress) info.flags |= VMA_ALLOCATOR_CREATE_BUFFER_DEVICE_ADDRESS_BIT;
     VmaAllocator allocator = nullptr;
     VkResult result = vmaCreateAllocator(&info, &allocator);
     if (result != VK_SUCCESS) fail("vmaCreateAllocator", result);
@@ -591,6 +605,7 @@ int usage() {
     std::fprintf(stderr,
                  "usage: vma-side-by-side virtual [--workload W1|W2|W4|W5] [--runs N]\n"
                  "       vma-side-by-side resources [--runs N] [--steps N] [--live N] [--seed N]\n"
+                 "                                  [--buffer-device-address 1]\n"
                  "Prints JSON lines with the keys of vkmem bench ... --json (means only, no latency pass).\n");
     return 2;
 }
@@ -603,6 +618,7 @@ int main(int argc, char** argv) {
     std::string workload;
     int runs = 3, steps = 100000, live = 2000;
     uint64_t seed = 3;
+    bool bufferDeviceAddress = false;
     for (int i = 2; i < argc; i++) {
         std::string arg = argv[i];
         if (i + 1 >= argc) return usage();
@@ -612,6 +628,7 @@ int main(int argc, char** argv) {
         else if (arg == "--steps") steps = std::atoi(value.c_str());
         else if (arg == "--live") live = std::atoi(value.c_str());
         else if (arg == "--seed") seed = std::strtoull(value.c_str(), nullptr, 10);
+        else if (arg == "--buffer-device-address") bufferDeviceAddress = value == "1";
         else return usage();
     }
     if (runs < 1 || steps < 1 || live < 1) return usage();
@@ -638,6 +655,7 @@ int main(int argc, char** argv) {
     }
     if (command == "resources") {
         Vulkan vk;
+        vk.bufferDeviceAddress = bufferDeviceAddress;
         vk.open();
         std::vector<ResourceResult> results;
         for (int run = 0; run < runs; run++) results.push_back(runResources(vk, live, steps, seed));
@@ -657,11 +675,11 @@ int main(int argc, char** argv) {
         std::printf("{\"library\": \"VMA %u.%u.%u\", \"workload\": \"W3\", \"pair_ns\": %.1f, \"raw_pair_ns\": %.1f, "
                     "\"allocate_calls\": %ld, \"committed_bytes\": %llu, \"live_bytes\": %llu, \"pages\": %llu, "
                     "\"buffer_alignment\": %llu, \"allocator_pair_ns\": %.1f, \"peak_live_bytes\": %llu, "
-                    "\"device\": \"%s\", \"runs\": %d}\n",
+                    "\"buffer_device_address\": %s, \"device\": \"%s\", \"runs\": %d}\n",
                     VK_VERSION_MAJOR(VMA_VERSION), VK_VERSION_MINOR(VMA_VERSION), VK_VERSION_PATCH(VMA_VERSION), r.pairNs, r.rawPairNs, r.allocateCalls,
                     (unsigned long long)r.committedBytes, (unsigned long long)r.liveBytes,
                     (unsigned long long)r.blocks, (unsigned long long)r.bufferAlignment, r.allocatorPairNs,
-                    (unsigned long long)r.peakLiveBytes, vk.deviceName.c_str(), runs);
+                    (unsigned long long)r.peakLiveBytes, bufferDeviceAddress ? "true" : "false", vk.deviceName.c_str(), runs);
         vk.close();
         return 0;
     }
