@@ -177,6 +177,29 @@ struct SteadyStep {
     var size: UInt32
 }
 
+/// The draws of a free-then-allocate workload, in the generator's order: the live set's
+/// sizes, then each step's size, then each step's victim (a slot below `live`).
+/// `Tools/VMASideBySide/workload_draws.hpp` draws the same for VMA's side.
+func drawSteady(live: Int, steps: Int, seed: UInt64) -> (initial: [UInt64], work: [SteadyStep]) {
+    var rng = WyRand(state: seed)
+    let initial = (0..<live).map { _ in rng.logUniform(256, 1 << 20) }
+    // Drawn in the same order as ever, then packed into one 8-byte entry per step: the
+    // timed loops stream this array, and with 12 bytes a step in two arrays the stream
+    // pushed out of the caches a third more of the block's records than it must (W5's
+    // records do not fit in L2). VMA's benchmark draws its victims while it runs.
+    let sizes = (0..<steps).map { _ in UInt32(rng.logUniform(256, 1 << 20)) }
+    let victims = (0..<steps).map { _ in UInt32(rng.below(live)) }
+    return (initial, zip(victims, sizes).map { SteadyStep(victim: $0, size: $1) })
+}
+
+/// W2's order of frees: a Fisher–Yates shuffle of `0..<count` from the end.
+func drawFreeOrder(count: Int, seed: UInt64) -> [Int] {
+    var rng = WyRand(state: seed)
+    var order = Array(0..<count)
+    for i in stride(from: count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
+    return order
+}
+
 /// The free-then-allocate workloads.
 ///
 /// Two passes over the same drawn work: one interleaves free and allocate and times
@@ -185,17 +208,7 @@ struct SteadyStep {
 /// 0.2 ns per operation and the live count within 256 of its target.
 func runSteady(_ workload: VirtualWorkload, blockSize: UInt64, live: Int, steps: Int,
                strategy: AllocationStrategy, seed: UInt64, timingEachOperation: Bool = false) -> VirtualWorkloadResult {
-    var rng = WyRand(state: seed)
-    let initial = (0..<live).map { _ in rng.logUniform(256, 1 << 20) }
-    // Drawn in the same order as ever, then packed into one 8-byte entry per step: the
-    // timed loops stream this array, and with 12 bytes a step in two arrays the stream
-    // pushed out of the caches a third more of the block's records than it must (W5's
-    // records do not fit in L2). VMA's benchmark draws its victims while it runs.
-    let work = {
-        let sizes = (0..<steps).map { _ in UInt32(rng.logUniform(256, 1 << 20)) }
-        let victims = (0..<steps).map { _ in UInt32(rng.below(live)) }
-        return zip(victims, sizes).map { SteadyStep(victim: $0, size: $1) }
-    }()
+    let (initial, work) = drawSteady(live: live, steps: steps, seed: seed)
 
     func fill() -> (VirtualBlock, [VirtualAllocationHandle], Int) {
         // The sizes are constants above zero: creation cannot fail.
@@ -290,9 +303,7 @@ func runSteady(_ workload: VirtualWorkload, blockSize: UInt64, live: Int, steps:
 /// every one freed in random order.
 func runFillThenDrain(count: Int, size: UInt64, strategy: AllocationStrategy, seed: UInt64,
                       timingEachOperation: Bool = false) -> VirtualWorkloadResult {
-    var rng = WyRand(state: seed)
-    var order = Array(0..<count)
-    for i in stride(from: count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
+    let order = drawFreeOrder(count: count, seed: seed)
     var block = try! VirtualBlock(size: UInt64(count) * size)
     var handles = [VirtualAllocationHandle](repeating: emptySlot, count: count)
     var failures = 0

@@ -18,6 +18,8 @@
 #define VMA_IMPLEMENTATION
 #include "vk_mem_alloc.h"
 
+#include "workload_draws.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -33,41 +35,6 @@
 #include <vector>
 
 namespace {
-
-// MARK: - The workloads' generator, bit for bit as WyRand in VirtualWorkloads.swift
-
-struct WyRand {
-    uint64_t state;
-
-    uint64_t next() {
-        state += 0xA0761D6478BD642FULL;
-        unsigned __int128 product = (unsigned __int128)state * (state ^ 0xE7037ED1A0B428DBULL);
-        return (uint64_t)(product >> 64) ^ (uint64_t)product;
-    }
-
-    int below(int bound) { return (int)(next() % (uint64_t)bound); }
-
-    // The Swift side's own exp2 (a 12-term series on the fraction), so sizes agree exactly.
-    static double exp2Series(double x) {
-        double whole = std::floor(x);
-        double f = (x - whole) * 0.6931471805599453;
-        double term = 1.0, sum = 1.0;
-        for (int n = 1; n <= 12; n++) {
-            term *= f / (double)n;
-            sum += term;
-        }
-        return std::ldexp(sum, (int)whole);
-    }
-
-    uint64_t logUniform(uint64_t low, uint64_t high) {
-        double lowBits = (double)(63 - __builtin_clzll(low));
-        double highBits = (double)(63 - __builtin_clzll(high));
-        double unit = (double)(next() >> 11) / (double)(1ULL << 53);
-        double exponent = lowBits + unit * (highBits - lowBits);
-        uint64_t value = (uint64_t)exp2Series(exponent);
-        return std::min(high, std::max(low, value));
-    }
-};
 
 using Clock = std::chrono::steady_clock;
 
@@ -141,14 +108,10 @@ struct SteadyStep {
 };
 
 VirtualResult runSteady(const char* name, uint64_t blockSize, int live, int steps, uint64_t seed) {
-    WyRand rng{seed};
-    std::vector<uint64_t> initial(live);
-    for (auto& size : initial) size = rng.logUniform(256, 1 << 20);
-    std::vector<uint32_t> sizes(steps), victims(steps);
-    for (auto& size : sizes) size = (uint32_t)rng.logUniform(256, 1 << 20);
-    for (auto& victim : victims) victim = (uint32_t)rng.below(live);
+    draws::SteadyDraw drawn = draws::drawSteady(seed, live, steps);
+    const std::vector<uint64_t>& initial = drawn.initial;
     std::vector<SteadyStep> work(steps);
-    for (int i = 0; i < steps; i++) work[i] = {victims[i], sizes[i]};
+    for (int i = 0; i < steps; i++) work[i] = {drawn.victims[i], drawn.sizes[i]};
 
     auto fill = [&](VmaVirtualBlock block, std::vector<VmaVirtualAllocation>& slots) {
         slots.assign(live, nullptr);
@@ -217,10 +180,7 @@ VirtualResult runSteady(const char* name, uint64_t blockSize, int live, int step
 }
 
 VirtualResult runFillThenDrain(int count, uint64_t size, uint64_t seed) {
-    WyRand rng{seed};
-    std::vector<int> order(count);
-    for (int i = 0; i < count; i++) order[i] = i;
-    for (int i = count - 1; i > 0; i--) std::swap(order[i], order[rng.below(i + 1)]);
+    std::vector<int> order = draws::drawFreeOrder(seed, count);
     VmaVirtualBlock block = createBlock((uint64_t)count * size);
     std::vector<VmaVirtualAllocation> handles(count, nullptr);
     VirtualResult result;
@@ -467,12 +427,10 @@ VkBufferCreateInfo bufferInfo() {
 }
 
 ResourceResult runResources(Vulkan& vk, int live, int steps, uint64_t seed) {
-    WyRand random{seed};
-    std::vector<uint64_t> initialSizes(live), stepSizes(steps);
-    std::vector<int> victims(steps);
-    for (auto& size : initialSizes) size = random.logUniform(4 << 10, 1 << 20);
-    for (auto& size : stepSizes) size = random.logUniform(4 << 10, 1 << 20);
-    for (auto& victim : victims) victim = random.below(live);
+    draws::ResourceDraw drawn = draws::drawResources(seed, live, steps);
+    const std::vector<uint64_t>& initialSizes = drawn.initialSizes;
+    const std::vector<uint64_t>& stepSizes = drawn.stepSizes;
+    const std::vector<int>& victims = drawn.victims;
     VkBufferCreateInfo info = bufferInfo();
     const int chunk = 5000;
 
