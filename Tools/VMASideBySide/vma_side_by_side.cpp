@@ -260,22 +260,20 @@ struct Vulkan {
     PFN_vkAllocateMemory allocateMemory = nullptr;
     PFN_vkFreeMemory freeMemory = nullptr;
 
-    template <typename F> F instanceFunction(const char* name) {
-        auto f = (F)getInstanceProcAddr(instance, name);
+    template <typename F> static F required(PFN_vkVoidFunction f, const char* name) {
         if (!f) {
             std::fprintf(stderr, "vma-side-by-side: %s is missing\n", name);
             std::exit(1);
         }
-        return f;
+        return (F)f;
+    }
+
+    template <typename F> F instanceFunction(const char* name) {
+        return required<F>(getInstanceProcAddr(instance, name), name);
     }
 
     template <typename F> F deviceFunction(const char* name) {
-        auto f = (F)getDeviceProcAddr(device, name);
-        if (!f) {
-            std::fprintf(stderr, "vma-side-by-side: %s is missing\n", name);
-            std::exit(1);
-        }
-        return f;
+        return required<F>(getDeviceProcAddr(device, name), name);
     }
 
     // The first discrete GPU, else the first integrated GPU, else the first device: the
