@@ -24,7 +24,8 @@ struct DeviceOptions: ParsableArguments {
         "Device capabilities to ask for, comma-separated, or none (default: the library's).",
         discussion: "Names: " + DeviceCapabilities.all.map(\.name).joined(separator: ", ")
             + ". Some drivers charge every buffer creation for a capability the device has on "
-            + "(NVIDIA: bufferDeviceAddress); comparisons with another program must ask for the same."))
+            + "(NVIDIA: VK_EXT_memory_priority doubles W3's raw calls); comparisons with another program "
+            + "must ask for the same."))
     var capabilities: String?
 
     func validate() throws {

@@ -82,6 +82,27 @@ struct VulkanAccessTests {
         }
     }
 
+    /// Memory priority is opt-in: NVIDIA's driver charges every buffer's create and bind for
+    /// it (2.2× W3's raw calls on an H100), so the bootstrap's defaults leave it off and a
+    /// device opened with them never enables it, whatever the driver offers.
+    @Test func memoryPriorityIsOnlyEnabledWhenAsked() throws {
+        let defaults = VulkanContext.Options().capabilities
+        #expect(!defaults.contains(.memoryPriority))
+        #expect(defaults.isSuperset(of: [.memoryBudget, .bufferDeviceAddress, .externalMemoryFd]))
+        try withTestDevice(capabilities: defaults) { context in
+            #expect(!context.device.capabilities.contains(.memoryPriority))
+            #expect(!context.enabledExtensions.contains("VK_EXT_memory_priority"))
+        }
+        try withTestDevice(capabilities: [.memoryPriority]) { context in
+            // Enabled where the driver offers the extension with its feature (NVIDIA does;
+            // lavapipe of Mesa 22 does not).
+            let offered = try context.device.availableExtensions().contains("VK_EXT_memory_priority")
+            let enabled = context.device.capabilities.contains(.memoryPriority)
+            #expect(!enabled || offered)
+            #expect(context.enabledExtensions.contains("VK_EXT_memory_priority") == enabled)
+        }
+    }
+
     @Test func devicesAreSelectedByIndexAndName() throws {
         let devices = try VulkanContext.availableDevices()
         #expect(!devices.isEmpty)

@@ -78,8 +78,12 @@ public final class VulkanContext: Sendable {
         /// The highest API version to ask for (the loader's and device's limits apply).
         public var maximumVersion: VulkanVersion = .v1_3
         /// The capabilities to enable where the device offers them.
+        ///
+        /// ``DeviceCapabilities/memoryPriority`` is not among the defaults: on NVIDIA it
+        /// makes every buffer's create, bind and destroy cost about twice as much (see its
+        /// documentation). Add it when you set priorities.
         public var capabilities: DeviceCapabilities = [
-            .memoryBudget, .memoryPriority, .bufferDeviceAddress, .externalMemoryFd,
+            .memoryBudget, .bufferDeviceAddress, .externalMemoryFd,
         ]
         /// `VkApplicationInfo.pApplicationName`.
         public var applicationName = "swift-vulkan-memory"
