@@ -37,15 +37,15 @@ extension MemoryTypePool {
             // The most a request can need in a fresh region: its alignment's and the
             // granularity's worst cases, as the arena's own search counts them.
             let needed = size + max(alignment, granularity) - 1 + (granularity - 1)
-            guard growth.allowed else { throw noGrowthError(size: size, state: state) }
-            // Draining pages give their room back before a new page is made for it.
-            while stopDrainingFullest(state: &state) {
-                if let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
-                                                                strategy: strategy) {
-                    return debugging ? finishDebug(placed, state: &state, mapped: mapped, name: name, record: record)
-                        : finish(placed, state: &state, mapped: mapped, name: name, record: record)
-                }
+            // Draining pages give their room back before a new page is made for it, or a
+            // request that may make none is refused.
+            if !state.drainBlockers.isEmpty, let placed = placeInDrainingPages(state: &state, { state in
+                try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind, strategy: strategy)
+            }) {
+                return debugging ? finishDebug(placed, state: &state, mapped: mapped, name: name, record: record)
+                    : finish(placed, state: &state, mapped: mapped, name: name, record: record)
             }
+            guard growth.allowed else { throw noGrowthError(size: size, state: state) }
             let slot = Int(try addPage(state: &state, needed: needed, withinBudget: growth.withinBudget))
             guard let placed = try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind,
                                                                strategy: strategy),
@@ -319,8 +319,18 @@ extension MemoryTypePool {
     @inline(__always)
     func settleFreed(_ handle: VirtualAllocationHandle, size: UInt64, slot: Int, keepEmpty: Int,
                      state: inout State) -> FreeOutcome {
-        guard forgetFreed(handle, size: size, slot: slot, state: &state) else { return (nil, false) }
-        guard state.emptyPageCount > keepEmpty else { return (nil, true) }
+        // Read before the free's bookkeeping ends the drain, which clears it.
+        let releasesWhenEmpty = state.pages[slot].releasesWhenEmpty
+        guard forgetFreed(handle, size: size, slot: slot, state: &state) else {
+            if drainsSparsePages {
+                state.freesSinceSparseCheck &+= 1
+                if state.freesSinceSparseCheck >= sparseCheckInterval {
+                    startDrainingSparsestPage(state: &state)
+                }
+            }
+            return (nil, false)
+        }
+        guard state.emptyPageCount > keepEmpty || releasesWhenEmpty else { return (nil, true) }
         return (removePage(slot: UInt32(slot), state: &state), false)
     }
 

@@ -59,8 +59,11 @@ extension MemoryTypePool {
                         && !state.pages[$0].isReserved
                 }
                 .sorted { (a: Int, b: Int) -> Bool in
-                    // A draining page is the one the last passes worked on: it goes first.
-                    let (drainingA, drainingB) = (state.pages[a].isDraining, state.pages[b].isDraining)
+                    // A page an incremental defragmentation drains is the one the last passes
+                    // worked on: it goes first. A sparse page the allocator drains by itself
+                    // ranks by its bytes, as any other.
+                    let drainingA = state.pages[a].isDraining && !state.pages[a].releasesWhenEmpty
+                    let drainingB = state.pages[b].isDraining && !state.pages[b].releasesWhenEmpty
                     if drainingA != drainingB { return drainingA }
                     return used[a] != used[b] ? used[a] < used[b] : a < b
                 }

@@ -8,7 +8,7 @@ import Suballocation
 /// left. The planner marks a page draining (`planDefragmentation(…drain: true…)`); its
 /// `unblock` then blocks the page's free ranges as the drain's own. Any request that would
 /// otherwise need a new page first takes the room of the
-/// draining pages back (`stopDrainingFullest(state:)`), so draining never makes memory grow.
+/// draining pages back (`placeInDrainingPages(state:_:)`), so draining never makes memory grow.
 extension MemoryTypePool {
     /// Pages of a type that drain at once. One: on W3 (8 MiB per pass every 1,000
     /// steps) two or four drained no better, and each blocks free room the churn needs.
@@ -30,20 +30,42 @@ extension MemoryTypePool {
     /// Ends the draining of page `slot`: its blockers are freed.
     func stopDraining(_ slot: Int, state: inout State) {
         state.pages[slot].isDraining = false
+        // An ordinary page again, whether its room was taken back or it emptied (the free
+        // that emptied it read the flag first, and releases it: `settleFreed`).
+        state.pages[slot].releasesWhenEmpty = false
         guard let blockers = state.drainBlockers.removeValue(forKey: slot) else { return }
         place { () throws(VirtualBlockError) in
             for blocker in blockers { try state.arena.free(blocker) }
         }
     }
 
-    /// Ends the draining of the draining page with the most live allocations (the
-    /// furthest from empty, so the least progress lost); false when none drains.
-    /// - Complexity: O(draining pages + its blockers).
-    func stopDrainingFullest(state: inout State) -> Bool {
-        guard let slot = state.drainBlockers.keys.max(by: { state.pages[$0].liveCount < state.pages[$1].liveCount })
-        else { return false }
-        stopDraining(slot, state: &state)
-        return true
+    /// Places a request no open room took in the room of the draining pages, taken back
+    /// one page at a time, the one with the most live allocations first (the furthest
+    /// from empty, so the least progress lost). A page whose room did not take the
+    /// request drains on, with its free ranges blocked again: only the page that places
+    /// the request stops draining, and a request that goes on to a new page, or fails,
+    /// leaves every drain as it was (the allocator unchanged after an error).
+    /// - Complexity: O(draining pages × (their blockers + one search)), plus O(free
+    ///   ranges) for each page that drains again.
+    func placeInDrainingPages(state: inout State,
+                              _ place: (inout State) -> VirtualAllocation?) -> VirtualAllocation? {
+        var stopped: [(slot: Int, releasesWhenEmpty: Bool)] = []
+        var placed: VirtualAllocation?
+        // A page a defragmentation pass is emptying stays closed until the pass ends.
+        while placed == nil, let slot = state.drainBlockers.keys
+            .filter({ !state.pages[$0].isBeingEmptied })
+            .max(by: { state.pages[$0].liveCount < state.pages[$1].liveCount }) {
+            stopped.append((slot, state.pages[slot].releasesWhenEmpty))
+            stopDraining(slot, state: &state)
+            placed = place(&state)
+        }
+        let taker = placed.map { self.slot(of: $0.offset) }
+        for page in stopped where page.slot != taker {
+            state.pages[page.slot].isDraining = true
+            state.pages[page.slot].releasesWhenEmpty = page.releasesWhenEmpty
+            state.drainBlockers[page.slot] = blockFreeRanges(of: page.slot, state: &state)
+        }
+        return placed
     }
 
     /// The size of a new page of a type an incremental defragmentation works on: an
@@ -58,5 +80,41 @@ extension MemoryTypePool {
         let step: UInt64 = 1 << 20
         let size = max(preferred / 8, min(preferred, step), needed)
         return size % step == 0 ? size : (size / step + 1) * step
+    }
+}
+
+extension MemoryTypePool {
+    /// Starts draining the type's sparsest page when committed memory is more than 10%
+    /// over the live bytes and that page holds at most a quarter of the allocations its
+    /// region would hold at the type's average density (`AllocatorOptions.drainsSparsePages`).
+    /// Nothing moves: the page's free ranges are blocked, so only frees touch it, and the
+    /// free that empties it releases it.
+    ///
+    /// Density counts allocations, not bytes (a page keeps no byte total): on a type whose
+    /// sizes do not depend on the page they land in, as with any request stream the
+    /// allocator spreads by fit, the two agree.
+    /// - Complexity: O(pages), plus O(free ranges) when a drain starts.
+    @inline(never)
+    func startDrainingSparsestPage(state: inout State) {
+        state.freesSinceSparseCheck = 0
+        guard !isLinear, !state.movesIncrementally, state.drainBlockers.isEmpty, state.active.count > 1,
+              state.liveBytes / 10 * 11 < state.committedBytes,
+              !state.active.contains(where: { state.pages[Int($0)].isDraining }) else { return }
+        var sparsest: Int?
+        var sparsestDensity = Double.infinity
+        for slot in state.active.map(Int.init) {
+            let page = state.pages[slot]
+            guard page.liveCount > 0, !page.isReserved, !page.isBeingEmptied else { continue }
+            let density = Double(page.liveCount) / Double(page.region)
+            if density < sparsestDensity {
+                sparsestDensity = density
+                sparsest = slot
+            }
+        }
+        let averageDensity = Double(state.liveCount) / Double(state.committedBytes)
+        guard let slot = sparsest, sparsestDensity * 4 <= averageDensity else { return }
+        state.pages[slot].isDraining = true
+        state.pages[slot].releasesWhenEmpty = true
+        state.drainBlockers[slot] = blockFreeRanges(of: slot, state: &state)
     }
 }

@@ -69,6 +69,28 @@ extension MemoryTypePool {
             forEachPageFreeRange(state) { slot, offset, size in
                 gaps[slot].append(PageSnapshot.Range(offset: offset, size: size, kind: nil, name: nil, record: nil))
             }
+            // A draining page's room is free memory that only new placements are kept
+            // from: reported as the free ranges it would be without the drain, so
+            // statistics never tell a page that drains from one that does not.
+            for (slot, blockers) in state.drainBlockers {
+                let base = base(of: slot)
+                var ranges = gaps[slot].map { ($0.offset, $0.size) }
+                for blocker in blockers {
+                    guard let placed = try? state.arena.allocation(blocker) else { continue }
+                    ranges.append((placed.offset - base, placed.size))
+                }
+                ranges.sort { $0.0 < $1.0 }
+                var merged: [PageSnapshot.Range] = []
+                for (offset, size) in ranges {
+                    if let last = merged.last, last.offset + last.size == offset {
+                        merged[merged.count - 1] = PageSnapshot.Range(offset: last.offset, size: last.size + size,
+                                                                      kind: nil, name: nil, record: nil)
+                    } else {
+                        merged.append(PageSnapshot.Range(offset: offset, size: size, kind: nil, name: nil, record: nil))
+                    }
+                }
+                gaps[slot] = merged
+            }
             let pages = state.active.map { slot in
                 let page = state.pages[Int(slot)]
                 return PageSnapshot(size: page.memory?.size ?? 0, memory: page.memory?.handle, isMapped: page.mappedBase != nil,

@@ -38,7 +38,9 @@ extension MemoryTypePool {
     ///    type and heap, its region is its size rounded down to the granularity (at most
     ///    a slot); a custom pool's page has exactly the pool's page size. It is mapped
     ///    (`mappedBase` equal to the memory's mapping) exactly when the type is
-    ///    host-visible.
+    ///    host-visible. A page that is to be released once empty
+    ///    (`releasesWhenEmpty`, a drained sparse page) is draining, holds allocations, and
+    ///    belongs to a type's own pages.
     /// 7. A released slot holds no allocation, no mapping, and is neither reserved nor
     ///    being emptied.
     /// 8. Counters equal a recount: `liveCount`, `liveBytes`, each page's `liveCount`,
@@ -179,6 +181,10 @@ extension MemoryTypePool {
                 guard fence.map({ $0.offset == base + page.region && $0.size == stride - page.region }) ?? true else {
                     fail("slot \(slot): fence at \(fence!.offset)+\(fence!.size), expected \(base + page.region)+"
                          + "\(stride - page.region) (region \(page.region))")
+                }
+                if page.releasesWhenEmpty, !(page.isDraining && page.liveCount > 0 && drainsSparsePages) {
+                    fail("slot \(slot): to be released once empty, but draining \(page.isDraining) with "
+                         + "\(page.liveCount) live (sparse draining \(drainsSparsePages ? "on" : "off"))")
                 }
                 summary.pageCount += 1
                 summary.committedBytes += memory.size

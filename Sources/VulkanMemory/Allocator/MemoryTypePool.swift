@@ -64,6 +64,10 @@ struct Page {
     /// ranges, and each range freed in it, are blocked (`State.drainBlockers`), so the
     /// churn in between places nothing there and the page only empties.
     var isDraining = false
+    /// The page drains because it was sparse (`AllocatorOptions.drainsSparsePages`), not
+    /// for a defragmentation: once empty it goes back to the driver whatever the
+    /// empty-page policy says, since keeping it would undo the drain.
+    var releasesWhenEmpty = false
 
     /// Whether the page holds nothing, no pass is emptying it and no reservation keeps
     /// it: it may go back.
@@ -133,6 +137,9 @@ final class MemoryTypePool: @unchecked Sendable {
         /// An incremental defragmentation works on this type: pages grow in the smallest
         /// steps (`drainedPageSize`), since its passes, not headroom, absorb the churn.
         var movesIncrementally = false
+        /// Frees since the last look for a sparse page to drain
+        /// (`startDrainingSparsestPage(state:)`).
+        var freesSinceSparseCheck: UInt32 = 0
 
         mutating func remember(_ handle: VirtualAllocationHandle, _ record: AllocationRecord, name: String?) {
             let index = Int(handle.index)
@@ -218,6 +225,11 @@ final class MemoryTypePool: @unchecked Sendable {
     /// pool, a multiple of 2^16 that no pool made before it in the allocator used.
     let generationBase: UInt32
 
+    /// `AllocatorOptions.drainsSparsePages`, for a type's own pages (never a custom pool's).
+    let drainsSparsePages: Bool
+    /// `AllocatorOptions.sparseCheckInterval`.
+    let sparseCheckInterval: UInt32
+
     /// Where the pages' memory comes from and goes back to.
     let ledger: MemoryLedger
     /// The debugging options in force on this type (margins, patterns); all off on a type
@@ -250,6 +262,8 @@ final class MemoryTypePool: @unchecked Sendable {
         slotTag = custom?.tag ?? laneTag
         isCustom = custom != nil
         isLinear = custom?.isLinear ?? false
+        drainsSparsePages = options.drainsSparsePages && custom == nil
+        sparseCheckInterval = max(options.sparseCheckInterval, 1)
         pagePriority = custom?.priority
         exportHandleTypes = custom?.exportHandleTypes ?? []
         generationBase = custom?.generationBase ?? 0
