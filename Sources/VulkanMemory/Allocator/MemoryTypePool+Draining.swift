@@ -31,7 +31,7 @@ extension MemoryTypePool {
     func stopDraining(_ slot: Int, state: inout State) {
         state.pages[slot].isDraining = false
         // An ordinary page again, whether its room was taken back or it emptied (the free
-        // that emptied it read the flag first, and releases it: `settleFreed`).
+        // that emptied it read the flag first, and releases it: `forgetFreed`).
         state.pages[slot].releasesWhenEmpty = false
         guard let blockers = state.drainBlockers.removeValue(forKey: slot) else { return }
         place { () throws(VirtualBlockError) in
@@ -96,8 +96,8 @@ extension MemoryTypePool {
     /// - Complexity: O(pages), plus O(free ranges) when a drain starts.
     @inline(never)
     func startDrainingSparsestPage(state: inout State) {
-        state.freesSinceSparseCheck = 0
-        guard !isLinear, !state.movesIncrementally, state.drainBlockers.isEmpty, state.active.count > 1,
+        state.freesUntilSparseCheck = drainsSparsePages ? sparseCheckInterval : .max
+        guard drainsSparsePages, !isLinear, !state.movesIncrementally, state.drainBlockers.isEmpty, state.active.count > 1,
               state.liveBytes / 10 * 11 < state.committedBytes,
               !state.active.contains(where: { state.pages[Int($0)].isDraining }) else { return }
         var sparsest: Int?

@@ -137,9 +137,10 @@ final class MemoryTypePool: @unchecked Sendable {
         /// An incremental defragmentation works on this type: pages grow in the smallest
         /// steps (`drainedPageSize`), since its passes, not headroom, absorb the churn.
         var movesIncrementally = false
-        /// Frees since the last look for a sparse page to drain
-        /// (`startDrainingSparsestPage(state:)`).
-        var freesSinceSparseCheck: UInt32 = 0
+        /// Frees left before the next look for a sparse page to drain
+        /// (`startDrainingSparsestPage(state:)`): one decrement on the free path; where
+        /// sparse pages never drain it starts at the most and the look returns at once.
+        var freesUntilSparseCheck: UInt32 = .max
 
         mutating func remember(_ handle: VirtualAllocationHandle, _ record: AllocationRecord, name: String?) {
             let index = Int(handle.index)
@@ -298,7 +299,9 @@ final class MemoryTypePool: @unchecked Sendable {
         do {
             var arena = try VirtualBlock(size: arenaSize, algorithm: .tlsf, granularity: granularity)
             let rest = try arena.allocate(at: 0, size: arenaSize, userData: MemoryTypePool.fenceMark)
-            state = Locked(State(arena: arena, restFence: rest.handle, name: custom?.name))
+            var initial = State(arena: arena, restFence: rest.handle, name: custom?.name)
+            if drainsSparsePages { initial.freesUntilSparseCheck = sparseCheckInterval }
+            state = Locked(initial)
         } catch {
             preconditionFailure("an empty arena of \(arenaSize) bytes must take its first fence: \(error)")
         }
