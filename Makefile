@@ -131,11 +131,12 @@ test-lsan:
 	    echo "test-lsan: the deliberate leak was not caught (exit $$rc)"; echo "$$out" | tail -20; exit 1; fi; \
 	  echo "test-lsan: the deliberate leak was caught (exit $$rc, LeakSanitizer: detected memory leaks)"
 
-## test-long: the load test and the fuzzers at length (not part of `make test`): 200,000
-## operations a thread, 100,000 mutated profiles, 20,000 mutated recordings (each one read,
-## every 16th replayed under the validation layer).
+## test-long: the load test, the fuzzers and the seeded random suites at length (not part
+## of `make test`): 200,000 operations a thread, 100,000 mutated profiles, 20,000 mutated
+## recordings (each one read, every 16th replayed under the validation layer), and every
+## seed of the random suites, of which `make test` runs the first half (RandomCoverage.swift).
 test-long: deps
-	VKMEM_LOAD_OPERATIONS=200000 VKMEM_FUZZ_ITERATIONS=100000 VKMEM_REPLAY_FUZZ_ITERATIONS=20000 VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --filter 'eightThreadsOfMixedOperations|Fuzz'
+	VKMEM_LOAD_OPERATIONS=200000 VKMEM_FUZZ_ITERATIONS=100000 VKMEM_REPLAY_FUZZ_ITERATIONS=20000 VKMEM_RANDOM_CASES=all VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --filter 'eightThreadsOfMixedOperations|Fuzz|AllocatorRandomTests|RandomOperationTests|DeferredFreeDifferentialTests'
 
 ## shaders: compiles the example's GLSL to SPIR-V with glslangValidator (installing Debian's
 ## glslang-tools when missing) and regenerates the Swift words the example embeds. Both are

@@ -25,7 +25,8 @@ import Testing
         (ranges(b), b.statistics, b.allocations.map(\.offset))
     }
 
-    @Test("deferred and settled blocks look the same", arguments: 0..<160)
+    /// 160 seeds; `make test` runs the first 80 (`RandomCoverage`).
+    @Test("deferred and settled blocks look the same", arguments: RandomCoverage.cases(160))
     func observersCannotTellDeferredFromSettled(seed: UInt64) throws {
         var rng = SplitMix64(seed: seed &* 0x9E37_79B9 &+ 7)
         let gs: [UInt64] = [1, 64, 1024, 65536]

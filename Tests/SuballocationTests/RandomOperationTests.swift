@@ -42,7 +42,8 @@ import Testing
                              targetLive: 4 + Int(rng.below(45)))
     }
 
-    @Test("random operations agree with the reference model", arguments: 0..<200)
+    /// 200 seeds; `make test` runs the first 100 (`RandomCoverage`).
+    @Test("random operations agree with the reference model", arguments: RandomCoverage.cases(200))
     func randomOperations(seed: UInt64) throws {
         var rng = SplitMix64(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
         let config = Self.configuration(&rng)

@@ -22,8 +22,9 @@ struct AllocatorRandomTests {
     /// all), which costs more than a seed's operations on lavapipe.
     static let seedsPerCase: UInt64 = 4
 
-    /// 50 cases × 4 seeds × 2,000 operations on lavapipe (one heap, one memory type).
-    @Test("random operations on lavapipe", arguments: 0..<UInt64(50))
+    /// 50 cases × 4 seeds × 2,000 operations on lavapipe (one heap, one memory type);
+    /// `make test` runs the first 25 cases (`RandomCoverage`).
+    @Test("random operations on lavapipe", arguments: RandomCoverage.cases(50))
     func lavapipe(_ testCase: UInt64) throws {
         try withTestDevice { context in
             for seed in testCase * Self.seedsPerCase..<(testCase + 1) * Self.seedsPerCase {
@@ -46,9 +47,9 @@ struct AllocatorRandomTests {
     ]
 
     /// 5 profiles × 5 cases × 4 seeds × 1,000 operations on profiled devices over lavapipe: 20
-    /// seeds a profile.
+    /// seeds a profile; `make test` runs the first 2 cases of each (`RandomCoverage`).
     @Test("random operations on profiled devices", needsLavapipe,
-          arguments: profiles.indices, 0..<UInt64(5))
+          arguments: profiles.indices, RandomCoverage.cases(5))
     func profiled(_ profile: Int, _ testCase: UInt64) throws {
         let (profileCase, heapSizeOverride) = Self.profiles[profile]
         try withProfiledDevice(profileCase.profile, heapSizeOverride: heapSizeOverride) { device in
