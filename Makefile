@@ -102,8 +102,13 @@ test-info:
 	  echo "VKMEM_VULKAN_LIBRARY=/nonexistent/libvulkan.so.1 vkmem info: exit 1 naming the library"
 	VKMEM_VULKAN_LIBRARY=libvulkan.so.1 "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/vkmem" info > /dev/null
 
+## The sanitizer builds keep line tables only (-gline-tables-only): their reports still name
+## file and line, and each build takes about 15% less time (136 s against 160 s for the
+## thread sanitizer's on the 2-core CI-kind VM) than with full debug information.
+SANITIZER_FLAGS := -Xswiftc -gline-tables-only
+
 test-tsan:
-	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --sanitize=thread --scratch-path .build-tsan --filter 'Thread'
+	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) $(SANITIZER_FLAGS) --sanitize=thread --scratch-path .build-tsan --filter 'Thread'
 
 ## test-asan: the request pipeline, binds, pools, defragmentation, observers and one seed of
 ## the random allocator model under the address sanitizer (a subset: the whole suite twice
@@ -114,7 +119,7 @@ ASAN_FILTER := RequestPipeline|BufferArena|Observer|BindToAllocation|PoolTests|D
 ## made and destroyed devices, with no error reported in this package's code; the thread
 ## sanitizer's run is the one that looks for races.
 test-asan:
-	ASAN_OPTIONS=detect_leaks=0 VKMEM_RANDOM_SEED=7 VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --sanitize=address --scratch-path .build-asan --no-parallel --filter '$(ASAN_FILTER)'
+	ASAN_OPTIONS=detect_leaks=0 VKMEM_RANDOM_SEED=7 VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) $(SANITIZER_FLAGS) --sanitize=address --scratch-path .build-asan --no-parallel --filter '$(ASAN_FILTER)'
 	@$(MAKE) --no-print-directory test-lsan
 
 ## test-lsan: LeakSanitizer over the paths that make and free Vulkan objects, with
@@ -125,8 +130,8 @@ test-asan:
 LSAN_FILTER := RequestPipeline|BindToAllocation|ViewLifetime|MisuseRegression|Observer
 LSAN_ENV := ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp
 test-lsan:
-	$(LSAN_ENV) VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) --sanitize=address --scratch-path .build-asan --filter '$(LSAN_FILTER)'
-	@out=$$($(LSAN_ENV) VKMEM_LEAK_CANARY=1 swift test $(SWIFT_FLAGS) --sanitize=address --scratch-path .build-asan --filter 'LeakCanary' 2>&1); rc=$$?; \
+	$(LSAN_ENV) VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) $(SANITIZER_FLAGS) --sanitize=address --scratch-path .build-asan --filter '$(LSAN_FILTER)'
+	@out=$$($(LSAN_ENV) VKMEM_LEAK_CANARY=1 swift test $(SWIFT_FLAGS) $(SANITIZER_FLAGS) --sanitize=address --scratch-path .build-asan --filter 'LeakCanary' 2>&1); rc=$$?; \
 	  if [ $$rc -eq 0 ] || ! echo "$$out" | grep -q "LeakSanitizer: detected memory leaks"; then \
 	    echo "test-lsan: the deliberate leak was not caught (exit $$rc)"; echo "$$out" | tail -20; exit 1; fi; \
 	  echo "test-lsan: the deliberate leak was caught (exit $$rc, LeakSanitizer: detected memory leaks)"
