@@ -15,8 +15,13 @@ let benchmarks: @Sendable () -> Void = {
     // that, or a workload that starts failing allocations, which fails the check outright.
     let means = BenchmarkThresholds(relative: [.p90: 60])
     let tails = BenchmarkThresholds(relative: [.p90: 200])
+    // Heap allocations per run do not move with the host's clock. A run makes a few
+    // hundred (its arrays, the record table's growth, the histograms; 58-451 in one
+    // sitting), and a path that starts allocating an object per operation adds 100,000 or
+    // more: a margin of 1,000 fails that on any machine, however slow.
     var thresholds: [BenchmarkMetric: BenchmarkThresholds] = [
         .wallClock: means, .peakMemoryResident: BenchmarkThresholds(relative: [.p90: 10]),
+        .mallocCountTotal: BenchmarkThresholds(absolute: [.p90: 1_000]),
         .custom("failures"): BenchmarkThresholds(absolute: [.p90: 0]),
     ]
     for metric in ["alloc_ns", "free_ns", "step_ns"] { thresholds[.custom(metric)] = means }
@@ -28,7 +33,7 @@ let benchmarks: @Sendable () -> Void = {
     // zeroing (`vkmem bench virtual` reports the first run apart).
     HeapRetention.keepFreedMemory()
     let configuration = Benchmark.Configuration(
-        metrics: [.wallClock, .peakMemoryResident] + perOperation,
+        metrics: [.wallClock, .peakMemoryResident, .mallocCountTotal] + perOperation,
         warmupIterations: 1,
         maxDuration: .seconds(30),
         maxIterations: 5,
