@@ -12,9 +12,10 @@ extension MemoryTypePool {
     /// Plans moves that empty the least-used pages of this type into the holes of the
     /// others, within the budgets, and reserves their destinations.
     ///
-    /// Pages are tried from the least used up (ties by slot); a page receiving moved
-    /// allocations gives none in the same pass, and pages holding a pinned range (a
-    /// contiguous group) or reserved ones give none. For each page every allocation is
+    /// Pages are tried from the least used up (ties by slot); a page gives or receives in a
+    /// pass, never both (a page that gave part of its allocations stays blocked until the
+    /// plan ends, so a page emptied later does not fill it again), and pages holding a
+    /// pinned range (a contiguous group) or reserved ones give none. For each page every allocation is
     /// placed elsewhere (as `algorithm` says); when all find a place and the budgets hold
     /// them all, the page is emptied: its free ranges are blocked so nothing else is
     /// placed there before the pass ends. Otherwise the page gives what fits the budgets
@@ -74,6 +75,8 @@ extension MemoryTypePool {
             var planned: [DefragmentationMove] = []
             var emptied: [EmptiedPage] = []
             var receivers = Set<Int>()
+            // Pages that gave part of their allocations, blocked until the plan ends.
+            var partlyGiven: [(page: Int, blockers: [VirtualAllocationHandle])] = []
             for page in candidates where !receivers.contains(page) {
                 guard moves > 0, bytes > 0, !shouldStop() else { break }
                 var members = perPage[page]
@@ -120,10 +123,15 @@ extension MemoryTypePool {
                         < MemoryTypePool.drainingPages {
                         state.pages[page].isDraining = true
                     }
-                    unblock(page, blockers, state: &state)
+                    if chosen.isEmpty {
+                        unblock(page, blockers, state: &state)
+                    } else {
+                        partlyGiven.append((page, blockers))
+                    }
                 }
                 if stopped { break }
             }
+            for (page, blockers) in partlyGiven { unblock(page, blockers, state: &state) }
             return (planned, emptied)
         }
     }
