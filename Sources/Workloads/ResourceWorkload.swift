@@ -75,6 +75,11 @@ public struct ResourceWorkloadResult: Sendable {
     /// (the engine under every page, with the device's granularity): the part of
     /// `allocatorPairNanoseconds` that placement itself costs.
     public var enginePairNanoseconds: Double = 0
+    /// Nanoseconds per pair of the raw Vulkan calls with the engine alone placing each
+    /// buffer in one preallocated memory (`ResourceWorkload.floorPairs`): the least an
+    /// allocator on this engine can cost here, so `pairNanoseconds` less this is what the
+    /// allocator's layers add. 0 when it could not be measured (no memory of that size).
+    public var floorPairNanoseconds: Double = 0
     /// The reference for `committedBytes`: the highest address that exact best fit
     /// reaches on the same sizes and victims in one unbounded range
     /// (`BestFitReference`), with no page boundaries or growth steps. Placements that
@@ -117,6 +122,7 @@ public struct ResourceWorkloadResult: Sendable {
         result.rawPairNanoseconds = runs.map(\.rawPairNanoseconds).sorted()[runs.count / 2]
         result.allocatorPairNanoseconds = runs.map(\.allocatorPairNanoseconds).sorted()[runs.count / 2]
         result.enginePairNanoseconds = runs.map(\.enginePairNanoseconds).sorted()[runs.count / 2]
+        result.floorPairNanoseconds = runs.map(\.floorPairNanoseconds).sorted()[runs.count / 2]
         result.rawPlacedPairNanoseconds = runs.map(\.rawPlacedPairNanoseconds).sorted()[runs.count / 2]
         result.createLatency = .median(runs.map(\.createLatency))
         result.destroyLatency = .median(runs.map(\.destroyLatency))
@@ -226,6 +232,8 @@ extension ResourceWorkload {
                                                              victims: victims)
         result.enginePairNanoseconds = enginePairs(granularity: MemoryProperties(device: device).limits.bufferImageGranularity,
                                                    initialSizes: initialSizes, stepSizes: stepSizes, victims: victims)
+        result.floorPairNanoseconds = floorPairs(device: device, info: info, initialSizes: initialSizes,
+                                                 stepSizes: stepSizes, victims: victims) ?? 0
         let reference = BestFitReference.extents(initialSizes: placedSizes[..<live], stepSizes: placedSizes[live...],
                                                  victims: victims)
         if timingEachOperation {

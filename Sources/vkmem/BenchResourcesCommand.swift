@@ -102,6 +102,7 @@ struct BenchResourcesCommand: ParsableCommand {
                       + "\"committed_bytes\": \(r.committedBytes), \"live_bytes\": \(r.liveBytes), "
                       + "\"pages\": \(r.pages), \"buffer_alignment\": \(r.bufferAlignment), \"allocator_pair_ns\": \(oneDecimal(r.allocatorPairNanoseconds)), "
                       + "\"engine_pair_ns\": \(oneDecimal(r.enginePairNanoseconds)), "
+                      + "\"floor_pair_ns\": \(oneDecimal(r.floorPairNanoseconds)), "
                       + "\"raw_placed_pair_ns\": \(oneDecimal(r.rawPlacedPairNanoseconds)), "
                       + "\"best_fit_peak_bytes\": \(r.bestFitPeakBytes), \"best_fit_end_bytes\": \(r.bestFitEndBytes), "
                       + "\"peak_live_bytes\": \(r.peakLiveBytes), "
@@ -119,6 +120,8 @@ struct BenchResourcesCommand: ParsableCommand {
                 print("  allocator overhead:              \(oneDecimal(r.pairNanoseconds - r.rawPairNanoseconds)) ns")
                 print("  of which Allocator free+allocate: \(oneDecimal(r.allocatorPairNanoseconds)) ns (measured alone)")
                 print("  of which placement in one bare VirtualBlock: \(oneDecimal(r.enginePairNanoseconds)) ns")
+                print("  raw calls placed by that engine alone, no allocator layers: "
+                      + (r.floorPairNanoseconds > 0 ? "\(oneDecimal(r.floorPairNanoseconds)) ns" : "not measured"))
                 print("  vkAllocateMemory during steps:   \(r.allocateCalls)")
                 let ratio = r.liveBytes == 0 ? 0 : Double(r.committedBytes) / Double(r.liveBytes) * 100
                 print("  committed / live:                \(formatBytes(r.committedBytes)) / \(formatBytes(r.liveBytes)) (\(oneDecimal(ratio))%) in \(r.pages) pages, buffers aligned to \(r.bufferAlignment) bytes")

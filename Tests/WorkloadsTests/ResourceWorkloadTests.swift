@@ -74,6 +74,17 @@ struct ResourceWorkloadTests {
         #expect(messages.isEmpty, "validation messages: \(messages.prefix(3))")
     }
 
+    /// The floor pass (the raw calls, each buffer placed by one bare engine in one memory)
+    /// binds every buffer inside that memory at an offset its requirements allow (the
+    /// validation layer checks each bind) and reports a time.
+    @Test func theFloorPassBindsWhereTheEngineAlonePlaces() throws {
+        let context = try Self.context()
+        let result = try ResourceWorkload(live: 200, steps: 2_000, seed: 7).run(on: context.device)
+        #expect(result.floorPairNanoseconds > 0)
+        let messages = context.validationLog?.drain() ?? []
+        #expect(messages.isEmpty, "validation messages: \(messages.prefix(3))")
+    }
+
     /// W3 with a moving pass every 1,000 steps of at most 8 MiB, in 1 MiB pages: every
     /// live buffer reads back as the GPU wrote it, committed memory stays within 110% of
     /// live after the warm-up, and no pass moves more than its budget.
