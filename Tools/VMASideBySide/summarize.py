@@ -37,3 +37,14 @@ for workload, keys in figures.items():
             if ratios:
                 parts.append(f"{s}/vma {statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})")
         print(f"  {key:19} " + "   ".join(parts))
+    # vkmem's W3 floor (raw calls placed by its bare engine) has no VMA counterpart: it is
+    # compared with VMA's whole pair, the least vkmem's pair could be against it.
+    if workload == "W3":
+        for s in sides:
+            floors = [r for r in of[s] if r.get("floor_pair_ns")]
+            ratios = [r["floor_pair_ns"] / theirs[0] for r in floors
+                      for theirs in [[v["pair_ns"] for v in of.get("vma", []) if v["round"] == r["round"]]] if theirs]
+            if floors:
+                print(f"  {'floor_pair_ns':19} {s} {cell([r['floor_pair_ns'] for r in floors])}"
+                      + (f"   {s} floor / vma pair {statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})"
+                         if ratios else ""))
