@@ -226,8 +226,10 @@ struct FrameRingTests {
 }
 
 /// Slices collected from several threads.
+///
+/// Behind `Locked`, not `Synchronization.Mutex`, for the thread sanitizer (see `Failures`).
 final class Collected: Sendable {
-    private let slices = Mutex<[BufferSlice]>([])
+    private let slices = Locked<[BufferSlice]>([])
     func add(_ more: [BufferSlice]) { slices.withLock { $0 += more } }
     var all: [BufferSlice] { slices.withLock { $0 } }
 }
