@@ -76,9 +76,11 @@ public struct ResourceWorkloadResult: Sendable {
     /// `allocatorPairNanoseconds` that placement itself costs.
     public var enginePairNanoseconds: Double = 0
     /// Nanoseconds per pair of the raw Vulkan calls with the engine alone placing each
-    /// buffer in one preallocated memory (`ResourceWorkload.floorPairs`): the least an
-    /// allocator on this engine can cost here, so `pairNanoseconds` less this is what the
-    /// allocator's layers add. 0 when it could not be measured (no memory of that size).
+    /// buffer in one preallocated memory (`ResourceWorkload.floorPairs`), in chunks
+    /// alternating with the raw calls as `pairNanoseconds` is timed: the least an
+    /// allocator on this engine can cost in this harness, so `pairNanoseconds` less this
+    /// is what the allocator's layers add. 0 when it could not be measured (no memory of
+    /// that size).
     public var floorPairNanoseconds: Double = 0
     /// The reference for `committedBytes`: the highest address that exact best fit
     /// reaches on the same sizes and victims in one unbounded range
@@ -232,7 +234,7 @@ extension ResourceWorkload {
                                                              victims: victims)
         result.enginePairNanoseconds = enginePairs(granularity: MemoryProperties(device: device).limits.bufferImageGranularity,
                                                    initialSizes: initialSizes, stepSizes: stepSizes, victims: victims)
-        result.floorPairNanoseconds = floorPairs(device: device, info: info, initialSizes: initialSizes,
+        result.floorPairNanoseconds = floorPairs(device: device, raw: &raw, info: info, initialSizes: initialSizes,
                                                  stepSizes: stepSizes, victims: victims) ?? 0
         let reference = BestFitReference.extents(initialSizes: placedSizes[..<live], stepSizes: placedSizes[live...],
                                                  victims: victims)
