@@ -66,11 +66,17 @@ public struct ResourceWorkloadResult: Sendable {
     /// alone, no Vulkan object involved: the allocator's own share of `pairNanoseconds`.
     public var allocatorPairNanoseconds: Double = 0
     /// Nanoseconds per pair of the raw Vulkan calls with each buffer bound at the memory
-    /// and offset the allocator chose for it (timed in one pass after the steps, steps
-    /// whose memory is no longer held skipped): `pairNanoseconds` less this is the
+    /// and offset the allocator chose for it (timed in one pass after the steps, in the
+    /// pages of an untimed replay of them, `ResourceWorkload.placementPass`; steps whose
+    /// memory is no longer held skipped): `pairNanoseconds` less this is the
     /// allocator's own cost; this less `rawPairNanoseconds` is what the driver charges
     /// for binding across many memories and offsets instead of offset 0 of one.
     public var rawPlacedPairNanoseconds: Double = 0
+    /// Whether the untimed replay of the steps that the placement figures
+    /// (`rawPlacedPairNanoseconds`, `bestFitPeakBytes`, `peakLiveBytes`) come from ended
+    /// with the timed run's committed bytes, live bytes and page count, as a deterministic
+    /// allocator must.
+    public var replayMatched = true
     /// Nanoseconds per free+allocate pair of the same sizes in one bare `VirtualBlock`
     /// (the engine under every page, with the device's granularity): the part of
     /// `allocatorPairNanoseconds` that placement itself costs.
@@ -126,6 +132,7 @@ public struct ResourceWorkloadResult: Sendable {
         result.enginePairNanoseconds = runs.map(\.enginePairNanoseconds).sorted()[runs.count / 2]
         result.floorPairNanoseconds = runs.map(\.floorPairNanoseconds).sorted()[runs.count / 2]
         result.rawPlacedPairNanoseconds = runs.map(\.rawPlacedPairNanoseconds).sorted()[runs.count / 2]
+        result.replayMatched = runs.allSatisfy(\.replayMatched)
         result.createLatency = .median(runs.map(\.createLatency))
         result.destroyLatency = .median(runs.map(\.destroyLatency))
         result.pairLatency = .median(runs.map(\.pairLatency))
@@ -176,6 +183,8 @@ extension ResourceWorkload {
 
         let allocator = Allocator(device: device, options: options)
         if reservedBytes > 0 { try allocator.reserve(reservedBytes, usage: .gpuOnly) }
+        // Made once, as VMA's side passes one `VmaAllocationCreateInfo` to every call.
+        let allocationOptions = AllocationOptions(strategy: strategy)
         var buffers: [BoundBuffer] = []
         buffers.reserveCapacity(live)
         // On any error below, the buffers go with their memory (the allocator's teardown
@@ -184,17 +193,13 @@ extension ResourceWorkload {
         defer { if !finished { for buffer in buffers { try? allocator.destroyBuffer(buffer) } } }
         for size in initialSizes {
             info.size = size
-            buffers.append(try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy)))
+            buffers.append(try allocator.createBuffer(info, .usage(.gpuOnly), options: allocationOptions))
         }
-        // The sizes the allocator placed (the driver's requirements), in placement order,
-        // for the best-fit reference below. Each step's is stored as it is placed: a slot
-        // can be a victim twice in one chunk, so reading the slots after a chunk would
-        // give the reference a different, easier sequence.
-        var placedSizes = buffers.map(\.allocation.size) + [UInt64](repeating: 0, count: steps)
-        // Where each buffer was bound, for the raw calls at the same places (`placedSteps`).
-        var placements = buffers.map(Placement.init) + [Placement](repeating: Placement(), count: steps)
         let callsBefore = allocator.usage.deviceMemoryAllocations
 
+        // The timed loop holds the calls and nothing else, as VMA's side does: what the
+        // figures below need of each step (its size and place) comes from a replay
+        // (`placementPass`), since storing it here cost the pair about 10 ns.
         var rawTime = 0.0
         var allocatorTime = 0.0
         var first = 0
@@ -206,10 +211,7 @@ extension ResourceWorkload {
                 let victim = victims[step]
                 try allocator.destroyBuffer(buffers[victim])
                 info.size = stepSizes[step]
-                let created = try allocator.createBuffer(info, .usage(.gpuOnly), options: AllocationOptions(strategy: strategy))
-                buffers[victim] = created
-                placedSizes[live + step] = created.allocation.size
-                placements[live + step] = Placement(created)
+                buffers[victim] = try allocator.createBuffer(info, .usage(.gpuOnly), options: allocationOptions)
             }
             allocatorTime += nanoseconds(start)
             first = range.upperBound
@@ -220,15 +222,15 @@ extension ResourceWorkload {
             allocateCalls: usage.deviceMemoryAllocations - callsBefore, committedBytes: usage.committedBytes,
             liveBytes: usage.liveBytes, pages: usage.pageCount)
         result.bufferAlignment = buffers.first.map { allocator.requirements(of: $0.buffer).alignment } ?? 0
-        // While the allocator's pages are still held: the same Vulkan calls as `raw`, each
-        // buffer bound where the allocator bound it rather than at offset 0 of one memory.
-        Placement.keepCurrent(&placements, live: live, victims: victims)
-        result.rawPlacedPairNanoseconds = try raw.placedSteps(info: info, initialSizes: initialSizes,
-                                                              stepSizes: stepSizes, victims: victims,
-                                                              placements: placements)
         try defragment(allocator, &buffers, info: info, into: &result)
         finished = true
         for buffer in buffers { try allocator.destroyBuffer(buffer) }
+        allocator.freeUnusedPages()
+        let replay = try placementPass(device: device, options: options, raw: raw, info: info,
+                                       initialSizes: initialSizes, stepSizes: stepSizes, victims: victims)
+        result.rawPlacedPairNanoseconds = replay.rawPlacedPairNanoseconds
+        result.replayMatched = replay.committedBytes == usage.committedBytes && replay.pages == usage.pageCount
+            && replay.liveBytes == usage.liveBytes
         result.allocatorPairNanoseconds = try allocatorPairs(device: device, options: options,
                                                              initialSizes: initialSizes, stepSizes: stepSizes,
                                                              victims: victims)
@@ -236,6 +238,7 @@ extension ResourceWorkload {
                                                    initialSizes: initialSizes, stepSizes: stepSizes, victims: victims)
         result.floorPairNanoseconds = floorPairs(device: device, raw: &raw, info: info, initialSizes: initialSizes,
                                                  stepSizes: stepSizes, victims: victims) ?? 0
+        let placedSizes = replay.placedSizes
         let reference = BestFitReference.extents(initialSizes: placedSizes[..<live], stepSizes: placedSizes[live...],
                                                  victims: victims)
         if timingEachOperation {
@@ -345,56 +348,6 @@ extension ResourceWorkload {
     }
 }
 
-/// Where a buffer was bound; no memory for one the placed pass must leave out.
-private struct Placement {
-    var memory: VkDeviceMemory?
-    var offset: UInt64 = 0
-
-    init() {}
-
-    /// Where `buffer` is bound; none for dedicated memory, which takes no other buffer
-    /// (VUID-vkBindBufferMemory-memory-01508).
-    init(_ buffer: BoundBuffer) {
-        if !buffer.allocation.isDedicated { memory = buffer.allocation.memory }
-        offset = buffer.allocation.offset
-    }
-
-    /// Clears every placement whose memory may have been released after it was made.
-    ///
-    /// A page whose last buffer goes may be released, and a later page may get the same
-    /// `VkDeviceMemory` value: a placement in the old page would then bind into the new
-    /// one. Replaying the run's live counts per memory value after the fact (nothing in
-    /// the timed loops), each time a count falls to zero starts a new epoch for that
-    /// value; placements of an older epoch than the value's last are cleared.
-    /// - Complexity: O(placements) expected.
-    static func keepCurrent(_ placements: inout [Placement], live: Int, victims: [Int]) {
-        var count: [VkDeviceMemory: Int] = [:]
-        var epoch: [VkDeviceMemory: Int] = [:]
-        var placedEpoch = [Int](repeating: 0, count: placements.count)
-        var slot = Array(0..<live)
-        func place(_ index: Int) {
-            guard let memory = placements[index].memory else { return }
-            count[memory, default: 0] += 1
-            placedEpoch[index] = epoch[memory, default: 0]
-        }
-        func remove(_ index: Int) {
-            guard let memory = placements[index].memory else { return }
-            count[memory, default: 0] -= 1
-            if count[memory] == 0 { epoch[memory, default: 0] += 1 }
-        }
-        for index in 0..<live { place(index) }
-        for (step, victim) in victims.enumerated() where live + step < placements.count {
-            remove(slot[victim])
-            slot[victim] = live + step
-            place(live + step)
-        }
-        for index in placements.indices {
-            guard let memory = placements[index].memory, placedEpoch[index] != epoch[memory, default: 0] else { continue }
-            placements[index].memory = nil
-        }
-    }
-}
-
 /// The same Vulkan calls as a W3 step (create, requirements with the dedicated chain,
 /// bind, destroy) with no allocator: every buffer is bound to one memory at offset 0.
 struct RawSide {
@@ -438,37 +391,6 @@ struct RawSide {
             }
         }
         return nanoseconds(start)
-    }
-
-    /// The steps' calls with every buffer bound at `placements[i]` (the initial buffers
-    /// first, then one per step), all in one timed pass; placements with no memory are
-    /// left out. Returns nanoseconds per step made.
-    fileprivate func placedSteps(info: VkBufferCreateInfo, initialSizes: [UInt64], stepSizes: [UInt64], victims: [Int],
-                     placements: [Placement]) throws(AllocationError) -> Double {
-        var info = info
-        var live: [VkBuffer?] = []
-        defer { live.forEach { $0.map(calls.destroy) } }
-        for (index, size) in initialSizes.enumerated() {
-            guard let memory = placements[index].memory else {
-                live.append(nil)
-                continue
-            }
-            info.size = size
-            live.append(try calls.createAndBind(&info, memory: memory, offset: placements[index].offset))
-        }
-        var made = 0
-        let start = ContinuousClock.now
-        for step in stepSizes.indices {
-            let placement = placements[initialSizes.count + step]
-            guard let memory = placement.memory else { continue }
-            let victim = victims[step]
-            if let old = live[victim] { calls.destroy(old) }
-            live[victim] = nil
-            info.size = stepSizes[step]
-            live[victim] = try calls.createAndBind(&info, memory: memory, offset: placement.offset)
-            made += 1
-        }
-        return nanoseconds(start) / Double(max(made, 1))
     }
 
     mutating func tearDown() {

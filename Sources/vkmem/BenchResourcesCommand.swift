@@ -104,6 +104,7 @@ struct BenchResourcesCommand: ParsableCommand {
                       + "\"engine_pair_ns\": \(oneDecimal(r.enginePairNanoseconds)), "
                       + "\"floor_pair_ns\": \(oneDecimal(r.floorPairNanoseconds)), "
                       + "\"raw_placed_pair_ns\": \(oneDecimal(r.rawPlacedPairNanoseconds)), "
+                      + "\"replay_matched\": \(r.replayMatched), "
                       + "\"best_fit_peak_bytes\": \(r.bestFitPeakBytes), \"best_fit_end_bytes\": \(r.bestFitEndBytes), "
                       + "\"peak_live_bytes\": \(r.peakLiveBytes), "
                       + "\"defragmented_committed_bytes\": \(r.defragmentedCommittedBytes), "

@@ -70,6 +70,25 @@ struct ResourceWorkloadTests {
         allocatorOptions.emptyPages = .keep(0)
         let result = try ResourceWorkload(live: 60, steps: 3_000, seed: 5).run(on: context.device, options: allocatorOptions)
         #expect(result.rawPlacedPairNanoseconds > 0)
+        #expect(result.replayMatched)
+        let messages = context.validationLog?.drain() ?? []
+        #expect(messages.isEmpty, "validation messages: \(messages.prefix(3))")
+    }
+
+    /// The placement figures come from an untimed replay of the steps, which must place
+    /// as the timed run did: its totals agree on every seed here, with pages made, drained
+    /// and released along the way (1 MiB pages, none kept empty).
+    @Test(arguments: [1, 2, 3, 4] as [UInt64])
+    func theReplayEndsAsTheTimedRunDid(seed: UInt64) throws {
+        let context = try Self.context()
+        var allocatorOptions = AllocatorOptions()
+        allocatorOptions.deviceLocalPageSize = 1 << 20
+        allocatorOptions.emptyPages = .keep(0)
+        var workload = ResourceWorkload(live: 200, steps: 2_000, seed: seed)
+        workload.timingEachOperation = false
+        let result = try workload.run(on: context.device, options: allocatorOptions)
+        #expect(result.replayMatched)
+        #expect(result.peakLiveBytes >= result.liveBytes && result.bestFitPeakBytes >= result.peakLiveBytes)
         let messages = context.validationLog?.drain() ?? []
         #expect(messages.isEmpty, "validation messages: \(messages.prefix(3))")
     }
