@@ -314,16 +314,17 @@ extension ResourceWorkload {
     private func allocatorPairs(device: VulkanDevice, options: AllocatorOptions, initialSizes: [UInt64],
                                 stepSizes: [UInt64], victims: [Int]) throws(AllocationError) -> Double {
         let allocator = Allocator(device: device, options: options)
+        let allocationOptions = AllocationOptions(strategy: strategy)
         var live = try initialSizes.map { (size) throws(AllocationError) in
             try allocator.allocate(MemoryRequirements(size: size, alignment: 64, kind: .linear), usage: .gpuOnly,
-                                   options: AllocationOptions(strategy: strategy))
+                                   options: allocationOptions)
         }
         let start = ContinuousClock.now
         for step in 0..<stepSizes.count {
             try allocator.free(live[victims[step]])
             live[victims[step]] = try allocator.allocate(
                 MemoryRequirements(size: stepSizes[step], alignment: 64, kind: .linear), usage: .gpuOnly,
-                options: AllocationOptions(strategy: strategy))
+                options: allocationOptions)
         }
         let elapsed = nanoseconds(start)
         for allocation in live { try allocator.free(allocation) }
