@@ -225,6 +225,9 @@ extension ResourceWorkload {
         try defragment(allocator, &buffers, info: info, into: &result)
         finished = true
         for buffer in buffers { try allocator.destroyBuffer(buffer) }
+        // The replay's allocator makes its own pages and reservation: these go first, so
+        // the two runs never hold the heap together.
+        allocator.releaseReservations()
         allocator.freeUnusedPages()
         let replay = try placementPass(device: device, options: options, raw: raw, info: info,
                                        initialSizes: initialSizes, stepSizes: stepSizes, victims: victims)
