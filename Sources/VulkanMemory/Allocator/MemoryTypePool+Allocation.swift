@@ -316,13 +316,21 @@ extension MemoryTypePool {
     typealias FreeOutcome = (released: DeviceMemory?, keptEmptyPage: Bool)
 
     /// `forgetFreed`, then the page's removal when it emptied beyond `keepEmpty`.
+    ///
+    /// `keepEmpty` of `Int.max` keeps every page: the frees that undo a failed call (and a
+    /// custom pool's, whose pages never drain). Those count towards no look for a sparse
+    /// page: one started there could pick a page the failed call had just placed in, a
+    /// page kept empty before the call, and the undoing free would release it, so the
+    /// call would fail with a page fewer than it found.
     @inline(__always)
     func settleFreed(_ handle: VirtualAllocationHandle, size: UInt64, slot: Int, keepEmpty: Int,
                      state: inout State) -> FreeOutcome {
         let page = forgetFreed(handle, size: size, slot: slot, state: &state)
         guard page != .stillInUse else {
-            state.freesUntilSparseCheck &-= 1
-            if state.freesUntilSparseCheck == 0 { startDrainingSparsestPage(state: &state) }
+            if keepEmpty != .max {
+                state.freesUntilSparseCheck &-= 1
+                if state.freesUntilSparseCheck == 0 { startDrainingSparsestPage(state: &state) }
+            }
             return (nil, false)
         }
         return settleEmptied(slot: slot, page, keepEmpty: keepEmpty, state: &state)

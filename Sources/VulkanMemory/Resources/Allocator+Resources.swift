@@ -160,7 +160,9 @@ extension Allocator {
             do throws(AllocationError) {
                 try object.bind(to: allocation, on: device)
             } catch {
-                try? free(allocation, keepEmpty: nil)
+                // Every page kept, as the other undoing frees do: no empty-page policy
+                // and no look for a sparse page may run for a call that failed.
+                try? free(allocation, keepEmpty: .max)
                 releasePageStarted(by: allocation)
                 throw error
             }
