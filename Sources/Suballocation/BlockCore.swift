@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The index that means "no record" in links and chains.
 let noRecord: UInt32 = .max
 
@@ -178,7 +180,14 @@ struct Core {
     /// per slot: a per-slot counter is one more random access per allocation
     /// (measured +5-9 ns with 100,000 live allocations), and a slot's generations still
     /// never repeat before 2^32 allocations.
-    var nextGeneration: UInt32 = 0
+    ///
+    /// Each block starts at its own point of a Weyl sequence (`Core.firstGeneration()`),
+    /// so that a handle of another block, whose index is often valid here too, carries a
+    /// generation this block has not handed out: it is refused as unknown instead of
+    /// freeing one of this block's allocations. Blocks made one after another start about
+    /// 2^32 / n apart among n blocks; only a block that has handed out that many
+    /// allocations could take another's handle for one of its own.
+    var nextGeneration: UInt32 = Core.firstGeneration()
 
     @usableFromInline var allocationCount = 0
     var allocatedBytes: UInt64 = 0
@@ -205,6 +214,15 @@ struct Core {
 
     // Linear state (see Core+Linear.swift).
     var linear = LinearState()
+
+    /// Blocks made so far in this process: the position in the generations' sequence.
+    private static let blocksMade = Atomic<UInt32>(0)
+
+    /// The first generation of a new block: the block's serial times the golden ratio's
+    /// 32-bit fraction (odd, so all 2^32 starts come before one repeats).
+    static func firstGeneration() -> UInt32 {
+        blocksMade.wrappingAdd(1, ordering: .relaxed).oldValue &* 0x9E37_79B9
+    }
 
     init(blockSize: UInt64, granularity: UInt64, algorithm: VirtualBlock.Algorithm) {
         self.blockSize = blockSize

@@ -197,7 +197,7 @@ struct Demo {
         } catch let error as MemoryError {
             print(error)
         }
-        if let deviceOnly = properties.types.first(where: { !$0.isHostVisible && properties.heap(of: $0).size > 0 }) {
+        if let deviceOnly = properties.types.first(where: { !$0.isHostVisible && (properties.heap(of: $0)?.size ?? 0) > 0 }) {
             let hidden = try DeviceMemory.allocate(on: device, size: 4096, memoryTypeIndex: deviceOnly.index)
             do {
                 _ = try hidden.map()

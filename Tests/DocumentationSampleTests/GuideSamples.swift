@@ -9,9 +9,9 @@ import VulkanMemory
 
 /// The GeForce GTX 1080's memory table (from the test fixture's gpu-profiles.json), and
 /// the type each intent gets on it.
-func intentsOnAGTX1080() -> [MemoryUsage: Int] {
+func intentsOnAGTX1080() throws -> [MemoryUsage: Int] {
     // Sample: choosing
-    let properties = MemoryProperties(
+    let properties = try MemoryProperties(
         heaps: [
             MemoryHeap(index: 0, size: 8 << 30, flags: .deviceLocal),          // VRAM
             MemoryHeap(index: 1, size: 12_520_691_712, flags: []),             // system memory
@@ -211,8 +211,8 @@ func particlePool(_ allocator: Allocator) throws -> (count: Int, full: Allocatio
 }
 
 @Suite struct GuideSamples {
-    @Test func intentsLandWhereTheArticleSays() {
-        #expect(intentsOnAGTX1080() == [.gpuOnly: 7, .staging: 8, .dynamic: 10, .readback: 9,
+    @Test func intentsLandWhereTheArticleSays() throws {
+        #expect(try intentsOnAGTX1080() == [.gpuOnly: 7, .staging: 8, .dynamic: 10, .readback: 9,
                                         .transientAttachment: 7])
     }
 

@@ -90,6 +90,25 @@ func expectRefusal(_ expected: VirtualBlockError, _ block: inout VirtualBlock,
         }
     }
 
+    /// A handle of another block often names a slot that is in use here too: its
+    /// generation, from that block's own start, tells it apart (as `.staleHandle`), on
+    /// both engines, and nothing of this block changes.
+    @Test(arguments: [VirtualBlock.Algorithm.tlsf, .linear(.automatic)])
+    func anotherBlocksHandlesAreRefused(_ algorithm: VirtualBlock.Algorithm) throws {
+        var first = try VirtualBlock(size: 1 << 20, algorithm: algorithm)
+        var second = try VirtualBlock(size: 1 << 20, algorithm: algorithm)
+        let mine = try (0..<8).map { _ in try first.allocate(size: 256) }
+        let theirs = try (0..<8).map { _ in try second.allocate(size: 256) }
+        #expect(Set(mine.map(\.handle.index)) == Set(theirs.map(\.handle.index)))
+        for handle in theirs.map(\.handle) {
+            expectRefusal(.staleHandle(handle), &first) { b throws(VirtualBlockError) in try b.free(handle) }
+        }
+        #expect(first.allocationCount == 8)
+        for allocation in mine.reversed() { try first.free(allocation.handle) }
+        for allocation in theirs.reversed() { try second.free(allocation.handle) }
+        #expect(first.allocationCount == 0 && second.allocationCount == 0)
+    }
+
     @Test func badHandlesChangeNothing() throws {
         var (block, made) = try populated()
         let freed = made[2].handle

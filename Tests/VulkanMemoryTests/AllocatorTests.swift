@@ -241,7 +241,7 @@ struct AllocatorTests {
         let properties = try h100.memoryProperties()
         let options = AllocatorOptions()
         func size(_ type: Int) -> UInt64 {
-            MemoryTypePool.preferredPageSize(type: properties.types[type], heap: properties.heap(of: properties.types[type]),
+            MemoryTypePool.preferredPageSize(type: properties.types[type], heap: properties.heaps[properties.types[type].heapIndex],
                                              options: options)
         }
         #expect(size(1) == 128 << 20)   // device-local

@@ -72,12 +72,12 @@ struct DeviceMemoryTests {
             }
             // Checked against the type's own heap (type 0 draws from heap 1 on the H200).
             let type = try Self.mappableType(device)
-            let heapSize = properties.heap(of: type).size
+            let heapSize = try #require(properties.heap(of: type)).size
             #expect(throws: MemoryError.sizeExceedsHeap(size: heapSize + 1, heapIndex: type.heapIndex, heapSize: heapSize)) {
                 _ = try DeviceMemory.allocate(on: device, size: heapSize + 1, memoryTypeIndex: type.index)
             }
             for other in properties.types {
-                let size = properties.heap(of: other).size
+                let size = try #require(properties.heap(of: other)).size
                 #expect(throws: MemoryError.sizeExceedsHeap(size: size + 1, heapIndex: other.heapIndex, heapSize: size)) {
                     _ = try DeviceMemory.allocate(on: device, size: size + 1, memoryTypeIndex: other.index)
                 }

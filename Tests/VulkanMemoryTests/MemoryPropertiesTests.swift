@@ -55,7 +55,7 @@ struct MemoryPropertiesTests {
         #expect(properties.types.count == 5)
         #expect(properties.heaps[0].isDeviceLocal)
         #expect(properties.types[4].flags == [.deviceLocal, .hostVisible, .hostCoherent])
-        #expect(properties.heap(of: properties.types[4]).index == 0)
+        #expect(properties.heap(of: properties.types[4])?.index == 0)
         #expect(properties.limits.bufferImageGranularity == 1024)
         #expect(h100.memoryBudgetExtension == true)
     }

@@ -60,7 +60,7 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     /// (`Allocator.allocate(many:_:options:fileID:line:)`): the ones made before it were freed,
     /// with any page made for them, so none of the `count` exists.
     indirect case manyFailed(index: Int, count: Int, error: AllocationError)
-    /// A negative number of allocations was asked for.
+    /// A negative number of allocations was asked for, or more than all the heaps could hold.
     case invalidCount(Int)
     /// The buffer was not created with `usage`, which `operation` needs.
     case bufferUsageMissing(BufferUsage, operation: String)
@@ -134,7 +134,8 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
         case let .manyFailed(index, count, error):
             return "allocation \(index) of \(count) (counting from 0) failed, so none of them was made: \(error)"
         case let .invalidCount(count):
-            return "\(count) allocations were asked for; ask for 0 or more"
+            return count < 0 ? "\(count) allocations were asked for; ask for 0 or more"
+                : "\(count) allocations were asked for: more than all the device's heaps could hold at that size"
         case let .bufferUsageMissing(usage, operation):
             return "\(operation) needs a buffer created with the usage bits 0x" + String(usage.rawValue, radix: 16)
                 + " (VkBufferUsageFlags), which it lacks; create the buffer with them"

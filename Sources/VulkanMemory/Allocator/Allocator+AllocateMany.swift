@@ -47,7 +47,8 @@ extension Allocator {
     ///   - allocationOptions: the options of every allocation.
     ///   - fileID: where the call is, for leak reports; leave it to its default.
     ///   - line: the call's line, for leak reports; leave it to its default.
-    /// - Throws: `.invalidCount` for a negative count; otherwise as
+    /// - Throws: `.invalidCount` for a negative count, or one larger than all the device's
+    ///   heaps together could hold at this size; otherwise as
     ///   `allocate(many:_:options:fileID:line:)`.
     /// - Complexity: O(count) placements.
     public func allocate(
@@ -55,9 +56,19 @@ extension Allocator {
         options allocationOptions: AllocationOptions = AllocationOptions(),
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> [Allocation] {
-        guard count >= 0 else { throw .invalidCount(count) }
-        return try allocate(many: Array(repeating: requirements, count: count), request, options: allocationOptions,
-                            fileID: fileID, line: line)
+        // A count no device could hold is refused before anything is made, rather than
+        // spent on a table of that many requirements or results.
+        let room = properties.heaps.reduce(UInt64(0)) { $0 &+ $1.size } / max(requirements.size, 1)
+        guard count >= 0, UInt64(count) <= room else { throw .invalidCount(count) }
+        let made = try allocateAll(count) { (_) throws(AllocationError) -> Allocation in
+            let placement = try PlacementRequest(requirements, allocationOptions, fileID: fileID, line: line)
+            return try place(placement, request, name: allocationOptions.name)
+        }
+        for allocation in made {
+            reportAllocated(allocation, requirements, request: request, options: allocationOptions, pool: nil,
+                            resource: nil, fileID: fileID, line: line)
+        }
+        return made
     }
 
     /// Allocates in a custom pool for each of `requirements`, or none of them.
@@ -92,7 +103,8 @@ extension Allocator {
     private func allocateAll(_ count: Int,
                              _ make: (Int) throws(AllocationError) -> Allocation) throws(AllocationError) -> [Allocation] {
         var made: [Allocation] = []
-        made.reserveCapacity(count)
+        // Room for the usual counts at once; a larger one grows as it goes.
+        made.reserveCapacity(min(count, 1 << 16))
         for index in 0..<count {
             do throws(AllocationError) {
                 made.append(try make(index))

@@ -66,8 +66,13 @@ extension Allocator {
     public func copyMemory<T: BitwiseCopyable>(from allocation: Allocation, at offset: UInt64 = 0,
                                                as type: T.Type, count: Int) throws(AllocationError) -> [T] {
         guard count > 0, MemoryLayout<T>.stride > 0 else { throw .zeroSize }
-        let (_, overflow) = MemoryLayout<T>.stride.multipliedReportingOverflow(by: count)
+        let (bytes, overflow) = MemoryLayout<T>.stride.multipliedReportingOverflow(by: count)
         guard !overflow else { throw .memory(.rangeOutOfBounds(offset: offset, size: .max, limit: allocation.size)) }
+        // Checked before the array is made: a count past the allocation would otherwise
+        // ask the heap for its bytes first (and end the process where it cannot).
+        guard offset <= allocation.size, UInt64(bytes) <= allocation.size - offset else {
+            throw .memory(.rangeOutOfBounds(offset: offset, size: UInt64(bytes), limit: allocation.size))
+        }
         var failure: AllocationError?
         let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             do throws(AllocationError) {

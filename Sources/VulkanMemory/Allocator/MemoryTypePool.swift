@@ -329,7 +329,9 @@ final class MemoryTypePool: @unchecked Sendable {
         if let size = options.pageSizeByType[type.index] { return max(size, 1) }
         if let size = options.pageSizeByHeap[heap.index] { return max(size, 1) }
         if heap.size <= 1 << 30 { return max(heap.size / 8, 1 << 16) }
-        return type.isDeviceLocal ? options.deviceLocalPageSize : options.hostPageSize
+        // 0 is taken as the least page, as for the per-type and per-heap sizes: a pool's
+        // page count divides by it.
+        return max(type.isDeviceLocal ? options.deviceLocalPageSize : options.hostPageSize, 1)
     }
 
     /// The size of the next page.

@@ -144,7 +144,9 @@ public struct MemoryTypeSelection: Sendable, Hashable {
     }
 
     private func cost(of type: MemoryType, memoryTypeBits: UInt32, weights: Weights) -> Int? {
-        guard type.index < 32, memoryTypeBits & (1 << UInt32(type.index)) != 0 else { return nil }
+        // A `MemoryType` made by hand may name any index or heap: such a type is no candidate.
+        guard (0..<32).contains(type.index), properties.heaps.indices.contains(type.heapIndex),
+              memoryTypeBits & (1 << UInt32(type.index)) != 0 else { return nil }
         guard type.flags.isSuperset(of: weights.required) else { return nil }
         let special = type.flags.intersection(Self.specialPurposeFlags)
         if !special.isEmpty {

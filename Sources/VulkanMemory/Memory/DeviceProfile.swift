@@ -89,7 +89,7 @@ public struct DeviceProfile: Sendable, Hashable, Decodable {
             }
             types.append(MemoryType(index: index, heapIndex: type.heapIndex, flags: flags))
         }
-        return MemoryProperties(heaps: heaps, types: types, limits: MemoryLimits(
+        return MemoryProperties(checked: heaps, types: types, limits: MemoryLimits(
             bufferImageGranularity: bufferImageGranularity,
             nonCoherentAtomSize: nonCoherentAtomSize,
             maxMemoryAllocationCount: maxMemoryAllocationCount,

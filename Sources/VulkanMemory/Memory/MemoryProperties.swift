@@ -97,12 +97,31 @@ public struct MemoryProperties: Hashable, Sendable {
     /// The memory-related limits.
     public let limits: MemoryLimits
 
-    /// Creates properties from parts.
+    /// Creates properties from parts, as a device would report them.
     ///
-    /// - Precondition: every type's `heapIndex` names a heap.
-    public init(heaps: [MemoryHeap], types: [MemoryType], limits: MemoryLimits) {
-        precondition(types.allSatisfy { heaps.indices.contains($0.heapIndex) },
-                     "a memory type refers to a heap that does not exist")
+    /// - Throws: `MemoryPropertiesError` when they could not come from a Vulkan device: no
+    ///   heap or type, more than Vulkan allows, heaps or types out of index order, or a type
+    ///   drawing from a heap that is not there. Every later use (type selection, the heap of
+    ///   a type) then indexes safely.
+    /// - Complexity: O(heaps + types).
+    public init(heaps: [MemoryHeap], types: [MemoryType], limits: MemoryLimits) throws(MemoryPropertiesError) {
+        guard (1...Self.maxMemoryHeaps).contains(heaps.count) else { throw .heapCount(heaps.count) }
+        guard (1...Self.maxMemoryTypes).contains(types.count) else { throw .typeCount(types.count) }
+        if let position = heaps.indices.first(where: { heaps[$0].index != $0 }) {
+            throw .heapOutOfOrder(position: position, index: heaps[position].index)
+        }
+        if let position = types.indices.first(where: { types[$0].index != $0 }) {
+            throw .typeOutOfOrder(position: position, index: types[position].index)
+        }
+        if let type = types.first(where: { !heaps.indices.contains($0.heapIndex) }) {
+            throw .missingHeap(typeIndex: type.index, heapIndex: type.heapIndex, heapCount: heaps.count)
+        }
+        self.init(checked: heaps, types: types, limits: limits)
+    }
+
+    /// Properties whose heaps and types were checked already (a profile's loader) or come
+    /// from the driver.
+    init(checked heaps: [MemoryHeap], types: [MemoryType], limits: MemoryLimits) {
         self.heaps = heaps
         self.types = types
         self.limits = limits
@@ -127,13 +146,16 @@ public struct MemoryProperties: Hashable, Sendable {
                 }
         }
         let l = device.rawLimits
-        self.init(heaps: heaps, types: types, limits: MemoryLimits(
+        self.init(checked: heaps, types: types, limits: MemoryLimits(
             bufferImageGranularity: l.bufferImageGranularity,
             nonCoherentAtomSize: l.nonCoherentAtomSize,
             maxMemoryAllocationCount: l.maxMemoryAllocationCount,
             minMemoryMapAlignment: l.minMemoryMapAlignment))
     }
 
-    /// The heap a type draws from.
-    public func heap(of type: MemoryType) -> MemoryHeap { heaps[type.heapIndex] }
+    /// The heap a type draws from; nil for a type whose heap index names none of these
+    /// heaps (a `MemoryType` made by hand, or another device's).
+    public func heap(of type: MemoryType) -> MemoryHeap? {
+        heaps.indices.contains(type.heapIndex) ? heaps[type.heapIndex] : nil
+    }
 }

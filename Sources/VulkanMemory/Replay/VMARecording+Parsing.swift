@@ -87,6 +87,11 @@ extension VMARecording {
             throw .malformedLine(line: line,
                                  reason: "expected 'threadId,time,frameIndex,function,…', got '\(VMARecording.quoted(text))'")
         }
+        // `Double` also reads "inf", "nan" and "-5": no recording's clock gives those.
+        guard time.isFinite, time >= 0 else {
+            throw .malformedLine(line: line, reason: "the time '\(VMARecording.quoted(fields[1]))' is not a finite "
+                                     + "number of seconds at or after 0")
+        }
         var reader = FieldReader(fields: Array(fields.dropFirst(4)), line: line,
                                  function: VMARecording.quoted(fields[3]))
         let function: Function
@@ -262,10 +267,14 @@ struct ConfigReader {
             }
             memoryTypes.append(MemoryType(index: index, heapIndex: heap, flags: MemoryPropertyFlags(rawValue: flags)))
         }
-        device.memory = MemoryProperties(
+        // A recording's counts may be past Vulkan's: such a device table is left out.
+        guard let memory = try? MemoryProperties(
             heaps: memoryHeaps, types: memoryTypes,
             limits: MemoryLimits(bufferImageGranularity: limits.granularity, nonCoherentAtomSize: limits.atom,
-                                 maxMemoryAllocationCount: limits.maxAllocations, minMemoryMapAlignment: 64))
+                                 maxMemoryAllocationCount: limits.maxAllocations, minMemoryMapAlignment: 64)) else {
+            return device
+        }
+        device.memory = memory
         return device
     }
 }

@@ -137,9 +137,11 @@ extension MemoryMapLayout {
             + (weight.map { " font-weight=\"\($0)\"" } ?? "") + ">\(string.escapingMarkup)</text>\n"
     }
 
-    /// A coordinate with at most two decimals: enough for a pixel, and short.
+    /// A coordinate with at most two decimals: enough for a pixel, and short. Statistics
+    /// decoded from a file may place a range anywhere (an offset of 2⁶⁴ − 1 in a page of
+    /// 1 byte): coordinates are clamped to a billion pixels either way, NaN drawn at 0.
     private func number(_ value: Double) -> String {
-        let rounded = (value * 100).rounded() / 100
+        let rounded = value.isNaN ? 0 : min(max((value * 100).rounded() / 100, -1e9), 1e9)
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
 }

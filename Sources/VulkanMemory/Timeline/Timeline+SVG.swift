@@ -9,12 +9,16 @@ extension Timeline {
         let width = 960.0, height = 420.0, left = 90.0, right = 20.0, top = 50.0, bottom = 60.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let end = max(duration, samples.last?.time ?? 0, 1e-9)
-        let highest = Double(max(samples.map { max($0.committedBytes, $0.liveBytes) }.max() ?? 0, 1))
+        let highestBytes = max(samples.map { max($0.committedBytes, $0.liveBytes) }.max() ?? 0, 1)
+        let highest = Double(highestBytes)
         func x(_ time: Double) -> Double { left + time / end * plotWidth }
         func y(_ bytes: UInt64) -> Double { top + plotHeight - Double(bytes) / highest * plotHeight }
         // One decimal, without Foundation's formatter: coordinates stay short and exact.
+        // A time from a recording or `setTime` can be any double: the value is clamped to
+        // what `Int` holds (NaN drawn at 0) rather than trapping in the conversion.
         func format(_ value: Double) -> String {
-            let tenths = Int((value * 10).rounded())
+            let scaled = (value * 10).rounded()
+            let tenths = scaled.isNaN ? 0 : Int(min(max(scaled, -9.0e18), 9.0e18))
             return "\(tenths < 0 ? "-" : "")\(abs(tenths) / 10).\(abs(tenths) % 10)"
         }
         let colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -32,7 +36,8 @@ extension Timeline {
 
             """
         for step in 0...4 {
-            let bytes = UInt64(highest * Double(step) / 4)
+            // In integers: the highest count may be near 2⁶⁴, which a double rounds past.
+            let bytes = highestBytes / 4 * UInt64(step)
             svg += "<text x=\"\(left - 6)\" y=\"\(format(y(bytes) + 4))\" text-anchor=\"end\">\(Self.mebibytes(bytes))</text>\n"
             let time = end * Double(step) / 4
             svg += "<text x=\"\(format(x(time)))\" y=\"\(top + plotHeight + 18)\" text-anchor=\"middle\">"

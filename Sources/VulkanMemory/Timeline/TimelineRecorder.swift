@@ -48,9 +48,10 @@ public final class TimelineRecorder: AllocationObserver {
     }
 
     /// Sets the time of the events that follow, in seconds since the workload began
-    /// (with `TimeSource.manual`; ignored otherwise, where the clock says).
+    /// (with `TimeSource.manual`; ignored otherwise, where the clock says). A time that is
+    /// not a finite number (infinity, NaN) is ignored too: the events keep the last one.
     public func setTime(seconds: Double) {
-        guard source == .manual else { return }
+        guard source == .manual, seconds.isFinite else { return }
         state.withLock { $0.manualTime = seconds }
     }
 

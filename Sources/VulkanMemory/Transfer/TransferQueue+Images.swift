@@ -94,6 +94,39 @@ extension TransferQueue {
         guard UInt64(destination.count) == region.bytes else {
             throw .sizeMismatch(operation: operation, expected: region.bytes, given: UInt64(destination.count))
         }
+        try download(operation, image, region, in: currentLayout, leaving: finalLayout) { (staging) throws(AllocationError) in
+            try allocator.copyMemory(from: staging, into: destination)
+        }
+    }
+
+    /// Reads a mip level of an image as values, as
+    /// `download(from:mipLevel:layers:in:leaving:into:)` reads bytes.
+    /// - Throws: `.sizeMismatch` when the region's size is not a whole number of `T`s,
+    ///   else as `download(from:mipLevel:layers:in:leaving:into:)`.
+    public func download<T: BitwiseCopyable>(_ type: T.Type, from image: TransferImage, mipLevel: UInt32 = 0,
+                                             layers: Range<UInt32>? = nil, in currentLayout: VkImageLayout,
+                                             leaving finalLayout: VkImageLayout? = nil) throws(TransferError) -> [T] {
+        let operation = "download from image"
+        let region = try imageRegion(operation, image, mipLevel, layers)
+        let stride = UInt64(MemoryLayout<T>.stride)
+        guard stride > 0 else { throw .emptyTransfer(operation: operation) }
+        guard region.bytes % stride == 0 else {
+            throw .sizeMismatch(operation: operation, expected: region.bytes, given: region.bytes / stride * stride)
+        }
+        // The values' array is made only once the staging buffer holds the region: a region
+        // described larger than any heap fails there, with the allocator's error, instead
+        // of asking the host for its bytes first.
+        var values: [T] = []
+        try download(operation, image, region, in: currentLayout, leaving: finalLayout) { (staging) throws(AllocationError) in
+            values = try allocator.copyMemory(from: staging, as: T.self, count: Int(region.bytes / stride))
+        }
+        return values
+    }
+
+    /// Copies a region of an image into a staging buffer and hands its memory to `deliver`.
+    private func download(_ operation: String, _ image: TransferImage, _ region: ImageRegion,
+                          in currentLayout: VkImageLayout, leaving finalLayout: VkImageLayout?,
+                          deliver: (Allocation) throws(AllocationError) -> Void) throws(TransferError) {
         let finalLayout = finalLayout ?? currentLayout
         try checkFinalLayout(operation, finalLayout)
         try withStagingBuffer(operation, size: region.bytes, upload: false) { (staging) throws(TransferError) in
@@ -108,40 +141,10 @@ extension TransferQueue {
                              from: Self.transferStage, 0, to: Self.allCommands, Self.memoryRead | Self.memoryWrite)
                 memoryBarrier(commandBuffer, from: Self.transferStage, Self.transferWrite, to: Self.hostStage, Self.hostRead)
             }
-            do throws(AllocationError) { try allocator.copyMemory(from: staging.allocation, into: destination) } catch {
+            do throws(AllocationError) { try deliver(staging.allocation) } catch {
                 throw .allocation(operation: operation, error)
             }
         }
-    }
-
-    /// Reads a mip level of an image as values, as
-    /// `download(from:mipLevel:layers:in:leaving:into:)` reads bytes.
-    /// - Throws: `.sizeMismatch` when the region's size is not a whole number of `T`s,
-    ///   else as `download(from:mipLevel:layers:in:leaving:into:)`.
-    public func download<T: BitwiseCopyable>(_ type: T.Type, from image: TransferImage, mipLevel: UInt32 = 0,
-                                             layers: Range<UInt32>? = nil, in currentLayout: VkImageLayout,
-                                             leaving finalLayout: VkImageLayout? = nil) throws(TransferError) -> [T] {
-        let operation = "download from image"
-        let bytes = try imageRegion(operation, image, mipLevel, layers).bytes
-        let stride = UInt64(MemoryLayout<T>.stride)
-        guard stride > 0 else { throw .emptyTransfer(operation: operation) }
-        guard bytes % stride == 0 else {
-            throw .sizeMismatch(operation: operation, expected: bytes, given: bytes / stride * stride)
-        }
-        let count = Int(bytes / stride)
-        var failure: TransferError?
-        let values = [T](unsafeUninitializedCapacity: count) { storage, initialized in
-            do throws(TransferError) {
-                try download(from: image, mipLevel: mipLevel, layers: layers, in: currentLayout,
-                             leaving: finalLayout, into: UnsafeMutableRawBufferPointer(storage))
-                initialized = count
-            } catch {
-                failure = error
-                initialized = 0
-            }
-        }
-        if let failure { throw failure }
-        return values
     }
 
     /// The bytes of a mip level's layers as a copy packs them: texel size times texels.

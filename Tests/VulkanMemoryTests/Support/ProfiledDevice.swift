@@ -300,7 +300,7 @@ final class ProfiledDevice: Sendable {
         let heaps = original.heaps.map { heap in
             MemoryHeap(index: heap.index, size: heapSizeOverride.map { min($0, heap.size) } ?? heap.size, flags: heap.flags)
         }
-        let presented = MemoryProperties(heaps: heaps, types: original.types, limits: original.limits)
+        let presented = try MemoryProperties(heaps: heaps, types: original.types, limits: original.limits)
         let profiled = ProfiledDevice(
             profile: profile, presented: presented, backingTypeIndex: UInt32(backing), realName: base.info.name,
             realAtom: realProperties.limits.nonCoherentAtomSize, real: real,
