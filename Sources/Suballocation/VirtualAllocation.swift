@@ -6,7 +6,10 @@
 /// reported as stale instead of silently naming a newer allocation in the same record.
 /// Generations are 32-bit: a handle kept across 2³² allocations of its block could
 /// alias.
-/// A handle is only meaningful to the block that issued it.
+/// A handle is only meaningful to the block that issued it. Each block's counter starts
+/// at its own point (blocks made one after another start about 2³² / n apart among n
+/// blocks), so a handle given to another block is reported as stale there too, unless
+/// that block has handed out about as many allocations as the distance between the two.
 public struct VirtualAllocationHandle: Hashable, Sendable, CustomStringConvertible {
     /// The index of the allocation's record in its block.
     public let index: UInt32
