@@ -83,6 +83,33 @@ struct AliasingTests {
         }
     }
 
+    /// `destroy(many:)` checks aliases with everything else before destroying any: a list
+    /// whose second resource is still aliased destroys none (it used to destroy the first,
+    /// report it freed, then throw), on pages and on dedicated memory.
+    @Test(arguments: [AllocationOptions.DedicatedPolicy.never, .always])
+    func destroyManyDestroysNoneWhileOneIsAliased(_ dedicated: AllocationOptions.DedicatedPolicy) throws {
+        try withTestDevice { context in
+            let log = EventLog()
+            var allocatorOptions = AllocatorOptions()
+            allocatorOptions.observers = [log]
+            let allocator = Allocator(device: context.device, options: allocatorOptions)
+            let options = AllocationOptions(dedicated: dedicated, canAlias: true)
+            let first = try allocator.createBuffer(Self.bufferInfo, .usage(.gpuOnly), options: options)
+            let second = try allocator.createBuffer(Self.bufferInfo, .usage(.gpuOnly), options: options)
+            let alias = try allocator.createAliasingBuffer(Self.bufferInfo, aliasing: second.allocation)
+            let before = log.all.count
+            #expect(throws: AllocationError.aliasesLive(count: 1)) {
+                try allocator.destroy(many: [.buffer(first), .buffer(second)])
+            }
+            #expect(allocator.isLive(first.allocation) && allocator.isLive(second.allocation))
+            #expect(log.all.count == before, "an observer saw a free of a call that failed: \(log.all.suffix(2))")
+            try allocator.destroyAliasingBuffer(alias)
+            try allocator.destroy(many: [.buffer(first), .buffer(second)])
+            #expect(!allocator.isLive(first.allocation) && !allocator.isLive(second.allocation))
+            allocator._checkInvariants()
+        }
+    }
+
     /// Dedicated memory made with `canAlias` has no `VkMemoryDedicatedAllocateInfo` and
     /// takes aliases; memory dedicated to a resource takes none (typed error, nothing left).
     @Test func dedicatedMemoryAliasesOnlyWithCanAlias() throws {

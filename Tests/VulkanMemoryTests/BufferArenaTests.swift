@@ -304,6 +304,24 @@ struct BufferArenaTests {
         }
     }
 
+    /// A ring too small for one whole atom of non-coherent memory is refused, and the
+    /// page its buffer made goes with it (it used to stay, as the empty-page policy keeps
+    /// one), as does the mapping.
+    @Test(needsLavapipe) func aRingThatHoldsNoAtomLeavesNoPage() throws {
+        try withProfiledDevice(try realProfile("Mali-T760")) { device in
+            let allocator = Allocator(device: device)
+            #expect {
+                _ = try FrameRing(allocator: allocator, size: 16, usage: [.storageBuffer], memoryUsage: .readback)
+            } throws: { error in
+                guard case .invalidOptions(let reason) = error as? BufferArenaError else { return false }
+                return reason.contains("holds no whole nonCoherentAtomSize atom")
+            }
+            #expect(allocator.liveAllocations().isEmpty)
+            #expect(allocator.usage.committedBytes == 0 && allocator.usage.pageCount == 0,
+                    "\(allocator.usage.pageCount) page(s) of \(allocator.usage.committedBytes) bytes left")
+        }
+    }
+
     /// Seeded random allocations and frees against a model: no two live slices overlap,
     /// every slice lies in its buffer with its alignment, and the bytes written to each
     /// slice survive until it is freed.

@@ -638,4 +638,26 @@ extension ReplayHostileInputTests {
             #expect(allocator.usage.allocationCount == 0 && allocator.usage.liveBytes == 0)
         }
     }
+
+    /// A last line with no line break is read only when the file ends, after every call
+    /// before it ran: when it is malformed, those calls' buffers are destroyed and the
+    /// pages they made released, although the empty-page policy would keep one.
+    @Test func aFileWhoseLastLineBreaksLeavesNoPage() throws {
+        try withTestDevice { context in
+            let text = ["Vulkan Memory Allocator,Calls recording", "1,8", "Config,Begin", "Config,End",
+                        "1,0.000,0,vmaCreateAllocator",
+                        "1,0.1,0,vmaCreateBuffer,0,65536,128,0,0,1,0,0,0,0000000000000000,00000000000000A0,",
+                        "1,0.2,0,vmaCreateBuffer,0,big,128,0,0,1,0,0,0,0000000000000000,00000000000000B0,"]
+                .joined(separator: "\n")
+            let path = writeHostileFile(head: text, filler: 0, count: 0, tail: "")
+            defer { unlink(path) }
+            let allocator = Allocator(device: context.device)
+            #expect(throws: VMARecordingError.malformedLine(line: 7, reason: "vmaCreateBuffer parameter 2 is 'big', not a 64-bit number")) {
+                _ = try allocator.replay(contentsOfFile: path)
+            }
+            #expect(allocator.usage.allocationCount == 0 && allocator.usage.liveBytes == 0)
+            #expect(allocator.usage.committedBytes == 0 && allocator.usage.pageCount == 0,
+                    "\(allocator.usage.pageCount) page(s) of \(allocator.usage.committedBytes) bytes left")
+        }
+    }
 }

@@ -6,6 +6,42 @@ import Testing
 /// and a bad range refused before any call.
 @Suite("Flushing and invalidating many allocations")
 struct SyncManyTests {
+    /// A refused range maps nothing: the dedicated memory before it in the list stays
+    /// unmapped, and an allocation a host copy refuses gets no `.mapped` event (observers
+    /// and recordings used to see a map of a call that failed).
+    @Test func refusedRangesMapNothing() throws {
+        try withTestDevice { context in
+            let log = EventLog()
+            var options = AllocatorOptions()
+            options.observers = [log]
+            let allocator = Allocator(device: context.device, options: options)
+            let a = try allocator.allocate(MemoryRequirements(size: 300), usage: .staging)
+            let b = try allocator.allocate(MemoryRequirements(size: 4096), usage: .staging,
+                                           options: AllocationOptions(dedicated: .always))
+            func maps() -> Int { log.all.filter { if case .mapped = $0 { true } else { false } }.count }
+            #expect(throws: AllocationError.memory(.rangeOutOfBounds(offset: 0, size: 4097, limit: b.size))) {
+                try allocator.flush([AllocationRange(b, size: 4097)])
+            }
+            #expect(throws: AllocationError.memory(.rangeOutOfBounds(offset: 200, size: 200, limit: a.size))) {
+                try allocator.invalidate([AllocationRange(b), AllocationRange(a, offset: 200, size: 200)])
+            }
+            #expect(throws: AllocationError.memory(.rangeOutOfBounds(offset: 4000, size: 200, limit: b.size))) {
+                try allocator.copyMemory([UInt8](repeating: 1, count: 200), to: b, at: 4000)
+            }
+            var bytes = [UInt8](repeating: 0, count: 400)
+            #expect(throws: AllocationError.memory(.rangeOutOfBounds(offset: 0, size: 400, limit: a.size))) {
+                try bytes.withUnsafeMutableBytes { try allocator.copyMemory(from: a, into: $0) }
+            }
+            #expect(maps() == 0, "\(log.all)")
+            func dedicatedIsMapped() -> Bool? { allocator.statistics().dedicated.first?.mapped }
+            #expect(dedicatedIsMapped() == false, "a refused flush mapped the dedicated memory")
+            try allocator.flush([AllocationRange(b)])
+            #expect(dedicatedIsMapped() == true)
+            try allocator.free(a)
+            try allocator.free(b)
+        }
+    }
+
     @Test func coherentMemoryNeedsNoCallAndBadRangesAreTypedErrors() throws {
         try withTestDevice { context in
             let allocator = Allocator(device: context.device)

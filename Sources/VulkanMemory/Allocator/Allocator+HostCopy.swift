@@ -15,8 +15,10 @@ extension Allocator {
     public func copyMemory(_ source: UnsafeRawBufferPointer, to allocation: Allocation,
                            at offset: UInt64 = 0) throws(AllocationError) {
         guard let base = source.baseAddress, source.count > 0 else { throw .zeroSize }
-        let view = try map(allocation)
         let length = UInt64(source.count)
+        // Before mapping: a refused copy maps nothing (observers and recordings see no map).
+        try checkRange(offset, length, in: allocation)
+        let view = try map(allocation)
         do throws(MemoryError) {
             try checkRange(offset, length, in: view)
             (view.baseAddress + Int(offset)).copyMemory(from: base, byteCount: source.count)
@@ -48,8 +50,9 @@ extension Allocator {
     public func copyMemory(from allocation: Allocation, at offset: UInt64 = 0,
                            into destination: UnsafeMutableRawBufferPointer) throws(AllocationError) {
         guard let base = destination.baseAddress, destination.count > 0 else { throw .zeroSize }
-        let view = try map(allocation)
         let length = UInt64(destination.count)
+        try checkRange(offset, length, in: allocation)
+        let view = try map(allocation)
         do throws(MemoryError) {
             try checkRange(offset, length, in: view)
             if view.needsSynchronization { try view.invalidate(at: offset, size: length) }
@@ -70,9 +73,7 @@ extension Allocator {
         guard !overflow else { throw .memory(.rangeOutOfBounds(offset: offset, size: .max, limit: allocation.size)) }
         // Checked before the array is made: a count past the allocation would otherwise
         // ask the heap for its bytes first (and end the process where it cannot).
-        guard offset <= allocation.size, UInt64(bytes) <= allocation.size - offset else {
-            throw .memory(.rangeOutOfBounds(offset: offset, size: UInt64(bytes), limit: allocation.size))
-        }
+        try checkRange(offset, UInt64(bytes), in: allocation)
         var failure: AllocationError?
         let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             do throws(AllocationError) {
@@ -85,6 +86,13 @@ extension Allocator {
         }
         if let failure { throw failure }
         return values
+    }
+
+    /// `offset..<offset+length` inside the allocation, checked before anything is mapped.
+    private func checkRange(_ offset: UInt64, _ length: UInt64, in allocation: Allocation) throws(AllocationError) {
+        guard offset <= allocation.size, length <= allocation.size - offset else {
+            throw .memory(.rangeOutOfBounds(offset: offset, size: length, limit: allocation.size))
+        }
     }
 
     private func checkRange(_ offset: UInt64, _ length: UInt64, in view: MappedMemory) throws(MemoryError) {

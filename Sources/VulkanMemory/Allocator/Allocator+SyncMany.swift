@@ -44,6 +44,14 @@ extension Allocator {
     }
 
     private func synchronize(_ ranges: [AllocationRange], flush: Bool) throws(AllocationError) {
+        // Every range is checked before any allocation is mapped: a bad one maps nothing.
+        for range in ranges {
+            let limit = range.allocation.size
+            let size = range.size ?? (limit >= range.offset ? limit - range.offset : 0)
+            guard range.offset <= limit, size <= limit - range.offset else {
+                throw .memory(.rangeOutOfBounds(offset: range.offset, size: size, limit: limit))
+            }
+        }
         var mapped: [VkMappedMemoryRange] = []
         mapped.reserveCapacity(ranges.count)
         for range in ranges {

@@ -45,6 +45,15 @@ extension MemoryTypePool {
         if let aliases = state.aliases[handle.index] { throw .aliasesLive(count: aliases.count) }
     }
 
+    /// How many resources alias allocation `handle` (0 for one that is not live here).
+    func aliasCount(of handle: VirtualAllocationHandle, slot: UInt32, generation: UInt32,
+                    memory: VkDeviceMemory) -> Int {
+        state.withLock { state in
+            guard pageError(slot: slot, generation: generation, memory: memory, state: state) == nil else { return 0 }
+            return state.aliases[handle.index]?.count ?? 0
+        }
+    }
+
     /// Forgets a resource aliasing the live allocation `handle`; false when it was not
     /// recorded there (destroyed before, or never made for this allocation).
     /// - Complexity: O(aliases of the allocation).

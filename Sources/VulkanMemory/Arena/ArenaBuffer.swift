@@ -33,7 +33,7 @@ struct ArenaBuffer: Sendable {
             do throws(AllocationError) {
                 view = try allocator.map(bound.allocation)
             } catch {
-                try? allocator.destroyBuffer(bound)
+                allocator.undoBuffer(bound)
                 throw error
             }
             let coherent = allocator.properties.types[bound.allocation.memoryTypeIndex].flags.contains(.hostCoherent)

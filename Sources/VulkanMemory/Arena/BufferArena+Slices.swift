@@ -70,7 +70,7 @@ extension BufferArena {
             do throws(VirtualBlockError) {
                 ranges = try VirtualBlock(size: bytes / buffer.granule * buffer.granule)
             } catch {
-                try? allocator.destroyBuffer(buffer.bound)
+                allocator.undoBuffer(buffer.bound)
                 throw .invalidOptions("blockSize \(options.blockSize) is smaller than nonCoherentAtomSize "
                                       + "(\(buffer.granule) bytes) of the arena's memory")
             }
@@ -93,7 +93,7 @@ extension BufferArena {
             // A new buffer always holds the slice at offset 0; should it not, the arena
             // goes back to how it was, without the buffer.
             state.blocks[index] = nil
-            try? allocator.destroyBuffer(buffer.bound)
+            allocator.undoBuffer(buffer.bound)
             throw .arenaFull(size: size, alignment: alignment, blocks: live)
         }
     }

@@ -58,7 +58,7 @@ public final class FrameRing: Sendable {
             guard usable > 0 else { throw .zeroBlockSize }
             ranges = try VirtualBlock(size: usable, algorithm: .linear(.ringBuffer))
         } catch {
-            try? allocator.destroyBuffer(buffer.bound)
+            allocator.undoBuffer(buffer.bound)
             throw .invalidOptions("a ring of \(size) bytes holds no whole nonCoherentAtomSize atom (\(buffer.granule) bytes)")
         }
         self.allocator = allocator

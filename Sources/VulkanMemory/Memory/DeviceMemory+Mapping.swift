@@ -39,8 +39,11 @@ extension DeviceMemory {
         let length = try checkedRange(offset: offset, size: size)
         let (base, lifetime) = try state.withLock {
             (state: inout MapState) throws(MemoryError) -> (UnsafeMutableRawPointer, ViewLifetime) in
-            if state.pointer == nil { state.mapCount += 1 }
-            return try mapping(&state)
+            // Counted once the mapping exists: a failed vkMapMemory counts nothing.
+            let wasMapped = state.pointer != nil
+            let made = try mapping(&state)
+            if !wasMapped { state.mapCount += 1 }
+            return made
         }
         return MappedMemory(memory: self, lifetime: lifetime, baseAddress: base + Int(offset), offset: offset,
                             size: length)

@@ -115,6 +115,9 @@ extension Allocator {
         throws(VMARecordingError) -> (report: ReplayReport, recordedDevice: VMARecording.RecordedDevice) {
         var session = ReplaySession(allocator: self)
         let allocationsBefore = usage.deviceMemoryAllocations
+        // The pages there were before: a file that breaks part-way leaves none of the
+        // pages its calls made, although the empty-page policy would keep some.
+        let pagesBefore = pageSnapshot()
         var parser = RecordingParser()
         let rest: VMARecording
         do throws(VMARecordingError) {
@@ -128,6 +131,7 @@ extension Allocator {
             rest = try parser.finish()
         } catch {
             session.finish()
+            releasePagesAdded(since: pagesBefore)
             throw error
         }
         for call in rest.calls {

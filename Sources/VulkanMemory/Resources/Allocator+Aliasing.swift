@@ -164,6 +164,24 @@ extension Allocator {
         return nil
     }
 
+    /// How many resources alias a live allocation: what `free` refuses it for
+    /// (`.aliasesLive`). A group's member is never aliased.
+    func aliasCount(of allocation: Allocation) -> Int {
+        switch allocation.location {
+        case let .page(tagged, generation, handle):
+            guard let (pool, slot) = pagePool(of: allocation, slot: tagged) else { return 0 }
+            return pool.aliasCount(of: handle, slot: slot, generation: generation, memory: allocation.memory)
+        case let .dedicated(slot, generation):
+            return dedicated.withLock { table -> Int in
+                guard case .live(let entry) = table.lookup(slot: slot, generation: generation),
+                      entry.memory.handle == allocation.memory else { return 0 }
+                return entry.aliases.count
+            }
+        case .member:
+            return 0
+        }
+    }
+
     /// Forgets the alias `resource` of `allocation`.
     /// - Throws: `.unknownAllocation` when it is not recorded there.
     private func forgetAlias(_ resource: UInt64, of allocation: Allocation) throws(AllocationError) {

@@ -14,9 +14,12 @@ extension Allocator {
 
     /// Destroys many resources (nobs-vkmem's `destroy_many`).
     ///
-    /// All are checked first: if one is unknown, already destroyed, or listed twice,
-    /// nothing is destroyed. Resources whose memory a committed defragmentation pass moved
-    /// away count as live here, as in `destroy(_:)`.
+    /// All are checked first: if one is unknown, already destroyed, listed twice, or still
+    /// aliased by a resource of `createAliasingBuffer`/`createAliasingImage`, nothing is
+    /// destroyed. Resources whose memory a committed defragmentation pass moved away count
+    /// as live here, as in `destroy(_:)`.
+    /// - Throws: `.duplicateResource`, `.alreadyFreed`, `.unknownAllocation` or
+    ///   `.aliasesLive(count:)` for the first resource that has one of those faults.
     /// - Complexity: O(n).
     public func destroy(many resources: some Sequence<Resource>) throws(AllocationError) {
         var seen = Set<Allocation>()
@@ -27,8 +30,30 @@ extension Allocator {
                !(error == .alreadyFreed && movedSources.withLock({ $0.contains(resource.allocation) })) {
                 throw error
             }
+            let aliases = aliasCount(of: resource.allocation)
+            guard aliases == 0 else { throw .aliasesLive(count: aliases) }
         }
         for resource in list { try destroy(resource) }
+    }
+
+    /// Destroys a buffer that a failing call made, leaving the allocator as it was before
+    /// that call: the memory freed with every page kept (no empty-page policy, no look for
+    /// a sparse page), then the page the buffer's memory started, if any, released, and
+    /// observers told of the free as they were told of the allocation.
+    ///
+    /// For the arenas and rings, whose constructors make their buffer first and may then
+    /// fail; `destroyBuffer` would keep an emptied page the failed call made.
+    func undoBuffer(_ bound: BoundBuffer) {
+        do throws(AllocationError) {
+            try free(bound.allocation, keepEmpty: .max)
+        } catch {
+            // Freed already (a committed defragmentation pass moved it): nothing to undo.
+            device.deviceFunctions.destroyBuffer(device.device, bound.buffer, nil)
+            return
+        }
+        device.deviceFunctions.destroyBuffer(device.device, bound.buffer, nil)
+        releasePageStarted(by: bound.allocation)
+        reportFreed(bound.allocation, .destroyBuffer)
     }
 
     /// A bounds-checked view of exactly a resource (see `map(_: Allocation)`): a buffer's

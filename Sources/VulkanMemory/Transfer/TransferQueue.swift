@@ -156,7 +156,9 @@ public final class TransferQueue: Sendable {
     }
 
     /// Creates a staging buffer of `size` bytes, runs `body` with it and destroys it
-    /// afterwards, whether `body` throws or not.
+    /// afterwards, whether `body` throws or not. When it throws, the page the staging
+    /// buffer made (if any) goes too, so a failed transfer leaves the allocator as it was;
+    /// after a transfer that worked the empty-page policy decides, as for any buffer.
     func withStagingBuffer<R>(_ operation: String, size: UInt64, upload: Bool,
                               _ body: (BoundBuffer) throws(TransferError) -> R) throws(TransferError) -> R {
         var info = VkBufferCreateInfo()
@@ -172,13 +174,18 @@ public final class TransferQueue: Sendable {
         } catch {
             throw .allocation(operation: operation, error)
         }
-        defer {
-            do throws(AllocationError) { try allocator.destroyBuffer(stagingBuffer) } catch {
-                // Made by this call and destroyed once: only a bug in the allocator gets here.
-                assertionFailure("destroying the staging buffer failed: \(error)")
-            }
+        let result: R
+        do throws(TransferError) {
+            result = try body(stagingBuffer)
+        } catch {
+            allocator.undoBuffer(stagingBuffer)
+            throw error
         }
-        return try body(stagingBuffer)
+        do throws(AllocationError) { try allocator.destroyBuffer(stagingBuffer) } catch {
+            // Made by this call and destroyed once: only a bug in the allocator gets here.
+            assertionFailure("destroying the staging buffer failed: \(error)")
+        }
+        return result
     }
 }
 
