@@ -105,6 +105,46 @@ struct SparsePageDrainingTests {
         }
     }
 
+    /// Whether the page of `memory` is draining.
+    static func isDraining(_ allocator: Allocator, _ memory: VkDeviceMemory) -> Bool {
+        allocator.pools.contains { pool in
+            pool.state.withLock { state in state.pages.contains { $0.handle == memory && $0.isDraining } }
+        }
+    }
+
+    /// A call that fails after one of its placements took a draining page's room back
+    /// leaves the page draining, as before the call (it used to leave it an ordinary page,
+    /// kept once empty): for many allocations at once, and for a buffer whose bind fails.
+    @Test("a failed call gives a draining page its drain back")
+    func failedCallRestartsTheDrain() throws {
+        try withTestDevice { context in
+            let allocator = Self.allocator(context)
+            let layout = try Self.makeSparsePage(allocator)
+            _ = try Self.churn(allocator, Int(AllocatorOptions().sparseCheckInterval))
+            try #require(Self.isDraining(allocator, layout.sparse))
+            let filling = try (0..<Self.perPage).map { _ in try Self.allocate(allocator) }
+            let calls = allocator.ledger.callCount
+            // The first takes the draining page's room; the second fits no memory type.
+            let takes = MemoryRequirements(size: Self.size)
+            let fitsNoType = MemoryRequirements(size: Self.size, memoryTypeBits: 0)
+            #expect {
+                _ = try allocator.allocate(many: [takes, fitsNoType], .usage(.gpuOnly))
+            } throws: { error in
+                guard case .manyFailed(index: 1, count: 2, _) = error as? AllocationError else { return false }
+                return true
+            }
+            #expect(Self.isDraining(allocator, layout.sparse), "the failed call ended the drain")
+            #expect(allocator.ledger.callCount == calls)
+            allocator._checkInvariants()
+            // A request that lands there for good still takes the room back.
+            let taken = try Self.allocate(allocator)
+            #expect(taken.memory == layout.sparse && !Self.isDraining(allocator, layout.sparse))
+            try allocator.free(taken)
+            for allocation in layout.live + filling + layout.leftInSparse { try allocator.free(allocation) }
+            allocator._checkInvariants()
+        }
+    }
+
     @Test("a request with no room elsewhere takes the draining page's room back, with no new page")
     func roomTakenBack() throws {
         try withTestDevice { context in

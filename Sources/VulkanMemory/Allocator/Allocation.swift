@@ -46,6 +46,16 @@ public struct Allocation: Hashable, @unchecked Sendable, CustomStringConvertible
     /// Whether this allocation made its page: a call that fails after allocating releases
     /// that page again.
     var startedPage = false
+    /// The drain this allocation's placement ended by taking its page's room back, with
+    /// whether the page was to go back to the driver once empty: a call that fails after
+    /// placing it starts the drain again (`Allocator.undoPlacement(of:)`).
+    var endedDrain: EndedDrain?
+
+    /// How a draining page was set before a placement took its room back.
+    enum EndedDrain {
+        case keptWhenEmpty
+        case releasedWhenEmpty
+    }
 
     /// Two values are the same allocation when they name the same range of the same
     /// memory through the same record; how they were obtained (mapped or not, by the

@@ -112,7 +112,7 @@ extension Allocator {
                 // Every page kept while freeing, then the ones these allocations started
                 // released: a page an earlier one started may hold a later one.
                 for allocation in made.reversed() { try? free(allocation, keepEmpty: .max) }
-                for allocation in made { releasePageStarted(by: allocation) }
+                for allocation in made { undoPlacement(of: allocation) }
                 throw .manyFailed(index: index, count: count, error: error)
             }
         }

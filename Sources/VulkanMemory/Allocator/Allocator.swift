@@ -240,12 +240,19 @@ public final class Allocator: Sendable {
         }
     }
 
-    /// After a failed call freed `allocation`, releases the page the allocation created, if
-    /// it is wholly free, so the failure leaves no page behind.
-    func releasePageStarted(by allocation: Allocation) {
-        guard allocation.startedPage, case let .page(slot, generation, _) = allocation.location,
+    /// After a failed call freed `allocation`, undoes what placing it did to its page:
+    /// releases the page it created, if wholly free, or starts again the drain its
+    /// placement ended by taking the page's room back. The failure leaves the pages as
+    /// they were.
+    func undoPlacement(of allocation: Allocation) {
+        guard allocation.startedPage || allocation.endedDrain != nil, case let .page(slot, generation, _) = allocation.location,
               let (pool, local) = pagePool(of: allocation, slot: slot) else { return }
-        if let memory = pool.takeEmptyPage(slot: local, generation: generation) { ledger.release(memory) }
+        if allocation.startedPage {
+            if let memory = pool.takeEmptyPage(slot: local, generation: generation) { ledger.release(memory) }
+        } else if let ended = allocation.endedDrain {
+            pool.restartDrain(slot: local, generation: generation, memory: allocation.memory,
+                              releasesWhenEmpty: ended == .releasedWhenEmpty)
+        }
     }
 
     deinit {

@@ -39,11 +39,13 @@ extension MemoryTypePool {
             let needed = size + max(alignment, granularity) - 1 + (granularity - 1)
             // Draining pages give their room back before a new page is made for it, or a
             // request that may make none is refused.
-            if !state.drainBlockers.isEmpty, let placed = placeInDrainingPages(state: &state, { state in
+            if !state.drainBlockers.isEmpty, let (placed, released) = placeInDrainingPages(state: &state, { state in
                 try? state.arena.allocateIfRoom(size: size, alignment: alignment, kind: kind, strategy: strategy)
             }) {
-                return debugging ? finishDebug(placed, state: &state, mapped: mapped, name: name, record: record)
+                var allocation = debugging ? finishDebug(placed, state: &state, mapped: mapped, name: name, record: record)
                     : finish(placed, state: &state, mapped: mapped, name: name, record: record)
+                allocation.endedDrain = released ? .releasedWhenEmpty : .keptWhenEmpty
+                return allocation
             }
             guard growth.allowed else { throw noGrowthError(size: size, state: state) }
             let slot = Int(try addPage(state: &state, needed: needed, withinBudget: growth.withinBudget))

@@ -47,8 +47,11 @@ extension MemoryTypePool {
     /// leaves every drain as it was (the allocator unchanged after an error).
     /// - Complexity: O(draining pages × (their blockers + one search)), plus O(free
     ///   ranges) for each page that drains again.
-    func placeInDrainingPages(state: inout State,
-                              _ place: (inout State) -> VirtualAllocation?) -> VirtualAllocation? {
+    /// - Returns: the placed range and whether its page was to be released once empty
+    ///   (restored by `restartDrain` when the call that placed it fails); nil when no
+    ///   draining page took it.
+    func placeInDrainingPages(state: inout State, _ place: (inout State) -> VirtualAllocation?)
+        -> (placed: VirtualAllocation, releasedWhenEmpty: Bool)? {
         var stopped: [(slot: Int, releasesWhenEmpty: Bool)] = []
         var placed: VirtualAllocation?
         // A page a defragmentation pass is emptying stays closed until the pass ends.
@@ -61,11 +64,28 @@ extension MemoryTypePool {
         }
         let taker = placed.map { self.slot(of: $0.offset) }
         for page in stopped where page.slot != taker {
-            state.pages[page.slot].isDraining = true
-            state.pages[page.slot].releasesWhenEmpty = page.releasesWhenEmpty
-            state.drainBlockers[page.slot] = blockFreeRanges(of: page.slot, state: &state)
+            drainAgain(page.slot, releasesWhenEmpty: page.releasesWhenEmpty, state: &state)
         }
-        return placed
+        guard let placed, let taken = stopped.first(where: { $0.slot == taker }) else { return nil }
+        return (placed, taken.releasesWhenEmpty)
+    }
+
+    /// Page `slot` drains again: its free ranges blocked, as when the drain began.
+    func drainAgain(_ slot: Int, releasesWhenEmpty: Bool, state: inout State) {
+        state.pages[slot].isDraining = true
+        state.pages[slot].releasesWhenEmpty = releasesWhenEmpty
+        state.drainBlockers[slot] = blockFreeRanges(of: slot, state: &state)
+    }
+
+    /// Starts again the drain of page `slot` (generation `generation`) that a placement
+    /// ended, once the call that placed it failed and freed it: the allocator as before
+    /// the call. Nothing when the page is gone, or drains already.
+    func restartDrain(slot: UInt32, generation: UInt32, memory: VkDeviceMemory, releasesWhenEmpty: Bool) {
+        state.withLock { state in
+            guard pageError(slot: slot, generation: generation, memory: memory, state: state) == nil,
+                  !state.pages[Int(slot)].isDraining else { return }
+            drainAgain(Int(slot), releasesWhenEmpty: releasesWhenEmpty, state: &state)
+        }
     }
 
     /// The size of a new page of a type an incremental defragmentation works on: an

@@ -61,6 +61,8 @@ extension Allocator {
             for allocation in allocations { if let allocation { try? free(allocation, keepEmpty: .max) } }
             for object in objects { object.destroy(on: device) }
             releasePagesAdded(since: pagesBefore)
+            // Drains the batch's placements ended start again (the pages it made are gone).
+            for allocation in allocations { if let allocation { undoPlacement(of: allocation) } }
             throw error
         }
     }

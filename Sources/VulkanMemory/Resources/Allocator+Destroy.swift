@@ -52,7 +52,7 @@ extension Allocator {
             return
         }
         device.deviceFunctions.destroyBuffer(device.device, bound.buffer, nil)
-        releasePageStarted(by: bound.allocation)
+        undoPlacement(of: bound.allocation)
         reportFreed(bound.allocation, .destroyBuffer)
     }
 

@@ -163,7 +163,7 @@ extension Allocator {
                 // Every page kept, as the other undoing frees do: no empty-page policy
                 // and no look for a sparse page may run for a call that failed.
                 try? free(allocation, keepEmpty: .max)
-                releasePageStarted(by: allocation)
+                undoPlacement(of: allocation)
                 throw error
             }
             reportAllocated(allocation, requirements, request: request, options: allocationOptions, pool: pool(),
