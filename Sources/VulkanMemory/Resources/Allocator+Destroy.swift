@@ -42,7 +42,8 @@ extension Allocator {
     /// observers told of the free as they were told of the allocation.
     ///
     /// For the arenas and rings, whose constructors make their buffer first and may then
-    /// fail; `destroyBuffer` would keep an emptied page the failed call made.
+    /// fail, and for a transfer's staging buffer when the transfer fails: `destroyBuffer`
+    /// would keep an emptied page the failed call made.
     func undoBuffer(_ bound: BoundBuffer) {
         do throws(AllocationError) {
             try free(bound.allocation, keepEmpty: .max)
