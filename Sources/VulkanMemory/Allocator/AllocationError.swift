@@ -60,7 +60,8 @@ public enum AllocationError: Error, Equatable, Sendable, CustomStringConvertible
     /// (`Allocator.allocate(many:_:options:fileID:line:)`): the ones made before it were freed,
     /// with any page made for them, so none of the `count` exists.
     indirect case manyFailed(index: Int, count: Int, error: AllocationError)
-    /// A negative number of allocations was asked for, or more than all the heaps could hold.
+    /// A negative number of allocations was asked for, or (past 65,536) more than all the
+    /// heaps could hold at their size.
     case invalidCount(Int)
     /// The buffer was not created with `usage`, which `operation` needs.
     case bufferUsageMissing(BufferUsage, operation: String)

@@ -47,9 +47,10 @@ extension Allocator {
     ///   - allocationOptions: the options of every allocation.
     ///   - fileID: where the call is, for leak reports; leave it to its default.
     ///   - line: the call's line, for leak reports; leave it to its default.
-    /// - Throws: `.invalidCount` for a negative count, or one larger than all the device's
-    ///   heaps together could hold at this size; otherwise as
-    ///   `allocate(many:_:options:fileID:line:)`.
+    /// - Throws: `.invalidCount` for a negative count, or one over 65,536 that is larger
+    ///   than all the device's heaps together could hold at this size; otherwise as
+    ///   `allocate(many:_:options:fileID:line:)` (a count the heaps cannot hold is
+    ///   `.manyFailed` with the first allocation that found no room).
     /// - Complexity: O(count) placements.
     public func allocate(
         _ requirements: MemoryRequirements, count: Int, _ request: MemoryRequest,
@@ -57,9 +58,17 @@ extension Allocator {
         fileID: StaticString = #fileID, line: UInt = #line
     ) throws(AllocationError) -> [Allocation] {
         // A count no device could hold is refused before anything is made, rather than
-        // spent on a table of that many requirements or results.
-        let room = properties.heaps.reduce(UInt64(0)) { $0 &+ $1.size } / max(requirements.size, 1)
-        guard count >= 0, UInt64(count) <= room else { throw .invalidCount(count) }
+        // spent on a table of that many results; counts that fit the usual table (as
+        // `allocateAll` reserves it) meet the heaps' limits one allocation at a time, with
+        // the error a single allocation gets.
+        guard count >= 0 else { throw .invalidCount(count) }
+        if count > Self.manyReservedCount {
+            let heapBytes = properties.heaps.reduce(UInt64(0)) { total, heap in
+                let (sum, overflow) = total.addingReportingOverflow(heap.size)
+                return overflow ? .max : sum
+            }
+            guard UInt64(count) <= heapBytes / max(requirements.size, 1) else { throw .invalidCount(count) }
+        }
         let made = try allocateAll(count) { (_) throws(AllocationError) -> Allocation in
             let placement = try PlacementRequest(requirements, allocationOptions, fileID: fileID, line: line)
             return try place(placement, request, name: allocationOptions.name)
@@ -100,11 +109,14 @@ extension Allocator {
 
     /// Runs `make` for 0..<count; when one throws, frees what the others made (keeping no
     /// empty page they started) and throws `.manyFailed` naming it.
+    /// The most results `allocateAll` reserves room for at once.
+    static let manyReservedCount = 1 << 16
+
     private func allocateAll(_ count: Int,
                              _ make: (Int) throws(AllocationError) -> Allocation) throws(AllocationError) -> [Allocation] {
         var made: [Allocation] = []
         // Room for the usual counts at once; a larger one grows as it goes.
-        made.reserveCapacity(min(count, 1 << 16))
+        made.reserveCapacity(min(count, Self.manyReservedCount))
         for index in 0..<count {
             do throws(AllocationError) {
                 made.append(try make(index))

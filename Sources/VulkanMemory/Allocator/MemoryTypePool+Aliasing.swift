@@ -45,11 +45,13 @@ extension MemoryTypePool {
         if let aliases = state.aliases[handle.index] { throw .aliasesLive(count: aliases.count) }
     }
 
-    /// How many resources alias allocation `handle` (0 for one that is not live here).
+    /// How many resources alias allocation `handle` at `offset` (0 for one that is not
+    /// live here: its record index may name a newer allocation, which has its own aliases).
     func aliasCount(of handle: VirtualAllocationHandle, slot: UInt32, generation: UInt32,
-                    memory: VkDeviceMemory) -> Int {
+                    memory: VkDeviceMemory, offset: UInt64) -> Int {
         state.withLock { state in
-            guard pageError(slot: slot, generation: generation, memory: memory, state: state) == nil else { return 0 }
+            guard (try? liveRange(handle, slot: slot, generation: generation, memory: memory, offset: offset,
+                                  state: state)) != nil else { return 0 }
             return state.aliases[handle.index]?.count ?? 0
         }
     }

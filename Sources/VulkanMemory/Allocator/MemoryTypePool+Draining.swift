@@ -79,11 +79,14 @@ extension MemoryTypePool {
 
     /// Starts again the drain of page `slot` (generation `generation`) that a placement
     /// ended, once the call that placed it failed and freed it: the allocator as before
-    /// the call. Nothing when the page is gone, or drains already.
+    /// the call. Nothing when the page is gone, drains already, or holds no allocation any
+    /// more (another thread freed the rest meanwhile): a drain ends with the free that
+    /// empties its page, so an empty page must not drain; it stays an ordinary empty page
+    /// for the empty-page policy.
     func restartDrain(slot: UInt32, generation: UInt32, memory: VkDeviceMemory, releasesWhenEmpty: Bool) {
         state.withLock { state in
             guard pageError(slot: slot, generation: generation, memory: memory, state: state) == nil,
-                  !state.pages[Int(slot)].isDraining else { return }
+                  !state.pages[Int(slot)].isDraining, state.pages[Int(slot)].liveCount > 0 else { return }
             drainAgain(Int(slot), releasesWhenEmpty: releasesWhenEmpty, state: &state)
         }
     }

@@ -170,7 +170,8 @@ extension Allocator {
         switch allocation.location {
         case let .page(tagged, generation, handle):
             guard let (pool, slot) = pagePool(of: allocation, slot: tagged) else { return 0 }
-            return pool.aliasCount(of: handle, slot: slot, generation: generation, memory: allocation.memory)
+            return pool.aliasCount(of: handle, slot: slot, generation: generation, memory: allocation.memory,
+                                   offset: allocation.offset)
         case let .dedicated(slot, generation):
             return dedicated.withLock { table -> Int in
                 guard case .live(let entry) = table.lookup(slot: slot, generation: generation),

@@ -48,7 +48,9 @@ extension Allocator {
         do throws(AllocationError) {
             try free(bound.allocation, keepEmpty: .max)
         } catch {
-            // Freed already (a committed defragmentation pass moved it): nothing to undo.
+            // Freed already (a committed defragmentation pass moved it, and reported the
+            // free): nothing to undo but the buffer, and the pass's note of the move.
+            if case .alreadyFreed = error { movedSources.withLock { _ = $0.remove(bound.allocation) } }
             device.deviceFunctions.destroyBuffer(device.device, bound.buffer, nil)
             return
         }
