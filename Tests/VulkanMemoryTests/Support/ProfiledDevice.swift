@@ -22,7 +22,7 @@ import Testing
 // as violations, which fail the test.
 //
 // C function pointers cannot capture context, so the state lives in `profiledDevices`, a
-// table keyed by physical-device and device handle behind a `Mutex`. Each
+// table keyed by physical-device, device and queue handle behind a `Mutex`. Each
 // `withProfiledDevice` makes its own instance, so handles never collide; the entries go
 // when the last reference to the wrapped `VulkanDevice` goes.
 
@@ -128,7 +128,7 @@ func withProfiledDevice<R>(
 
 // MARK: - The wrapper's state
 
-/// Registered profiled devices, by `VkPhysicalDevice` and `VkDevice` handle.
+/// Registered profiled devices, by `VkPhysicalDevice`, `VkDevice` and `VkQueue` handle.
 private let profiledDevices = Mutex<[UInt: ProfiledDevice]>([:])
 
 private func key(_ handle: OpaquePointer?) -> UInt { UInt(bitPattern: handle) }
@@ -175,6 +175,10 @@ private func key(_ handle: OpaquePointer?) -> UInt { UInt(bitPattern: handle) }
 ///   exactly the size the validation layer knows).
 /// - `vkCreateImage` / `vkDestroyImage`, `vkCreateBuffer` / `vkDestroyBuffer`: pass
 ///   through, remembering images' usage and tiling and counting live objects.
+/// - `vkAllocateCommandBuffers`, `vkCreateFence`, `vkQueueSubmit`: fail with
+///   `VK_ERROR_OUT_OF_DEVICE_MEMORY` while `failCommands(_:)` plans it, so the callers'
+///   rollback can be tested; otherwise passed through. The context's queue is registered
+///   beside the device, so `vkQueueSubmit` finds the wrapper by it.
 /// - `vkBind{Buffer,Image}Memory(2)`: checks the binding against the presented
 ///   requirements (type bit, alignment, size within the memory) and against the other
 ///   live bindings of the memory: overlapping one, or a linear and an optimal resource
@@ -212,6 +216,13 @@ final class ProfiledDevice: Sendable {
         var label: String
     }
 
+    /// A command-path call `failCommands(_:)` can make fail.
+    enum CommandFault: String, Sendable, Hashable, CaseIterable {
+        case allocateCommandBuffers = "vkAllocateCommandBuffers"
+        case createFence = "vkCreateFence"
+        case queueSubmit = "vkQueueSubmit"
+    }
+
     private struct State: Sendable {
         var heapUsage: [UInt64]
         var memories: [UInt: MemoryRecord] = [:]
@@ -224,6 +235,8 @@ final class ProfiledDevice: Sendable {
         var failingCalls: Set<Int>
         var failEveryAllocation = false
         var injectedFailures = 0
+        var failingCommands: Set<CommandFault> = []
+        var injectedCommandFailures = 0
         var heapFullRefusals = 0
         var violations: [String] = []
         var maps: [Int]
@@ -306,7 +319,7 @@ final class ProfiledDevice: Sendable {
             realAtom: realProperties.limits.nonCoherentAtomSize, real: real,
             failingAllocateCalls: failingAllocateCalls,
             presentsDeviceCoherentMemory: presentedCapabilities.contains(.deviceCoherentMemory))
-        let keys = [key(base.physicalDevice), key(base.device)]
+        let keys = [key(base.physicalDevice), key(base.device), key(context.queue.handle)]
         profiledDevices.withLock { table in
             for handle in keys {
                 precondition(table[handle] == nil, "two profiled devices share handle \(handle)")
@@ -372,6 +385,24 @@ final class ProfiledDevice: Sendable {
     /// `VK_ERROR_OUT_OF_DEVICE_MEMORY`.
     func failAllocateMemory<S: Sequence<Int>>(calls ordinals: S) {
         state.withLock { $0.failingCalls.formUnion(ordinals) }
+    }
+
+    /// From now on, every call of `faults` fails with `VK_ERROR_OUT_OF_DEVICE_MEMORY`
+    /// (none, with an empty set).
+    func failCommands(_ faults: Set<CommandFault>) {
+        state.withLock { $0.failingCommands = faults }
+    }
+
+    /// Command-path calls `failCommands(_:)` made fail so far.
+    var injectedCommandFailures: Int { state.withLock { $0.injectedCommandFailures } }
+
+    /// Whether a planned fault fails this call of `function`, counting it if so.
+    private func failsCommand(_ function: CommandFault) -> Bool {
+        state.withLock { state in
+            guard state.failingCommands.contains(function) else { return false }
+            state.injectedCommandFailures += 1
+            return true
+        }
     }
 
     /// While `on`, every `vkAllocateMemory` fails with `VK_ERROR_OUT_OF_DEVICE_MEMORY`.
@@ -955,6 +986,27 @@ final class ProfiledDevice: Sendable {
                 }
             }
             return erase(function)
+        case "vkAllocateCommandBuffers":
+            let function: PFN_vkAllocateCommandBuffers = { device, info, commandBuffers in
+                let profiled = ProfiledDevice.registered(device, "vkAllocateCommandBuffers")
+                if profiled.failsCommand(.allocateCommandBuffers) { return VK_ERROR_OUT_OF_DEVICE_MEMORY }
+                return profiled.real.allocateCommandBuffers(device, info, commandBuffers)
+            }
+            return erase(function)
+        case "vkCreateFence":
+            let function: PFN_vkCreateFence = { device, info, callbacks, fence in
+                let profiled = ProfiledDevice.registered(device, "vkCreateFence")
+                if profiled.failsCommand(.createFence) { return VK_ERROR_OUT_OF_DEVICE_MEMORY }
+                return profiled.real.createFence(device, info, callbacks, fence)
+            }
+            return erase(function)
+        case "vkQueueSubmit":
+            let function: PFN_vkQueueSubmit = { queue, count, submits, fence in
+                let profiled = ProfiledDevice.registered(queue, "vkQueueSubmit")
+                if profiled.failsCommand(.queueSubmit) { return VK_ERROR_OUT_OF_DEVICE_MEMORY }
+                return profiled.real.queueSubmit(queue, count, submits, fence)
+            }
+            return erase(function)
         case "vkBindBufferMemory":
             let function: PFN_vkBindBufferMemory = { device, buffer, memory, offset in
                 ProfiledDevice.registered(device, "vkBindBufferMemory").bindBuffer(device, buffer, memory, offset)
@@ -1008,6 +1060,9 @@ private struct RealFunctions: @unchecked Sendable {
     let bindImageMemory: PFN_vkBindImageMemory
     let bindBufferMemory2: PFN_vkBindBufferMemory2
     let bindImageMemory2: PFN_vkBindImageMemory2
+    let allocateCommandBuffers: PFN_vkAllocateCommandBuffers
+    let createFence: PFN_vkCreateFence
+    let queueSubmit: PFN_vkQueueSubmit
 
     struct Missing: Error, CustomStringConvertible {
         let name: String
@@ -1063,6 +1118,9 @@ private struct RealFunctions: @unchecked Sendable {
         bindImageMemory = try deviceLevel("vkBindImageMemory", PFN_vkBindImageMemory.self)
         bindBufferMemory2 = try deviceLevel("vkBindBufferMemory2", PFN_vkBindBufferMemory2.self)
         bindImageMemory2 = try deviceLevel("vkBindImageMemory2", PFN_vkBindImageMemory2.self)
+        allocateCommandBuffers = try deviceLevel("vkAllocateCommandBuffers", PFN_vkAllocateCommandBuffers.self)
+        createFence = try deviceLevel("vkCreateFence", PFN_vkCreateFence.self)
+        queueSubmit = try deviceLevel("vkQueueSubmit", PFN_vkQueueSubmit.self)
     }
 }
 
