@@ -110,6 +110,50 @@ struct AliasingTests {
         }
     }
 
+    /// Buffers whose memory a committed defragmentation pass moved are destroyed by
+    /// `destroy(many:)` even after new allocations took their freed records and got
+    /// aliases there: the alias count is the live allocation's, not the record slot's.
+    @Test func movedBuffersAreNotHeldByTheAliasesOfTheirRecordsNextOwner() throws {
+        try withTestDevice { context in
+            let allocator = smallPageAllocator(context)
+            let info = BufferDescription(size: 1 << 20, usage: [.storageBuffer, .transferDestination]).exclusiveCreateInfo
+            // Several pages' worth, then every third kept: the last pages' buffers move
+            // into the holes of the first.
+            var buffers = try (0..<14).map { _ in try allocator.createBuffer(info, .usage(.gpuOnly)) }
+            #expect(allocator.usage.pageCount >= 2)
+            try keepEveryThird(&buffers) { (buffer) throws(AllocationError) in try allocator.destroyBuffer(buffer) }
+            let pass = try allocator.beginDefragmentation()
+            try #require(!pass.moves.isEmpty)
+            let moved = Set(pass.moves.map(\.source))
+            var replacements: [BoundBuffer] = []
+            for move in pass.moves {
+                replacements.append(try allocator.createBuffer(info, boundTo: move.destination))
+            }
+            pass.commit()
+            let oldBuffers = buffers.filter { moved.contains($0.allocation) }
+            #expect(oldBuffers.count == moved.count)
+            #expect(oldBuffers.allSatisfy { !allocator.isLive($0.allocation) })
+
+            // New allocations, one per freed record at least, each aliased once.
+            var newcomers: [(owner: Allocation, alias: AliasingBuffer)] = []
+            for _ in 0..<(2 * moved.count) {
+                let owner = try allocator.allocate(MemoryRequirements(size: 64 << 10, alignment: 256), usage: .gpuOnly,
+                                                   options: AllocationOptions(canAlias: true))
+                newcomers.append((owner, try allocator.createAliasingBuffer(Self.bufferInfo, aliasing: owner)))
+            }
+            try allocator.destroy(many: oldBuffers.map { .buffer($0) })
+            allocator._checkInvariants()
+
+            for (owner, alias) in newcomers {
+                try allocator.destroyAliasingBuffer(alias)
+                try allocator.free(owner)
+            }
+            try allocator.destroy(many: (buffers.filter { !moved.contains($0.allocation) } + replacements).map { .buffer($0) })
+            #expect(allocator.usage.allocationCount == 0)
+            allocator._checkInvariants()
+        }
+    }
+
     /// Dedicated memory made with `canAlias` has no `VkMemoryDedicatedAllocateInfo` and
     /// takes aliases; memory dedicated to a resource takes none (typed error, nothing left).
     @Test func dedicatedMemoryAliasesOnlyWithCanAlias() throws {
