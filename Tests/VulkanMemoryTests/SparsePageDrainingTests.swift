@@ -146,6 +146,40 @@ struct SparsePageDrainingTests {
         }
     }
 
+    /// The same for a batch whose contiguous group took the draining page's room, and whose
+    /// next group then found no memory: the group's range is the placement undone.
+    @Test("a failed batch gives a draining page its drain back when a group took its room", needsLavapipe)
+    func failedBatchRestartsTheDrainAGroupEnded() throws {
+        // Two groups of one member each: device-local memory, then host-visible memory,
+        // whose first page the profiled device refuses.
+        try withProfiledDevice(try realProfile("NVIDIA GeForce RTX 4070")) { device in
+            let profiled = try #require(ProfiledDevice.of(device))
+            var options = AllocatorOptions()
+            options.setPageSize(Self.mebibyte, forEveryTypeOf: MemoryProperties(device: device))
+            let allocator = Allocator(device: device, options: options)
+            let layout = try Self.makeSparsePage(allocator)
+            _ = try Self.churn(allocator, Int(AllocatorOptions().sparseCheckInterval))
+            try #require(Self.isDraining(allocator, layout.sparse))
+            let filling = try (0..<Self.perPage).map { _ in try Self.allocate(allocator) }
+            let pages = allocator.usage.pageCount
+            let batch = ResourceBatch()
+                .nextBuffer(size: Self.size, usage: .vertexBuffer, memory: .usage(.gpuOnly))
+                .nextBuffer(size: Self.size, usage: .transferSource, memory: .usage(.staging))
+            profiled.failEveryAllocateMemory(true)
+            #expect(throws: AllocationError.self) { _ = try batch.bind(allocator, strategy: .contiguous) }
+            profiled.failEveryAllocateMemory(false)
+            #expect(Self.isDraining(allocator, layout.sparse), "the failed batch ended the drain")
+            #expect(allocator.usage.pageCount == pages)
+            allocator._checkInvariants()
+            for allocation in layout.leftInSparse { try allocator.free(allocation) }
+            #expect(allocator.usage.pageCount == pages - 1 && allocator.usage.emptyPageCount == 0,
+                    "\(allocator.usage.pageCount) pages, \(allocator.usage.emptyPageCount) empty")
+            for allocation in layout.live + filling { try allocator.free(allocation) }
+            allocator.freeUnusedPages()
+            allocator._checkInvariants()
+        }
+    }
+
     @Test("a request with no room elsewhere takes the draining page's room back, with no new page")
     func roomTakenBack() throws {
         try withTestDevice { context in

@@ -255,6 +255,14 @@ public final class Allocator: Sendable {
         }
     }
 
+    /// The placement `undoPlacement(of:)` undoes for `allocation`: its group's range for a
+    /// member of a contiguous group (nil once the group is gone, so read it before the
+    /// members are freed), the allocation itself otherwise.
+    func placementToUndo(of allocation: Allocation) -> Allocation? {
+        guard case let .member(slot, generation, index) = allocation.location else { return allocation }
+        return try? groupBase(of: allocation, slot: slot, generation: generation, index: index)
+    }
+
     deinit {
         if observers.isActive { observers.send(.ended) }
         if options.reportLeaksAtTeardown {

@@ -58,11 +58,14 @@ extension Allocator {
             }
             return BoundResources(resources: resources)
         } catch {
+            // What each placement was, read before the frees: a contiguous group's range
+            // goes with its last member, and its placement is the one to undo.
+            let placements = Set(allocations.compactMap { $0.flatMap(placementToUndo(of:)) })
             for allocation in allocations { if let allocation { try? free(allocation, keepEmpty: .max) } }
             for object in objects { object.destroy(on: device) }
             releasePagesAdded(since: pagesBefore)
             // Drains the batch's placements ended start again (the pages it made are gone).
-            for allocation in allocations { if let allocation { undoPlacement(of: allocation) } }
+            for placement in placements { undoPlacement(of: placement) }
             throw error
         }
     }
