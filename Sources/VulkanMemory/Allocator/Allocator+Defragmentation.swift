@@ -98,12 +98,21 @@ final class DefragmentationPlan: Sendable {
 
     func commit() -> DefragmentationResult {
         guard let ignored = end() else { return DefragmentationResult() }
+        // Another pass may begin only once every pool has its moves done.
+        defer { allocator.defragmentationOpen.store(false, ordering: .releasing) }
         var result = DefragmentationResult()
         for plan in plans {
-            let (freed, freedSources, released) = plan.pool.commitDefragmentation(plan.moves, plan.emptied, ignored: ignored)
+            // The moved sources are noted in the same step as the pool frees them: a
+            // destroy of an old resource on another thread in between would find its
+            // memory freed and not yet noted as moved, refuse it and leave its VkBuffer.
+            // The order is the set's lock, then the pool's; nothing takes them the other
+            // way round.
+            let (freed, freedSources, released) = allocator.movedSources.withLock { moved in
+                let outcome = plan.pool.commitDefragmentation(plan.moves, plan.emptied, ignored: ignored)
+                moved.formUnion(outcome.1.lazy.filter(\.wasBound).map(\.source))
+                return outcome
+            }
             result.freedBytes += freed
-            let boundSources = freedSources.filter(\.wasBound).map(\.source)
-            if !boundSources.isEmpty { allocator.movedSources.withLock { $0.formUnion(boundSources) } }
             if allocator.observers.isActive {
                 for move in plan.moves where !ignored.contains(move) { allocator.observers.send(.moved(move)) }
                 for (source, _) in freedSources { allocator.reportFreed(source, .defragmentation) }
@@ -119,18 +128,20 @@ final class DefragmentationPlan: Sendable {
 
     func cancel() {
         guard end() != nil else { return }
+        defer { allocator.defragmentationOpen.store(false, ordering: .releasing) }
         for plan in plans { plan.pool.cancelDefragmentation(plan.moves, plan.emptied) }
     }
 
-    /// Ends the pass once: the ignored moves the first time, nil afterwards.
+    /// Ends the pass once: the ignored moves the first time, nil afterwards. The caller
+    /// lets the next pass begin (`defragmentationOpen`) once its pools are done: a pass
+    /// planned in between could take this one's sources, about to be freed, or its
+    /// destinations, about to be freed on a cancel, for moves of its own.
     private func end() -> Set<DefragmentationMove>? {
-        let ignored: Set<DefragmentationMove>? = state.withLock { state in
+        state.withLock { state in
             guard !state.ended else { return nil }
             state.ended = true
             return state.ignored
         }
-        if ignored != nil { allocator.defragmentationOpen.store(false, ordering: .releasing) }
-        return ignored
     }
 }
 
