@@ -110,45 +110,52 @@ struct AliasingTests {
         }
     }
 
-    /// Buffers whose memory a committed defragmentation pass moved are destroyed by
-    /// `destroy(many:)` even after new allocations took their freed records and got
-    /// aliases there: the alias count is the live allocation's, not the record slot's.
-    @Test func movedBuffersAreNotHeldByTheAliasesOfTheirRecordsNextOwner() throws {
+    /// A buffer whose memory a committed defragmentation pass moved is destroyed by
+    /// `destroy(many:)` even after a new allocation took its freed record and got an
+    /// alias there, on a page that is still live: the alias count is the live
+    /// allocation's, not the record slot's (the page check alone let the newcomer's alias
+    /// refuse the destroy).
+    @Test func aMovedBufferIsNotHeldByTheAliasesOfItsRecordsNextOwner() throws {
         try withTestDevice { context in
             let allocator = smallPageAllocator(context)
             let info = BufferDescription(size: 1 << 20, usage: [.storageBuffer, .transferDestination]).exclusiveCreateInfo
-            // Several pages' worth, then every third kept: the last pages' buffers move
-            // into the holes of the first.
-            var buffers = try (0..<14).map { _ in try allocator.createBuffer(info, .usage(.gpuOnly)) }
+            // Several pages' worth (the first, the smallest, holds the first two), then
+            // every other later one freed so each page keeps two or more; one move only,
+            // so the page it leaves keeps its other buffers and stays.
+            let made = try (0..<24).map { _ in try allocator.createBuffer(info, .usage(.gpuOnly)) }
             #expect(allocator.usage.pageCount >= 2)
-            try keepEveryThird(&buffers) { (buffer) throws(AllocationError) in try allocator.destroyBuffer(buffer) }
-            let pass = try allocator.beginDefragmentation()
-            try #require(!pass.moves.isEmpty)
-            let moved = Set(pass.moves.map(\.source))
-            var replacements: [BoundBuffer] = []
-            for move in pass.moves {
-                replacements.append(try allocator.createBuffer(info, boundTo: move.destination))
-            }
+            let freed = { (index: Int) in index >= 2 && !index.isMultiple(of: 2) }
+            for (index, buffer) in made.enumerated() where freed(index) { try allocator.destroyBuffer(buffer) }
+            let buffers = made.enumerated().filter { !freed($0.offset) }.map(\.element)
+            let pass = try allocator.beginDefragmentation(maxMoves: 1)
+            let move = try #require(pass.moves.first)
+            try #require(pass.pagesToRelease == 0, "the source's page must stay for this test")
+            let replacement = try allocator.createBuffer(info, boundTo: move.destination)
             pass.commit()
-            let oldBuffers = buffers.filter { moved.contains($0.allocation) }
-            #expect(oldBuffers.count == moved.count)
-            #expect(oldBuffers.allSatisfy { !allocator.isLive($0.allocation) })
+            let old = try #require(buffers.first { $0.allocation == move.source })
+            #expect(!allocator.isLive(old.allocation))
 
-            // New allocations, one per freed record at least, each aliased once.
+            // New aliased allocations until one takes the moved buffer's record.
+            func recordIndex(_ allocation: Allocation) -> UInt32? {
+                if case let .page(_, _, handle) = allocation.location { handle.index } else { nil }
+            }
+            let target = try #require(recordIndex(move.source))
             var newcomers: [(owner: Allocation, alias: AliasingBuffer)] = []
-            for _ in 0..<(2 * moved.count) {
+            while newcomers.count < 64, !newcomers.contains(where: { recordIndex($0.owner) == target }) {
                 let owner = try allocator.allocate(MemoryRequirements(size: 64 << 10, alignment: 256), usage: .gpuOnly,
                                                    options: AllocationOptions(canAlias: true))
                 newcomers.append((owner, try allocator.createAliasingBuffer(Self.bufferInfo, aliasing: owner)))
             }
-            try allocator.destroy(many: oldBuffers.map { .buffer($0) })
+            try #require(newcomers.contains { recordIndex($0.owner) == target },
+                         "no new allocation took the moved buffer's record")
+            try allocator.destroy(many: [.buffer(old)])
             allocator._checkInvariants()
 
             for (owner, alias) in newcomers {
                 try allocator.destroyAliasingBuffer(alias)
                 try allocator.free(owner)
             }
-            try allocator.destroy(many: (buffers.filter { !moved.contains($0.allocation) } + replacements).map { .buffer($0) })
+            try allocator.destroy(many: (buffers.filter { $0.allocation != move.source } + [replacement]).map { .buffer($0) })
             #expect(allocator.usage.allocationCount == 0)
             allocator._checkInvariants()
         }

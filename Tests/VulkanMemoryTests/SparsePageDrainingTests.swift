@@ -151,7 +151,7 @@ struct SparsePageDrainingTests {
     @Test("a failed batch gives a draining page its drain back when a group took its room", needsLavapipe)
     func failedBatchRestartsTheDrainAGroupEnded() throws {
         // Two groups of one member each: device-local memory, then host-visible memory,
-        // whose first page the profiled device refuses.
+        // for which the profiled device refuses every new page.
         try withProfiledDevice(try realProfile("NVIDIA GeForce RTX 4070")) { device in
             let profiled = try #require(ProfiledDevice.of(device))
             var options = AllocatorOptions()
@@ -162,6 +162,12 @@ struct SparsePageDrainingTests {
             try #require(Self.isDraining(allocator, layout.sparse))
             let filling = try (0..<Self.perPage).map { _ in try Self.allocate(allocator) }
             let pages = allocator.usage.pageCount
+            // The draining page is the only one of the type with room for the first group.
+            let roomy = allocator.statistics().pages.filter {
+                $0.memoryTypeIndex == filling[0].memoryTypeIndex && $0.largestFreeRange >= Self.size
+            }
+            try #require(roomy.count == 1 && roomy[0].allocationCount == layout.leftInSparse.count,
+                         "the first group would go elsewhere: \(roomy)")
             let batch = ResourceBatch()
                 .nextBuffer(size: Self.size, usage: .vertexBuffer, memory: .usage(.gpuOnly))
                 .nextBuffer(size: Self.size, usage: .transferSource, memory: .usage(.staging))

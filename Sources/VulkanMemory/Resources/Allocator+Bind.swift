@@ -64,7 +64,8 @@ extension Allocator {
             for allocation in allocations { if let allocation { try? free(allocation, keepEmpty: .max) } }
             for object in objects { object.destroy(on: device) }
             releasePagesAdded(since: pagesBefore)
-            // Drains the batch's placements ended start again (the pages it made are gone).
+            // Drains the batch's placements ended start again (the pages it made are gone);
+            // each undo touches its own page only, so their order does not matter.
             for placement in placements { undoPlacement(of: placement) }
             throw error
         }
