@@ -298,6 +298,9 @@ struct AllocationOptionsTests {
             }
             for buffer in buffers + [plain] { try allocator.destroyBuffer(buffer) }
             try allocator.destroy(many: batch)
+            // A destroyed buffer's address is refused before any driver call (asking
+            // lavapipe about a destroyed VkBuffer crashes it).
+            #expect(throws: AllocationError.alreadyFreed) { _ = try allocator.deviceAddress(of: buffers[0]) }
         }
         try withTestDevice(capabilities: [.memoryBudget]) { context in
             let allocator = Allocator(device: context.device)

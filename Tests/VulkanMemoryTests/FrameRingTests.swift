@@ -220,7 +220,17 @@ struct FrameRingTests {
             #expect(throws: BufferArenaError.destroyed) { try ring.allocate(size: 16) }
             #expect(throws: BufferArenaError.destroyed) { try ring.map(slice) }
             #expect(throws: BufferArenaError.destroyed) { try ring.retireCompletedFrames() }
+            #expect(throws: BufferArenaError.destroyed) { _ = try ring.deviceAddress(of: slice) }
             try arena.free(arenaSlice)
+            // With device addresses: after destroy() the ring's VkBuffer is gone, and the
+            // address is refused before any driver call (lavapipe crashed on it).
+            if context.device.capabilities.contains(.bufferDeviceAddress) {
+                let addressed = try FrameRing(allocator: allocator, size: 4096, usage: [.storageBuffer, .shaderDeviceAddress])
+                let first = try addressed.allocate(size: 16)
+                #expect(try addressed.deviceAddress(of: first) != 0)
+                addressed.destroy()
+                #expect(throws: BufferArenaError.destroyed) { _ = try addressed.deviceAddress(of: first) }
+            }
         }
     }
 }

@@ -29,13 +29,13 @@ extension BufferArena {
     /// - Throws: ``BufferArenaError/allocation(_:)`` with the allocator's error when the
     ///   device lacks `bufferDeviceAddress` or the arena's usage lacks
     ///   `.shaderDeviceAddress`; the errors of ``free(_:)`` for a slice that is not live.
-    /// - Complexity: O(1): one driver call.
+    /// - Complexity: O(1): one driver call, under the arena's lock so that `destroy()` on
+    ///   another thread cannot destroy the buffer during it.
     public func deviceAddress(of slice: BufferSlice) throws(BufferArenaError) -> UInt64 {
         guard slice.owner == id else { throw .foreignSlice }
-        let buffer = try state.withLock { (state: inout BufferArenaState) throws(BufferArenaError) -> ArenaBuffer in
-            state.blocks[try state.checkLive(slice)]!.buffer
+        return try state.withLock { (state: inout BufferArenaState) throws(BufferArenaError) -> UInt64 in
+            try state.blocks[try state.checkLive(slice)]!.buffer.deviceAddress(offset: slice.offset, allocator: allocator)
         }
-        return try buffer.deviceAddress(offset: slice.offset, allocator: allocator)
     }
 
     /// Whether a slice of this arena is live (not freed, the arena not destroyed).

@@ -115,12 +115,17 @@ extension FrameRing {
 
     /// The device address of a slice's first byte (`vkGetBufferDeviceAddress` of the ring's
     /// buffer plus the offset); needs `.shaderDeviceAddress` usage.
-    /// - Throws: ``BufferArenaError/allocation(_:)`` with the allocator's reason, or
-    ///   ``BufferArenaError/foreignSlice``.
-    /// - Complexity: O(1): one driver call.
+    /// - Throws: ``BufferArenaError/allocation(_:)`` with the allocator's reason,
+    ///   ``BufferArenaError/foreignSlice``, or ``BufferArenaError/destroyed`` after
+    ///   ``destroy()``.
+    /// - Complexity: O(1): one driver call, under the ring's lock so that `destroy()` on
+    ///   another thread cannot destroy the buffer during it.
     public func deviceAddress(of slice: BufferSlice) throws(BufferArenaError) -> UInt64 {
         guard slice.owner == id else { throw .foreignSlice }
-        return try buffer.deviceAddress(offset: slice.offset, allocator: allocator)
+        return try state.withLock { (state: inout FrameRingState) throws(BufferArenaError) -> UInt64 in
+            guard !state.destroyed else { throw .destroyed }
+            return try buffer.deviceAddress(offset: slice.offset, allocator: allocator)
+        }
     }
 
     /// The ring's buffer and its allocation.

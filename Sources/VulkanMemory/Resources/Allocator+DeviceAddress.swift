@@ -13,7 +13,9 @@ extension Allocator {
     /// - Returns: the buffer's address, never 0 for a valid buffer.
     /// - Throws: `.memory(.capabilityNotEnabled(.bufferDeviceAddress, …))` when the device
     ///   was created without the `bufferDeviceAddress` feature; `.bufferUsageMissing` when
-    ///   the buffer was created without `.shaderDeviceAddress` usage. No Vulkan call is
+    ///   the buffer was created without `.shaderDeviceAddress` usage; `.alreadyFreed` /
+    ///   `.unknownAllocation` for a buffer destroyed before (asking the driver about a
+    ///   destroyed `VkBuffer` crashes some drivers) or not made here. No Vulkan call is
     ///   made then.
     /// - Complexity: O(1): one driver call.
     public func deviceAddress(of buffer: BoundBuffer) throws(AllocationError) -> UInt64 {
@@ -24,6 +26,7 @@ extension Allocator {
         guard buffer.usage.contains(.shaderDeviceAddress) else {
             throw .bufferUsageMissing(.shaderDeviceAddress, operation: "vkGetBufferDeviceAddress")
         }
+        if let error = liveness(buffer.allocation) { throw error }
         var info = VkBufferDeviceAddressInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO
         info.buffer = buffer.buffer
