@@ -108,7 +108,7 @@ test-info:
 SANITIZER_FLAGS := -Xswiftc -gline-tables-only
 
 test-tsan:
-	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) $(SANITIZER_FLAGS) --sanitize=thread --scratch-path .build-tsan --filter 'Thread|DefragmentationRace'
+	VKMEM_VALIDATION=require swift test $(SWIFT_FLAGS) $(SANITIZER_FLAGS) --sanitize=thread --scratch-path .build-tsan --filter 'Thread|DefragmentationRace|MovingDefragmentationLifetime'
 
 ## test-asan: the request pipeline, binds, pools, defragmentation, observers and one seed of
 ## the random allocator model under the address sanitizer (a subset: the whole suite twice

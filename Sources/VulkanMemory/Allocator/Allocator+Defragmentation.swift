@@ -53,7 +53,14 @@ public struct DefragmentationPass: ~Copyable, Sendable {
 
     let plan: DefragmentationPlan
 
-    init(plan: DefragmentationPlan) { self.plan = plan }
+    /// Keeps the allocator alive while the pass is open: the plan does not (a plan parked
+    /// in the allocator for after the GPU would otherwise keep it alive for ever).
+    let allocator: Allocator
+
+    init(plan: DefragmentationPlan) {
+        self.plan = plan
+        allocator = plan.allocator
+    }
 
     /// Marks a move as not done (VMA's "ignore"): the commit frees its destination
     /// instead of its source, which stays where it is, and its page is not released.
@@ -79,7 +86,10 @@ final class DefragmentationPlan: Sendable {
     let moves: [DefragmentationMove]
     let bytesToMove: UInt64
     let pagesToRelease: Int
-    let allocator: Allocator
+    /// Unowned: whoever holds the plan (a pass, a moving pass's state) holds the allocator,
+    /// except the allocator itself, which parks a finished moving pass's plan until the
+    /// GPU is done (`MovesInFlight`) and must not be kept alive by it.
+    unowned let allocator: Allocator
     /// Per memory type: its moves and the pages they empty.
     let plans: [(pool: MemoryTypePool, moves: [DefragmentationMove], emptied: [EmptiedPage])]
     private let state = Locked((ended: false, ignored: Set<DefragmentationMove>()))

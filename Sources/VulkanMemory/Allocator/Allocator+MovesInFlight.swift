@@ -3,10 +3,11 @@
 /// is reached, then `release` destroys the old resources and commits the plan.
 ///
 /// The allocator layer holds it as a closure so it never names the resources layer that
-/// built it.
+/// built it. The closure is handed the allocator rather than holding it: the allocator
+/// holds the closure, and would otherwise never be freed while moves are in flight.
 struct MovesInFlight: Sendable {
     let completion: FrameCompletion
-    let release: @Sendable () -> DefragmentationResult
+    let release: @Sendable (Allocator) -> DefragmentationResult
 }
 
 extension Allocator {
@@ -22,7 +23,8 @@ extension Allocator {
     /// (memory is freed then anyway, but the old `VkBuffer`s and `VkImage`s are not).
     ///
     /// Thread safety: any thread; of several calls at once, one releases and the others
-    /// find nothing.
+    /// wait for it and find nothing. ``hasMovesInFlight`` stays true until the release is
+    /// done, so no new pass can find the previous one half released.
     /// - Returns: what the release freed; nil when no pass is in flight or the GPU has not
     ///   reached its completion yet (nothing changes then).
     /// - Throws: `.vulkan` when the status query fails (`VK_ERROR_DEVICE_LOST`, or a
@@ -32,17 +34,18 @@ extension Allocator {
     ///   when it releases.
     @discardableResult
     public func releaseCompletedMoves() throws(AllocationError) -> DefragmentationResult? {
-        let due = try movesInFlight.withLock { (inFlight: inout MovesInFlight?) throws(AllocationError) -> MovesInFlight? in
+        try movesInFlight.withLock { (inFlight: inout MovesInFlight?) throws(AllocationError) -> DefragmentationResult? in
             guard let pending = inFlight else { return nil }
             do throws(VulkanError) {
                 guard try pending.completion.isReached(on: device) else { return nil }
             } catch {
                 throw .vulkan(error)
             }
-            inFlight = nil
-            return pending
+            // Released before the slot is cleared: lock order this lock, then the moved
+            // sources' and the pools' (nothing takes them the other way round).
+            defer { inFlight = nil }
+            return pending.release(self)
         }
-        return due?.release()
     }
 
     /// Whether a finished moving pass still waits on the GPU.

@@ -69,13 +69,27 @@ public struct IncrementalDefragmentation: Sendable, Hashable {
         guard !allocator.hasMovesInFlight else { return nil }
         let usage = allocator.usage
         guard Double(usage.committedBytes) > startRatio * Double(usage.liveBytes) else { return nil }
-        let pass = try allocator.beginMoving(buffers: buffers, images: images, recordingInto: commandBuffer, in: nil,
-                                             maxBytesToMove: maxBytesPerStep, maxMoves: .max, algorithm: algorithm,
-                                             drain: true)
+        guard let pass = try beginStep(allocator, buffers: buffers, images: images, recordingInto: commandBuffer) else {
+            return nil
+        }
         guard pass.bytesMoved > 0 || pass.pagesToRelease > 0 else {
             pass.cancel()
             return nil
         }
         return pass
+    }
+
+    /// The step's moving pass; nil when another thread finished a pass since `step`
+    /// looked (`.movesInFlight`, which `step` documents as a nil).
+    private func beginStep(_ allocator: Allocator, buffers: [BoundBuffer], images: [MovableImage],
+                           recordingInto commandBuffer: VkCommandBuffer) throws(MovingDefragmentationError)
+        -> MovingDefragmentationPass? {
+        do throws(MovingDefragmentationError) {
+            return try allocator.beginMoving(buffers: buffers, images: images, recordingInto: commandBuffer, in: nil,
+                                             maxBytesToMove: maxBytesPerStep, maxMoves: .max, algorithm: algorithm,
+                                             drain: true)
+        } catch .movesInFlight {
+            return nil
+        }
     }
 }

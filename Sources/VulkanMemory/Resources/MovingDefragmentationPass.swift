@@ -142,7 +142,12 @@ final class MovingPassState: Sendable {
         let result = MovingDefragmentationResult(buffers: buffers, images: images, bytesMoved: plan.bytesToMove,
                                                  pagesToRelease: plan.pagesToRelease)
         guard end() else { return result }
-        let release: @Sendable () -> DefragmentationResult = { [self] in releaseOld() }
+        // What the release needs, and not this state, which holds the allocator: the
+        // allocator holds the closure until the GPU is done.
+        let release: @Sendable (Allocator) -> DefragmentationResult = {
+            [plan, buffers, images, transients] allocator in
+            Self.releaseOld(allocator, plan: plan, buffers: buffers, images: images, transients: transients)
+        }
         allocator.movesInFlight.withLock { $0 = MovesInFlight(completion: completion, release: release) }
         return result
     }
@@ -150,8 +155,14 @@ final class MovingPassState: Sendable {
     func cancel() {
         guard end() else { return }
         let device = allocator.device
-        for new in buffers.values { device.deviceFunctions.destroyBuffer(device.device, new.buffer, nil) }
-        for new in images.values { device.deviceFunctions.destroyImage(device.device, new.image, nil) }
+        // A replacement destroyed meanwhile (against the rules, with `destroyBuffer`) freed
+        // its memory too: it is not destroyed twice.
+        for new in buffers.values where allocator.liveness(new.allocation) == nil {
+            device.deviceFunctions.destroyBuffer(device.device, new.buffer, nil)
+        }
+        for new in images.values where allocator.liveness(new.allocation) == nil {
+            device.deviceFunctions.destroyImage(device.device, new.image, nil)
+        }
         for transient in transients { device.deviceFunctions.destroyBuffer(device.device, transient.buffer, nil) }
         // The destinations go with the plan: freed while nothing else can have been placed there.
         plan.cancel()
@@ -159,7 +170,9 @@ final class MovingPassState: Sendable {
 
     /// After the GPU: the old handles first (their memory is the pass's sources), then
     /// the plan's commit frees the sources and releases the emptied pages.
-    private func releaseOld() -> DefragmentationResult {
+    private static func releaseOld(_ allocator: Allocator, plan: DefragmentationPlan,
+                                   buffers: [BoundBuffer: BoundBuffer], images: [BoundImage: BoundImage],
+                                   transients: [VkBufferHandle]) -> DefragmentationResult {
         let device = allocator.device
         // One destroyed meanwhile (against the rules, with `destroyBuffer`) freed its
         // memory too: it is not destroyed twice.
