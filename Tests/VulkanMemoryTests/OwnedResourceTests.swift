@@ -77,6 +77,22 @@ struct OwnedResourceTests {
                 try allocator.destroyBuffer(logged.bound)
             }
             #expect(allocator.usage.allocationCount == 0)
+
+            // Still aliased: release() refuses with .aliasesLive and destroys nothing; the
+            // buffer read before the call is the caller's again, as the docs say.
+            let aliased = try allocator.createOwnedBuffer(Self.bufferInfo(), .usage(.gpuOnly))
+            let bound = aliased.bound
+            let alias = try allocator.createAliasingBuffer(Self.bufferInfo(), aliasing: aliased.allocation)
+            do throws(AllocationError) {
+                try aliased.release()
+                Issue.record("release of an aliased buffer succeeded")
+            } catch {
+                #expect(error == .aliasesLive(count: 1))
+            }
+            #expect(allocator.isLive(bound.allocation))
+            try allocator.destroyAliasingBuffer(alias)
+            try allocator.destroyBuffer(bound)
+            #expect(allocator.usage.allocationCount == 0)
         }
     }
 

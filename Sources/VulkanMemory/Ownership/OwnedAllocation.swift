@@ -47,7 +47,11 @@ public struct OwnedAllocation: ~Copyable, Sendable {
     /// Frees the allocation now (`Allocator.free`, VMA's `vmaFreeMemory`), with the error
     /// thrown rather than logged.
     /// - Throws: `.alreadyFreed` when the plain allocation was freed behind this owner's
-    ///   back; the owner is consumed either way.
+    ///   back; the owner is consumed either way;
+    ///   `.aliasesLive(count:)` when resources of `createAliasingBuffer`/`createAliasingImage`
+    ///   still alias the memory: nothing is destroyed or freed then, and since the owner
+    ///   is consumed, the allocation is the caller's again (read `allocation` before the call when
+    ///   that may happen, destroy the aliases, then `Allocator.free` it or `own` it).
     public consuming func release() throws(AllocationError) {
         let allocation = allocation
         let owner = owner

@@ -43,7 +43,11 @@ public struct OwnedBuffer: ~Copyable, Sendable {
     /// Destroys the buffer and frees its memory now (`Allocator.destroyBuffer`), with the
     /// error thrown rather than logged.
     /// - Throws: `.alreadyFreed` when its memory was freed behind this owner's back (the
-    ///   buffer is then left alone); the owner is consumed either way.
+    ///   buffer is then left alone); the owner is consumed either way;
+    ///   `.aliasesLive(count:)` when resources of `createAliasingBuffer`/`createAliasingImage`
+    ///   still alias the memory: nothing is destroyed or freed then, and since the owner
+    ///   is consumed, the buffer is the caller's again (read `bound` before the call when
+    ///   that may happen, destroy the aliases, then `Allocator.destroyBuffer` it or `own` it).
     public consuming func release() throws(AllocationError) {
         let bound = bound
         let owner = owner

@@ -34,7 +34,11 @@ public struct OwnedImage: ~Copyable, Sendable {
     /// Destroys the image and frees its memory now (`Allocator.destroyImage`), with the
     /// error thrown rather than logged.
     /// - Throws: `.alreadyFreed` when its memory was freed behind this owner's back (the
-    ///   image is then left alone); the owner is consumed either way.
+    ///   image is then left alone); the owner is consumed either way;
+    ///   `.aliasesLive(count:)` when resources of `createAliasingBuffer`/`createAliasingImage`
+    ///   still alias the memory: nothing is destroyed or freed then, and since the owner
+    ///   is consumed, the image is the caller's again (read `bound` before the call when
+    ///   that may happen, destroy the aliases, then `Allocator.destroyImage` it or `own` it).
     public consuming func release() throws(AllocationError) {
         let bound = bound
         let owner = owner
