@@ -1,4 +1,7 @@
 import CVulkan
+import Dispatch
+import Synchronization
+import Foundation
 import Testing
 @testable import VulkanMemory
 
@@ -812,6 +815,48 @@ struct ProfiledDeviceTests {
             #expect(failure == .tooManyAllocations(limit: limit))
             #expect(live.count == Int(limit))
             #expect(ProfiledDevice.of(device)?.liveObjects.memories == Int(limit))
+            for allocation in live { try allocator.free(allocation) }
+        }
+    }
+
+    /// Two threads asking for the last object the limit allows: one gets it, the other
+    /// `.tooManyAllocations`. The check and the count used to be apart, with the driver
+    /// call between them, so both passed the check and the driver was asked for one
+    /// object too many (which the wrapper records as a violation). One call is held inside
+    /// the driver while the other is made.
+    @Test("the last object under maxMemoryAllocationCount goes to one of two threads")
+    func lastObjectUnderTheLimitGoesToOneThread() throws {
+        let profile = try realProfile("GeForce GTX 1080 Ti")
+        let limit = try profile.memoryProperties().limits.maxMemoryAllocationCount
+        try withProfiledDevice(profile) { device in
+            let profiled = try #require(ProfiledDevice.of(device))
+            let allocator = Allocator(device: device)
+            let options = AllocationOptions(dedicated: .always)
+            var live = try (0..<(Int(limit) - 1)).map { _ in
+                try allocator.allocate(MemoryRequirements(size: 256), usage: .staging, options: options)
+            }
+            let gate = profiled.pauseNextAllocateMemory()
+            let held = Mutex<Result<Allocation, AllocationError>?>(nil)
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                let result = Result { () throws(AllocationError) in
+                    try allocator.allocate(MemoryRequirements(size: 256), usage: .staging, options: options)
+                }
+                held.withLock { $0 = result }
+                done.signal()
+            }.start()
+            gate.entered.wait()
+            let second = Result { () throws(AllocationError) in
+                try allocator.allocate(MemoryRequirements(size: 256), usage: .staging, options: options)
+            }
+            gate.resume.signal()
+            done.wait()
+            let first = try #require(held.withLock { $0 })
+            let outcomes = [first, second]
+            let made = outcomes.compactMap { try? $0.get() }
+            #expect(made.count == 1, "\(outcomes)")
+            #expect(outcomes.contains { if case .failure(.tooManyAllocations(limit)) = $0 { true } else { false } })
+            live += made
             for allocation in live { try allocator.free(allocation) }
         }
     }

@@ -121,9 +121,12 @@ public final class DeviceMemory: @unchecked Sendable {
         info.pNext = chain.head
         info.allocationSize = size
         info.memoryTypeIndex = UInt32(memoryTypeIndex)
+        let limit = device.rawLimits.maxMemoryAllocationCount
+        guard device.accounting.reserveObject(limit: limit) else { throw .tooManyAllocations(limit: limit) }
         var handle: VkDeviceMemory?
         let result = VulkanResult(device.deviceFunctions.allocateMemory(device.device, &info, nil, &handle))
         guard result.isSuccess, let handle else {
+            device.accounting.cancelObject()
             throw .allocationFailed(size: info.allocationSize, typeIndex: Int(info.memoryTypeIndex),
                                     heapIndex: heapIndex, result: result)
         }
@@ -145,8 +148,9 @@ public final class DeviceMemory: @unchecked Sendable {
         return nil
     }
 
-    /// Checks everything Vulkan's valid usage rules demand of an allocation, so the driver
-    /// and validation layer never see a bad request. Returns the type's heap index.
+    /// Checks everything Vulkan's valid usage rules demand of an allocation but the
+    /// object limit (counted with the call, in `allocate`), so the driver and validation
+    /// layer never see a bad request. Returns the type's heap index.
     static func validate(device: VulkanDevice, size: UInt64, memoryTypeIndex: Int,
                          options: Options) throws(MemoryError) -> Int {
         let properties = device.rawMemoryProperties
@@ -176,10 +180,8 @@ public final class DeviceMemory: @unchecked Sendable {
         if !options.exportHandleTypes.isEmpty, !device.capabilities.contains(.externalMemoryFd) {
             throw .capabilityNotEnabled(.externalMemoryFd, operation: "an exportable allocation")
         }
-        let limit = device.rawLimits.maxMemoryAllocationCount
-        guard device.accounting.snapshot.totalAllocations < limit else {
-            throw .tooManyAllocations(limit: limit)
-        }
+        // The device's object limit is checked, and the object counted, in the same step
+        // (`MemoryAccounting.reserveObject`), just before `vkAllocateMemory`.
         return heapIndex
     }
 

@@ -125,11 +125,29 @@ final class MemoryAccounting: Sendable {
                               allocations: .init(repeating: 0, count: heapCount)))
     }
 
+    /// Counts one more `VkDeviceMemory` object before `vkAllocateMemory` is called, if the
+    /// device's `maxMemoryAllocationCount` allows it: checked and counted in one step, so two
+    /// threads allocating at once cannot both pass a check for the last object the limit
+    /// allows. `add(heap:bytes:)` completes the reservation, `cancelObject()` gives it back.
+    func reserveObject(limit: UInt32) -> Bool {
+        counts.withLock {
+            guard $0.totalAllocations < limit else { return false }
+            $0.totalAllocations += 1
+            return true
+        }
+    }
+
+    /// Gives back a reservation whose `vkAllocateMemory` failed.
+    func cancelObject() {
+        counts.withLock { $0.totalAllocations -= 1 }
+    }
+
+    /// Accounts an allocated object's heap and bytes; its object was counted by
+    /// `reserveObject(limit:)`.
     func add(heap: Int, bytes: UInt64) {
         counts.withLock {
             $0.bytes[heap] &+= bytes
             $0.allocations[heap] += 1
-            $0.totalAllocations += 1
         }
     }
 

@@ -1,4 +1,5 @@
 import CVulkan
+import Dispatch
 import Foundation
 import Synchronization
 import Testing
@@ -216,6 +217,22 @@ final class ProfiledDevice: Sendable {
         var label: String
     }
 
+    /// A `vkAllocateMemory` held at its start: it signals `entered`, then waits for
+    /// `resume`.
+    struct AllocateGate: Sendable {
+        let entered = DispatchSemaphore(value: 0)
+        let resume = DispatchSemaphore(value: 0)
+    }
+
+    /// Holds the next `vkAllocateMemory` through the wrapper at its start, before anything
+    /// is counted or checked, until the test signals the gate's `resume`: a test can then
+    /// run another call while one is inside the driver.
+    func pauseNextAllocateMemory() -> AllocateGate {
+        let gate = AllocateGate()
+        state.withLock { $0.allocateGate = gate }
+        return gate
+    }
+
     /// A command-path call `failCommands(_:)` can make fail.
     enum CommandFault: String, Sendable, Hashable, CaseIterable {
         case allocateCommandBuffers = "vkAllocateCommandBuffers"
@@ -236,6 +253,8 @@ final class ProfiledDevice: Sendable {
         var failEveryAllocation = false
         var injectedFailures = 0
         var failingCommands: Set<CommandFault> = []
+        /// Where the next `vkAllocateMemory` waits (see `pauseNextAllocateMemory()`).
+        var allocateGate: AllocateGate?
         var injectedCommandFailures = 0
         var heapFullRefusals = 0
         var violations: [String] = []
@@ -492,6 +511,10 @@ final class ProfiledDevice: Sendable {
                                 _ callbacks: UnsafePointer<VkAllocationCallbacks>?,
                                 _ memory: UnsafeMutablePointer<VkDeviceMemory?>?) -> VkResult {
         guard let info, let memory else { return VK_ERROR_INITIALIZATION_FAILED }
+        if let gate = state.withLock({ state in defer { state.allocateGate = nil }; return state.allocateGate }) {
+            gate.entered.signal()
+            gate.resume.wait()
+        }
         let typeIndex = Int(info.pointee.memoryTypeIndex)
         let size = info.pointee.allocationSize
         let refusal: VkResult? = state.withLock { state in
