@@ -158,11 +158,15 @@ struct MadeReplacements {
         info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
         let object = try ResourceObject.create(info, on: allocator.device)
         let needs = object.requirements(on: allocator.device)
-        guard allocation.offset % max(needs.alignment, 1) == 0, needs.size <= allocation.size,
-              needs.memoryTypeBits & (1 << UInt32(allocation.memoryTypeIndex)) != 0 else {
+        let mismatch: UnmetRequirement? =
+            needs.memoryTypeBits & (1 << UInt32(allocation.memoryTypeIndex)) == 0
+                ? .memoryType(index: allocation.memoryTypeIndex, allowed: needs.memoryTypeBits)
+            : needs.size > allocation.size ? .size(needed: needs.size, available: allocation.size)
+            : allocation.offset % max(needs.alignment, 1) != 0
+                ? .alignment(needed: needs.alignment, offset: allocation.offset) : nil
+        if let mismatch {
             object.destroy(on: allocator.device)
-            throw .requirementsNotMet(allocation: allocation.description,
-                                      reason: .alignment(needed: needs.alignment, offset: allocation.offset))
+            throw .requirementsNotMet(allocation: allocation.description, reason: mismatch)
         }
         do throws(AllocationError) {
             try object.bind(to: allocation, on: allocator.device)
