@@ -286,4 +286,24 @@ struct CorruptionDetectionTests {
             allocator._checkInvariants()
         }
     }
+
+    /// An overrun a free found in a custom pool is still reported after the pool is
+    /// destroyed; the reports used to go with the pool.
+    @Test func aDestroyedPoolsReportsAreStillTaken() throws {
+        try withTestDevice { context in
+            var options = AllocatorOptions()
+            options.detectCorruption = true
+            let allocator = Allocator(device: context.device, options: options)
+            let pool = try allocator.makePool(PoolOptions(name: "overrun", usage: .dynamic, pageSize: 1 << 20))
+            let allocation = try allocator.allocate(MemoryRequirements(size: 100, alignment: 16), in: pool,
+                                                    options: AllocationOptions(mapped: true))
+            let pointer = try #require(allocation.mappedPointer)
+            pointer.storeBytes(of: UInt8(0), toByteOffset: Int(allocation.size), as: UInt8.self)
+            try allocator.free(allocation)
+            try allocator.destroyPool(pool)
+            let reports = allocator.takeCorruptionReports()
+            #expect(reports.count == 1, "\(reports)")
+            #expect(allocator.takeCorruptionReports().isEmpty, "taken once")
+        }
+    }
 }

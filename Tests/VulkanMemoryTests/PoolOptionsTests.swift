@@ -164,4 +164,22 @@ struct PoolOptionsTests {
             }
         }
     }
+
+    /// Allocations made many at a time in a renamed pool report its new name, as single
+    /// ones do; they used to report the name it was made with.
+    @Test func batchAllocationsReportTheCurrentPoolName() throws {
+        try withTestDevice { context in
+            let log = EventLog()
+            var options = AllocatorOptions()
+            options.observers = [log]
+            let allocator = Allocator(device: context.device, options: options)
+            let pool = try allocator.makePool(PoolOptions(name: "before", pageSize: 1 << 20))
+            try allocator.setName("after", of: pool)
+            let one = try allocator.allocate(MemoryRequirements(size: 4096), in: pool)
+            let many = try allocator.allocate(many: [MemoryRequirements(size: 4096)], in: pool)
+            #expect(log.allocated.map(\.pool) == ["after", "after"])
+            for allocation in [one] + many { try allocator.free(allocation) }
+            try allocator.destroyPool(pool)
+        }
+    }
 }

@@ -200,4 +200,45 @@ struct PoolTests {
             #expect(allocator.usage.committedBytes == 0)
         }
     }
+
+    /// A pool with a defragmentation pass open over it is not destroyed: its pages are
+    /// still being emptied and their fences are in the arena. It used to close anyway and
+    /// trip a precondition putting a page's fence back (found by an audit); it is
+    /// `.defragmentationPassOpen` now, and the pool goes once the pass ends.
+    @Test func aPoolIsNotDestroyedUnderAnOpenPass() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let pool = try allocator.makePool(PoolOptions(name: "moving", pageSize: 1 << 20, maxPages: 4))
+            let first = try allocator.allocate(MemoryRequirements(size: 600 << 10, alignment: 256), in: pool)
+            let second = try allocator.allocate(MemoryRequirements(size: 600 << 10, alignment: 256), in: pool)
+            try allocator.free(first)
+            let small = try allocator.allocate(MemoryRequirements(size: 64 << 10, alignment: 256), in: pool)
+            let pass = try allocator.beginDefragmentation(in: pool)
+            try #require(pass.pagesToRelease > 0)
+            // Everything freed, the pass's own allocations included (against its rules).
+            for move in pass.moves {
+                try allocator.free(move.source)
+                try allocator.free(move.destination)
+            }
+            for allocation in [second, small] where allocator.isLive(allocation) { try allocator.free(allocation) }
+            #expect(throws: AllocationError.defragmentationPassOpen) { try allocator.destroyPool(pool) }
+            pass.cancel()
+            try allocator.destroyPool(pool)
+            #expect(allocator.usage.committedBytes == 0)
+            allocator._checkInvariants()
+        }
+    }
+
+    /// A destroyed pool's priority is refused as its name is (`.unknownAllocation`); it
+    /// used to answer 0 pages changed. Through the pool's own step, since lavapipe has no
+    /// `VK_EXT_pageable_device_local_memory` for the public call's check to pass.
+    @Test func aDestroyedPoolsPriorityIsRefused() throws {
+        try withTestDevice { context in
+            let allocator = Allocator(device: context.device)
+            let pool = try allocator.makePool(PoolOptions(name: "gone", pageSize: 1 << 20, minPages: 1))
+            try allocator.destroyPool(pool)
+            #expect(try allocator.poolPages(pool).setPriority(0.5) == nil)
+            #expect(throws: AllocationError.unknownAllocation) { try allocator.setName("again", of: pool) }
+        }
+    }
 }

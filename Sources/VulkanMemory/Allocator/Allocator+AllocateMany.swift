@@ -101,7 +101,7 @@ extension Allocator {
             return try place(placement, inPool: pages, name: allocationOptions.name)
         }
         for (allocation, needs) in zip(made, requirements) {
-            reportAllocated(allocation, needs, request: nil, options: allocationOptions, pool: pool.options.name,
+            reportAllocated(allocation, needs, request: nil, options: allocationOptions, pool: pool.name,
                             resource: nil, fileID: fileID, line: line)
         }
         return made

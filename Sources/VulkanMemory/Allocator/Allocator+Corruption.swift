@@ -30,6 +30,10 @@ extension Allocator {
     /// no more than this report, which names the allocation and where it was made.
     /// - Complexity: O(memory types + reports).
     public func takeCorruptionReports() -> [CorruptionReport] {
-        everyPagePool().flatMap { $0.takeCorruptionReports() }
+        let ofDestroyedPools = orphanedCorruptions.withLock { reports in
+            defer { reports.removeAll() }
+            return reports
+        }
+        return ofDestroyedPools + everyPagePool().flatMap { $0.takeCorruptionReports() }
     }
 }

@@ -273,11 +273,15 @@ extension Allocator {
     }
 
     /// Destroys an empty custom pool and releases all its pages (VMA's `vmaDestroyPool`).
-    /// - Throws: `.poolNotEmpty` while it holds live allocations (nothing changes then);
+    /// Corruption reports its frees found and nobody took yet stay for
+    /// ``takeCorruptionReports()``.
+    /// - Throws: `.poolNotEmpty` while it holds live allocations, `.defragmentationPassOpen`
+    ///   while a pass is emptying one of its pages (nothing changes then);
     ///   `.unknownAllocation` for a pool of another allocator or one destroyed before.
     public func destroyPool(_ pool: MemoryPool) throws(AllocationError) {
         guard pool.owner == id else { throw .unknownAllocation }
-        let released = try pool.pages.close()
+        let (released, corruptions) = try pool.pages.close()
+        if !corruptions.isEmpty { orphanedCorruptions.withLock { $0 += corruptions } }
         // Only this pool's entry: the number is not reused before the entry is cleared.
         customPools.withLock { registry in
             if registry.pools[pool.index]?.pool === pool.pages {

@@ -47,13 +47,18 @@ extension Allocator {
     ///   - pool: a pool this allocator made.
     /// - Returns: the number of pages (`VkDeviceMemory` objects) changed.
     /// - Throws: `.invalidPriority`; `.memory(.capabilityNotEnabled(.pageableDeviceLocalMemory, …))`;
-    ///   `.unknownAllocation` for another allocator's pool. Checked before any page changes.
+    ///   `.unknownAllocation` for another allocator's pool or one destroyed. Checked before
+    ///   any page changes.
     /// - Complexity: O(pages), one Vulkan call a page.
     @discardableResult
     public func setPriority(_ priority: Float, of pool: MemoryPool) throws(AllocationError) -> Int {
         try checkPriorityChange(priority)
         let pages = try poolPages(pool)
-        do throws(MemoryError) { return try pages.setPriority(priority) } catch { throw .memory(error) }
+        let changed: Int?
+        do throws(MemoryError) { changed = try pages.setPriority(priority) } catch { throw .memory(error) }
+        // A destroyed pool, refused as `setName(_:of:)` refuses it.
+        guard let changed else { throw .unknownAllocation }
+        return changed
     }
 
     /// Changes the priority of every page the allocator holds now of one memory type (its
@@ -77,7 +82,7 @@ extension Allocator {
         // The type's lanes (threads that contended for it) are its own pages too.
         var changed = 0
         for pool in ownPagePools() where pool.typeIndex == memoryTypeIndex {
-            do throws(MemoryError) { changed += try pool.setPriority(priority) } catch { throw .memory(error) }
+            do throws(MemoryError) { changed += try pool.setPriority(priority) ?? 0 } catch { throw .memory(error) }
         }
         return changed
     }

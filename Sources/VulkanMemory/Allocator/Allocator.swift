@@ -51,6 +51,9 @@ public final class Allocator: Sendable {
     /// to them: `destroyBuffer`/`destroyImage` of that resource destroys it without
     /// freeing again, once.
     let movedSources = Locked(Set<Allocation>())
+    /// Corruption reports of custom pools destroyed before anyone took them, for
+    /// `takeCorruptionReports()`.
+    let orphanedCorruptions = Locked([CorruptionReport]())
     /// Whether a defragmentation pass is open.
     let defragmentationOpen = Atomic<Bool>(false)
     /// A finished moving pass whose copies the GPU may still be running: what it frees

@@ -153,24 +153,33 @@ extension MemoryTypePool {
     /// Closes a custom pool that holds no live allocation and takes all its pages out,
     /// for release: allocations racing this call either finished before (and then the
     /// pool was not empty) or find the pool closed.
-    /// - Throws: `.unknownAllocation` when it was closed before; `.poolNotEmpty`.
-    func close() throws(AllocationError) -> [DeviceMemory] {
-        try state.withLock { (state: inout State) throws(AllocationError) -> [DeviceMemory] in
+    /// - Returns: the pages, and the corruption reports its frees found and nobody took
+    ///   yet (`Allocator.takeCorruptionReports()` still hands them out).
+    /// - Throws: `.unknownAllocation` when it was closed before; `.poolNotEmpty`;
+    ///   `.defragmentationPassOpen` while a pass is emptying one of its pages (the pass's
+    ///   fences are still in the arena).
+    func close() throws(AllocationError) -> (pages: [DeviceMemory], corruptions: [CorruptionReport]) {
+        try state.withLock { (state: inout State) throws(AllocationError) -> ([DeviceMemory], [CorruptionReport]) in
             guard !state.isClosed else { throw .unknownAllocation }
             guard state.liveCount == 0, state.dedicatedCount == 0 else {
                 throw .poolNotEmpty(name: state.name ?? "memory type \(typeIndex)",
                                     allocations: state.liveCount + state.dedicatedCount)
             }
+            guard !state.active.contains(where: { state.pages[Int($0)].isBeingEmptied }) else {
+                throw .defragmentationPassOpen
+            }
             state.isClosed = true
             state.endViews()
             let slots = state.active
-            return slots.map { slot in
+            let pages = slots.map { slot in
                 if state.pages[Int(slot)].isReserved {
                     state.pages[Int(slot)].isReserved = false
                     state.emptyPageCount += 1
                 }
                 return removePage(slot: slot, state: &state)
             }
+            defer { state.corruptions.removeAll() }
+            return (pages, state.corruptions)
         }
     }
 
