@@ -296,10 +296,30 @@ struct LinearPoolTests {
             #expect(allocator.usage.pageCount <= 1)
         }
     }
+
+    /// A multi-page linear pool with debug margins: a request that moves on to the next
+    /// page is placed with the page stride as alignment, which the invariant checker took
+    /// for the request's and failed on (a false alarm; the allocation was right).
+    @Test func marginsAcrossPagesKeepTheInvariants() throws {
+        try withTestDevice { context in
+            var options = AllocatorOptions()
+            options.debugMargin = 64
+            let allocator = Allocator(device: context.device, options: options)
+            let pool = try allocator.makePool(PoolOptions(name: "margins", usage: .dynamic, pageSize: 64 << 10, maxPages: 3,
+                                                          algorithm: .linear))
+            var live: [Allocation] = []
+            for _ in 0..<7 { live.append(try allocator.allocate(MemoryRequirements(size: 20 << 10, alignment: 256), in: pool)) }
+            #expect(Set(live.map { VkDeviceMemoryHandle($0.memory) }).count > 1, "the requests reached a second page")
+            allocator._checkInvariants()
+            for allocation in live.reversed() { try allocator.free(allocation) }
+            allocator._checkInvariants()
+            try allocator.destroyPool(pool)
+        }
+    }
 }
 
 /// A `VkDeviceMemory` handle as a comparable value, for telling pages apart in tests.
-private struct VkDeviceMemoryHandle: Equatable {
+private struct VkDeviceMemoryHandle: Hashable {
     let value: UInt
     init(_ memory: VkDeviceMemory) { value = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(memory))) }
 }

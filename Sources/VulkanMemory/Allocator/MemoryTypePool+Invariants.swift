@@ -249,7 +249,10 @@ extension MemoryTypePool {
                 // 11. Margins.
                 let front = record.frontMargin
                 if front != 0 {
-                    let alignment = (try? arena.alignment(of: handle)) ?? 1
+                    // A linear pool places a request that moves on to its next page with
+                    // the page stride as alignment, which says nothing of the request's.
+                    let placedAlignment = (try? arena.alignment(of: handle)) ?? 1
+                    let alignment = isLinear && placedAlignment == UInt64(1) << strideShift ? 1 : placedAlignment
                     guard debug.margin != 0, front & (front - 1) == 0, front >= debug.margin, front % alignment == 0,
                           size > front + debug.margin else {
                         fail("allocation \(handle) at slot \(slot), offset \(local), size \(size): front margin \(front), "
