@@ -89,6 +89,9 @@ public enum CreateInfoError: Error, Sendable, Hashable, CustomStringConvertible 
     /// `VK_IMAGE_CREATE_2D_ARRAY_COMPATIBLE_BIT` on an image that is not 3D
     /// (VUID-VkImageCreateInfo-flags-00950).
     case arrayCompatibleNeeds3D(imageType: UInt32)
+    /// `BLOCK_TEXEL_VIEW_COMPATIBLE` on an image whose format is not block-compressed, or
+    /// without `MUTABLE_FORMAT` (VUID-VkImageCreateInfo-flags-01572/01573).
+    case blockTexelViewMismatch(format: UInt32, flags: UInt32)
     /// `VK_IMAGE_USAGE_TRANSIENT_ATTACHMENT_BIT` without an attachment usage, or with a
     /// usage that is not an attachment (VUID-VkImageCreateInfo-usage-00963/00966).
     case transientUsageConflict(usage: UInt32)
@@ -177,6 +180,9 @@ public enum CreateInfoError: Error, Sendable, Hashable, CustomStringConvertible 
         case let .cubeCompatibleMismatch(type, width, height, layers):
             return "a CUBE_COMPATIBLE image is 2D, square and has at least 6 layers; this one is "
                 + "\(typeName(type)), \(width)×\(height), \(layers) layer\(layers == 1 ? "" : "s")"
+        case let .blockTexelViewMismatch(format, flags):
+            return "image flags \(hex(flags)) have BLOCK_TEXEL_VIEW_COMPATIBLE, which needs MUTABLE_FORMAT and a "
+                + "block-compressed format; this one is VkFormat \(format) (VUID-VkImageCreateInfo-flags-01572/01573)"
         case let .arrayCompatibleNeeds3D(type):
             return "a 2D_ARRAY_COMPATIBLE image is 3D; this one is \(typeName(type)) (VUID-VkImageCreateInfo-flags-00950)"
         case let .transientUsageConflict(usage):

@@ -109,6 +109,14 @@ extension ResourceObject {
         if flags & VK_IMAGE_CREATE_2D_ARRAY_COMPATIBLE_BIT.rawValue != 0, info.imageType != VK_IMAGE_TYPE_3D {
             throw .invalidCreateInfo(.arrayCompatibleNeeds3D(imageType: type))
         }
+        // Views of a block-compressed image's blocks as texels: the image's format must be
+        // compressed (a format the table knows as 1×1 is not) and its views may change
+        // format (VUID-VkImageCreateInfo-flags-01572/01573).
+        if flags & VK_IMAGE_CREATE_BLOCK_TEXEL_VIEW_COMPATIBLE_BIT.rawValue != 0,
+           flags & VK_IMAGE_CREATE_MUTABLE_FORMAT_BIT.rawValue == 0
+            || FormatTable.texelBlock(format).map({ $0.width == 1 && $0.height == 1 }) == true {
+            throw .invalidCreateInfo(.blockTexelViewMismatch(format: format, flags: flags))
+        }
         if samples > 1 {
             let conflict: CreateInfoError.MultisampleConflict? =
                 info.imageType != VK_IMAGE_TYPE_2D ? .notTwoDimensional

@@ -29,6 +29,11 @@ public enum TransferError: Error, Equatable, Sendable, CustomStringConvertible {
     case vulkan(operation: String, VulkanError)
     /// The allocator and the context (or queue) belong to different devices.
     case deviceMismatch(operation: String)
+    /// The image cannot take this copy: `reason` names what it lacks (a transfer usage,
+    /// a usage the layout asked for needs, one sample per texel).
+    case imageNotTransferable(operation: String, reason: String)
+    /// The queue family index is not one of the device's `count` families.
+    case invalidQueueFamily(operation: String, index: UInt32, count: UInt32)
 
     /// What failed and why.
     public var description: String {
@@ -53,6 +58,10 @@ public enum TransferError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(operation): \(error)"
         case let .vulkan(operation, error):
             return "\(operation): \(error)"
+        case let .imageNotTransferable(operation, reason):
+            return "\(operation): the image cannot take this copy: \(reason)"
+        case let .invalidQueueFamily(operation, index, count):
+            return "\(operation): queue family \(index) is not one of the device's \(count) queue families"
         case let .deviceMismatch(operation):
             return "\(operation): the allocator was made for another device than the context's; "
                 + "use an allocator of the context's device"

@@ -16,6 +16,11 @@ public struct TransferImage: @unchecked Sendable {
     public var mipLevels: UInt32
     /// `VkImageCreateInfo::arrayLayers`.
     public var arrayLayers: UInt32
+    /// `VkImageCreateInfo::usage`: a transfer checks the image has the usage its copy and
+    /// the layouts it is asked for need.
+    public var usage: ImageUsage
+    /// `VkImageCreateInfo::samples`: copies between buffers and images need 1.
+    public var samples: UInt32
 
     /// An image the allocator created from `description`
     /// (`allocator.createImage(description.exclusiveCreateInfo, description.memory)`).
@@ -30,6 +35,8 @@ public struct TransferImage: @unchecked Sendable {
         self.extent = createInfo.extent
         self.mipLevels = createInfo.mipLevels
         self.arrayLayers = createInfo.arrayLayers
+        self.usage = ImageUsage(rawValue: createInfo.usage)
+        self.samples = createInfo.samples.rawValue
     }
 
     /// The extent of a mip level: each dimension halved per level, never below 1.

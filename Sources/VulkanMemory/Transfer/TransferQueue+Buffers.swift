@@ -8,8 +8,12 @@ extension TransferQueue {
     /// submitted to the queue later.
     ///
     /// - Throws: `.emptyTransfer` for no bytes; `.outOfRange` when they do not fit in the
-    ///   buffer (`BoundBuffer.size`); `.allocation` when the staging buffer cannot be made
-    ///   or the memory mapped; `.vulkan` naming a failed call. Nothing is left behind.
+    ///   buffer (`BoundBuffer.size`); `.allocation` when a copy through staging meets a
+    ///   buffer without `.transferDestination` usage (`.bufferUsageMissing`;
+    ///   `.transferSource` for a download), or when the staging buffer cannot be made or
+    ///   the memory mapped; `.vulkan` naming a failed call. Nothing is left behind. The
+    ///   buffer may be another allocator's of the same device; that it is not destroyed
+    ///   is the caller's to ensure.
     public func upload(_ bytes: UnsafeRawBufferPointer, to buffer: BoundBuffer, at offset: UInt64 = 0) throws(TransferError) {
         let operation = "upload to buffer"
         let size = try checkedRange(operation, offset: offset, count: bytes.count, in: buffer)
@@ -19,6 +23,7 @@ extension TransferQueue {
             }
             return
         }
+        try checkCopyUsage(operation, buffer, .transferDestination)
         try withStagingBuffer(operation, size: size, upload: true) { (staging) throws(TransferError) in
             do throws(AllocationError) { try allocator.copyMemory(bytes, to: staging.allocation) } catch {
                 throw .allocation(operation: operation, error)
@@ -66,6 +71,7 @@ extension TransferQueue {
             }
             return
         }
+        try checkCopyUsage(operation, buffer, .transferSource)
         try withStagingBuffer(operation, size: size, upload: false) { (staging) throws(TransferError) in
             try oneTimeSubmit(operation) { commandBuffer in
                 memoryBarrier(commandBuffer, from: Self.allCommands, Self.memoryWrite,
@@ -113,5 +119,14 @@ extension TransferQueue {
             throw .outOfRange(operation: operation, offset: offset, size: size, limit: buffer.size)
         }
         return size
+    }
+
+    /// A staged copy's `vkCmdCopyBuffer` needs the buffer's transfer usage. A buffer of
+    /// your own bound by `bind(_:to:)` carries no usage (`[]`, unknown): not checked.
+    private func checkCopyUsage(_ operation: String, _ buffer: BoundBuffer,
+                                _ needed: BufferUsage) throws(TransferError) {
+        guard buffer.usage.isEmpty || buffer.usage.contains(needed) else {
+            throw .allocation(operation: operation, .bufferUsageMissing(needed, operation: "vkCmdCopyBuffer"))
+        }
     }
 }

@@ -36,6 +36,7 @@ extension TransferQueue {
             throw .sizeMismatch(operation: operation, expected: region.bytes, given: UInt64(bytes.count))
         }
         try checkFinalLayout(operation, finalLayout)
+        try checkTransferable(operation, image, upload: true, layouts: [currentLayout, finalLayout])
         try withStagingBuffer(operation, size: region.bytes, upload: true) { (staging) throws(TransferError) in
             do throws(AllocationError) { try allocator.copyMemory(bytes, to: staging.allocation) } catch {
                 throw .allocation(operation: operation, error)
@@ -129,6 +130,7 @@ extension TransferQueue {
                           deliver: (Allocation) throws(AllocationError) -> Void) throws(TransferError) {
         let finalLayout = finalLayout ?? currentLayout
         try checkFinalLayout(operation, finalLayout)
+        try checkTransferable(operation, image, upload: false, layouts: [currentLayout, finalLayout])
         try withStagingBuffer(operation, size: region.bytes, upload: false) { (staging) throws(TransferError) in
             try oneTimeSubmit(operation) { commandBuffer in
                 let transferLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL
@@ -193,6 +195,49 @@ extension TransferQueue {
                                                          layerCount: UInt32(layers.count))
         copy.imageExtent = extent
         return ImageRegion(range: range, copy: copy, bytes: bytes)
+    }
+
+    /// What a copy to or from `image` needs of it, checked before any command is recorded:
+    /// one sample per texel, the transfer usage of the copy's direction, and a usage that
+    /// allows each layout the image is said to be in or asked to be left in (the barriers
+    /// name them). That the image is not destroyed is the caller's to ensure: it may be
+    /// another allocator's.
+    private func checkTransferable(_ operation: String, _ image: TransferImage, upload: Bool,
+                                   layouts: [VkImageLayout]) throws(TransferError) {
+        guard image.samples == 1 else {
+            throw .imageNotTransferable(operation: operation,
+                                        reason: "it has \(image.samples) samples per texel; copies need 1")
+        }
+        let needed: ImageUsage = upload ? .transferDestination : .transferSource
+        guard image.usage.contains(needed) else {
+            throw .imageNotTransferable(operation: operation, reason: "its usage lacks \(upload ? "TRANSFER_DST" : "TRANSFER_SRC")")
+        }
+        for layout in layouts {
+            let allowing: ImageUsage
+            switch layout {
+            case VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_PREINITIALIZED, VK_IMAGE_LAYOUT_GENERAL: continue
+            case VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL: allowing = .transferSource
+            case VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL: allowing = .transferDestination
+            case VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL: allowing = [.sampled, .inputAttachment]
+            case VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL: allowing = .colorAttachment
+            case VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL, VK_IMAGE_LAYOUT_DEPTH_STENCIL_READ_ONLY_OPTIMAL,
+                 VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL, VK_IMAGE_LAYOUT_STENCIL_ATTACHMENT_OPTIMAL,
+                 VK_IMAGE_LAYOUT_DEPTH_READ_ONLY_OPTIMAL, VK_IMAGE_LAYOUT_STENCIL_READ_ONLY_OPTIMAL,
+                 VK_IMAGE_LAYOUT_DEPTH_READ_ONLY_STENCIL_ATTACHMENT_OPTIMAL,
+                 VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_STENCIL_READ_ONLY_OPTIMAL:
+                allowing = .depthStencilAttachment
+            case VK_IMAGE_LAYOUT_READ_ONLY_OPTIMAL, VK_IMAGE_LAYOUT_ATTACHMENT_OPTIMAL, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR:
+                continue
+            default:
+                // Not a layout this helper knows: the barrier would name a value Vulkan
+                // may not have.
+                throw .invalidLayout(operation: operation, layout: UInt32(layout.rawValue))
+            }
+            guard !image.usage.isDisjoint(with: allowing) else {
+                throw .imageNotTransferable(operation: operation,
+                                            reason: "VkImageLayout \(layout.rawValue) needs a usage the image lacks")
+            }
+        }
     }
 
     private func checkFinalLayout(_ operation: String, _ layout: VkImageLayout) throws(TransferError) {

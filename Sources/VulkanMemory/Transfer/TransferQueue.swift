@@ -65,9 +65,15 @@ public final class TransferQueue: Sendable {
     ///     support transfers (every graphics or compute queue does).
     ///   - queueFamilyIndex: the family `queue` belongs to; the command pool is made for it.
     ///   - staging: when copies go through a staging buffer.
-    /// - Throws: `TransferError.vulkan` when `vkCreateCommandPool` fails.
+    /// - Throws: `.invalidQueueFamily` for an index past the device's families;
+    ///   `TransferError.vulkan` when `vkCreateCommandPool` fails.
     public init(allocator: Allocator, queue: VkQueue, queueFamilyIndex: UInt32,
                 staging: Staging = .whenNotHostVisible) throws(TransferError) {
+        let families = allocator.device.resourceLimits.queueFamilyCount
+        guard queueFamilyIndex < families else {
+            throw .invalidQueueFamily(operation: "create the transfer queue's command pool", index: queueFamilyIndex,
+                                      count: families)
+        }
         let pool: VkCommandPool
         do throws(VulkanError) {
             pool = try allocator.device.createCommandPool(family: queueFamilyIndex, flags: VK_COMMAND_POOL_CREATE_TRANSIENT_BIT)
@@ -152,7 +158,11 @@ public final class TransferQueue: Sendable {
 
     /// Whether host access to memory of type `typeIndex` goes through the mapping.
     func accessesDirectly(_ allocation: Allocation) -> Bool {
-        staging == .whenNotHostVisible && allocator.properties.types[allocation.memoryTypeIndex].isHostVisible
+        // An index past this device's types (an allocation of another device's allocator)
+        // is no host-visible type here.
+        let types = allocator.properties.types
+        return staging == .whenNotHostVisible && types.indices.contains(allocation.memoryTypeIndex)
+            && types[allocation.memoryTypeIndex].isHostVisible
     }
 
     /// Creates a staging buffer of `size` bytes, runs `body` with it and destroys it
