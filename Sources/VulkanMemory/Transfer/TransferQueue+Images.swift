@@ -221,17 +221,21 @@ extension TransferQueue {
             case VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL: allowing = [.sampled, .inputAttachment]
             case VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL: allowing = .colorAttachment
             case VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL, VK_IMAGE_LAYOUT_DEPTH_STENCIL_READ_ONLY_OPTIMAL,
-                 VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL, VK_IMAGE_LAYOUT_STENCIL_ATTACHMENT_OPTIMAL,
-                 VK_IMAGE_LAYOUT_DEPTH_READ_ONLY_OPTIMAL, VK_IMAGE_LAYOUT_STENCIL_READ_ONLY_OPTIMAL,
+                 VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL, VK_IMAGE_LAYOUT_STENCIL_ATTACHMENT_OPTIMAL:
+                allowing = .depthStencilAttachment
+            case VK_IMAGE_LAYOUT_DEPTH_READ_ONLY_OPTIMAL, VK_IMAGE_LAYOUT_STENCIL_READ_ONLY_OPTIMAL,
                  VK_IMAGE_LAYOUT_DEPTH_READ_ONLY_STENCIL_ATTACHMENT_OPTIMAL,
                  VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_STENCIL_READ_ONLY_OPTIMAL:
-                allowing = .depthStencilAttachment
-            case VK_IMAGE_LAYOUT_READ_ONLY_OPTIMAL, VK_IMAGE_LAYOUT_ATTACHMENT_OPTIMAL, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR:
-                continue
+                // A depth or shadow map that is only sampled may be read in these.
+                allowing = [.depthStencilAttachment, .sampled, .inputAttachment]
             default:
-                // Not a layout this helper knows: the barrier would name a value Vulkan
-                // may not have.
-                throw .invalidLayout(operation: operation, layout: UInt32(layout.rawValue))
+                // Core values past these are not layouts; extensions' values (from
+                // 1,000,000,000 on: presenting, shared present, feedback loops, video…)
+                // are left to the driver, as are READ_ONLY/ATTACHMENT_OPTIMAL.
+                if layout.rawValue < 1_000_000_000, layout.rawValue > VK_IMAGE_LAYOUT_PREINITIALIZED.rawValue {
+                    throw .invalidLayout(operation: operation, layout: UInt32(layout.rawValue))
+                }
+                continue
             }
             guard !image.usage.isDisjoint(with: allowing) else {
                 throw .imageNotTransferable(operation: operation,
